@@ -1,0 +1,29 @@
+/**
+ * Node 20 lacks two APIs that libp2p 3 uses. Import this module first, wherever Node starts
+ * (the CLI entry point and vitest's setup), so that Parley runs on Node 20.19+ with no flags.
+ * - `Promise.withResolvers` (Node 22): called throughout libp2p 3.
+ * - global `WebSocket` (Node 22; behind a flag on 20): `@libp2p/websockets` dials with it.
+ */
+import { WebSocket as WsWebSocket } from 'ws'
+
+interface Resolvers<T> {
+  promise: Promise<T>
+  resolve: (value: T | PromiseLike<T>) => void
+  reject: (reason?: unknown) => void
+}
+
+const P = Promise as unknown as { withResolvers?: <T>() => Resolvers<T> }
+if (typeof P.withResolvers !== 'function') {
+  P.withResolvers = function withResolvers<T>(): Resolvers<T> {
+    let resolve!: Resolvers<T>['resolve']
+    let reject!: Resolvers<T>['reject']
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    return { promise, resolve, reject }
+  }
+}
+
+const g = globalThis as { WebSocket?: unknown }
+if (typeof g.WebSocket === 'undefined') g.WebSocket = WsWebSocket
