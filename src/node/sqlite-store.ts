@@ -1,0 +1,208 @@
+/**
+ * The Node peer's history store: one SQLite database (WAL) in the data directory.
+ * Entries are rows, written in one transaction per append, so a `kill -9` at any moment
+ * leaves either all or none of an append; snapshots of period documents are replaced in place.
+ */
+import Database from 'better-sqlite3'
+import { logger } from '@libp2p/logger'
+import {
+  StorageError,
+  hex,
+  type AuthorState,
+  type HistoryStore,
+  type Snapshot,
+  type StoredEntry,
+  type StoredHead,
+} from '../core/store.ts'
+
+const log = logger('parley:node:store')
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS entries (
+  room TEXT NOT NULL, author BLOB NOT NULL, seq INTEGER NOT NULL,
+  period INTEGER NOT NULL, hash BLOB NOT NULL, bytes BLOB NOT NULL,
+  PRIMARY KEY (room, author, seq)
+);
+CREATE INDEX IF NOT EXISTS entries_by_period ON entries (room, period, author, seq);
+CREATE TABLE IF NOT EXISTS authors (
+  room TEXT NOT NULL, author BLOB NOT NULL, contig INTEGER NOT NULL,
+  head_seq INTEGER NOT NULL, head_hash BLOB NOT NULL, head_sig BLOB NOT NULL,
+  PRIMARY KEY (room, author)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots (
+  room TEXT NOT NULL, period INTEGER NOT NULL, bytes BLOB NOT NULL, covers TEXT NOT NULL,
+  PRIMARY KEY (room, period)
+);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+`
+
+interface EntryRow {
+  author: Buffer
+  seq: number
+  hash: Buffer
+  period: number
+  bytes: Buffer
+}
+interface AuthorRow {
+  author: Buffer
+  contig: number
+  head_seq: number
+  head_hash: Buffer
+  head_sig: Buffer
+}
+
+const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+const toEntry = (r: EntryRow): StoredEntry => ({
+  author: u8(r.author),
+  seq: r.seq,
+  hash: u8(r.hash),
+  period: r.period,
+  bytes: u8(r.bytes),
+})
+
+function wrap<T>(what: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? ''
+    log.error('%s failed: %s %s', what, code, (err as Error).message)
+    const reason =
+      code === 'SQLITE_FULL'
+        ? 'the disk is full'
+        : code === 'SQLITE_READONLY'
+          ? 'the data directory is read-only'
+          : (err as Error).message
+    throw new StorageError(`could not ${what}: ${reason}`, { cause: err })
+  }
+}
+
+/** Opens (creating if needed) the store at `file`. */
+export function openSqliteStore(file: string): HistoryStore {
+  const db = new Database(file)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.pragma('busy_timeout = 5000')
+  db.exec(SCHEMA)
+
+  const q = {
+    rooms: db.prepare<[], { room: string }>('SELECT DISTINCT room FROM authors ORDER BY room'),
+    authors: db.prepare<[string], AuthorRow>('SELECT * FROM authors WHERE room = ?'),
+    author: db.prepare<[string, Buffer], AuthorRow>(
+      'SELECT * FROM authors WHERE room = ? AND author = ?',
+    ),
+    insert: db.prepare(
+      'INSERT OR IGNORE INTO entries (room, author, seq, period, hash, bytes) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    seqsAbove: db.prepare<[string, Buffer, number], { seq: number }>(
+      'SELECT seq FROM entries WHERE room = ? AND author = ? AND seq > ? ORDER BY seq',
+    ),
+    upsertAuthor: db.prepare(
+      `INSERT INTO authors (room, author, contig, head_seq, head_hash, head_sig) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (room, author) DO UPDATE SET contig = excluded.contig, head_seq = excluded.head_seq,
+       head_hash = excluded.head_hash, head_sig = excluded.head_sig`,
+    ),
+    entries: db.prepare<[string, Buffer, number, number], EntryRow>(
+      'SELECT author, seq, hash, period, bytes FROM entries WHERE room = ? AND author = ? AND seq BETWEEN ? AND ? ORDER BY seq',
+    ),
+    period: db.prepare<[string, number], EntryRow>(
+      'SELECT author, seq, hash, period, bytes FROM entries WHERE room = ? AND period = ? ORDER BY author, seq',
+    ),
+    periods: db.prepare<[string], { period: number }>(
+      'SELECT DISTINCT period FROM entries WHERE room = ? ORDER BY period DESC',
+    ),
+    snapshot: db.prepare<[string, number], { bytes: Buffer; covers: string }>(
+      'SELECT bytes, covers FROM snapshots WHERE room = ? AND period = ?',
+    ),
+    putSnapshot: db.prepare(
+      'INSERT OR REPLACE INTO snapshots (room, period, bytes, covers) VALUES (?, ?, ?, ?)',
+    ),
+    getSetting: db.prepare<[string], { value: Buffer }>('SELECT value FROM settings WHERE key = ?'),
+    putSetting: db.prepare('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)'),
+  }
+
+  const appendTx = db.transaction(
+    (room: string, entries: readonly StoredEntry[], head: StoredHead | undefined) => {
+      const byAuthor = new Map<string, Buffer>()
+      for (const e of entries) {
+        const author = Buffer.from(e.author)
+        byAuthor.set(hex(e.author), author)
+        q.insert.run(room, author, e.seq, e.period, Buffer.from(e.hash), Buffer.from(e.bytes))
+      }
+      if (head !== undefined) byAuthor.set(hex(head.author), Buffer.from(head.author))
+      for (const [key, author] of byAuthor) {
+        const row = q.author.get(room, author)
+        const newHead = head !== undefined && hex(head.author) === key ? head : undefined
+        if (row === undefined && newHead === undefined) {
+          throw new Error('entries without a verified head for a new author')
+        }
+        let contig = row?.contig ?? 0
+        for (const { seq } of q.seqsAbove.all(room, author, contig)) {
+          if (seq !== contig + 1) break
+          contig = seq
+        }
+        const useNew = newHead !== undefined && (row === undefined || newHead.seq > row.head_seq)
+        q.upsertAuthor.run(
+          room,
+          author,
+          contig,
+          useNew ? newHead.seq : row!.head_seq,
+          useNew ? Buffer.from(newHead.hash) : row!.head_hash,
+          useNew ? Buffer.from(newHead.sig) : row!.head_sig,
+        )
+      }
+    },
+  )
+
+  let closed = false
+  return {
+    rooms: async () => q.rooms.all().map((r) => r.room),
+    authors: async (room): Promise<AuthorState[]> =>
+      q.authors.all(room).map((r) => ({
+        author: u8(r.author),
+        contig: r.contig,
+        head: { author: u8(r.author), seq: r.head_seq, hash: u8(r.head_hash), sig: u8(r.head_sig) },
+      })),
+    append: async (room, entries, head) =>
+      wrap('store entries', () => appendTx(room, entries, head)),
+    entries: async (room, author, fromSeq, toSeq) =>
+      q.entries.all(room, Buffer.from(author), fromSeq, toSeq).map(toEntry),
+    periodEntries: async (room, period, above) => {
+      const rows = q.period.all(room, period).map(toEntry)
+      if (above === undefined) return rows
+      return rows.filter((e) => {
+        return e.seq > (above.get(hex(e.author)) ?? 0)
+      })
+    },
+    periods: async (room) => q.periods.all(room).map((r) => r.period),
+    snapshot: async (room, period): Promise<Snapshot | undefined> => {
+      const row = q.snapshot.get(room, period)
+      if (row === undefined) return undefined
+      return {
+        bytes: u8(row.bytes),
+        covers: new Map(Object.entries(JSON.parse(row.covers) as Record<string, number>)),
+      }
+    },
+    putSnapshot: async (room, period, snap) =>
+      wrap('store a snapshot', () => {
+        q.putSnapshot.run(
+          room,
+          period,
+          Buffer.from(snap.bytes),
+          JSON.stringify(Object.fromEntries(snap.covers)),
+        )
+      }),
+    getSetting: async (key) => {
+      const row = q.getSetting.get(key)
+      return row === undefined ? undefined : u8(row.value)
+    },
+    putSetting: async (key, value) =>
+      wrap('store a setting', () => {
+        q.putSetting.run(key, Buffer.from(value))
+      }),
+    close: async () => {
+      if (closed) return
+      closed = true
+      db.close()
+    },
+  }
+}
