@@ -1,0 +1,294 @@
+/**
+ * The composition root: one facade over history, sync and presence that the UI and the CLI use.
+ */
+import { logger } from '@libp2p/logger'
+import type { PeerIdString, PeerNet, Unsubscribe, PeerConnectionInfo } from '../net/index.ts'
+import { roomTopic, ROOMS_TOPIC } from '../net/constants.ts'
+import { createClock, type HybridClock } from '../crdt/hlc.ts'
+import { isRoomId } from '../crdt/entry.ts'
+import { decodeFrame, encodeFrame } from '../crdt/wire.ts'
+import type { DeviceSigner, HistoryCrypto } from '../crdt/crypto.ts'
+import type { DisplayMessage } from '../crdt/period-doc.ts'
+import type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
+import { hex, type HistoryStore } from './store.ts'
+import { createIdentity, type Identity } from './identity.ts'
+import { RoomHistory } from './room-history.ts'
+import { RoomSync, type RoomRegistry } from './sync.ts'
+import { HeadsBook, toVerified } from './heads-book.ts'
+import { Presence, type PresenceInfo } from './presence.ts'
+
+const log = logger('parley:core:messenger')
+
+export interface MessengerInit {
+  net: PeerNet
+  store: HistoryStore
+  signer: DeviceSigner
+  crypto: HistoryCrypto
+  /** Display name announced with presence. */
+  name: string
+  /** Always-on peers hold every room they hear of. @default false */
+  retainAll?: boolean
+  clock?: HybridClock
+  /** Mean interval of anti-entropy rounds. @default 15000 */
+  antiEntropyMs?: number
+  presence?: { intervalMs?: number; timeoutMs?: number }
+}
+
+export interface Posted {
+  room: string
+  seq: number
+  message: ChatMessage
+}
+
+export class InvalidRoomError extends Error {
+  static override readonly name = 'InvalidRoomError'
+  constructor(room: string) {
+    super(`not a room name: ${JSON.stringify(room)} (lowercase letters, digits, . _ -; up to 64)`)
+    this.name = 'InvalidRoomError'
+  }
+}
+
+export class Messenger implements RoomRegistry {
+  readonly net: PeerNet
+  readonly identity: Identity
+  readonly presence: Presence
+  readonly #store: HistoryStore
+  readonly #clock: HybridClock
+  readonly #retainAll: boolean
+  readonly #antiEntropyMs: number
+  readonly #rooms = new Map<string, RoomHistory>()
+  readonly #opening = new Map<string, Promise<RoomHistory>>()
+  readonly #heads = new HeadsBook()
+  readonly #sync: RoomSync
+  readonly #roomListeners = new Set<(room: string) => void>()
+  readonly #off: Unsubscribe[] = []
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #known = new Set<string>()
+  #started = false
+
+  constructor(init: MessengerInit) {
+    this.net = init.net
+    this.#store = init.store
+    this.identity = createIdentity(init.signer, init.crypto)
+    this.#clock = init.clock ?? createClock()
+    this.#retainAll = init.retainAll ?? false
+    this.#antiEntropyMs = init.antiEntropyMs ?? 15_000
+    this.#sync = new RoomSync({ net: this.net, crypto: init.crypto, rooms: this, heads: this.#heads })
+    this.presence = new Presence({ net: this.net, identity: this.identity, name: init.name, ...init.presence })
+  }
+
+  get authorId(): string {
+    return this.identity.authorId
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return
+    this.#started = true
+    for (const room of await this.#store.rooms()) await this.join(room)
+    this.#off.push(this.net.handle((req, from) => this.#sync.serve(req, from)))
+    this.#off.push(this.net.subscribe(ROOMS_TOPIC, (msg) => this.#onRoomAnnounce(msg.data, msg.from)))
+    let before = new Set<PeerIdString>()
+    this.#off.push(
+      this.net.onPeers((peers) => {
+        const now = new Set(peers)
+        for (const p of now) if (!before.has(p)) this.#reconcile(p)
+        for (const p of before) if (!now.has(p)) this.#heads.forget(p)
+        before = now
+      }),
+    )
+    for (const p of this.net.peers()) this.#reconcile(p)
+    this.presence.start()
+    this.#scheduleAntiEntropy()
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#started) return
+    this.#started = false
+    clearTimeout(this.#timer)
+    await this.presence.stop()
+    for (const off of this.#off.splice(0)) off()
+    await this.#sync.settled()
+    for (const h of this.#rooms.values()) await h.close()
+    this.#rooms.clear()
+  }
+
+  // --- RoomRegistry (used by sync) ---
+  get(room: string): RoomHistory | undefined {
+    return this.#rooms.get(room)
+  }
+  async open(room: string): Promise<RoomHistory | undefined> {
+    const h = this.#rooms.get(room)
+    if (h !== undefined) return h
+    if (!this.#retainAll || !isRoomId(room)) return undefined
+    return this.join(room)
+  }
+  list(): string[] {
+    return [...this.#rooms.keys()].sort()
+  }
+
+  /** Starts holding `room`: loads it, follows its topic, catches up from connected peers. */
+  async join(room: string): Promise<RoomHistory> {
+    if (!isRoomId(room)) throw new InvalidRoomError(room)
+    const open = this.#rooms.get(room)
+    if (open !== undefined) return open
+    let p = this.#opening.get(room)
+    if (p === undefined) {
+      p = this.#openRoom(room)
+      this.#opening.set(room, p)
+      void p.finally(() => this.#opening.delete(room))
+    }
+    return p
+  }
+
+  async #openRoom(room: string): Promise<RoomHistory> {
+    const h = new RoomHistory({
+      room,
+      store: this.#store,
+      identity: this.identity,
+      clock: this.#clock,
+      onChange: () => this.#emitRoom(room),
+      onLocal: (r, head, entries) => void this.#sync.publish(r, head, entries),
+    })
+    await h.open()
+    this.#rooms.set(room, h)
+    this.#off.push(this.net.subscribe(roomTopic(room), (msg) => void this.#sync.onGossip(msg.data, msg.from)))
+    for (const p of this.net.peers()) this.#sync.schedulePull(p, room)
+    this.#emitRoom(room)
+    return h
+  }
+
+  /** Creates a room (or updates its name and topic) — a meta write by this device. */
+  async createRoom(room: string, fields: Partial<RoomMeta> = {}): Promise<void> {
+    const h = await this.join(room)
+    await h.write({ kind: 'meta', fields: { name: room, kind: 'public', ...fields } })
+    void this.#announceRoom(room)
+  }
+
+  /** Posts `text` in `room` (created on first use). Resolves once stored on this peer. */
+  async post(room: string, text: string): Promise<Posted> {
+    const h = await this.join(room)
+    if ((await h.meta()) === undefined) await this.createRoom(room)
+    const message = await h.write({ kind: 'post', text })
+    const me = h.author(this.identity.signer.publicKey)!
+    return { room, seq: me.head.seq, message: message! }
+  }
+
+  /**
+   * Resolves with a peer that holds our chain in `room` up to `seq`, pushing to every connected
+   * peer (now and as peers connect) until one acknowledges.
+   */
+  async waitDelivered(room: string, seq: number, signal?: AbortSignal): Promise<PeerIdString> {
+    const me = hex(this.identity.signer.publicKey)
+    const done = this.#heads.waitFor(room, me, seq, signal)
+    const tried = new Set<PeerIdString>()
+    const tryPeers = (peers: readonly PeerIdString[]): void => {
+      for (const p of peers) {
+        if (tried.has(p)) continue
+        tried.add(p)
+        void this.pushTo(p, room, signal).catch((err: unknown) => {
+          tried.delete(p)
+          log('push of %s to %s failed: %e', room, p, err)
+        })
+      }
+    }
+    const off = this.net.onPeers(tryPeers)
+    tryPeers(this.net.peers())
+    try {
+      return await done
+    } finally {
+      off()
+    }
+  }
+
+  /** Pushes our newest entries of `room` to `peer`; resolves with the seq it acknowledged. */
+  async pushTo(peer: PeerIdString, room: string, signal?: AbortSignal): Promise<number> {
+    const h = await this.join(room)
+    const me = h.author(this.identity.signer.publicKey)
+    if (me === undefined) return 0
+    const entries = await h.entriesOf(me.author, Math.max(1, me.head.seq - 63), me.head.seq)
+    const verified = entries.map((e) => ({
+      entry: { author: e.author, seq: e.seq, period: e.period } as never,
+      stored: e,
+    }))
+    return this.#sync.push(peer, room, me.head, verified, signal)
+  }
+
+  async messages(room: string): Promise<DisplayMessage[]> {
+    return (await this.join(room)).messages()
+  }
+
+  async loadOlder(room: string): Promise<boolean> {
+    return (await this.join(room)).loadOlder()
+  }
+
+  async roomMeta(room: string): Promise<RoomMeta | undefined> {
+    return (await this.join(room)).meta()
+  }
+
+  /** Called with a room id whenever that room's history or meta changed. */
+  onRoomChange(cb: (room: string) => void): Unsubscribe {
+    this.#roomListeners.add(cb)
+    return () => this.#roomListeners.delete(cb)
+  }
+
+  #emitRoom(room: string): void {
+    for (const cb of this.#roomListeners) cb(room)
+  }
+
+  people(): PresenceInfo[] {
+    return this.presence.list()
+  }
+
+  connections(): readonly PeerConnectionInfo[] {
+    return this.net.connections()
+  }
+
+  dial(addr: string, signal?: AbortSignal): Promise<PeerIdString> {
+    return this.net.dial(addr, signal === undefined ? {} : { signal })
+  }
+
+  /** Reconciles every room with every connected peer, and waits for the pulls (CLI and tests). */
+  async syncNow(signal?: AbortSignal): Promise<void> {
+    await Promise.all(this.net.peers().map((p) => this.#sync.reconcile(p, signal).catch(() => undefined)))
+    await this.#sync.settled()
+  }
+
+  #reconcile(peer: PeerIdString): void {
+    this.#sync.reconcile(peer).catch((err: unknown) => log('reconcile with %s failed: %e', peer, err))
+  }
+
+  #scheduleAntiEntropy(): void {
+    const delay = this.#antiEntropyMs * (0.5 + Math.random())
+    this.#timer = setTimeout(() => {
+      const peers = this.net.peers()
+      const peer = peers[Math.floor(Math.random() * peers.length)]
+      if (peer !== undefined) this.#reconcile(peer)
+      if (this.#started) this.#scheduleAntiEntropy()
+    }, delay)
+    this.#timer.unref?.()
+  }
+
+  async #announceRoom(room: string): Promise<void> {
+    const digest = await this.#sync.digestOf(room)
+    if (digest === undefined) return
+    await this.net.publish(ROOMS_TOPIC, encodeFrame({ type: 'digest', rooms: [{ room, digest }] })).catch(() => 0)
+  }
+
+  #onRoomAnnounce(data: Uint8Array, from: PeerIdString): void {
+    try {
+      const f = decodeFrame(data)
+      if (f.type !== 'digest') return
+      for (const { room } of f.rooms) {
+        if (this.#known.has(room) && this.#rooms.has(room)) continue
+        this.#known.add(room)
+        if (this.#rooms.has(room) || this.#retainAll) {
+          void this.open(room).then((h) => h && this.#sync.schedulePull(from, room))
+        }
+      }
+    } catch (err) {
+      log('malformed room announcement from %s: %e', from, err)
+    }
+  }
+}
+
+export { toVerified }

@@ -1,0 +1,151 @@
+/**
+ * Presence: every peer signs and gossips `{ name, status }` every few seconds; a peer not heard
+ * from for {@link PresenceInit.timeoutMs} shows as offline with its last-seen time.
+ */
+import { logger } from '@libp2p/logger'
+import type { PeerIdString, PeerNet, Unsubscribe } from '../net/index.ts'
+import { PRESENCE_TOPIC } from '../net/constants.ts'
+import { decodeFrame, encodeFrame, signPresence, verifyPresence } from '../crdt/wire.ts'
+import { authorId } from '../crdt/entry.ts'
+import type { Identity } from './identity.ts'
+
+const log = logger('parley:core:presence')
+
+export type PresenceStatus = 'online' | 'away' | 'offline'
+
+export interface PresenceInfo {
+  author: string
+  peer: PeerIdString
+  name: string
+  status: PresenceStatus
+  /** When we last heard from it (ms since epoch, our clock). */
+  lastSeen: number
+  self: boolean
+}
+
+export interface PresenceInit {
+  net: PeerNet
+  identity: Identity
+  name: string
+  /** @default 5000 */
+  intervalMs?: number
+  /** @default 12000 — with the 1 s check, a vanished peer is offline within 13 s. */
+  timeoutMs?: number
+  now?: () => number
+}
+
+export class Presence {
+  readonly #init: Required<Omit<PresenceInit, 'name'>>
+  #name: string
+  #status: PresenceStatus = 'online'
+  #seq = 0
+  readonly #people = new Map<string, PresenceInfo & { seq: number }>()
+  readonly #listeners = new Set<(list: readonly PresenceInfo[]) => void>()
+  #timers: ReturnType<typeof setInterval>[] = []
+  #off: Unsubscribe | undefined
+
+  constructor(init: PresenceInit) {
+    this.#init = { intervalMs: 5_000, timeoutMs: 12_000, now: Date.now, ...init }
+    this.#name = init.name
+  }
+
+  start(): void {
+    this.#off = this.#init.net.subscribe(PRESENCE_TOPIC, (msg) => void this.#receive(msg.data))
+    void this.#announce()
+    this.#timers.push(setInterval(() => void this.#announce(), this.#init.intervalMs))
+    this.#timers.push(setInterval(() => this.#expire(), 1_000))
+    for (const t of this.#timers) t.unref?.()
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t)
+    this.#timers = []
+    this.#status = 'offline'
+    await this.#announce()
+    this.#off?.()
+  }
+
+  set(status: 'online' | 'away', name?: string): void {
+    this.#status = status
+    if (name !== undefined) this.#name = name
+    void this.#announce()
+  }
+
+  list(): PresenceInfo[] {
+    const self: PresenceInfo = {
+      author: this.#init.identity.authorId,
+      peer: this.#init.net.peerId,
+      name: this.#name,
+      status: this.#status,
+      lastSeen: this.#init.now(),
+      self: true,
+    }
+    return [self, ...[...this.#people.values()].map(({ seq: _seq, ...p }) => p)]
+  }
+
+  onChange(cb: (list: readonly PresenceInfo[]) => void): Unsubscribe {
+    this.#listeners.add(cb)
+    return () => this.#listeners.delete(cb)
+  }
+
+  #emit(): void {
+    const list = this.list()
+    for (const cb of this.#listeners) cb(list)
+  }
+
+  async #announce(): Promise<void> {
+    try {
+      const body = {
+        author: this.#init.identity.signer.publicKey,
+        peer: this.#init.net.peerId,
+        name: this.#name,
+        status: this.#status,
+        wall: this.#init.now(),
+        seq: ++this.#seq,
+      }
+      const sig = await signPresence(this.#init.identity.signer, body)
+      await this.#init.net.publish(PRESENCE_TOPIC, encodeFrame({ type: 'presence', ...body, sig }))
+    } catch (err) {
+      log('presence announce failed: %e', err)
+    }
+  }
+
+  async #receive(data: Uint8Array): Promise<void> {
+    try {
+      const f = decodeFrame(data)
+      if (f.type !== 'presence') return
+      if (!(await verifyPresence(this.#init.identity.crypto, f))) {
+        log.error('forged presence for %s dropped', f.name)
+        return
+      }
+      const author = authorId(f.author)
+      if (author === this.#init.identity.authorId) return
+      const known = this.#people.get(author)
+      if (known !== undefined && known.peer === f.peer && f.seq <= known.seq) return
+      this.#people.set(author, {
+        author,
+        peer: f.peer as PeerIdString,
+        name: f.name,
+        status: f.status,
+        lastSeen: this.#init.now(),
+        seq: f.seq,
+        self: false,
+      })
+      this.#emit()
+    } catch (err) {
+      log('malformed presence dropped: %e', err)
+    }
+  }
+
+  #expire(): void {
+    const cutoff = this.#init.now() - this.#init.timeoutMs
+    let changed = false
+    for (const p of this.#people.values()) {
+      if (p.status !== 'offline' && p.lastSeen < cutoff) {
+        p.status = 'offline'
+        changed = true
+      }
+    }
+    if (changed) this.#emit()
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * `parley` — the command line of a Parley Node peer.
+ */
+import { parseArgs } from 'node:util'
+import { DEFAULT_DATA_DIR } from './data-dir.ts'
+import { serve } from './serve.ts'
+import { runCommand } from './commands.ts'
+
+const HELP = `parley — peer-to-peer office messenger
+
+Usage:
+  parley serve [--port N] [--host ADDR] [--tcp-port N] [--no-mdns]   run the always-on peer
+  parley send --room NAME [--timeout S] TEXT                         post a message
+  parley read --room NAME [--follow] [--json]                         print a room's history
+  parley rooms                                                        rooms this peer holds
+  parley peers                                                        people and connections
+  parley dial MULTIADDR                                               connect to a peer
+
+Options for every command:
+  --data DIR        data directory (default: ${DEFAULT_DATA_DIR})
+  --peer MULTIADDR  also connect to this peer (repeatable), where mDNS cannot reach
+  --no-mdns         do not discover peers on the LAN by multicast DNS
+  --name NAME       display name announced to others
+  -h, --help        this help
+
+While \`parley serve\` runs on a data directory, the other commands work through it.
+`
+
+export interface CliOptions {
+  command: string
+  positionals: string[]
+  data: string
+  peers: string[]
+  mdns: boolean
+  name: string | undefined
+  room: string | undefined
+  follow: boolean
+  json: boolean
+  timeoutMs: number
+  port: number
+  host: string
+  tcpPort: number | undefined
+}
+
+export class UsageError extends Error {
+  static override readonly name = 'UsageError'
+  constructor(message: string) {
+    super(message)
+    this.name = 'UsageError'
+  }
+}
+
+export function parseCli(argv: string[]): CliOptions | 'help' {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      data: { type: 'string' },
+      peer: { type: 'string', multiple: true },
+      'no-mdns': { type: 'boolean' },
+      name: { type: 'string' },
+      room: { type: 'string' },
+      follow: { type: 'boolean' },
+      json: { type: 'boolean' },
+      timeout: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'tcp-port': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  const [command, ...rest] = positionals
+  if (values.help === true || command === undefined || command === 'help') return 'help'
+  const num = (v: string | undefined, what: string, def: number): number => {
+    if (v === undefined) return def
+    const n = Number(v)
+    if (!Number.isFinite(n) || n < 0) throw new UsageError(`${what} must be a number, not ${JSON.stringify(v)}`)
+    return n
+  }
+  return {
+    command,
+    positionals: rest,
+    data: values.data ?? process.env.PARLEY_DATA ?? DEFAULT_DATA_DIR,
+    peers: values.peer ?? [],
+    mdns: values['no-mdns'] !== true,
+    name: values.name,
+    room: values.room,
+    follow: values.follow === true,
+    json: values.json === true,
+    timeoutMs: num(values.timeout, '--timeout', 10) * 1000,
+    port: num(values.port, '--port', 4040),
+    host: values.host ?? '0.0.0.0',
+    tcpPort: values['tcp-port'] === undefined ? undefined : num(values['tcp-port'], '--tcp-port', 0),
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let opts: CliOptions | 'help'
+  try {
+    opts = parseCli(argv)
+  } catch (err) {
+    process.stderr.write(`parley: ${(err as Error).message}\n\n${HELP}`)
+    return 2
+  }
+  if (opts === 'help') {
+    process.stdout.write(HELP)
+    return 0
+  }
+  try {
+    if (opts.command === 'serve') return await serve(opts)
+    return await runCommand(opts)
+  } catch (err) {
+    const e = err as Error
+    process.stderr.write(`parley: ${e.name === 'UsageError' ? '' : ''}${e.message}\n`)
+    return e.name === 'UsageError' ? 2 : 1
+  }
+}

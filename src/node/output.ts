@@ -1,0 +1,32 @@
+/** How the CLI prints history: one JSON object a line, or a human line. */
+import type { Messenger } from '../core/messenger.ts'
+
+export interface HistoryLine {
+  id: string
+  author: string
+  name?: string
+  time: string
+  text: string
+  edited?: boolean
+  deleted?: boolean
+}
+
+/** The whole history of `room` in display order (older periods loaded as needed). */
+export async function historyOf(messenger: Messenger, room: string): Promise<HistoryLine[]> {
+  while (await messenger.loadOlder(room)) {
+    // keep loading until the oldest period is in
+  }
+  return (await messenger.messages(room)).map((m) => ({
+    id: m.id,
+    author: m.author,
+    time: new Date(m.wall).toISOString(),
+    text: m.text,
+    ...(m.edited ? { edited: true } : {}),
+    ...(m.deleted ? { deleted: true } : {}),
+  }))
+}
+
+export const toJsonLine = (m: HistoryLine): string => JSON.stringify(m)
+
+export const toTextLine = (m: HistoryLine): string =>
+  `[${m.time.replace('T', ' ').slice(0, 19)}] ${m.author.slice(0, 8)}: ${m.deleted ? '(deleted)' : m.text}`
