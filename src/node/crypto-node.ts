@@ -1,6 +1,7 @@
 /**
  * {@link HistoryCrypto} and {@link DeviceSigner} on node:crypto (OpenSSL): several times faster than the
- * portable noble implementation, and interoperable with it byte for byte.
+ * portable noble implementation, and interoperable with it: the same hashes, the same signatures, the
+ * same verdicts (see src/crdt/crypto.ts for the rule).
  */
 import {
   createHash,
@@ -10,7 +11,13 @@ import {
   verify as edVerify,
   type KeyObject,
 } from 'node:crypto'
-import { KEY_BYTES, SIG_BYTES, type DeviceSigner, type HistoryCrypto } from '../crdt/crypto.ts'
+import {
+  KEY_BYTES,
+  SIG_BYTES,
+  isValidAuthorKey,
+  type DeviceSigner,
+  type HistoryCrypto,
+} from '../crdt/crypto.ts'
 
 // DER headers that wrap a raw Ed25519 key (RFC 8410): SubjectPublicKeyInfo and PKCS#8 PrivateKeyInfo
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
@@ -33,15 +40,16 @@ export function publicKeyObject(publicKey: Uint8Array): KeyObject {
 /** A {@link HistoryCrypto} on node:crypto, with its own small LRU of parsed public keys. */
 export function createNodeCrypto(init: NodeCryptoInit = {}): HistoryCrypto {
   const cacheSize = init.keyCacheSize ?? 1024
-  const keys = new Map<string, KeyObject>()
+  // null: a key refused by isValidAuthorKey (OpenSSL would accept small-order keys)
+  const keys = new Map<string, KeyObject | null>()
 
-  function keyFor(publicKey: Uint8Array): KeyObject {
+  function keyFor(publicKey: Uint8Array): KeyObject | null {
     const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.length).toString('hex')
     let key = keys.get(id)
     if (key !== undefined) {
-      keys.delete(id) // re-insert: Map order is recency order
+      keys.delete(id) // re-inserted below: Map order is recency order
     } else {
-      key = publicKeyObject(publicKey)
+      key = isValidAuthorKey(publicKey) ? publicKeyObject(publicKey) : null
       if (keys.size >= cacheSize) {
         const oldest = keys.keys().next()
         if (oldest.done !== true) keys.delete(oldest.value)
@@ -56,9 +64,10 @@ export function createNodeCrypto(init: NodeCryptoInit = {}): HistoryCrypto {
     verify: (publicKey, sig, msg) => {
       if (publicKey.length !== KEY_BYTES || sig.length !== SIG_BYTES) return Promise.resolve(false)
       try {
-        return Promise.resolve(edVerify(null, msg, keyFor(publicKey), sig))
+        const key = keyFor(publicKey)
+        return Promise.resolve(key !== null && edVerify(null, msg, key, sig))
       } catch {
-        // OpenSSL rejects some keys at import: that is an invalid signature, not an error
+        // OpenSSL refusing input is a failed verification: data from the network never throws
         return Promise.resolve(false)
       }
     },

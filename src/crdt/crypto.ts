@@ -1,0 +1,90 @@
+/**
+ * The two primitives the signed history needs, as interfaces so that each platform plugs in its fastest
+ * implementation: {@link nobleCrypto} runs everywhere (browsers included), `src/node/crypto-node.ts` uses
+ * node:crypto. Every peer must reach the same verdict on a signature, whichever implementation checks
+ * it, or a crafted head would be accepted by some peers and refused by others. Parley's rule is
+ * OpenSSL's: RFC 8032 with canonical encodings, `S < L`, the cofactorless equation `[S]B = R + [k]A`,
+ * plus one rule of its own: public keys of small order are refused (anyone can sign for those).
+ */
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { bytesToNumberLE } from '@noble/curves/utils.js'
+import { sha256, sha512 } from '@noble/hashes/sha2.js'
+import { concatBytes } from '@noble/hashes/utils.js'
+
+/** Hashing and signature checking, everything a receiver needs to verify history. */
+export interface HistoryCrypto {
+  /** SHA-256 of `data` (32 bytes). */
+  sha256(data: Uint8Array): Uint8Array
+  /**
+   * Whether `sig` is a valid Ed25519 signature of `msg` by the raw 32-byte `publicKey`. Resolves `false`
+   * (never rejects) for malformed keys or signatures.
+   */
+  verify(publicKey: Uint8Array, sig: Uint8Array, msg: Uint8Array): Promise<boolean>
+}
+
+/** The local device's signing key. The secret never leaves the implementation. */
+export interface DeviceSigner {
+  /** Raw 32-byte Ed25519 public key: the author id of every entry this device writes. */
+  readonly publicKey: Uint8Array
+  /** 64-byte Ed25519 signature of `msg`. */
+  sign(msg: Uint8Array): Promise<Uint8Array>
+}
+
+/** Length of Ed25519 public keys and secret seeds. */
+export const KEY_BYTES = 32
+/** Length of Ed25519 signatures. */
+export const SIG_BYTES = 64
+
+const { Point } = ed25519
+
+/** Whether `publicKey` is a canonical encoding of a curve point not of small order: a usable author key. */
+export function isValidAuthorKey(publicKey: Uint8Array): boolean {
+  if (publicKey.length !== KEY_BYTES) return false
+  try {
+    return !Point.fromBytes(publicKey, false).isSmallOrder()
+  } catch {
+    // not a canonical point encoding
+    return false
+  }
+}
+
+function verifyStrict(publicKey: Uint8Array, sig: Uint8Array, msg: Uint8Array): boolean {
+  if (sig.length !== SIG_BYTES || !isValidAuthorKey(publicKey)) return false
+  const r = sig.subarray(0, 32)
+  const s = bytesToNumberLE(sig.subarray(32))
+  if (s >= Point.Fn.ORDER) return false
+  let R
+  try {
+    R = Point.fromBytes(r, false)
+  } catch {
+    // not a canonical point encoding
+    return false
+  }
+  const A = Point.fromBytes(publicKey, false)
+  const k = Point.Fn.create(bytesToNumberLE(sha512(concatBytes(r, publicKey, msg))))
+  // cofactorless, like OpenSSL (noble's own verify is cofactored: it accepts R with a torsion part)
+  return Point.BASE.multiplyUnsafe(s).equals(R.add(A.multiplyUnsafe(k)))
+}
+
+/** Portable {@link HistoryCrypto} on @noble/hashes and @noble/curves. */
+export const nobleCrypto: HistoryCrypto = {
+  sha256: (data) => sha256(data),
+  verify: (publicKey, sig, msg) => Promise.resolve(verifyStrict(publicKey, sig, msg)),
+}
+
+/** A {@link DeviceSigner} from a raw 32-byte Ed25519 secret seed, on @noble/curves. */
+export function createNobleSigner(secretKey: Uint8Array): DeviceSigner {
+  if (secretKey.length !== KEY_BYTES) throw new RangeError('Ed25519 secret key must be 32 bytes')
+  const seed = secretKey.slice()
+  const publicKey = ed25519.getPublicKey(seed)
+  return {
+    publicKey,
+    sign: (msg) => Promise.resolve(ed25519.sign(msg, seed)),
+  }
+}
+
+/** A fresh device key: 32 random bytes from `crypto.getRandomValues` as the seed, and its public key. */
+export function generateDeviceKey(): { secretKey: Uint8Array; publicKey: Uint8Array } {
+  const secretKey = crypto.getRandomValues(new Uint8Array(KEY_BYTES))
+  return { secretKey, publicKey: ed25519.getPublicKey(secretKey) }
+}
