@@ -39,8 +39,10 @@ export interface PeerConnectionInfo {
 }
 
 /**
- * Answers one request with a stream of frames. Frames are at most {@link MAX_FRAME_BYTES}.
- * Throwing (or yielding nothing) ends the response; the requester sees the frames sent so far.
+ * Answers one request with a stream of frames, each at most `MAX_FRAME_BYTES`. Returning ends the
+ * response normally (yielding nothing is a valid, empty answer). Throwing, or yielding an oversize
+ * frame, aborts it: the requester gets the frames sent so far, then `ResponseAbortedError`.
+ * `signal` fires when the requester goes away or the net stops.
  */
 export type RequestHandler = (
   request: Uint8Array,
@@ -50,25 +52,50 @@ export type RequestHandler = (
 
 export interface PeerNet {
   readonly peerId: PeerIdString
+  /** Listens, joins subscribed topics, dials bootstrap peers. Idempotent; a stopped net starts again. */
   start(): Promise<void>
+  /** Closes every connection, listener and timer. Idempotent. Subscriptions and the handler are kept. */
   stop(): Promise<void>
-  /** Joins `topic`; `onMessage` gets every message published there by others. */
+  /**
+   * Joins `topic`; `onMessage` gets every message published there by others (never our own).
+   * Several callbacks per topic are fine; the returned function removes only this one, and the
+   * topic is left when the last one goes. Works before `start()`. A callback that throws is logged.
+   */
   subscribe(topic: string, onMessage: (msg: NetMessage) => void): Unsubscribe
-  /** Publishes to a topic; resolves with the number of peers it was sent to (0 is not an error). */
+  /**
+   * Publishes to a topic; resolves with the number of peers it was sent to (0 is not an error).
+   * Message ids are content hashes: the same bytes published again on the same topic within a few
+   * minutes are a duplicate and go nowhere (resolves 0), so every payload should be unique.
+   * Rejects with `FrameTooLargeError` above `MAX_FRAME_BYTES`, `NotStartedError` when stopped.
+   */
   publish(topic: string, data: Uint8Array, options?: AbortOptions): Promise<number>
-  /** Called with the current set of connected peers whenever it changes. */
+  /** Called with the deduplicated connected peers whenever that set changes (not on subscribe). */
   onPeers(cb: (peers: readonly PeerIdString[]) => void): Unsubscribe
   peers(): readonly PeerIdString[]
+  /** Connected peers known to be subscribed to `topic`: who a `publish` would reach directly. */
+  topicPeers(topic: string): readonly PeerIdString[]
   connections(): readonly PeerConnectionInfo[]
   /** Serves the request protocol. One handler at a time; returns a function that removes it. */
   handle(handler: RequestHandler): Unsubscribe
-  /** Sends one request frame to `peer` and yields the response frames. */
+  /**
+   * Sends one request frame to `peer` and yields the response frames, in order. Rejects with
+   * `PeerUnreachableError` (unknown or unreachable peer), `ResponseAbortedError` (the responder
+   * failed or the link dropped mid-response), `FrameTooLargeError`, `AbortError` (`signal` fired),
+   * `NotStartedError`. Breaking out of the loop cancels the request.
+   */
   request(peer: PeerIdString, data: Uint8Array, options?: AbortOptions): AsyncIterable<Uint8Array>
-  /** Connects to a peer by multiaddr (with /p2p/ id); resolves with its id. */
+  /** Connects to a peer by multiaddr (`/p2p/<id>` optional); resolves with its id. */
   dial(multiaddr: string, options?: AbortOptions): Promise<PeerIdString>
-  /** Our listening addresses, each with /p2p/<our id>. */
+  /** Our listening addresses, each with /p2p/<our id>; empty while stopped. */
   addresses(): string[]
 }
 
-/** Largest frame `request` and `handle` carry, and largest pubsub message published (gossipsub drops > 4 MiB). */
-export const MAX_FRAME_BYTES = 3 * 1024 * 1024
+export {
+  MAX_FRAME_BYTES,
+  TOPIC_PREFIX,
+  PRESENCE_TOPIC,
+  ROOMS_TOPIC,
+  SYNC_PROTOCOL,
+  roomTopic,
+} from './constants.ts'
+export * from './errors.ts'

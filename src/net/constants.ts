@@ -1,0 +1,51 @@
+/**
+ * Names and limits shared by every PeerNet implementation. Pure values: no libp2p import, so the
+ * upper layers and the browser bundle can use them freely.
+ */
+
+/** Largest frame `request` and `handle` carry, and largest pubsub message published (gossipsub drops > 4 MiB). */
+export const MAX_FRAME_BYTES = 3 * 1024 * 1024
+
+/** Every Parley topic starts with this, so that a wire change can bump it (`parley/2`) and old peers ignore it. */
+export const TOPIC_PREFIX = 'parley/1'
+
+/** Topic where peers announce who is online. */
+export const PRESENCE_TOPIC = `${TOPIC_PREFIX}/presence`
+
+/** Topic where peers announce the rooms they know. */
+export const ROOMS_TOPIC = `${TOPIC_PREFIX}/rooms`
+
+/** The gossipsub topic of one room: `parley/1/room/<roomId>`. */
+export function roomTopic(roomId: string): string {
+  return `${TOPIC_PREFIX}/room/${roomId}`
+}
+
+/** The libp2p protocol that carries `request`/`handle`: one request frame in, response frames out. */
+export const SYNC_PROTOCOL = '/parley/sync/1.0.0'
+
+/** How long a responder waits for the request frame before giving up on the stream. */
+export const REQUEST_READ_TIMEOUT_MS = 10_000
+
+/** How long `dial` and the dial inside `request` may take before they fail. */
+export const DIAL_TIMEOUT_MS = 10_000
+
+/** Concurrent inbound sync streams accepted per connection; more are refused by libp2p. */
+export const MAX_INBOUND_SYNC_STREAMS = 32
+
+/** Concurrent outbound sync streams per connection. */
+export const MAX_OUTBOUND_SYNC_STREAMS = 64
+
+/**
+ * Connections kept open at most. An office LAN is small: we keep every peer, and this only guards
+ * against a runaway (a misbehaving peer opening connections in a loop).
+ */
+export const MAX_CONNECTIONS = 300
+
+/** A discovered peer is not redialled sooner than this after a dial to it failed (guards against dial storms). */
+export const DISCOVERY_REDIAL_MIN_MS = 5_000
+
+/** First delay before redialling a lost bootstrap peer; doubles on each failure up to the maximum. */
+export const BOOTSTRAP_RETRY_MIN_MS = 500
+
+/** Longest delay between two redials of a bootstrap peer. */
+export const BOOTSTRAP_RETRY_MAX_MS = 30_000

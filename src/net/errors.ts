@@ -1,0 +1,69 @@
+/**
+ * Named errors of the network layer, in the libp2p style: match on `err.name`, never on the message.
+ */
+
+/** A frame or pubsub message is larger than {@link MAX_FRAME_BYTES}. */
+export class FrameTooLargeError extends Error {
+  static override name = 'FrameTooLargeError'
+  constructor(message = 'Frame too large', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'FrameTooLargeError'
+  }
+}
+
+/** The peer is unknown, not connected and not dialable, or refused the stream. */
+export class PeerUnreachableError extends Error {
+  static override name = 'PeerUnreachableError'
+  constructor(message = 'Peer unreachable', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'PeerUnreachableError'
+  }
+}
+
+/** The net was used before `start()` or after `stop()`. */
+export class NotStartedError extends Error {
+  static override name = 'NotStartedError'
+  constructor(message = 'Net not started', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'NotStartedError'
+  }
+}
+
+/**
+ * The response ended abnormally: the responder's handler threw, it had no handler, it sent a
+ * malformed frame, or the connection went away mid-response. Frames yielded before it are valid.
+ */
+export class ResponseAbortedError extends Error {
+  static override name = 'ResponseAbortedError'
+  constructor(message = 'Response aborted', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'ResponseAbortedError'
+  }
+}
+
+/** Bytes on a sync stream do not form valid length-prefixed frames. */
+export class InvalidFrameError extends Error {
+  static override name = 'InvalidFrameError'
+  constructor(message = 'Invalid frame', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'InvalidFrameError'
+  }
+}
+
+/** The caller's `AbortSignal` fired. The only error callers are expected to ignore. */
+export class AbortError extends Error {
+  static override name = 'AbortError'
+  constructor(message = 'The operation was aborted', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'AbortError'
+  }
+}
+
+/** A multiaddr passed to `dial` or in `bootstrap` cannot be parsed or has no `/p2p/<id>`. */
+export class InvalidMultiaddrError extends Error {
+  static override name = 'InvalidMultiaddrError'
+  constructor(message = 'Invalid multiaddr', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'InvalidMultiaddrError'
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Topic subscriptions over gossipsub: many local callbacks per topic, one gossipsub subscription.
+ * The registry outlives `stop()`/`start()`: topics are re-joined when the node starts again.
+ */
+import { gossipsub, type GossipSub, type GossipsubMessage } from '@libp2p/gossipsub'
+import type { Logger } from '@libp2p/interface'
+import { MAX_FRAME_BYTES } from './constants.ts'
+import { AbortError, FrameTooLargeError, NotStartedError } from './errors.ts'
+import { asPeerIdString } from './keys.ts'
+import { messageId } from './message-id.ts'
+import { callSafely } from './safe.ts'
+import type { AbortOptions, NetMessage, PeerIdString, Unsubscribe } from './index.ts'
+
+/** Gossipsub configured for Parley: unsigned, content-addressed, flood-published, never throwing on zero peers. */
+export function parleyGossipsub(init: {
+  runOnLimitedConnection: boolean
+}): ReturnType<typeof gossipsub> {
+  return gossipsub({
+    // Authorship is verified above the net by our own signed log: libp2p signatures would only cost time.
+    globalSignaturePolicy: 'StrictNoSign',
+    msgIdFn: (msg) => messageId(msg.topic, msg.data),
+    allowPublishToZeroTopicPeers: true,
+    // A republished identical payload is already on the network: resolve with 0 recipients, don't throw.
+    ignoreDuplicatePublishError: true,
+    emitSelf: false,
+    // Send our own messages straight to every peer on the topic, not just the mesh: lowest latency on
+    // a small LAN, and a message published right after a peer subscribed still reaches it.
+    floodPublish: true,
+    runOnLimitedConnection: init.runOnLimitedConnection,
+  })
+}
+
+export class GossipRouter {
+  readonly #log: Logger
+  readonly #subs = new Map<string, Set<(msg: NetMessage) => void>>()
+  #pubsub: GossipSub | undefined
+
+  constructor(log: Logger) {
+    this.#log = log
+  }
+
+  /** Starts routing messages from `pubsub` (already started) and joins every registered topic. */
+  attach(pubsub: GossipSub): void {
+    this.#pubsub = pubsub
+    pubsub.addEventListener('gossipsub:message', this.#onMessage)
+    for (const topic of this.#subs.keys()) pubsub.subscribe(topic)
+  }
+
+  /** Stops routing; subscriptions stay registered for the next `attach`. */
+  detach(): void {
+    this.#pubsub?.removeEventListener('gossipsub:message', this.#onMessage)
+    this.#pubsub = undefined
+  }
+
+  subscribe(topic: string, onMessage: (msg: NetMessage) => void): Unsubscribe {
+    let set = this.#subs.get(topic)
+    if (set === undefined) {
+      set = new Set()
+      this.#subs.set(topic, set)
+      this.#pubsub?.subscribe(topic)
+    }
+    // Wrap so that the same function subscribed twice is two subscriptions, each removable alone.
+    const entry = (msg: NetMessage): void => onMessage(msg)
+    set.add(entry)
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      const current = this.#subs.get(topic)
+      if (current === undefined) return
+      current.delete(entry)
+      if (current.size > 0) return
+      this.#subs.delete(topic)
+      this.#pubsub?.unsubscribe(topic)
+    }
+  }
+
+  async publish(topic: string, data: Uint8Array, options: AbortOptions = {}): Promise<number> {
+    if (data.byteLength > MAX_FRAME_BYTES) {
+      throw new FrameTooLargeError(`Message of ${data.byteLength} bytes exceeds ${MAX_FRAME_BYTES}`)
+    }
+    if (options.signal?.aborted === true) throw new AbortError()
+    const pubsub = this.#pubsub
+    if (pubsub === undefined) throw new NotStartedError('publish before start')
+    const { recipients } = await pubsub.publish(topic, data)
+    return recipients.length
+  }
+
+  /** Connected peers known to be subscribed to `topic`. */
+  topicPeers(topic: string): PeerIdString[] {
+    return (this.#pubsub?.getSubscribers(topic) ?? []).map((id) => asPeerIdString(id.toString()))
+  }
+
+  readonly #onMessage = (evt: CustomEvent<GossipsubMessage>): void => {
+    const { msg, propagationSource } = evt.detail
+    const set = this.#subs.get(msg.topic)
+    if (set === undefined) return
+    const message: NetMessage = {
+      topic: msg.topic,
+      data: msg.data,
+      from: asPeerIdString(propagationSource.toString()),
+    }
+    for (const cb of [...set])
+      callSafely(this.#log, `subscriber on ${msg.topic}`, () => cb(message))
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * {@link PeerNet} on libp2p 3: Noise + yamux, gossipsub for topics, `/parley/sync/1.0.0` for requests.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair, privateKeyFromProtobuf } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { defaultLogger, prefixLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { ComponentLogger, PeerDiscovery, PeerInfo } from '@libp2p/interface'
+import type { GossipSub } from '@libp2p/gossipsub'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { DIAL_TIMEOUT_MS, MAX_CONNECTIONS } from './constants.ts'
+import { AbortError, NotStartedError, PeerUnreachableError } from './errors.ts'
+import { GossipRouter, parleyGossipsub } from './gossip.ts'
+import { asPeerIdString } from './keys.ts'
+import { parseMultiaddr, PeerTracker } from './peers.ts'
+import { SyncProtocol } from './request.ts'
+import { loadTransports, type TransportProfile } from './transports.ts'
+import type { AbortOptions, PeerIdString, PeerNet } from './index.ts'
+
+export { generateNetKey, peerIdOfKey } from './keys.ts'
+export type { TransportProfile } from './transports.ts'
+
+export interface Libp2pNetInit {
+  /**
+   * Protobuf-encoded libp2p private key (see {@link generateNetKey}), so that a peer keeps its id
+   * across restarts.
+   * @default a fresh Ed25519 key: a new peer id on every run
+   */
+  privateKey?: Uint8Array
+  /**
+   * Multiaddrs to listen on, e.g. `/ip4/127.0.0.1/tcp/0` and `/ip4/127.0.0.1/tcp/0/ws`.
+   * @default node: TCP and WebSocket on 0.0.0.0, random ports; memory: `/memory/<peer id>`;
+   * browser: `/p2p-circuit` and `/webrtc`
+   */
+  listen?: string[]
+  /**
+   * Multiaddrs to announce instead of the listening ones (e.g. behind port forwarding).
+   * @default [] (announce what we listen on)
+   */
+  announce?: string[]
+  /**
+   * Discover LAN peers with mDNS and dial them. mDNS multicasts on every interface: keep it off in
+   * tests and in the host network namespace of shared machines.
+   * @default false
+   */
+  mdns?: boolean
+  /**
+   * Multiaddrs (ideally with `/p2p/<id>`) dialled at start and redialled with backoff whenever
+   * the connection is lost, until `stop()`.
+   * @default []
+   */
+  bootstrap?: string[]
+  /**
+   * Transport profile: `node` (TCP + WebSocket), `memory` (in-process, for tests), `browser`
+   * (WebSocket dial + circuit relay v2 + WebRTC).
+   * @default 'node'
+   */
+  transports?: TransportProfile
+  /**
+   * Run a circuit relay v2 server, so that browsers, which cannot listen, reach each other
+   * through us and then upgrade to a direct WebRTC link.
+   * @default true for `node`, false otherwise
+   */
+  relay?: boolean
+  /**
+   * Carry gossipsub and sync requests over relayed (limited) connections too. Off: relayed links
+   * only set up direct ones, and the data waits for those.
+   * @default false
+   */
+  runOnLimitedConnection?: boolean
+  /**
+   * Prefix of every log line of this node (handy with several nodes in one process).
+   * @default none: logs go to `parley:net` and libp2p's own namespaces
+   */
+  logPrefix?: string
+}
+
+/** Dependencies a caller may inject instead of the defaults. */
+export interface Libp2pNetComponents {
+  /** libp2p's component logger; `parley:net` lines go through it too. @default `@libp2p/logger` */
+  logger?: ComponentLogger
+  /** Extra peer discovery modules (tests inject fakes here; mDNS is added by `init.mdns`). */
+  peerDiscovery?: NonNullable<Libp2pOptions['peerDiscovery']>
+}
+
+/** Creates a stopped libp2p-backed {@link PeerNet}; call `start()`. */
+export async function createLibp2pNet(
+  init: Libp2pNetInit = {},
+  components: Libp2pNetComponents = {},
+): Promise<PeerNet> {
+  const profile = init.transports ?? 'node'
+  const logger =
+    components.logger ??
+    (init.logPrefix === undefined ? defaultLogger() : prefixLogger(init.logPrefix))
+  const log = logger.forComponent('parley:net')
+  const runOnLimitedConnection = init.runOnLimitedConnection ?? false
+  const privateKey =
+    init.privateKey === undefined
+      ? await generateKeyPair('Ed25519')
+      : privateKeyFromProtobuf(init.privateKey)
+
+  const tracker = new PeerTracker(log, init.bootstrap ?? [])
+  const gossip = new GossipRouter(log)
+  const sync = new SyncProtocol(log, { runOnLimitedConnection })
+  const transport = await loadTransports(profile, peerIdFromPrivateKey(privateKey).toString())
+
+  const peerDiscovery = [...(components.peerDiscovery ?? [])]
+  if (init.mdns === true) {
+    const { mdns } = await import('@libp2p/mdns')
+    peerDiscovery.push(mdns())
+  }
+  const services = {
+    identify: identify({ runOnLimitedConnection: true }),
+    ping: ping(),
+    pubsub: parleyGossipsub({ runOnLimitedConnection }),
+    ...((init.relay ?? profile === 'node')
+      ? { relay: (await import('@libp2p/circuit-relay-v2')).circuitRelayServer() }
+      : {}),
+  }
+
+  const node = await createLibp2p({
+    start: false,
+    privateKey,
+    logger,
+    addresses: { listen: init.listen ?? transport.defaultListen, announce: init.announce ?? [] },
+    transports: transport.transports,
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // libp2p 3 only emits `peer:discovery` for peers new to its peer store: wrap each discovery
+    // module so that a rediscovered peer we lost is dialled again.
+    peerDiscovery: peerDiscovery.map((factory) => (c) => watchDiscovery(factory(c), tracker)),
+    connectionManager: { maxConnections: MAX_CONNECTIONS, dialTimeout: DIAL_TIMEOUT_MS },
+    ...(transport.connectionGater === undefined
+      ? {}
+      : { connectionGater: transport.connectionGater }),
+    services,
+  })
+  const pubsub: GossipSub = node.services.pubsub
+
+  let state: 'stopped' | 'started' = 'stopped'
+  // start() and stop() run one at a time, in call order; each is a no-op when already there.
+  let queue: Promise<void> = Promise.resolve()
+  const serialize = (fn: () => Promise<void>): Promise<void> => {
+    const next = queue.then(fn)
+    queue = next.catch(() => {})
+    return next
+  }
+  const assertStarted = (what: string): void => {
+    if (state !== 'started') throw new NotStartedError(`${what} before start`)
+  }
+
+  const net: PeerNet = {
+    peerId: asPeerIdString(node.peerId.toString()),
+    start: () =>
+      serialize(async () => {
+        if (state === 'started') return
+        try {
+          await node.start()
+          gossip.attach(pubsub)
+          await sync.attach(node)
+        } catch (err) {
+          gossip.detach()
+          await node.stop()
+          throw err
+        }
+        tracker.attach(node)
+        state = 'started'
+        log('started %p on %a', node.peerId, node.getMultiaddrs())
+      }),
+    stop: () =>
+      serialize(async () => {
+        if (state === 'stopped') return
+        state = 'stopped'
+        tracker.detach()
+        gossip.detach()
+        await sync.detach()
+        await node.stop()
+        log('stopped %p', node.peerId)
+      }),
+    subscribe: (topic, onMessage) => gossip.subscribe(topic, onMessage),
+    async publish(topic, data, options) {
+      assertStarted('publish')
+      return gossip.publish(topic, data, options)
+    },
+    onPeers: (cb) => tracker.onPeers(cb),
+    peers: () => tracker.peers(),
+    topicPeers: (topic) => gossip.topicPeers(topic),
+    connections: () => tracker.connections(),
+    handle: (handler) => sync.handle(handler),
+    request: (peer, data, options) => sync.request(peer, data, options),
+    async dial(addr: string, options: AbortOptions = {}): Promise<PeerIdString> {
+      assertStarted('dial')
+      const ma = parseMultiaddr(addr)
+      const signal = AbortSignal.any([
+        ...(options.signal === undefined ? [] : [options.signal]),
+        AbortSignal.timeout(DIAL_TIMEOUT_MS),
+      ])
+      try {
+        const conn = await node.dial(ma, { signal })
+        return asPeerIdString(conn.remotePeer.toString())
+      } catch (err) {
+        if (options.signal?.aborted === true) throw new AbortError()
+        throw new PeerUnreachableError(`Cannot dial ${addr}`, { cause: err })
+      }
+    },
+    addresses: () => (state === 'started' ? node.getMultiaddrs().map((ma) => ma.toString()) : []),
+  }
+  return net
+}
+
+/** Forwards every `peer` event of a discovery module to the tracker, repeats included. */
+function watchDiscovery(discovery: PeerDiscovery, tracker: PeerTracker): PeerDiscovery {
+  discovery.addEventListener('peer', (evt: CustomEvent<PeerInfo>) =>
+    tracker.dialDiscovered(evt.detail),
+  )
+  return discovery
+}

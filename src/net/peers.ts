@@ -1,0 +1,191 @@
+/**
+ * Who we are connected to, and keeping it that way: the deduplicated peer list behind `onPeers`,
+ * dialling discovered peers (libp2p 3 does not), and redialling lost bootstrap peers with backoff.
+ */
+import type { Libp2p, Logger, PeerId, PeerInfo } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import {
+  BOOTSTRAP_RETRY_MAX_MS,
+  BOOTSTRAP_RETRY_MIN_MS,
+  DIAL_TIMEOUT_MS,
+  DISCOVERY_REDIAL_MIN_MS,
+} from './constants.ts'
+import { InvalidMultiaddrError } from './errors.ts'
+import { asPeerIdString } from './keys.ts'
+import { callSafely } from './safe.ts'
+import type { PeerConnectionInfo, PeerIdString, Unsubscribe } from './index.ts'
+
+/** Parses a multiaddr string, throwing `InvalidMultiaddrError` on garbage. */
+export function parseMultiaddr(addr: string): Multiaddr {
+  try {
+    return multiaddr(addr)
+  } catch (err) {
+    throw new InvalidMultiaddrError(`Invalid multiaddr ${addr}`, { cause: err })
+  }
+}
+
+/** The `/p2p/<id>` of a multiaddr, if it has one (the last one, for relayed addresses). */
+export function peerIdOfAddr(ma: Multiaddr): string | undefined {
+  return ma.getComponents().findLast((c) => c.name === 'p2p')?.value
+}
+
+interface BootstrapState {
+  addr: Multiaddr
+  peer: string | undefined
+  delay: number
+  timer: ReturnType<typeof setTimeout> | undefined
+}
+
+export class PeerTracker {
+  readonly #log: Logger
+  readonly #listeners = new Set<(peers: readonly PeerIdString[]) => void>()
+  readonly #bootstrap: BootstrapState[]
+  /** Discovery dials in flight, and when a dial to a peer last failed. */
+  readonly #dialing = new Set<string>()
+  readonly #failedAt = new Map<string, number>()
+  #node: Libp2p | undefined
+  #shutdown = new AbortController()
+  #last: readonly PeerIdString[] = []
+
+  constructor(log: Logger, bootstrap: readonly string[]) {
+    this.#log = log
+    this.#bootstrap = bootstrap.map((a) => ({
+      addr: parseMultiaddr(a),
+      peer: peerIdOfAddr(parseMultiaddr(a)),
+      delay: BOOTSTRAP_RETRY_MIN_MS,
+      timer: undefined,
+    }))
+  }
+
+  attach(node: Libp2p): void {
+    this.#node = node
+    this.#shutdown = new AbortController()
+    node.addEventListener('peer:connect', this.#onChange)
+    node.addEventListener('peer:disconnect', this.#onDisconnect)
+    node.addEventListener('peer:discovery', this.#onDiscovery)
+    for (const b of this.#bootstrap) this.#dialBootstrap(b)
+    this.#onChange()
+  }
+
+  detach(): void {
+    const node = this.#node
+    this.#node = undefined
+    this.#shutdown.abort()
+    for (const b of this.#bootstrap) {
+      clearTimeout(b.timer)
+      b.timer = undefined
+      b.delay = BOOTSTRAP_RETRY_MIN_MS
+    }
+    this.#dialing.clear()
+    if (node === undefined) return
+    node.removeEventListener('peer:connect', this.#onChange)
+    node.removeEventListener('peer:disconnect', this.#onDisconnect)
+    node.removeEventListener('peer:discovery', this.#onDiscovery)
+    this.#onChange()
+  }
+
+  onPeers(cb: (peers: readonly PeerIdString[]) => void): Unsubscribe {
+    const entry = (peers: readonly PeerIdString[]): void => cb(peers)
+    this.#listeners.add(entry)
+    return () => this.#listeners.delete(entry)
+  }
+
+  peers(): readonly PeerIdString[] {
+    return this.#node === undefined
+      ? []
+      : this.#node.getPeers().map((p) => asPeerIdString(p.toString()))
+  }
+
+  connections(): readonly PeerConnectionInfo[] {
+    const byPeer = new Map<string, PeerConnectionInfo>()
+    for (const conn of this.#node?.getConnections() ?? []) {
+      if (conn.status !== 'open') continue
+      const peer = asPeerIdString(conn.remotePeer.toString())
+      const addr = conn.remoteAddr.toString()
+      const relayed = addr.includes('/p2p-circuit')
+      const info = byPeer.get(peer) ?? { peer, addrs: [], kind: 'relayed' }
+      info.addrs.push(addr)
+      // One direct connection makes the peer direct: relayed links are only a stepping stone.
+      if (!relayed) info.kind = 'direct'
+      byPeer.set(peer, info)
+    }
+    return [...byPeer.values()]
+  }
+
+  /**
+   * Dials a discovered peer unless it is us, already connected, already being dialled, or failed
+   * recently. Discovery (mDNS answers every few seconds) must not turn into a dial storm.
+   */
+  dialDiscovered(info: PeerInfo): void {
+    const node = this.#node
+    if (node === undefined) return
+    const id = info.id.toString()
+    if (info.id.equals(node.peerId) || this.#dialing.has(id)) return
+    if (node.getConnections(info.id).length > 0) return
+    const failed = this.#failedAt.get(id)
+    if (failed !== undefined && Date.now() - failed < DISCOVERY_REDIAL_MIN_MS) return
+    this.#dialing.add(id)
+    const target = info.multiaddrs.length > 0 ? info.multiaddrs : info.id
+    node
+      .dial(target, { signal: this.#dialSignal() })
+      .then(() => this.#failedAt.delete(id))
+      .catch((err: unknown) => {
+        this.#failedAt.set(id, Date.now())
+        this.#log('dial of discovered peer %s failed - %e', id, err)
+      })
+      .finally(() => this.#dialing.delete(id))
+  }
+
+  #dialSignal(): AbortSignal {
+    return AbortSignal.any([this.#shutdown.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
+  }
+
+  #dialBootstrap(b: BootstrapState): void {
+    const node = this.#node
+    if (node === undefined || this.#shutdown.signal.aborted) return
+    b.timer = undefined
+    const known = b.peer
+    if (known !== undefined && node.getPeers().some((p) => p.toString() === known)) {
+      b.delay = BOOTSTRAP_RETRY_MIN_MS
+      return
+    }
+    node
+      .dial(b.addr, { signal: this.#dialSignal() })
+      .then((conn) => {
+        b.peer = conn.remotePeer.toString()
+        b.delay = BOOTSTRAP_RETRY_MIN_MS
+      })
+      .catch((err: unknown) => {
+        if (this.#shutdown.signal.aborted) return
+        this.#log('bootstrap dial of %a failed, retrying in %d ms - %e', b.addr, b.delay, err)
+        this.#scheduleBootstrap(b)
+      })
+  }
+
+  #scheduleBootstrap(b: BootstrapState): void {
+    if (b.timer !== undefined || this.#shutdown.signal.aborted) return
+    // Jitter so that every peer of an office does not redial the same peer at the same instant.
+    const wait = b.delay * (0.75 + Math.random() / 2)
+    b.delay = Math.min(b.delay * 2, BOOTSTRAP_RETRY_MAX_MS)
+    b.timer = setTimeout(() => this.#dialBootstrap(b), wait)
+  }
+
+  readonly #onDiscovery = (evt: CustomEvent<PeerInfo>): void => {
+    this.dialDiscovered(evt.detail)
+  }
+
+  readonly #onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const id = evt.detail.toString()
+    for (const b of this.#bootstrap) if (b.peer === id) this.#scheduleBootstrap(b)
+    this.#onChange()
+  }
+
+  /** Notifies listeners if the deduplicated peer list changed (libp2p may hold 2 connections per peer). */
+  readonly #onChange = (): void => {
+    const peers = this.peers()
+    if (peers.length === this.#last.length && peers.every((p) => this.#last.includes(p))) return
+    this.#last = peers
+    for (const cb of [...this.#listeners])
+      callSafely(this.#log, 'onPeers listener', () => cb(peers))
+  }
+}

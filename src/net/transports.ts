@@ -1,0 +1,63 @@
+/**
+ * Transport profiles. Each is loaded with a dynamic import so that a bundle only pulls in its own
+ * transports: the browser build never sees `@libp2p/tcp` (node:net), Node never loads WebRTC, and
+ * `@libp2p/memory` (a dev dependency) is only loaded by tests.
+ */
+import type { ConnectionGater } from '@libp2p/interface'
+import type { Libp2pOptions } from 'libp2p'
+
+/** Which transports a net uses. */
+export type TransportProfile = 'node' | 'memory' | 'browser'
+
+export interface TransportConfig {
+  transports: NonNullable<Libp2pOptions['transports']>
+  connectionGater?: ConnectionGater
+  /** Where to listen when `Libp2pNetInit.listen` is not given. */
+  defaultListen: string[]
+}
+
+/**
+ * - `node`: TCP and WebSocket (listen and dial; Node 20 dials WebSocket through the `ws` global
+ *   polyfill in src/node/polyfill.ts).
+ * - `memory`: `@libp2p/memory`, in-process only, for tests. Noise and yamux still run on top.
+ * - `browser`: WebSocket dial to Node peers, circuit relay v2 through them, and WebRTC upgrade to
+ *   direct browser↔browser links without STUN (`iceServers: []`, LAN only).
+ */
+export async function loadTransports(
+  profile: TransportProfile,
+  id: string,
+): Promise<TransportConfig> {
+  switch (profile) {
+    case 'node': {
+      const [{ tcp }, { webSockets }] = await Promise.all([
+        import('@libp2p/tcp'),
+        import('@libp2p/websockets'),
+      ])
+      return {
+        transports: [tcp(), webSockets()],
+        defaultListen: ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'],
+      }
+    }
+    case 'memory': {
+      const { memory } = await import('@libp2p/memory')
+      return { transports: [memory()], defaultListen: [`/memory/${id}`] }
+    }
+    case 'browser': {
+      const [{ webSockets }, { webRTC }, { circuitRelayTransport }] = await Promise.all([
+        import('@libp2p/websockets'),
+        import('@libp2p/webrtc'),
+        import('@libp2p/circuit-relay-v2'),
+      ])
+      return {
+        transports: [
+          webSockets(),
+          webRTC({ rtcConfiguration: { iceServers: [] } }),
+          circuitRelayTransport(),
+        ],
+        // The default browser gater refuses ws:// and private addresses: exactly a LAN app's peers.
+        connectionGater: { denyDialMultiaddr: () => false },
+        defaultListen: ['/p2p-circuit', '/webrtc'],
+      }
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import { createLibp2pNet, type Libp2pNetInit } from '../../src/net/libp2p.ts'
+import { createMemoryHub, type MemoryHubInit } from '../../src/net/memory.ts'
+import type { PeerNet } from '../../src/net/index.ts'
+import { vi } from 'vitest'
+
+/** What the contract suite needs from an implementation. */
+export interface PeerNetFactory {
+  /** `n` started nets, each connected to every other. */
+  setup(n: number): Promise<PeerNet[]>
+  /** Stops every net `setup` made. */
+  teardown(): Promise<void>
+}
+
+/** Waits for a condition driven by network events; generous timeout, tight polling. */
+export function until<T>(fn: () => T, timeout = 10_000): Promise<T> {
+  return vi.waitFor(fn, { timeout, interval: 5 })
+}
+
+export function memoryHubFactory(init: MemoryHubInit = { autoFlush: true }): PeerNetFactory {
+  let nets: PeerNet[] = []
+  return {
+    async setup(n) {
+      const hub = createMemoryHub(init)
+      nets = Array.from({ length: n }, () => hub.createNet())
+      await Promise.all(nets.map((net) => net.start()))
+      return nets
+    },
+    async teardown() {
+      await Promise.all(nets.map((net) => net.stop()))
+      nets = []
+    },
+  }
+}
+
+/** Real libp2p nets, fully meshed by explicit dials (mDNS stays off outside network namespaces). */
+export function libp2pFactory(init: Libp2pNetInit): PeerNetFactory {
+  let nets: PeerNet[] = []
+  return {
+    async setup(n) {
+      nets = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          createLibp2pNet({ mdns: false, logPrefix: `p${i}`, ...init }),
+        ),
+      )
+      await Promise.all(nets.map((net) => net.start()))
+      await meshConnect(nets)
+      return nets
+    },
+    async teardown() {
+      await Promise.all(nets.map((net) => net.stop()))
+      nets = []
+    },
+  }
+}
+
+/** Dials every pair once and waits until everyone sees everyone. */
+export async function meshConnect(nets: readonly PeerNet[]): Promise<void> {
+  const dials: Promise<unknown>[] = []
+  for (const [i, a] of nets.entries()) {
+    for (const b of nets.slice(i + 1)) dials.push(a.dial(firstAddress(b)))
+  }
+  await Promise.all(dials)
+  await until(() => {
+    for (const net of nets)
+      if (net.peers().length !== nets.length - 1) throw new Error('not meshed')
+  })
+}
+
+export function firstAddress(net: PeerNet): string {
+  const addr = net.addresses()[0]
+  if (addr === undefined) throw new Error(`${net.peerId} has no address`)
+  return addr
+}
+
+/** Deterministic pseudo-random bytes: the first `n` of the stream that `seed` starts. */
+export function bytes(n: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(n)
+  let x = (seed * 2654435761) >>> 0 || 1
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    out[i] = x & 0xff
+  }
+  return out
+}
+
+export const text = (s: string): Uint8Array => new TextEncoder().encode(s)
+
+export async function collect(it: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = []
+  for await (const frame of it) out.push(frame)
+  return out
+}
+
+/** Resolves with the error `p` rejects with; fails if it resolves. */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p
+  } catch (err) {
+    if (err instanceof Error) return err
+    throw new Error(`rejected with a non-error: ${String(err)}`)
+  }
+  throw new Error('expected a rejection')
+}
+
+/** Fast byte equality for large buffers. */
+export function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  return a !== undefined && b !== undefined && Buffer.from(a).equals(Buffer.from(b))
+}
