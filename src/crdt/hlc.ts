@@ -28,15 +28,18 @@ export interface ClockInit {
   onRefuse?: (remote: Hlc, localWall: number) => void
 }
 
-export interface Clock {
+export interface HybridClock {
   /** A new timestamp, strictly greater than every one returned or observed before. */
   now(): Hlc
   /**
-   * Takes a remote timestamp into account: the next {@link Clock.now} is greater than it.
+   * Takes a remote timestamp into account: the next {@link HybridClock.now} is greater than it.
    * Returns `false` (and changes nothing) if it is malformed or too far in the future.
    */
   observe(remote: Hlc): boolean
 }
+
+/** Short name of {@link HybridClock}. */
+export type Clock = HybridClock
 
 /** Orders timestamps by `wall`, then `count`: negative, zero or positive like `Array.sort` wants. */
 export function compareHlc(a: Hlc, b: Hlc): number {
@@ -62,9 +65,9 @@ export function nextHlc(t: Hlc): Hlc {
 
 /**
  * A clock reading `now` (default `Date.now`). Holds its state in the returned object only; persist the last
- * timestamp written and {@link Clock.observe} it after a restart.
+ * timestamp written and {@link HybridClock.observe} it after a restart.
  */
-export function createClock(now: () => number = Date.now, init: ClockInit = {}): Clock {
+export function createClock(now: () => number = Date.now, init: ClockInit = {}): HybridClock {
   const maxFuture = init.maxFutureMs ?? MAX_FUTURE_MS
   let last: Hlc = { wall: 0, count: 0 }
 
