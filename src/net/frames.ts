@@ -36,6 +36,16 @@ export function assertFrameSize(length: number, maxBytes = MAX_FRAME_BYTES): voi
   }
 }
 
+/**
+ * A plain `Uint8Array` view of the same memory. On Node, transports hand us `Buffer`s, whose
+ * `slice` shares memory and whose equality differs; upper layers get plain arrays only.
+ */
+export function plainBytes(bytes: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
 /** Anything with a byte view: `Uint8Array` or libp2p's `Uint8ArrayList`. */
 export interface ByteChunk {
   readonly byteLength: number
@@ -64,7 +74,7 @@ export class FrameDecoder {
 
   /** Feeds bytes; returns the frames they complete, in order. Throws on a bad or oversize prefix. */
   push(chunk: Uint8Array | ByteChunk): Uint8Array[] {
-    const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
+    const bytes = plainBytes(chunk instanceof Uint8Array ? chunk : chunk.subarray())
     if (bytes.byteLength > 0) {
       this.#chunks.push(bytes)
       this.#buffered += bytes.byteLength

@@ -7,6 +7,7 @@ import type { Logger } from '@libp2p/interface'
 import { MAX_FRAME_BYTES } from './constants.ts'
 import { AbortError, FrameTooLargeError, NotStartedError } from './errors.ts'
 import { asPeerIdString } from './keys.ts'
+import { plainBytes } from './frames.ts'
 import { messageId } from './message-id.ts'
 import { callSafely } from './safe.ts'
 import type { AbortOptions, NetMessage, PeerIdString, Unsubscribe } from './index.ts'
@@ -97,7 +98,7 @@ export class GossipRouter {
     if (set === undefined) return
     const message: NetMessage = {
       topic: msg.topic,
-      data: msg.data,
+      data: plainBytes(msg.data),
       from: asPeerIdString(propagationSource.toString()),
     }
     for (const cb of [...set])

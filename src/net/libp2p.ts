@@ -206,7 +206,15 @@ export async function createLibp2pNet(
         throw new PeerUnreachableError(`Cannot dial ${addr}`, { cause: err })
       }
     },
-    addresses: () => (state === 'started' ? node.getMultiaddrs().map((ma) => ma.toString()) : []),
+    addresses() {
+      if (state !== 'started') return []
+      // libp2p adds /p2p/<id> to TCP and WebSocket addresses but not to /memory ones.
+      const suffix = `/p2p/${node.peerId.toString()}`
+      return node.getMultiaddrs().map((ma) => {
+        const addr = ma.toString()
+        return addr.endsWith(suffix) ? addr : `${addr}${suffix}`
+      })
+    },
   }
   return net
 }

@@ -47,7 +47,9 @@ export function libp2pFactory(init: Libp2pNetInit): PeerNetFactory {
       return nets
     },
     async teardown() {
-      await Promise.all(nets.map((net) => net.stop()))
+      // One at a time: when both ends of a connection close it at once, libp2p waits 500 ms
+      // (connection-manager stop timeout) before aborting it.
+      for (const net of nets) await net.stop()
       nets = []
     },
   }
@@ -99,7 +101,7 @@ export async function rejection(p: Promise<unknown>): Promise<Error> {
     await p
   } catch (err) {
     if (err instanceof Error) return err
-    throw new Error(`rejected with a non-error: ${String(err)}`)
+    throw new Error(`rejected with a non-error: ${String(err)}`, { cause: err })
   }
   throw new Error('expected a rejection')
 }
