@@ -92,14 +92,17 @@ export class ByteReader {
     this.#fail = fail
   }
 
+  /** Bytes not read yet. */
   get remaining(): number {
     return this.#d.arr.length - this.#d.pos
   }
 
+  /** The error to throw for `reason`. */
   fail(reason: string): Error {
     return this.#fail(reason)
   }
 
+  /** One byte. */
   u8(): number {
     if (this.remaining < 1) throw this.#fail('truncated')
     return decoding.readUint8(this.#d)
@@ -150,6 +153,7 @@ export class ByteReader {
     return n
   }
 
+  /** Throws unless every byte was read. */
   end(): void {
     if (this.remaining !== 0) throw this.#fail('trailing bytes')
   }

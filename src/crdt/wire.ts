@@ -30,31 +30,37 @@ import {
   type SignedHead,
 } from './entry.ts'
 
+/** One room in a digest exchange. */
 export interface RoomDigest {
   room: string
   /** sha256 over the sender's heads of the room ({@link digestOfHeads}). */
   digest: Uint8Array
 }
+/** Anti-entropy request: the requester's rooms and digests. Answered by {@link DigestReplyFrame}. */
 export interface DigestFrame {
   type: 'digest'
   rooms: RoomDigest[]
 }
+/** The responder's rooms and digests; the requester pulls the rooms that differ. */
 export interface DigestReplyFrame {
   type: 'digest-reply'
   rooms: RoomDigest[]
 }
+/** Catch-up request for one room. Answered by Heads, Entries × n, End. */
 export interface PullFrame {
   type: 'pull'
   room: string
   /** Per author: the seq up to which the requester's chain is contiguous. */
   have: { author: Uint8Array; seq: number }[]
 }
+/** The sender's signed heads for one room (also the acknowledgement of a push). */
 export interface HeadsFrame {
   type: 'heads'
   room: string
   /** Every head's `room` is the frame's `room`. */
   heads: SignedHead[]
 }
+/** Entries of one period of one room, for the requester to verify backwards from the heads. */
 export interface EntriesFrame {
   type: 'entries'
   room: string
@@ -62,10 +68,12 @@ export interface EntriesFrame {
   /** Encoded entries (views of the frame bytes once decoded). */
   entries: Uint8Array[]
 }
+/** The end of a pull response. */
 export interface EndFrame {
   type: 'end'
   room: string
 }
+/** New entries of one author with its signed head: live gossip, or a push request. */
 export interface PushFrame {
   type: 'push'
   room: string
@@ -73,6 +81,7 @@ export interface PushFrame {
   /** Encoded entries, oldest first, ending with the one `head` names. */
   entries: Uint8Array[]
 }
+/** What a device shows as its status. */
 export type PresenceStatus = 'online' | 'away' | 'offline'
 /** A device's signed presence announcement. `seq` grows with each announcement (replay protection). */
 export interface Presence {
@@ -85,15 +94,18 @@ export interface Presence {
   /** Ed25519 signature by `author` of {@link presenceMessage}. */
   sig: Uint8Array
 }
+/** A {@link Presence} on the wire (gossiped on the presence topic). */
 export interface PresenceFrame extends Presence {
   type: 'presence'
 }
+/** A refused request. */
 export interface ErrorFrame {
   type: 'error'
   /** Machine-readable: lowercase letters, digits and `-`, ≤ 64 characters. */
   code: string
   message: string
 }
+/** Every sync frame, discriminated by `type`. */
 export type Frame =
   | DigestFrame
   | DigestReplyFrame
@@ -190,8 +202,10 @@ const hexKey = (b: Uint8Array): string =>
 
 /** The bytes of `f`. Throws {@link MalformedFrameError} if a field is out of bounds or the frame too large. */
 export function encodeFrame(f: Frame): Uint8Array {
+  const code = TYPES.indexOf(f.type) + 1
+  check(code > 0, 'unknown type')
   const enc = encoding.createEncoder()
-  encoding.writeUint8(enc, TYPES.indexOf(f.type) + 1)
+  encoding.writeUint8(enc, code)
   encoding.writeUint8(enc, WIRE_VERSION)
   switch (f.type) {
     case 'digest':
