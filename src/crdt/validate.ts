@@ -10,6 +10,7 @@
  * passes can only integrate completely: every reference it makes is already in the document.
  */
 import * as Y from 'yjs'
+import * as decoding from 'lib0/decoding'
 import { InvalidUpdateError, type InvalidUpdateReason } from './errors.ts'
 import { MAX_UPDATE_BYTES, MAX_SEQ, authorId, isRoomId, periodOf } from './entry.ts'
 import { MAX_WALL } from './hlc.ts'
@@ -99,6 +100,9 @@ function decode(update: Uint8Array): Decoded {
   } catch (err) {
     return fail('malformed', String(err))
   }
+  // Yjs keeps only the last of several sections of one client (readClientsStructRefs), so the
+  // structs validated would not be the structs applied: one section, of one client, or none.
+  if (decoding.readVarUint(decoding.createDecoder(update)) > 1) fail('struct', 'several sections')
   // The last read of a v1 update is a varuint of its delete set, and varuints throw at the end of
   // the input: an update without trailing bytes no longer decodes when its last byte is cut off.
   try {

@@ -4,7 +4,9 @@ import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import { authorId, PERIOD_MS } from '../../src/crdt/entry.ts'
 import { clientIdOf } from '../../src/crdt/client-id.ts'
-import { editsOf, messagesOf, metaOf } from '../../src/crdt/schema.ts'
+import { editsOf, messageId, messagesOf, metaOf } from '../../src/crdt/schema.ts'
+import { InvalidUpdateError } from '../../src/crdt/errors.ts'
+import { validateUpdate } from '../../src/crdt/validate.ts'
 import type { Hlc } from '../../src/crdt/hlc.ts'
 
 export const ROOM = 'general'
@@ -157,6 +159,51 @@ export function rawUpdate(
   }
   return encoding.toUint8Array(enc)
 }
+
+/** The reason `fn` throws an InvalidUpdateError with, or undefined if it does not throw. */
+export function reason(fn: () => unknown): string | undefined {
+  try {
+    fn()
+    return undefined
+  } catch (err) {
+    if (err instanceof InvalidUpdateError) return err.reason
+    throw err
+  }
+}
+
+/** Validates and applies, like PeriodDoc.apply but on a bare document. */
+export function accept(doc: Y.Doc, ctx: UpdateContext, update: Uint8Array): void {
+  validateUpdate(doc, ctx, update)
+  Y.applyUpdate(doc, update)
+}
+
+export type Rec = { [k: string]: encoding.AnyEncodable }
+
+/** `a`'s message of entry `seq`, with `over` changed. */
+export const msg = (a: Author, seq = 1, over: Rec = {}): Rec => ({
+  id: messageId(a.id, seq),
+  room: ROOM,
+  author: a.id,
+  ...at(seq * 1000),
+  text: `message ${seq}`,
+  ...over,
+})
+
+/** An edit of message `id`. */
+export const edit = (id: string, ms = 5000): Rec => ({
+  id,
+  text: 'edited',
+  deleted: false,
+  ...at(ms),
+})
+
+/** One map write at the root, as a raw struct. */
+export const put = (root: string, key: string, ...values: encoding.AnyEncodable[]): RawStruct => ({
+  parent: root,
+  parentSub: key,
+  ref: 8,
+  content: any(...values),
+})
 
 /** Published inputs that hang, exhaust or crash Yjs decoders (yjs#479, #498, #687 and its PR #688). */
 export const PUBLISHED: Record<string, Uint8Array> = {
