@@ -14,12 +14,14 @@ import { InvalidRecordError } from './errors.ts'
 
 /** Version of the record shapes, stored in each room's creation record. */
 export const SCHEMA_VERSION = 1
-/** Longest room name and topic, in UTF-16 code units. */
+/** Longest room name, in UTF-16 code units. */
 export const MAX_NAME_LENGTH = 80
+/** Longest room topic, in UTF-16 code units. */
 export const MAX_TOPIC_LENGTH = 250
 /** Most members of a private room. */
 export const MAX_MEMBERS = 1024
 
+/** Public rooms are open; private rooms and dms list their members. */
 export type RoomKind = 'public' | 'private' | 'dm'
 
 /** A room's metadata as readers see it, resolved from the `meta` map. */
@@ -44,9 +46,12 @@ export interface MetaCreated extends Hlc {
   members?: readonly string[]
   version: number
 }
+/** The fields of `meta` keys. */
 export type MetaField = 'name' | 'topic' | 'created'
+/** A value of the `meta` map. */
 export type MetaValue = MetaText | MetaCreated
 
+/** The `meta` key of `authorId`'s `field`. */
 export const metaKey = (field: MetaField, authorId: string): string => `${field}/${authorId}`
 
 /** Splits a `meta` key into field and author; `undefined` if it is not one. */

@@ -52,12 +52,15 @@ export const MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
  */
 const IDLE_CLIENT_ID = Number.MAX_SAFE_INTEGER
 
+/** What {@link PeriodDoc.apply} did with a valid update. */
 export type ApplyResult = 'applied' | 'gap' | 'duplicate'
+/** Stops a subscription. */
 export type Unsubscribe = () => void
 /** A document changed: by this device's write (`local`) or by a remote update or snapshot. */
 export interface ChangeEvent {
   local: boolean
 }
+/** Options of a {@link PeriodDoc}. */
 export interface PeriodDocInit {
   /**
    * Receives what a change listener throws (the write or apply has happened regardless).
@@ -81,6 +84,7 @@ export class PeriodDoc {
   #read: { messages: readonly DisplayMessage[]; edits: ReadonlyMap<string, EditRecord> } | undefined
   #meta: { value: RoomMeta | undefined } | undefined
 
+  /** An empty document; throws `RangeError` unless `room` is a room id and `period` a period. */
   constructor(room: string, period: number, init: PeriodDocInit = {}) {
     if (!isRoomId(room) || !isPeriod(period)) throw new RangeError(`No document ${room}/${period}`)
     this.room = room
@@ -219,6 +223,7 @@ export class PeriodDoc {
     return sv
   }
 
+  /** How many records client `clientId` has written here: its next update starts at this clock. */
   clockOf(clientId: number): number {
     return Y.getState(this.#doc.store, clientId)
   }
@@ -228,6 +233,7 @@ export class PeriodDoc {
     return Y.encodeStateAsUpdate(this.#doc)
   }
 
+  /** Drops listeners and the Yjs document. */
   destroy(): void {
     this.#listeners.clear()
     this.#doc.destroy()

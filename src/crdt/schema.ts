@@ -26,9 +26,11 @@ import type { Hlc } from './hlc.ts'
 export { META_PERIOD, isAuthorId }
 export * from './meta.ts'
 
-/** Top-level names. */
+/** Top-level name of the messages map (period documents). */
 export const MESSAGES = 'messages'
+/** Top-level name of the edits map (period documents). */
 export const EDITS = 'edits'
+/** Top-level name of the meta map (the meta document). */
 export const META = 'meta'
 /** Largest message or edit text, in UTF-8 bytes. */
 export const MAX_TEXT_BYTES = 1024 * 1024
@@ -47,8 +49,11 @@ export interface EditRecord extends Hlc {
   deleted: boolean
 }
 
+/** The document's messages: message id → {@link ChatMessage} (unchecked: guard every value). */
 export const messagesOf = (doc: Doc): YMap<unknown> => doc.getMap(MESSAGES)
+/** The document's edits: message id → {@link EditRecord} (unchecked). */
 export const editsOf = (doc: Doc): YMap<unknown> => doc.getMap(EDITS)
+/** The meta document's map: `<field>/<authorId>` → {@link MetaValue} (unchecked). */
 export const metaOf = (doc: Doc): YMap<unknown> => doc.getMap(META)
 
 const MESSAGE_ID_RE = /^([A-Za-z0-9_-]{12})\.([1-9][0-9]{0,14})$/
@@ -69,6 +74,7 @@ export function parseMessageId(id: string): { prefix: string; seq: number } | un
 export const isIdOf = (id: string, authorId: string): boolean =>
   parseMessageId(id)?.prefix === authorId.slice(0, 12)
 
+/** Whether `v` is a well-formed {@link ChatMessage} whose id has its author's prefix. */
 export function isChatMessage(v: unknown): v is ChatMessage {
   return (
     hasKeys(v, ['id', 'room', 'author', 'wall', 'count', 'text']) &&
@@ -81,6 +87,7 @@ export function isChatMessage(v: unknown): v is ChatMessage {
   )
 }
 
+/** Whether `v` is a well-formed {@link EditRecord} (a deletion has empty text). */
 export function isEditRecord(v: unknown): v is EditRecord {
   return (
     hasKeys(v, ['id', 'text', 'deleted', 'wall', 'count']) &&
