@@ -5,11 +5,15 @@
  * ```ts
  * const net = await createLibp2pNet({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
  * await net.start()
- * const off = net.subscribe('parley/1/room/general', (msg) => handle(msg.data))
- * await net.publish('parley/1/room/general', bytes)
- * for await (const frame of net.request(peer, requestBytes)) consume(frame)
+ * const off = net.subscribe(roomTopic('general'), (msg) => handle(msg.data))
+ * await net.publish(roomTopic('general'), bytes) // resolves with the number of peers reached
+ * net.handle(async function* (request, from, { signal }) { yield answer(request) })
+ * for await (const frame of net.request(peer, requestBytes, { signal })) consume(frame)
  * off(); await net.stop()
  * ```
+ * Upper-layer tests use `createMemoryHub()` (`memory.ts`) instead: same contract, no sockets,
+ * delivery on `flush()`. `createLibp2pNet` lives in `libp2p.ts`, which this module does not import,
+ * so importing types and constants from here never pulls libp2p into a bundle.
  */
 
 /** A libp2p peer id in its string form. Branded so that no other string passes for one. */
@@ -34,7 +38,11 @@ export interface PeerConnectionInfo {
   peer: PeerIdString
   /** Remote multiaddrs of the open connections. */
   addrs: string[]
-  /** 'direct' (TCP, WebSocket, WebRTC) or 'relayed' (circuit relay, limited). */
+  /**
+   * 'direct' if any connection is (TCP, WebSocket, WebRTC — even one signalled through a relay,
+   * whose address reads `…/p2p-circuit/webrtc/…`), else 'relayed' (circuit relay v2 only: limited,
+   * carries no gossip or sync by default).
+   */
   kind: 'direct' | 'relayed'
 }
 
@@ -72,7 +80,11 @@ export interface PeerNet {
   /** Called with the deduplicated connected peers whenever that set changes (not on subscribe). */
   onPeers(cb: (peers: readonly PeerIdString[]) => void): Unsubscribe
   peers(): readonly PeerIdString[]
-  /** Connected peers known to be subscribed to `topic`: who a `publish` would reach directly. */
+  /**
+   * Connected peers known to be subscribed to `topic`. A peer can show up here a moment before our
+   * own gossipsub stream to it is open (seen with WebRTC); `publish`'s result counts the peers a
+   * message was actually sent to.
+   */
   topicPeers(topic: string): readonly PeerIdString[]
   connections(): readonly PeerConnectionInfo[]
   /** Serves the request protocol. One handler at a time; returns a function that removes it. */

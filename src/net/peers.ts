@@ -101,12 +101,12 @@ export class PeerTracker {
     for (const conn of this.#node?.getConnections() ?? []) {
       if (conn.status !== 'open') continue
       const peer = asPeerIdString(conn.remotePeer.toString())
-      const addr = conn.remoteAddr.toString()
-      const relayed = addr.includes('/p2p-circuit')
       const info = byPeer.get(peer) ?? { peer, addrs: [], kind: 'relayed' }
-      info.addrs.push(addr)
-      // One direct connection makes the peer direct: relayed links are only a stepping stone.
-      if (!relayed) info.kind = 'direct'
+      info.addrs.push(conn.remoteAddr.toString())
+      // libp2p's `direct` is false only for a circuit relay hop: a WebRTC link set up through a
+      // relay has `/p2p-circuit/webrtc` in its address yet is direct. One direct connection makes
+      // the peer direct; relayed links are only a stepping stone.
+      if (conn.direct) info.kind = 'direct'
       byPeer.set(peer, info)
     }
     return [...byPeer.values()]

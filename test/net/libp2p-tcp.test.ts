@@ -46,6 +46,19 @@ describe('libp2p on Node transports', () => {
     await until(() => expect(got).toHaveLength(1))
   })
 
+  it('simultaneous dials both ways still make one peer, reported once', async () => {
+    const a = await create({ listen: [LOOPBACK_TCP] })
+    const b = await create({ listen: [LOOPBACK_TCP] })
+    await Promise.all([a.start(), b.start()])
+    const events: (readonly string[])[] = []
+    a.onPeers((peers) => events.push(peers))
+    await Promise.all([a.dial(b.addresses()[0] ?? ''), b.dial(a.addresses()[0] ?? '')])
+    await until(() => expect(a.peers()).toEqual([b.peerId]))
+    expect(events).toEqual([[b.peerId]])
+    expect(a.connections()).toHaveLength(1)
+    expect(a.connections()[0]?.addrs.length).toBeGreaterThanOrEqual(1)
+  })
+
   it('a private key keeps the peer id across restarts and processes', async () => {
     const key = await generateNetKey()
     const first = await create({ privateKey: key, listen: [LOOPBACK_TCP] })

@@ -132,6 +132,12 @@ export function registerPeerNetContract(name: string, factory: PeerNetFactory): 
       const [a, b] = (await factory.setup(2)) as [PeerNet, PeerNet]
       const big = new Uint8Array(MAX_FRAME_BYTES + 1)
       expect((await rejection(a.publish('t4', big))).name).toBe('FrameTooLargeError')
+      // Exactly the cap still travels.
+      const { got } = await subscribed('t4', a, [b])
+      const largest = bytes(MAX_FRAME_BYTES, 4)
+      expect(await a.publish('t4', largest)).toBe(1)
+      await until(() => expect(got.get(b.peerId)).toHaveLength(1))
+      expect(sameBytes(got.get(b.peerId)?.[0]?.data, largest)).toBe(true)
       expect((await rejection(collect(a.request(b.peerId, big)))).name).toBe('FrameTooLargeError')
 
       b.handle(async function* () {
