@@ -58,7 +58,8 @@ export function hasClock(v: { wall: unknown; count: unknown }): boolean {
   return typeof wall === 'number' && typeof count === 'number' && isHlc({ wall, count })
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+// With the `u` flag a surrogate class matches only unpaired surrogates (pairs are one code point).
+const LONE_SURROGATE = /[\uD800-\uDFFF]/gu
 
 /**
  * `s` with each lone surrogate replaced by U+FFFD, as UTF-8 encoding (and so every other peer) would
