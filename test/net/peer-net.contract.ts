@@ -3,7 +3,8 @@
  * cases. Case ids ([NET1] …) are stable: cite them in bug reports and commits.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { generateNetKey, peerIdOfKey } from '../../src/net/libp2p.ts'
+import { registerLifecycleCases } from './lifecycle.contract.ts'
+import { registerRequestCases } from './request.contract.ts'
 import {
   MAX_FRAME_BYTES,
   type NetMessage,
@@ -13,7 +14,6 @@ import {
 import {
   bytes,
   collect,
-  firstAddress,
   rejection,
   sameBytes,
   text,
@@ -99,35 +99,6 @@ export function registerPeerNetContract(name: string, factory: PeerNetFactory): 
       expect(kept).toHaveLength(2)
     })
 
-    it('[NET3] request streams all frames in order', async () => {
-      const [a, b] = (await factory.setup(2)) as [PeerNet, PeerNet]
-      const sizes = [0, 1, 100, 65_536, 1_000_000, MAX_FRAME_BYTES, ...Array(50).fill(10)]
-      const frames = sizes.map((n, i) => bytes(n as number, i + 1))
-      const seen: { request: Uint8Array; from: PeerIdString }[] = []
-      b.handle(async function* (request, from) {
-        seen.push({ request, from })
-        yield* frames
-      })
-      const response = await collect(a.request(b.peerId, text('give me everything')))
-      expect(response.map((f) => f.byteLength)).toEqual(sizes)
-      // toEqual walks typed arrays element by element: far too slow for 3 MiB.
-      response.forEach((frame, i) => expect(sameBytes(frame, frames[i]), `frame ${i}`).toBe(true))
-      expect(seen).toEqual([{ request: text('give me everything'), from: a.peerId }])
-
-      // An empty answer and an empty request are valid.
-      b.handle(async function* () {})
-      expect(await collect(a.request(b.peerId, new Uint8Array(0)))).toEqual([])
-      // Requests run concurrently.
-      b.handle(async function* (request) {
-        yield request
-        yield request
-      })
-      const many = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => collect(a.request(b.peerId, bytes(10, i + 1)))),
-      )
-      many.forEach((r, i) => expect(r).toEqual([bytes(10, i + 1), bytes(10, i + 1)]))
-    })
-
     it('[NET4] oversize publish/frame rejected with FrameTooLargeError', async () => {
       const [a, b] = (await factory.setup(2)) as [PeerNet, PeerNet]
       const big = new Uint8Array(MAX_FRAME_BYTES + 1)
@@ -206,93 +177,6 @@ export function registerPeerNetContract(name: string, factory: PeerNetFactory): 
       await until(() => expect(good).toHaveLength(3))
     })
 
-    it('[NET6] onPeers reports connect and disconnect', async () => {
-      const [a, b] = (await factory.setup(2)) as [PeerNet, PeerNet]
-      expect(a.peers()).toEqual([b.peerId])
-      const events: (readonly PeerIdString[])[] = []
-      const off = a.onPeers((peers) => events.push(peers))
-      a.onPeers(() => {
-        throw new Error('listener bug')
-      })
-
-      await b.stop()
-      await until(() => expect(events.at(-1)).toEqual([]))
-      expect(a.peers()).toEqual([])
-
-      await b.start()
-      await a.dial(firstAddress(b))
-      await until(() => expect(events.at(-1)).toEqual([b.peerId]))
-      expect(a.peers()).toEqual([b.peerId])
-      // Each change is reported once, and a peer is listed once even with two connections.
-      expect(events).toEqual([[], [b.peerId]])
-      const conns = a.connections()
-      expect(conns.map((c) => c.peer)).toEqual([b.peerId])
-      expect(conns[0]?.kind).toBe('direct')
-      expect(conns[0]?.addrs.length).toBeGreaterThan(0)
-
-      off()
-      await b.stop()
-      await until(() => expect(a.peers()).toEqual([]))
-      expect(events).toHaveLength(2)
-    })
-
-    it('[NET7] request to unknown peer rejects with PeerUnreachableError', async () => {
-      const [a, b] = (await factory.setup(2)) as [PeerNet, PeerNet]
-      b.handle(async function* () {
-        yield text('x')
-      })
-      const stranger = peerIdOfKey(await generateNetKey())
-      for (const peer of [stranger, 'not-a-peer-id' as PeerIdString, a.peerId]) {
-        const err = await rejection(collect(a.request(peer, text('q'))))
-        expect(err.name, String(peer)).toBe('PeerUnreachableError')
-      }
-      await b.stop()
-      expect((await rejection(collect(a.request(b.peerId, text('q'))))).name).toBe(
-        'PeerUnreachableError',
-      )
-    })
-
-    it('[NET8] abort signal cancels request', async () => {
-      const [a, b] = (await factory.setup(2)) as [PeerNet, PeerNet]
-      let handlerAborted = 0
-      b.handle(async function* (_req, _from, { signal }) {
-        try {
-          yield text('first')
-          if (!signal.aborted)
-            await new Promise((resolve) => signal.addEventListener('abort', resolve))
-        } finally {
-          if (signal.aborted) handlerAborted++
-        }
-      })
-
-      const ac = new AbortController()
-      const received: Uint8Array[] = []
-      const err = await rejection(
-        (async () => {
-          for await (const frame of a.request(b.peerId, text('q'), { signal: ac.signal })) {
-            received.push(frame)
-            ac.abort()
-          }
-        })(),
-      )
-      expect(err.name).toBe('AbortError')
-      expect(received).toEqual([text('first')])
-      await until(() => expect(handlerAborted).toBe(1))
-
-      // Already aborted: rejects at once.
-      const pre = await rejection(
-        collect(a.request(b.peerId, text('q'), { signal: AbortSignal.abort() })),
-      )
-      expect(pre.name).toBe('AbortError')
-
-      // Breaking out of the loop cancels the handler too.
-      for await (const frame of a.request(b.peerId, text('q'))) {
-        expect(frame).toEqual(text('first'))
-        break
-      }
-      await until(() => expect(handlerAborted).toBe(2))
-    })
-
     it('[NET9] an identical payload republished on a topic is one message', async () => {
       const [a, b] = (await factory.setup(2)) as [PeerNet, PeerNet]
       const { got } = await subscribed('t9', a, [b])
@@ -307,34 +191,7 @@ export function registerPeerNetContract(name: string, factory: PeerNetFactory): 
       expect(got.get(b.peerId)).toHaveLength(2)
     })
 
-    it('[NET10] stopped nets refuse work; a restarted net keeps its subscriptions', async () => {
-      const [a, b] = (await factory.setup(2)) as [PeerNet, PeerNet]
-      const got: NetMessage[] = []
-      a.subscribe('t10', (msg) => got.push(msg))
-      await a.stop()
-      await a.stop() // idempotent
-      expect(a.addresses()).toEqual([])
-      expect((await rejection(a.publish('t10', text('x')))).name).toBe('NotStartedError')
-      expect((await rejection(collect(a.request(b.peerId, text('x'))))).name).toBe(
-        'NotStartedError',
-      )
-      expect((await rejection(a.dial(firstAddress(b)))).name).toBe('NotStartedError')
-
-      await Promise.all([a.start(), a.start()])
-      if (a.peers().length === 0) await a.dial(firstAddress(b))
-      await until(() => expect(b.topicPeers('t10')).toEqual([a.peerId]))
-      await b.publish('t10', text('after restart'))
-      await until(() => expect(got).toHaveLength(1))
-    })
-
-    it('[NET11] addresses carry our peer id; dial resolves with the remote id', async () => {
-      const [a, b] = (await factory.setup(2)) as [PeerNet, PeerNet]
-      expect(a.addresses().length).toBeGreaterThan(0)
-      for (const addr of a.addresses()) expect(addr.endsWith(`/p2p/${a.peerId}`)).toBe(true)
-      expect(await a.dial(firstAddress(b))).toBe(b.peerId)
-      expect((await rejection(a.dial('definitely not a multiaddr'))).name).toBe(
-        'InvalidMultiaddrError',
-      )
-    })
+    registerRequestCases((n) => factory.setup(n))
+    registerLifecycleCases((n) => factory.setup(n))
   })
 }
