@@ -10,9 +10,10 @@ import { PeriodDoc, type DisplayMessage } from '../crdt/period-doc.ts'
 import type { Hlc } from '../crdt/hlc.ts'
 import { hex, type AuthorState, type HistoryStore, type StoredEntry, type StoredHead } from './store.ts'
 import type { Identity } from './identity.ts'
-import { decodeEntry, encodeEntry, periodOf, signHead, type Entry } from '../crdt/entry.ts'
-import type { Clock } from '../crdt/hlc.ts'
-import type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
+import { META_PERIOD, decodeEntry, encodeEntry, periodOf, signHead, type Entry } from '../crdt/entry.ts'
+import { withEdit } from '../crdt/display.ts'
+import { compareHlc, type HybridClock } from '../crdt/hlc.ts'
+import type { ChatMessage, EditRecord, RoomMeta } from '../crdt/schema.ts'
 import type { UpdateContext } from '../crdt/validate.ts'
 
 const log = logger('parley:core:history')
@@ -39,7 +40,7 @@ export interface RoomHistoryInit {
   room: string
   store: HistoryStore
   identity: Identity
-  clock: Clock
+  clock: HybridClock
   /** A document changed (remote or local): the UI should re-read. */
   onChange: () => void
   /** Local entries were stored: publish them. */
@@ -76,7 +77,7 @@ function applyLocal(
     case 'remove':
       return doc.remove(ctx, op.id, hlc)
     case 'meta':
-      return doc.setMeta(ctx, op.fields)
+      return doc.setMeta(ctx, op.fields, hlc)
   }
 }
 
@@ -86,7 +87,7 @@ export class RoomHistory {
   readonly #identity: Identity
   readonly #onChange: () => void
   readonly #onLocal: RoomHistoryInit['onLocal']
-  readonly #clock: Clock
+  readonly #clock: HybridClock
   #queue: QueuedWrite[] = []
   #draining = false
   readonly #docs = new Map<number, Promise<LoadedDoc>>()
@@ -175,6 +176,7 @@ export class RoomHistory {
       head,
     )
     this.#advanceAuthors(entries, head)
+    for (const v of entries) this.#clock.observe(v.entry.hlc)
     const byPeriod = new Map<number, Verified[]>()
     for (const v of entries) {
       const list = byPeriod.get(v.entry.period)
@@ -184,7 +186,7 @@ export class RoomHistory {
     for (const [period, list] of byPeriod) {
       const p = this.#docs.get(period)
       if (p === undefined) {
-        if (period === 0 || period > this.#newestLoaded()) await this.doc(period)
+        if (period === META_PERIOD || period > this.#newestLoaded()) await this.doc(period)
         continue
       }
       const d = await p
@@ -197,6 +199,12 @@ export class RoomHistory {
       }
       if (d.dirty) this.#scheduleSnapshot()
     }
+  }
+
+  #newestLoaded(): number {
+    let max = -Infinity
+    for (const p of this.#docs.keys()) if (p !== META_PERIOD && p > max) max = p
+    return max
   }
 
   #advanceAuthors(entries: readonly Verified[], head: StoredHead | undefined): void {
@@ -293,7 +301,7 @@ export class RoomHistory {
     try {
       for (const w of batch) {
         const hlc = this.#clock.now()
-        const period = w.op.kind === 'meta' ? 0 : periodOf(hlc.wall)
+        const period = w.op.kind === 'meta' ? META_PERIOD : periodOf(hlc.wall)
         const d = await this.doc(period)
         touched.add(period)
         const ctx = this.#identity.ctxFor(me, seq + 1, this.room, period)
@@ -308,7 +316,7 @@ export class RoomHistory {
         prev = hash
         results.push(message)
       }
-      const sig = await signHead(this.#identity.signer, this.room, seq, prev)
+      const { sig } = await signHead(this.#identity.signer, this.room, seq, prev)
       const head: StoredHead = { author: me, seq, hash: prev, sig }
       await this.#store.append(
         this.room,
@@ -353,7 +361,7 @@ export class RoomHistory {
 
   /** The room's name, topic and kind, once someone has written them. */
   async meta(): Promise<RoomMeta | undefined> {
-    const d = await this.doc(0)
+    const d = await this.doc(META_PERIOD)
     return d.doc.meta()
   }
 
@@ -361,7 +369,7 @@ export class RoomHistory {
   async #loadWindow(): Promise<void> {
     let count = 0
     for (const period of await this.#store.periods(this.room)) {
-      if (period === 0) continue
+      if (period === META_PERIOD) continue
       const d = await this.doc(period)
       count += d.doc.messages().length
       if (count >= WINDOW_MESSAGES && period <= this.#oldest) break
@@ -370,9 +378,9 @@ export class RoomHistory {
 
   /** Loads the next older period that holds messages; false when there is none. */
   async loadOlder(): Promise<boolean> {
-    const loaded = [...this.#docs.keys()].filter((p) => p !== 0)
+    const loaded = [...this.#docs.keys()].filter((p) => p !== META_PERIOD)
     const oldest = loaded.length === 0 ? Infinity : Math.min(...loaded)
-    const older = (await this.#store.periods(this.room)).find((p) => p !== 0 && p < oldest)
+    const older = (await this.#store.periods(this.room)).find((p) => p !== META_PERIOD && p < oldest)
     if (older === undefined) return false
     this.#oldest = older
     await this.doc(older)
@@ -382,9 +390,18 @@ export class RoomHistory {
 
   /** Messages of every loaded period, in display order. */
   async messages(): Promise<DisplayMessage[]> {
-    const periods = [...this.#docs.keys()].filter((p) => p !== 0).sort((a, b) => a - b)
+    const periods = [...this.#docs.keys()].filter((p) => p !== META_PERIOD).sort((a, b) => a - b)
+    const docs = await Promise.all(periods.map(async (p) => (await this.doc(p)).doc))
+    // An edit lives in the document of the day it was made, which may be later than its message's.
+    const edits = new Map<string, EditRecord>()
+    for (const d of docs) {
+      for (const [id, e] of d.edits()) {
+        const had = edits.get(id)
+        if (had === undefined || compareHlc(e, had) > 0) edits.set(id, e)
+      }
+    }
     const out: DisplayMessage[] = []
-    for (const p of periods) out.push(...(await this.doc(p)).doc.messages())
+    for (const d of docs) for (const m of d.messages()) out.push(withEdit(m, edits.get(m.id)))
     return out
   }
 

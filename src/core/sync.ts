@@ -12,8 +12,9 @@
 import { logger } from '@libp2p/logger'
 import type { PeerIdString, PeerNet } from '../net/index.ts'
 import { roomTopic } from '../net/constants.ts'
-import { verifyHead, type SignedHead } from '../crdt/entry.ts'
-import { verifyBackward, verifyForward } from '../crdt/chain.ts'
+import { entryAuthorOf, verifyHead, type SignedHead } from '../crdt/entry.ts'
+import { verifyBackward, verifyForward, type ChainAnchor, type VerifiedEntry } from '../crdt/chain.ts'
+import { ChainGapError } from '../crdt/errors.ts'
 import { decodeFrame, encodeFrame, chunkEntries, type Frame, type PushFrame } from '../crdt/wire.ts'
 import type { HistoryCrypto } from '../crdt/crypto.ts'
 import { hex, type StoredHead } from './store.ts'
@@ -25,6 +26,12 @@ const log = logger('parley:core:sync')
 /** Entry bytes per `entries` frame: well under the 3 MiB frame cap. */
 const ENTRIES_FRAME_BYTES = 1024 * 1024
 const HEADS_PER_FRAME = 10_000
+
+/** Per author during a pull: the next hash we trust, and the signed head it descends from. */
+interface Expected {
+  anchor: ChainAnchor
+  head: SignedHead
+}
 
 /** What sync needs from the messenger: the rooms this peer holds. */
 export interface RoomRegistry {
@@ -96,8 +103,13 @@ export class RoomSync {
     const contig = state?.contig ?? 0
     if (f.head.seq <= contig) return 'ok'
     const base = await this.#hashAt(h, f.head.author, contig)
-    const verified = await verifyForward(this.#crypto, base, f.entries, f.head, contig)
-    if (verified === 'gap') return 'gap'
+    let verified: VerifiedEntry[]
+    try {
+      verified = await verifyForward(this.#crypto, base, f.entries, f.head)
+    } catch (err) {
+      if (err instanceof ChainGapError) return 'gap'
+      throw err
+    }
     await h.ingest(verified.map(toVerified), f.head)
     return 'ok'
   }
@@ -115,6 +127,7 @@ export class RoomSync {
   schedulePull(peer: PeerIdString, room: string): void {
     if (this.#pulling.has(room)) return
     const p = this.pull(peer, room)
+      .then(() => undefined)
       .catch((err: unknown) => log('pull of %s from %s failed: %e', room, peer, err))
       .finally(() => this.#pulling.delete(room))
     this.#pulling.set(room, p)
@@ -133,7 +146,7 @@ export class RoomSync {
     const h = await this.#rooms.open(room)
     if (h === undefined) return new Map()
     const have = (await h.authors()).map((a) => ({ author: a.author, seq: a.contig }))
-    const expected = new Map<string, { seq: number; hash: Uint8Array; head: SignedHead }>()
+    const expected = new Map<string, Expected>()
     const theirs = new Map<string, number>()
     const request = encodeFrame({ type: 'pull', room, have })
     const opts = signal === undefined ? {} : { signal }
@@ -141,6 +154,7 @@ export class RoomSync {
       const f = decodeFrame(bytes)
       if (f.type === 'end') break
       if (f.type === 'error') throw new Error(`peer refused pull: ${f.code}`)
+      if (f.type !== 'heads' && f.type !== 'entries') throw new Error(`unexpected ${f.type} in a pull`)
       if (f.room !== room) throw new Error('frame for another room')
       if (f.type === 'heads') {
         for (const head of f.heads) {
@@ -148,7 +162,7 @@ export class RoomSync {
           theirs.set(key, head.seq)
           const ours = h.author(head.author)
           if (head.seq <= (ours?.contig ?? 0)) continue
-          if (await verifyHead(this.#crypto, head)) expected.set(key, { seq: head.seq, hash: head.hash, head })
+          if (await verifyHead(this.#crypto, head)) expected.set(key, { anchor: head, head })
           else log.error('forged head from %s for %s in %s: ignored', peer, key.slice(0, 8), room)
         }
       } else if (f.type === 'entries') {
@@ -162,7 +176,7 @@ export class RoomSync {
   async #acceptEntries(
     h: RoomHistory,
     entries: readonly Uint8Array[],
-    expected: Map<string, { seq: number; hash: Uint8Array; head: SignedHead }>,
+    expected: Map<string, Expected>,
     peer: PeerIdString,
   ): Promise<void> {
     const byAuthor = groupByAuthor(entries)
@@ -170,8 +184,8 @@ export class RoomSync {
       const trust = expected.get(key)
       if (trust === undefined) continue
       try {
-        const { verified, next } = await verifyBackward(this.#crypto, trust, list.reverse())
-        expected.set(key, { ...next, head: trust.head })
+        const { verified, nextExpected } = verifyBackward(this.#crypto, trust.anchor, list.reverse())
+        expected.set(key, { anchor: nextExpected, head: trust.head })
         await h.ingest(verified.reverse().map(toVerified), trust.head)
       } catch (err) {
         log.error('broken chain from %s for %s in %s: %e', peer, key.slice(0, 8), h.room, err)
@@ -206,7 +220,7 @@ export class RoomSync {
         })
         if (result === 'gap') await this.pull(from, f.room).catch(() => undefined)
         const state = h.author(f.head.author)
-        yield encodeFrame({ type: 'heads', room: f.room, heads: state === undefined ? [] : [{ ...state.head }] })
+        yield encodeFrame({ type: 'heads', room: f.room, heads: state === undefined ? [] : [{ room: f.room, ...state.head }] })
         return
       }
       case 'digest':
@@ -252,9 +266,8 @@ export class RoomSync {
       yield encodeFrame({ type: 'heads', room, heads: heads.slice(i, i + HEADS_PER_FRAME) })
     }
     if (heads.length === 0) yield encodeFrame({ type: 'heads', room, heads: [] })
-    // The meta document first (the room's name), then periods newest first.
-    const periods = (await h.periods()).filter((p) => p >= minPeriod || p === 0)
-    periods.sort((a, b) => (a === 0 ? -1 : b === 0 ? 1 : b - a))
+    // Newest first; the meta document (META_PERIOD, above every day) comes first: the room's name.
+    const periods = (await h.periods()).filter((p) => p >= minPeriod)
     for (const period of periods) {
       const entries = await h.periodEntries(period, above)
       if (entries.length === 0) continue
@@ -351,4 +364,3 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!
   return a.length - b.length
 }
-import { entryAuthorOf } from '../crdt/entry.ts'

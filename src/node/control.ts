@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Messenger } from '../core/messenger.ts'
 import { sendJson, type ControlHandler } from './http.ts'
 import { lockHolder } from './data-dir.ts'
-import { toJsonLine, historyOf } from './output.ts'
+import { toJsonLine, toLine, historyOf } from './output.ts'
 
 export interface ControlInfo {
   pid: number
@@ -75,7 +75,7 @@ export function controlHandler(messenger: Messenger): ControlHandler {
             for (const m of list) {
               if (seen.has(m.id)) continue
               seen.add(m.id)
-              res.write(toJsonLine(m) + '\n')
+              res.write(toJsonLine(toLine(m)) + '\n')
             }
           })
         })

@@ -1,5 +1,6 @@
 /** How the CLI prints history: one JSON object a line, or a human line. */
 import type { Messenger } from '../core/messenger.ts'
+import type { DisplayMessage } from '../core/index.ts'
 
 export interface HistoryLine {
   id: string
@@ -16,15 +17,17 @@ export async function historyOf(messenger: Messenger, room: string): Promise<His
   while (await messenger.loadOlder(room)) {
     // keep loading until the oldest period is in
   }
-  return (await messenger.messages(room)).map((m) => ({
-    id: m.id,
-    author: m.author,
-    time: new Date(m.wall).toISOString(),
-    text: m.text,
-    ...(m.edited ? { edited: true } : {}),
-    ...(m.deleted ? { deleted: true } : {}),
-  }))
+  return (await messenger.messages(room)).map(toLine)
 }
+
+export const toLine = (m: DisplayMessage): HistoryLine => ({
+  id: m.id,
+  author: m.author,
+  time: new Date(m.wall).toISOString(),
+  text: m.text,
+  ...(m.edited ? { edited: true } : {}),
+  ...(m.deleted ? { deleted: true } : {}),
+})
 
 export const toJsonLine = (m: HistoryLine): string => JSON.stringify(m)
 

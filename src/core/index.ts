@@ -1,0 +1,10 @@
+/**
+ * The facade the UI and the Node peer use. Types from crdt and net are re-exported here so that
+ * callers above core never import those layers.
+ */
+export { Messenger, InvalidRoomError, type MessengerInit, type Posted } from './messenger.ts'
+export type { DisplayMessage } from '../crdt/display.ts'
+export type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
+export type { PeerIdString, Unsubscribe, PeerConnectionInfo } from '../net/index.ts'
+export type { PresenceInfo, PresenceStatus } from './presence.ts'
+export type { HistoryStore } from './store.ts'
