@@ -63,7 +63,8 @@ export class HeadsBook {
   }
 
   forget(peer: PeerIdString): void {
-    for (const key of this.#known.keys()) if (key.startsWith(`${peer}\u0000`)) this.#known.delete(key)
+    for (const key of this.#known.keys())
+      if (key.startsWith(`${peer}\u0000`)) this.#known.delete(key)
   }
 }
 
@@ -71,6 +72,12 @@ export class HeadsBook {
 export function toVerified(v: VerifiedEntry): Verified {
   return {
     entry: v.entry,
-    stored: { author: v.entry.author, seq: v.entry.seq, hash: v.hash, period: v.entry.period, bytes: v.bytes },
+    stored: {
+      author: v.entry.author,
+      seq: v.entry.seq,
+      hash: v.hash,
+      period: v.entry.period,
+      bytes: v.bytes,
+    },
   }
 }

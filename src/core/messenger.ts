@@ -63,7 +63,8 @@ export class Messenger implements RoomRegistry {
   readonly #roomListeners = new Set<(room: string) => void>()
   readonly #off: Unsubscribe[] = []
   #timer: ReturnType<typeof setTimeout> | undefined
-  #known = new Set<string>()
+  readonly #ensured = new Map<string, Promise<void>>()
+  readonly #announceTimers = new Map<string, ReturnType<typeof setTimeout>>()
   #started = false
 
   constructor(init: MessengerInit) {
@@ -73,8 +74,19 @@ export class Messenger implements RoomRegistry {
     this.#clock = init.clock ?? createClock()
     this.#retainAll = init.retainAll ?? false
     this.#antiEntropyMs = init.antiEntropyMs ?? 15_000
-    this.#sync = new RoomSync({ net: this.net, crypto: init.crypto, rooms: this, heads: this.#heads })
-    this.presence = new Presence({ net: this.net, identity: this.identity, name: init.name, ...init.presence })
+    this.#sync = new RoomSync({
+      net: this.net,
+      crypto: init.crypto,
+      rooms: this,
+      heads: this.#heads,
+      onIngested: (room) => this.#announceSoon(room),
+    })
+    this.presence = new Presence({
+      net: this.net,
+      identity: this.identity,
+      name: init.name,
+      ...init.presence,
+    })
   }
 
   get authorId(): string {
@@ -86,7 +98,9 @@ export class Messenger implements RoomRegistry {
     this.#started = true
     for (const room of await this.#store.rooms()) await this.join(room)
     this.#off.push(this.net.handle((req, from) => this.#sync.serve(req, from)))
-    this.#off.push(this.net.subscribe(ROOMS_TOPIC, (msg) => this.#onRoomAnnounce(msg.data, msg.from)))
+    this.#off.push(
+      this.net.subscribe(ROOMS_TOPIC, (msg) => this.#onRoomAnnounce(msg.data, msg.from)),
+    )
     let before = new Set<PeerIdString>()
     this.#off.push(
       this.net.onPeers((peers) => {
@@ -105,6 +119,8 @@ export class Messenger implements RoomRegistry {
     if (!this.#started) return
     this.#started = false
     clearTimeout(this.#timer)
+    for (const t of this.#announceTimers.values()) clearTimeout(t)
+    this.#announceTimers.clear()
     await this.presence.stop()
     for (const off of this.#off.splice(0)) off()
     await this.#sync.settled()
@@ -151,23 +167,47 @@ export class Messenger implements RoomRegistry {
     })
     await h.open()
     this.#rooms.set(room, h)
-    this.#off.push(this.net.subscribe(roomTopic(room), (msg) => void this.#sync.onGossip(msg.data, msg.from)))
+    this.#off.push(
+      this.net.subscribe(roomTopic(room), (msg) => void this.#sync.onGossip(msg.data, msg.from)),
+    )
     for (const p of this.net.peers()) this.#sync.schedulePull(p, room)
     this.#emitRoom(room)
     return h
   }
 
-  /** Creates a room (or updates its name and topic) — a meta write by this device. */
-  async createRoom(room: string, fields: Partial<RoomMeta> = {}): Promise<void> {
+  /**
+   * Creates `room` if nobody has (a meta write by this device; the room's kind can only be set by
+   * an author's first entry in it), or sets its name and topic.
+   */
+  async createRoom(
+    room: string,
+    fields: Partial<Pick<RoomMeta, 'name' | 'topic'>> = {},
+  ): Promise<void> {
     const h = await this.join(room)
-    await h.write({ kind: 'meta', fields: { name: room, kind: 'public', ...fields } })
-    void this.#announceRoom(room)
+    const mine = h.author(this.identity.signer.publicKey) !== undefined
+    const exists = (await h.meta()) !== undefined
+    const create = exists || mine ? {} : { name: room, kind: 'public' as const }
+    if (!exists || Object.keys(fields).length > 0)
+      await h.write({ kind: 'meta', fields: { ...create, ...fields } })
+    this.#announceSoon(room)
+  }
+
+  #ensureRoom(room: string): Promise<void> {
+    let p = this.#ensured.get(room)
+    if (p === undefined) {
+      p = this.join(room).then(async (h) => {
+        if ((await h.meta()) === undefined) await this.createRoom(room)
+      })
+      this.#ensured.set(room, p)
+      p.catch(() => this.#ensured.delete(room))
+    }
+    return p
   }
 
   /** Posts `text` in `room` (created on first use). Resolves once stored on this peer. */
   async post(room: string, text: string): Promise<Posted> {
+    await this.#ensureRoom(room)
     const h = await this.join(room)
-    if ((await h.meta()) === undefined) await this.createRoom(room)
     const message = await h.write({ kind: 'post', text })
     const me = h.author(this.identity.signer.publicKey)!
     return { room, seq: me.head.seq, message: message! }
@@ -249,12 +289,16 @@ export class Messenger implements RoomRegistry {
 
   /** Reconciles every room with every connected peer, and waits for the pulls (CLI and tests). */
   async syncNow(signal?: AbortSignal): Promise<void> {
-    await Promise.all(this.net.peers().map((p) => this.#sync.reconcile(p, signal).catch(() => undefined)))
+    await Promise.all(
+      this.net.peers().map((p) => this.#sync.reconcile(p, signal).catch(() => undefined)),
+    )
     await this.#sync.settled()
   }
 
   #reconcile(peer: PeerIdString): void {
-    this.#sync.reconcile(peer).catch((err: unknown) => log('reconcile with %s failed: %e', peer, err))
+    this.#sync
+      .reconcile(peer)
+      .catch((err: unknown) => log('reconcile with %s failed: %e', peer, err))
   }
 
   #scheduleAntiEntropy(): void {
@@ -268,22 +312,41 @@ export class Messenger implements RoomRegistry {
     this.#timer.unref?.()
   }
 
+  /** Tells peers (soon, once per burst) that we hold new entries of `room`. */
+  #announceSoon(room: string): void {
+    if (this.#announceTimers.has(room) || !this.#started) return
+    const t = setTimeout(() => {
+      this.#announceTimers.delete(room)
+      void this.#announceRoom(room)
+    }, 50)
+    t.unref?.()
+    this.#announceTimers.set(room, t)
+  }
+
   async #announceRoom(room: string): Promise<void> {
     const digest = await this.#sync.digestOf(room)
     if (digest === undefined) return
-    await this.net.publish(ROOMS_TOPIC, encodeFrame({ type: 'digest', rooms: [{ room, digest }] })).catch(() => 0)
+    await this.net
+      .publish(ROOMS_TOPIC, encodeFrame({ type: 'digest', rooms: [{ room, digest }] }))
+      .catch(() => 0)
   }
 
   #onRoomAnnounce(data: Uint8Array, from: PeerIdString): void {
     try {
       const f = decodeFrame(data)
       if (f.type !== 'digest') return
-      for (const { room } of f.rooms) {
-        if (this.#known.has(room) && this.#rooms.has(room)) continue
-        this.#known.add(room)
-        if (this.#rooms.has(room) || this.#retainAll) {
-          void this.open(room).then((h) => h && this.#sync.schedulePull(from, room))
-        }
+      for (const { room, digest } of f.rooms) {
+        if (!this.#rooms.has(room) && !this.#retainAll) continue
+        void (async () => {
+          const ours = await this.#sync.digestOf(room)
+          if (
+            ours !== undefined &&
+            ours.length === digest.length &&
+            ours.every((x, i) => x === digest[i])
+          )
+            return
+          if ((await this.open(room)) !== undefined) this.#sync.schedulePull(from, room)
+        })()
       }
     } catch (err) {
       log('malformed room announcement from %s: %e', from, err)

@@ -8,9 +8,22 @@
 import { logger } from '@libp2p/logger'
 import { PeriodDoc, type DisplayMessage } from '../crdt/period-doc.ts'
 import type { Hlc } from '../crdt/hlc.ts'
-import { hex, type AuthorState, type HistoryStore, type StoredEntry, type StoredHead } from './store.ts'
+import {
+  hex,
+  type AuthorState,
+  type HistoryStore,
+  type StoredEntry,
+  type StoredHead,
+} from './store.ts'
 import type { Identity } from './identity.ts'
-import { META_PERIOD, decodeEntry, encodeEntry, periodOf, signHead, type Entry } from '../crdt/entry.ts'
+import {
+  META_PERIOD,
+  decodeEntry,
+  encodeEntry,
+  periodOf,
+  signHead,
+  type Entry,
+} from '../crdt/entry.ts'
 import { withEdit } from '../crdt/display.ts'
 import { compareHlc, type HybridClock } from '../crdt/hlc.ts'
 import type { ChatMessage, EditRecord, RoomMeta } from '../crdt/schema.ts'
@@ -153,9 +166,18 @@ export class RoomHistory {
     let loaded: LoadedDoc | undefined
     if (snap !== undefined) {
       try {
-        loaded = { doc: PeriodDoc.fromSnapshot(this.room, period, snap.bytes), covers: snap.covers, dirty: false }
+        loaded = {
+          doc: PeriodDoc.fromSnapshot(this.room, period, snap.bytes),
+          covers: snap.covers,
+          dirty: false,
+        }
       } catch (err) {
-        log.error('snapshot of %s/%d unreadable, rebuilding from entries: %e', this.room, period, err)
+        log.error(
+          'snapshot of %s/%d unreadable, rebuilding from entries: %e',
+          this.room,
+          period,
+          err,
+        )
       }
     }
     loaded ??= { doc: new PeriodDoc(this.room, period), covers: new Map(), dirty: false }
@@ -216,14 +238,18 @@ export class RoomHistory {
       const cur = this.#authors.get(key)
       let contig = cur?.contig ?? 0
       for (const v of mine) if (v.entry.seq === contig + 1) contig = v.entry.seq
-      const newHead = head !== undefined && hex(head.author) === key && (cur === undefined || head.seq > cur.head.seq)
+      const newHead =
+        head !== undefined &&
+        hex(head.author) === key &&
+        (cur === undefined || head.seq > cur.head.seq)
       const state = {
         author,
         contig,
         head: newHead ? head : cur!.head,
       }
       // Entries above a hole may have made a longer run contiguous: ask the store.
-      if (contig < state.head.seq && mine.some((v) => v.entry.seq > contig + 1)) this.#authorsStale = true
+      if (contig < state.head.seq && mine.some((v) => v.entry.seq > contig + 1))
+        this.#authorsStale = true
       this.#authors.set(key, state)
     }
   }
@@ -339,6 +365,10 @@ export class RoomHistory {
     return this.#store.entries(this.room, author, fromSeq, toSeq)
   }
 
+  lowestPeriod(author: Uint8Array, afterSeq: number): Promise<number | undefined> {
+    return this.#store.lowestPeriod(this.room, author, afterSeq)
+  }
+
   periods(): Promise<number[]> {
     return this.#store.periods(this.room)
   }
@@ -380,7 +410,9 @@ export class RoomHistory {
   async loadOlder(): Promise<boolean> {
     const loaded = [...this.#docs.keys()].filter((p) => p !== META_PERIOD)
     const oldest = loaded.length === 0 ? Infinity : Math.min(...loaded)
-    const older = (await this.#store.periods(this.room)).find((p) => p !== META_PERIOD && p < oldest)
+    const older = (await this.#store.periods(this.room)).find(
+      (p) => p !== META_PERIOD && p < oldest,
+    )
     if (older === undefined) return false
     this.#oldest = older
     await this.doc(older)

@@ -53,6 +53,8 @@ export interface HistoryStore {
    * only entries above the seq it gives for their author (authors it does not name: all).
    */
   periodEntries(room: string, period: number, above?: Map<string, number>): Promise<StoredEntry[]>
+  /** The lowest period among one author's entries above `afterSeq` (undefined: none). */
+  lowestPeriod(room: string, author: Uint8Array, afterSeq: number): Promise<number | undefined>
   /** Periods that hold entries, newest first. */
   periods(room: string): Promise<number[]>
   snapshot(room: string, period: number): Promise<Snapshot | undefined>

@@ -12,8 +12,13 @@
 import { logger } from '@libp2p/logger'
 import type { PeerIdString, PeerNet } from '../net/index.ts'
 import { roomTopic } from '../net/constants.ts'
-import { entryAuthorOf, verifyHead, type SignedHead } from '../crdt/entry.ts'
-import { verifyBackward, verifyForward, type ChainAnchor, type VerifiedEntry } from '../crdt/chain.ts'
+import { decodeEntry, entryAuthorOf, verifyHead, type SignedHead } from '../crdt/entry.ts'
+import {
+  verifyBackward,
+  verifyForward,
+  type ChainAnchor,
+  type VerifiedEntry,
+} from '../crdt/chain.ts'
 import { ChainGapError } from '../crdt/errors.ts'
 import { decodeFrame, encodeFrame, chunkEntries, type Frame, type PushFrame } from '../crdt/wire.ts'
 import type { HistoryCrypto } from '../crdt/crypto.ts'
@@ -33,6 +38,15 @@ interface Expected {
   head: SignedHead
 }
 
+/** Pulled entries not yet verifiable (a newer entry of their chain has not arrived yet). */
+interface PendingEntries {
+  byAuthor: Map<string, Map<number, Uint8Array>>
+  bytes: number
+}
+
+/** Most bytes of early entries one pull buffers before it gives up on the peer. */
+const MAX_PENDING_BYTES = 64 * 1024 * 1024
+
 /** What sync needs from the messenger: the rooms this peer holds. */
 export interface RoomRegistry {
   get(room: string): RoomHistory | undefined
@@ -46,6 +60,8 @@ export interface SyncInit {
   crypto: HistoryCrypto
   rooms: RoomRegistry
   heads: HeadsBook
+  /** A pull or a push request brought entries we did not have (gossip ones are already spread). */
+  onIngested?: (room: string) => void
 }
 
 export class RoomSync {
@@ -55,12 +71,15 @@ export class RoomSync {
   readonly #heads: HeadsBook
   /** room → a pull from some peer already running or queued. */
   readonly #pulling = new Map<string, Promise<void>>()
+  readonly #again = new Map<string, PeerIdString>()
+  readonly #onIngested: (room: string) => void
 
   constructor(init: SyncInit) {
     this.#net = init.net
     this.#crypto = init.crypto
     this.#rooms = init.rooms
     this.#heads = init.heads
+    this.#onIngested = init.onIngested ?? (() => undefined)
   }
 
   /** Publishes local entries on the room's topic (the newest that fit one frame). */
@@ -114,7 +133,11 @@ export class RoomSync {
     return 'ok'
   }
 
-  async #hashAt(h: RoomHistory, author: Uint8Array, seq: number): Promise<{ seq: number; hash: Uint8Array }> {
+  async #hashAt(
+    h: RoomHistory,
+    author: Uint8Array,
+    seq: number,
+  ): Promise<{ seq: number; hash: Uint8Array }> {
     if (seq === 0) return { seq, hash: new Uint8Array(32) }
     const state = h.author(author)
     if (state !== undefined && state.head.seq === seq) return { seq, hash: state.head.hash }
@@ -123,13 +146,24 @@ export class RoomSync {
     return { seq, hash: e.hash }
   }
 
-  /** Pulls `room` from `peer` soon, at most one pull per room at a time. */
+  /**
+   * Pulls `room` from `peer` soon. One pull per room at a time; a request that arrives while one
+   * runs is remembered and run after it (the peer may have learnt more since).
+   */
   schedulePull(peer: PeerIdString, room: string): void {
-    if (this.#pulling.has(room)) return
+    if (this.#pulling.has(room)) {
+      this.#again.set(room, peer)
+      return
+    }
     const p = this.pull(peer, room)
       .then(() => undefined)
       .catch((err: unknown) => log('pull of %s from %s failed: %e', room, peer, err))
-      .finally(() => this.#pulling.delete(room))
+      .finally(() => {
+        this.#pulling.delete(room)
+        const next = this.#again.get(room)
+        this.#again.delete(room)
+        if (next !== undefined) this.schedulePull(next, room)
+      })
     this.#pulling.set(room, p)
   }
 
@@ -149,12 +183,16 @@ export class RoomSync {
     const expected = new Map<string, Expected>()
     const theirs = new Map<string, number>()
     const request = encodeFrame({ type: 'pull', room, have })
+    let ingested = 0
+    const pending: PendingEntries = { byAuthor: new Map(), bytes: 0 }
     const opts = signal === undefined ? {} : { signal }
     for await (const bytes of this.#net.request(peer, request, opts)) {
       const f = decodeFrame(bytes)
+      log('pull %s from %s: %s frame', room, peer, f.type)
       if (f.type === 'end') break
       if (f.type === 'error') throw new Error(`peer refused pull: ${f.code}`)
-      if (f.type !== 'heads' && f.type !== 'entries') throw new Error(`unexpected ${f.type} in a pull`)
+      if (f.type !== 'heads' && f.type !== 'entries')
+        throw new Error(`unexpected ${f.type} in a pull`)
       if (f.room !== room) throw new Error('frame for another room')
       if (f.type === 'heads') {
         for (const head of f.heads) {
@@ -166,32 +204,72 @@ export class RoomSync {
           else log.error('forged head from %s for %s in %s: ignored', peer, key.slice(0, 8), room)
         }
       } else if (f.type === 'entries') {
-        await this.#acceptEntries(h, f.entries, expected, peer)
+        ingested += await this.#acceptEntries(h, f.entries, expected, pending, peer)
       }
     }
+    if (ingested > 0) this.#onIngested(room)
     this.#heads.record(peer, room, theirs)
     return theirs
   }
 
+  /**
+   * Verifies and stores pulled entries. Each author's chain is verified backwards from its signed
+   * head, so an entry is accepted once every newer one has been; entries that arrive early (the
+   * meta document is sent first, but its entries sit anywhere in a chain) wait in `pending`.
+   */
   async #acceptEntries(
     h: RoomHistory,
     entries: readonly Uint8Array[],
     expected: Map<string, Expected>,
+    pending: PendingEntries,
     peer: PeerIdString,
-  ): Promise<void> {
-    const byAuthor = groupByAuthor(entries)
-    for (const [key, list] of byAuthor) {
-      const trust = expected.get(key)
-      if (trust === undefined) continue
+  ): Promise<number> {
+    let count = 0
+    const touched = new Set<string>()
+    for (const bytes of entries) {
+      const key = hex(entryAuthorOf(bytes))
+      if (!expected.has(key)) continue
+      let seq: number
       try {
-        const { verified, nextExpected } = verifyBackward(this.#crypto, trust.anchor, list.reverse())
+        seq = decodeEntry(bytes).seq
+      } catch (err) {
+        log.error('malformed entry from %s in %s: %e', peer, h.room, err)
+        continue
+      }
+      let m = pending.byAuthor.get(key)
+      if (m === undefined) pending.byAuthor.set(key, (m = new Map()))
+      if (!m.has(seq)) {
+        pending.bytes += bytes.length
+        if (pending.bytes > MAX_PENDING_BYTES)
+          throw new Error('peer sent too many out-of-order entries')
+        m.set(seq, bytes)
+      }
+      touched.add(key)
+    }
+    for (const key of touched) {
+      const trust = expected.get(key)
+      const m = pending.byAuthor.get(key)
+      if (trust === undefined || m === undefined) continue
+      const chain: Uint8Array[] = []
+      for (let seq = trust.anchor.seq; m.has(seq); seq--) {
+        const bytes = m.get(seq)!
+        m.delete(seq)
+        pending.bytes -= bytes.length
+        chain.push(bytes)
+      }
+      if (chain.length === 0) continue
+      try {
+        const { verified, nextExpected } = verifyBackward(this.#crypto, trust.anchor, chain)
         expected.set(key, { anchor: nextExpected, head: trust.head })
         await h.ingest(verified.reverse().map(toVerified), trust.head)
+        count += verified.length
       } catch (err) {
         log.error('broken chain from %s for %s in %s: %e', peer, key.slice(0, 8), h.room, err)
         expected.delete(key)
+        pending.byAuthor.delete(key)
       }
     }
+    return count
   }
 
   /** Answers a request frame. */
@@ -219,8 +297,13 @@ export class RoomSync {
           return 'rejected' as const
         })
         if (result === 'gap') await this.pull(from, f.room).catch(() => undefined)
+        else if (result === 'ok') this.#onIngested(f.room)
         const state = h.author(f.head.author)
-        yield encodeFrame({ type: 'heads', room: f.room, heads: state === undefined ? [] : [{ room: f.room, ...state.head }] })
+        yield encodeFrame({
+          type: 'heads',
+          room: f.room,
+          heads: state === undefined ? [] : [{ room: f.room, ...state.head }],
+        })
         return
       }
       case 'digest':
@@ -228,7 +311,8 @@ export class RoomSync {
         for (const { room, digest } of f.rooms) {
           const ours = await this.digestOf(room)
           if (ours === undefined ? this.#rooms.get(room) === undefined : !equal(ours, digest)) {
-            if (ours !== undefined || (await this.#rooms.open(room)) !== undefined) this.schedulePull(from, room)
+            if (ours !== undefined || (await this.#rooms.open(room)) !== undefined)
+              this.schedulePull(from, room)
           }
         }
         return
@@ -237,7 +321,10 @@ export class RoomSync {
     }
   }
 
-  async *#servePull(room: string, haveList: readonly { author: Uint8Array; seq: number }[]): AsyncGenerator<Uint8Array> {
+  async *#servePull(
+    room: string,
+    haveList: readonly { author: Uint8Array; seq: number }[],
+  ): AsyncGenerator<Uint8Array> {
     const h = this.#rooms.get(room)
     if (h === undefined) {
       yield encodeFrame({ type: 'heads', room, heads: [] })
@@ -259,8 +346,8 @@ export class RoomSync {
       const from = Math.max(theirs, lo - 1)
       above.set(key, from)
       heads.push({ room, ...a.head })
-      const [first] = await h.entriesOf(a.author, from + 1, from + 1)
-      if (first !== undefined) minPeriod = Math.min(minPeriod, first.period)
+      const lowest = await h.lowestPeriod(a.author, from)
+      if (lowest !== undefined) minPeriod = Math.min(minPeriod, lowest)
     }
     for (let i = 0; i < heads.length; i += HEADS_PER_FRAME) {
       yield encodeFrame({ type: 'heads', room, heads: heads.slice(i, i + HEADS_PER_FRAME) })
@@ -308,7 +395,11 @@ export class RoomSync {
   async reconcile(peer: PeerIdString, signal?: AbortSignal): Promise<void> {
     const mine = await this.digests()
     const opts = signal === undefined ? {} : { signal }
-    for await (const bytes of this.#net.request(peer, encodeFrame({ type: 'digest', rooms: mine }), opts)) {
+    for await (const bytes of this.#net.request(
+      peer,
+      encodeFrame({ type: 'digest', rooms: mine }),
+      opts,
+    )) {
       const f = decodeFrame(bytes)
       if (f.type !== 'digest-reply') continue
       const byRoom = new Map(mine.map((d) => [d.room, d.digest]))
@@ -320,13 +411,24 @@ export class RoomSync {
   }
 
   /** Pushes our newest entries of `room` to `peer`; resolves with the peer's head for our chain. */
-  async push(peer: PeerIdString, room: string, head: StoredHead, entries: readonly Verified[], signal?: AbortSignal): Promise<number> {
+  async push(
+    peer: PeerIdString,
+    room: string,
+    head: StoredHead,
+    entries: readonly Verified[],
+    signal?: AbortSignal,
+  ): Promise<number> {
     const opts = signal === undefined ? {} : { signal }
     let seq = 0
-    for await (const bytes of this.#net.request(peer, encodeFrame(pushFrame(room, head, entries)), opts)) {
+    for await (const bytes of this.#net.request(
+      peer,
+      encodeFrame(pushFrame(room, head, entries)),
+      opts,
+    )) {
       const f = decodeFrame(bytes)
       if (f.type === 'error') throw new Error(`peer refused push: ${f.code}`)
-      if (f.type === 'heads') for (const hd of f.heads) if (equal(hd.author, head.author)) seq = hd.seq
+      if (f.type === 'heads')
+        for (const hd of f.heads) if (equal(hd.author, head.author)) seq = hd.seq
     }
     this.#heads.record(peer, room, new Map([[hex(head.author), seq]]))
     return seq
@@ -346,20 +448,14 @@ function pushFrame(room: string, head: StoredHead, entries: readonly Verified[])
   return { type: 'push', room, head: { room, ...head }, entries: picked.reverse() }
 }
 
-function groupByAuthor(entries: readonly Uint8Array[]): Map<string, Uint8Array[]> {
-  const out = new Map<string, Uint8Array[]>()
-  for (const bytes of entries) {
-    // The author key sits at a fixed place in the encoding (see entryAuthor).
-    const key = hex(entryAuthorOf(bytes))
-    const list = out.get(key)
-    if (list === undefined) out.set(key, [bytes])
-    else list.push(bytes)
-  }
-  return out
-}
-
-const u32 = (n: number): number[] => [(n / 2 ** 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]
-const equal = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
+const u32 = (n: number): number[] => [
+  (n / 2 ** 24) & 255,
+  (n >>> 16) & 255,
+  (n >>> 8) & 255,
+  n & 255,
+]
+const equal = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i])
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!
   return a.length - b.length

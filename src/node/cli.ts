@@ -74,7 +74,8 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   const num = (v: string | undefined, what: string, def: number): number => {
     if (v === undefined) return def
     const n = Number(v)
-    if (!Number.isFinite(n) || n < 0) throw new UsageError(`${what} must be a number, not ${JSON.stringify(v)}`)
+    if (!Number.isFinite(n) || n < 0)
+      throw new UsageError(`${what} must be a number, not ${JSON.stringify(v)}`)
     return n
   }
   return {
@@ -90,7 +91,8 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     timeoutMs: num(values.timeout, '--timeout', 10) * 1000,
     port: num(values.port, '--port', 4040),
     host: values.host ?? '0.0.0.0',
-    tcpPort: values['tcp-port'] === undefined ? undefined : num(values['tcp-port'], '--tcp-port', 0),
+    tcpPort:
+      values['tcp-port'] === undefined ? undefined : num(values['tcp-port'], '--tcp-port', 0),
   }
 }
 

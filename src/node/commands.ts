@@ -16,7 +16,8 @@ function needRoom(o: CliOptions): string {
 
 async function json<T>(res: Response): Promise<T> {
   const body = (await res.json()) as T & { error?: string }
-  if (!res.ok && res.status !== 504) throw new Error(body.error ?? `control API answered ${res.status}`)
+  if (!res.ok && res.status !== 504)
+    throw new Error(body.error ?? `control API answered ${res.status}`)
   return body
 }
 
@@ -52,7 +53,10 @@ async function viaServe(o: CliOptions, c: ControlInfo): Promise<number> {
     }
     case 'read': {
       const room = needRoom(o)
-      const res = await callControl(c, `read?room=${encodeURIComponent(room)}${o.follow ? '&follow=1' : ''}`)
+      const res = await callControl(
+        c,
+        `read?room=${encodeURIComponent(room)}${o.follow ? '&follow=1' : ''}`,
+      )
       if (!o.follow) {
         for (const m of await json<HistoryLine[]>(res)) out(o.json ? toJsonLine(m) : toTextLine(m))
         return 0
@@ -70,7 +74,9 @@ async function viaServe(o: CliOptions, c: ControlInfo): Promise<number> {
       return 0
     }
     case 'rooms':
-      for (const r of await json<{ room: string; topic: string }[]>(await callControl(c, 'rooms'))) {
+      for (const r of await json<{ room: string; topic: string }[]>(
+        await callControl(c, 'rooms'),
+      )) {
         out(r.topic === '' ? r.room : `${r.room}\t${r.topic}`)
       }
       return 0
@@ -80,7 +86,9 @@ async function viaServe(o: CliOptions, c: ControlInfo): Promise<number> {
     case 'dial': {
       const [addr] = o.positionals
       if (addr === undefined) throw new UsageError('dial needs a MULTIADDR')
-      out(`connected to ${(await json<{ peer: string }>(await callControl(c, 'dial', { body: { addr } }))).peer}`)
+      out(
+        `connected to ${(await json<{ peer: string }>(await callControl(c, 'dial', { body: { addr } }))).peer}`,
+      )
       return 0
     }
     default:
@@ -154,11 +162,18 @@ async function standalone(o: CliOptions, peer: NodePeer): Promise<number> {
     }
     case 'rooms':
       await settle(peer, o)
-      for (const r of await roomList(messenger)) out(r.topic === '' ? r.room : `${r.room}\t${r.topic}`)
+      for (const r of await roomList(messenger))
+        out(r.topic === '' ? r.room : `${r.room}\t${r.topic}`)
       return 0
     case 'peers':
       await settle(peer, o)
-      out(JSON.stringify({ people: messenger.people(), connections: messenger.connections() }, null, 2))
+      out(
+        JSON.stringify(
+          { people: messenger.people(), connections: messenger.connections() },
+          null,
+          2,
+        ),
+      )
       return 0
     case 'dial': {
       const [addr] = o.positionals

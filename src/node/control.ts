@@ -45,7 +45,12 @@ async function body(req: IncomingMessage): Promise<Record<string, unknown>> {
 
 /** Serves `/api/ctl/{send,read,rooms,peers,dial}` for a running peer. */
 export function controlHandler(messenger: Messenger): ControlHandler {
-  return async (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => {
+  return async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    query: URLSearchParams,
+  ) => {
     switch (path) {
       case 'send': {
         const b = await body(req)
@@ -53,7 +58,11 @@ export function controlHandler(messenger: Messenger): ControlHandler {
         const posted = await messenger.post(room, String(b.text))
         const timeoutMs = Number(b.timeoutMs ?? 10_000)
         try {
-          const peer = await messenger.waitDelivered(room, posted.seq, AbortSignal.timeout(timeoutMs))
+          const peer = await messenger.waitDelivered(
+            room,
+            posted.seq,
+            AbortSignal.timeout(timeoutMs),
+          )
           return sendJson(res, 200, { id: posted.message.id, seq: posted.seq, deliveredTo: peer })
         } catch {
           return sendJson(res, 504, { id: posted.message.id, seq: posted.seq, queued: true })
@@ -85,10 +94,15 @@ export function controlHandler(messenger: Messenger): ControlHandler {
       case 'rooms':
         return sendJson(res, 200, await roomList(messenger))
       case 'peers':
-        return sendJson(res, 200, { people: messenger.people(), connections: messenger.connections() })
+        return sendJson(res, 200, {
+          people: messenger.people(),
+          connections: messenger.connections(),
+        })
       case 'dial': {
         const b = await body(req)
-        return sendJson(res, 200, { peer: await messenger.dial(String(b.addr), AbortSignal.timeout(10_000)) })
+        return sendJson(res, 200, {
+          peer: await messenger.dial(String(b.addr), AbortSignal.timeout(10_000)),
+        })
       }
       default:
         return sendJson(res, 404, { error: `no control command ${path}` })
@@ -96,7 +110,9 @@ export function controlHandler(messenger: Messenger): ControlHandler {
   }
 }
 
-export async function roomList(messenger: Messenger): Promise<{ room: string; name: string; topic: string }[]> {
+export async function roomList(
+  messenger: Messenger,
+): Promise<{ room: string; name: string; topic: string }[]> {
   const out = []
   for (const room of messenger.list()) {
     const meta = await messenger.roomMeta(room)
@@ -106,7 +122,11 @@ export async function roomList(messenger: Messenger): Promise<{ room: string; na
 }
 
 /** Calls the control API of a running serve. */
-export async function callControl(info: ControlInfo, path: string, init: { method?: string; body?: unknown } = {}): Promise<Response> {
+export async function callControl(
+  info: ControlInfo,
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<Response> {
   return fetch(`http://127.0.0.1:${info.port}/api/ctl/${path}`, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
     headers: { authorization: `Bearer ${info.token}`, 'content-type': 'application/json' },

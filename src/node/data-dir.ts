@@ -6,7 +6,12 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** `npm start`'s data directory: `.parley/` at the root of the Parley checkout. */
-export const DEFAULT_DATA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '.parley')
+export const DEFAULT_DATA_DIR = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '.parley',
+)
 
 export class DataDirLockedError extends Error {
   static override readonly name = 'DataDirLockedError'

@@ -42,7 +42,10 @@ export interface WebServerInit {
 }
 
 export function isLoopback(addr: string | undefined): boolean {
-  return addr !== undefined && (addr.startsWith('127.') || addr === '::1' || addr.startsWith('::ffff:127.'))
+  return (
+    addr !== undefined &&
+    (addr.startsWith('127.') || addr === '::1' || addr.startsWith('::ffff:127.'))
+  )
 }
 
 function tokenOk(header: string | undefined, token: string): boolean {
@@ -63,7 +66,9 @@ function serveStatic(appDir: string, path: string, res: ServerResponse): void {
   if (!existsSync(file) || statSync(file).isDirectory()) file = join(root, 'index.html')
   if (!existsSync(file)) {
     res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' })
-    res.end('The Parley web app is not built. Run `npm run build` (npm start does it), then reload.\n')
+    res.end(
+      'The Parley web app is not built. Run `npm run build` (npm start does it), then reload.\n',
+    )
     return
   }
   const immutable = file.includes(`${join(root, 'assets')}`)
@@ -74,21 +79,32 @@ function serveStatic(appDir: string, path: string, res: ServerResponse): void {
   createReadStream(file).pipe(res)
 }
 
-export async function startWebServer(init: WebServerInit): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startWebServer(
+  init: WebServerInit,
+): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
     if (url.pathname === '/api/info') return sendJson(res, 200, init.info())
     if (url.pathname.startsWith('/api/ctl/')) {
-      if (!isLoopback(req.socket.remoteAddress) || !tokenOk(req.headers.authorization, init.controlToken)) {
-        return sendJson(res, 403, { error: 'the control API answers only on loopback with the data directory token' })
+      if (
+        !isLoopback(req.socket.remoteAddress) ||
+        !tokenOk(req.headers.authorization, init.controlToken)
+      ) {
+        return sendJson(res, 403, {
+          error: 'the control API answers only on loopback with the data directory token',
+        })
       }
-      init.control(req, res, url.pathname.slice('/api/ctl/'.length), url.searchParams).catch((err: unknown) => {
-        if (!res.headersSent) sendJson(res, 500, { error: (err as Error).message, name: (err as Error).name })
-        else res.end()
-      })
+      init
+        .control(req, res, url.pathname.slice('/api/ctl/'.length), url.searchParams)
+        .catch((err: unknown) => {
+          if (!res.headersSent)
+            sendJson(res, 500, { error: (err as Error).message, name: (err as Error).name })
+          else res.end()
+        })
       return
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method not allowed' })
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return sendJson(res, 405, { error: 'method not allowed' })
     serveStatic(init.appDir, url.pathname, res)
   })
   // libp2p over WebSocket: hand the raw upgrade to the libp2p listener on loopback.
@@ -97,7 +113,8 @@ export async function startWebServer(init: WebServerInit): Promise<{ server: Ser
     if (port === undefined) return socket.destroy()
     const upstream = connect(port, '127.0.0.1', () => {
       const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`]
-      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`)
+      for (let i = 0; i < req.rawHeaders.length; i += 2)
+        lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`)
       upstream.write(lines.join('\r\n') + '\r\n\r\n')
       if (head.length > 0) upstream.write(head)
       socket.pipe(upstream).pipe(socket)

@@ -32,7 +32,11 @@ export interface NodePeer {
   stop(): Promise<void>
 }
 
-async function setting(store: HistoryStore, key: string, make: () => Promise<Uint8Array>): Promise<Uint8Array> {
+async function setting(
+  store: HistoryStore,
+  key: string,
+  make: () => Promise<Uint8Array>,
+): Promise<Uint8Array> {
   const have = await store.getSetting(key)
   if (have !== undefined) return have
   const value = await make()

@@ -50,7 +50,9 @@ export async function serve(o: CliOptions): Promise<number> {
     })
   } catch (err) {
     await peer.stop()
-    throw new Error(`cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`, { cause: err })
+    throw new Error(`cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`, {
+      cause: err,
+    })
   }
   const removeControl = writeControlInfo(o.data, { pid: process.pid, port: web.port, token })
   const addrs = messenger.net.addresses().filter((a) => !a.includes('/ws/'))
@@ -73,4 +75,3 @@ export async function serve(o: CliOptions): Promise<number> {
   await peer.stop()
   return 0
 }
-

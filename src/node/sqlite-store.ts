@@ -107,6 +107,9 @@ export function openSqliteStore(file: string): HistoryStore {
     period: db.prepare<[string, number], EntryRow>(
       'SELECT author, seq, hash, period, bytes FROM entries WHERE room = ? AND period = ? ORDER BY author, seq',
     ),
+    lowestPeriod: db.prepare<[string, Buffer, number], { p: number | null }>(
+      'SELECT MIN(period) AS p FROM entries WHERE room = ? AND author = ? AND seq > ?',
+    ),
     periods: db.prepare<[string], { period: number }>(
       'SELECT DISTINCT period FROM entries WHERE room = ? ORDER BY period DESC',
     ),
@@ -173,6 +176,8 @@ export function openSqliteStore(file: string): HistoryStore {
         return e.seq > (above.get(hex(e.author)) ?? 0)
       })
     },
+    lowestPeriod: async (room, author, afterSeq) =>
+      q.lowestPeriod.get(room, Buffer.from(author), afterSeq)?.p ?? undefined,
     periods: async (room) => q.periods.all(room).map((r) => r.period),
     snapshot: async (room, period): Promise<Snapshot | undefined> => {
       const row = q.snapshot.get(room, period)

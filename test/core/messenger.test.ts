@@ -1,0 +1,57 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { PeerSet, connect, untilTexts } from '../helpers/peers.ts'
+
+describe('messenger over real libp2p (TCP on 127.0.0.1)', () => {
+  const set = new PeerSet()
+  afterEach(() => set.teardown())
+
+  it('[CORE1] three peers exchange messages both ways, same order everywhere', async () => {
+    const [a, b, c] = [await set.add(), await set.add(), await set.add()]
+    await connect(a, b)
+    await connect(b, c)
+    await a.messenger.post('general', 'from a')
+    await untilTexts(c, 'general', ['from a'])
+    await c.messenger.post('general', 'from c')
+    await b.messenger.post('general', 'from b')
+    for (const p of [a, b, c]) {
+      await untilTexts(p, 'general', ['from a', 'from c', 'from b'])
+    }
+    const ids = await Promise.all(
+      [a, b, c].map(async (p) => (await p.messenger.messages('general')).map((m) => m.id)),
+    )
+    expect(ids[1]).toEqual(ids[0])
+    expect(ids[2]).toEqual(ids[0])
+  })
+
+  it('[CORE2] a late joiner catches up 1,000 messages', async () => {
+    const a = await set.add()
+    const texts: string[] = []
+    const posts: Promise<unknown>[] = []
+    for (let i = 0; i < 1000; i++) {
+      texts.push(`message ${i}`)
+      posts.push(a.messenger.post('general', `message ${i}`))
+    }
+    await Promise.all(posts)
+    const b = await set.add()
+    await connect(b, a)
+    await untilTexts(b, 'general', texts)
+  })
+
+  it('[CORE3] history survives a restart', async () => {
+    const a = await set.add()
+    await a.messenger.post('general', 'one')
+    await a.messenger.post('general', 'two')
+    const again = set.track(await a.restart())
+    await untilTexts(again, 'general', ['one', 'two'])
+    expect(again.messenger.list()).toEqual(['general'])
+  })
+
+  it('[CORE4] send waits for another peer to hold the message', async () => {
+    const [a, b] = [await set.add(), await set.add()]
+    const posted = await a.messenger.post('general', 'ack me')
+    const pending = a.messenger.waitDelivered('general', posted.seq, AbortSignal.timeout(10_000))
+    await connect(a, b)
+    expect(await pending).toBe(b.net.peerId)
+    await untilTexts(b, 'general', ['ack me'])
+  })
+})
