@@ -1,7 +1,7 @@
 /**
  * The composition root: one facade over history, sync and presence that the UI and the CLI use.
  */
-import { logger } from '@libp2p/logger'
+import { createLogger } from '../net/logger.ts'
 import type { PeerIdString, PeerNet, Unsubscribe, PeerConnectionInfo } from '../net/index.ts'
 import { roomTopic, ROOMS_TOPIC } from '../net/constants.ts'
 import { createClock, type HybridClock } from '../crdt/hlc.ts'
@@ -17,7 +17,7 @@ import { RoomSync, type RoomRegistry } from './sync.ts'
 import { HeadsBook, toVerified } from './heads-book.ts'
 import { Presence, type PresenceInfo } from './presence.ts'
 
-const log = logger('parley:core:messenger')
+const log = createLogger('parley:core:messenger')
 
 export interface MessengerInit {
   net: PeerNet

@@ -2,14 +2,14 @@
  * Presence: every peer signs and gossips `{ name, status }` every few seconds; a peer not heard
  * from for {@link PresenceInit.timeoutMs} shows as offline with its last-seen time.
  */
-import { logger } from '@libp2p/logger'
+import { createLogger } from '../net/logger.ts'
 import type { PeerIdString, PeerNet, Unsubscribe } from '../net/index.ts'
 import { PRESENCE_TOPIC } from '../net/constants.ts'
 import { decodeFrame, encodeFrame, signPresence, verifyPresence } from '../crdt/wire.ts'
 import { authorId } from '../crdt/entry.ts'
 import type { Identity } from './identity.ts'
 
-const log = logger('parley:core:presence')
+const log = createLogger('parley:core:presence')
 
 export type PresenceStatus = 'online' | 'away' | 'offline'
 

@@ -5,7 +5,7 @@
  * Every entry reaches a document the same way — stored first, then applied in chain order by
  * {@link RoomHistory.refresh} — whether it was written here, gossiped, pulled or loaded from disk.
  */
-import { logger } from '@libp2p/logger'
+import { createLogger } from '../net/logger.ts'
 import { PeriodDoc, type DisplayMessage } from '../crdt/period-doc.ts'
 import type { Hlc } from '../crdt/hlc.ts'
 import {
@@ -29,7 +29,7 @@ import { compareHlc, type HybridClock } from '../crdt/hlc.ts'
 import type { ChatMessage, EditRecord, RoomMeta } from '../crdt/schema.ts'
 import type { UpdateContext } from '../crdt/validate.ts'
 
-const log = logger('parley:core:history')
+const log = createLogger('parley:core:history')
 
 /** How many messages the in-memory window tries to hold (newest periods first). */
 export const WINDOW_MESSAGES = 200

@@ -9,7 +9,7 @@
  *   any peer ──digest──▶ random peer ──digest-reply──▶ both pull the rooms whose digests differ
  *   `parley send` ──push request──▶ peer ──heads (after ingest)──▶ delivered
  */
-import { logger } from '@libp2p/logger'
+import { createLogger } from '../net/logger.ts'
 import type { PeerIdString, PeerNet } from '../net/index.ts'
 import { roomTopic } from '../net/constants.ts'
 import { decodeEntry, entryAuthorOf, verifyHead, type SignedHead } from '../crdt/entry.ts'
@@ -26,7 +26,7 @@ import { hex, type StoredHead } from './store.ts'
 import type { RoomHistory, Verified } from './room-history.ts'
 import { toVerified, type HeadsBook } from './heads-book.ts'
 
-const log = logger('parley:core:sync')
+const log = createLogger('parley:core:sync')
 
 /** Entry bytes per `entries` frame: well under the 3 MiB frame cap. */
 const ENTRIES_FRAME_BYTES = 1024 * 1024

@@ -5,7 +5,7 @@
  * from the data directory).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { connect, type AddressInfo } from 'node:net'
+import { connect, type AddressInfo, type Socket } from 'node:net'
 import { createReadStream, existsSync, statSync } from 'node:fs'
 import { extname, join, normalize, resolve } from 'node:path'
 import { timingSafeEqual } from 'node:crypto'
@@ -120,7 +120,7 @@ export async function startWebServer(
       socket.pipe(upstream).pipe(socket)
     })
     upstream.setNoDelay(true)
-    ;(socket as import('node:net').Socket).setNoDelay?.(true)
+    ;(socket as Socket).setNoDelay?.(true)
     const end = (): void => {
       upstream.destroy()
       socket.destroy()

@@ -4,7 +4,7 @@
  * leaves either all or none of an append; snapshots of period documents are replaced in place.
  */
 import Database from 'better-sqlite3'
-import { logger } from '@libp2p/logger'
+import { createLogger } from '../net/logger.ts'
 import {
   StorageError,
   hex,
@@ -15,7 +15,7 @@ import {
   type StoredHead,
 } from '../core/store.ts'
 
-const log = logger('parley:node:store')
+const log = createLogger('parley:node:store')
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS entries (
