@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util'
 import { DEFAULT_DATA_DIR } from './data-dir.ts'
 import { serve } from './serve.ts'
 import { runCommand } from './commands.ts'
+import { UsageError, type CliOptions } from './options.ts'
 
 const HELP = `parley — peer-to-peer office messenger
 
@@ -25,30 +26,6 @@ Options for every command:
 
 While \`parley serve\` runs on a data directory, the other commands work through it.
 `
-
-export interface CliOptions {
-  command: string
-  positionals: string[]
-  data: string
-  peers: string[]
-  mdns: boolean
-  name: string | undefined
-  room: string | undefined
-  follow: boolean
-  json: boolean
-  timeoutMs: number
-  port: number
-  host: string
-  tcpPort: number | undefined
-}
-
-export class UsageError extends Error {
-  static override readonly name = 'UsageError'
-  constructor(message: string) {
-    super(message)
-    this.name = 'UsageError'
-  }
-}
 
 export function parseCli(argv: string[]): CliOptions | 'help' {
   const { values, positionals } = parseArgs({

@@ -5,7 +5,7 @@
 import { startPeer, type NodePeer } from './peer.ts'
 import { callControl, findControl, roomList, type ControlInfo } from './control.ts'
 import { historyOf, toJsonLine, toTextLine, type HistoryLine } from './output.ts'
-import { UsageError, type CliOptions } from './cli.ts'
+import { UsageError, type CliOptions } from './options.ts'
 
 const out = (s: string): void => void process.stdout.write(s + '\n')
 

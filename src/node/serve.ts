@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { startPeer } from './peer.ts'
 import { startWebServer } from './http.ts'
 import { controlHandler, writeControlInfo } from './control.ts'
-import type { CliOptions } from './cli.ts'
+import type { CliOptions } from './options.ts'
 
 const APP_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist')
 

@@ -1,0 +1,24 @@
+/** Parsed command-line options, shared by the CLI commands. */
+export interface CliOptions {
+  command: string
+  positionals: string[]
+  data: string
+  peers: string[]
+  mdns: boolean
+  name: string | undefined
+  room: string | undefined
+  follow: boolean
+  json: boolean
+  timeoutMs: number
+  port: number
+  host: string
+  tcpPort: number | undefined
+}
+
+export class UsageError extends Error {
+  static override readonly name = 'UsageError'
+  constructor(message: string) {
+    super(message)
+    this.name = 'UsageError'
+  }
+}
