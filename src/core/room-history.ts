@@ -1,13 +1,16 @@
 /**
- * One room's history on this peer: the verified author chains (in the store) and the period
- * documents materialised from them (in memory, a window of the newest, older ones on demand).
+ * One room's history on this peer: the verified author chains (in the store), the period
+ * documents materialised from them ({@link PeriodCache}), and this device's own writes.
  *
- * Every entry reaches a document the same way — stored first, then applied in chain order by
- * {@link RoomHistory.refresh} — whether it was written here, gossiped, pulled or loaded from disk.
+ * Every entry reaches a document the same way — stored first, then applied in chain order —
+ * whether it was written here, gossiped, pulled or loaded from disk.
  */
-import { createLogger } from '../net/logger.ts'
-import { PeriodDoc, type DisplayMessage } from '../crdt/period-doc.ts'
-import type { Hlc } from '../crdt/hlc.ts'
+import type { DisplayMessage } from '../crdt/period-doc.ts'
+import type { PeriodDoc } from '../crdt/period-doc.ts'
+import { META_PERIOD, encodeEntry, periodOf, signHead, type Entry } from '../crdt/entry.ts'
+import type { Hlc, HybridClock } from '../crdt/hlc.ts'
+import type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
+import type { UpdateContext } from '../crdt/validate.ts'
 import {
   hex,
   type AuthorState,
@@ -16,37 +19,12 @@ import {
   type StoredHead,
 } from './store.ts'
 import type { Identity } from './identity.ts'
-import {
-  META_PERIOD,
-  decodeEntry,
-  encodeEntry,
-  periodOf,
-  signHead,
-  type Entry,
-} from '../crdt/entry.ts'
-import { withEdit } from '../crdt/display.ts'
-import { compareHlc, type HybridClock } from '../crdt/hlc.ts'
-import type { ChatMessage, EditRecord, RoomMeta } from '../crdt/schema.ts'
-import type { UpdateContext } from '../crdt/validate.ts'
-
-const log = createLogger('parley:core:history')
-
-/** How many messages the in-memory window tries to hold (newest periods first). */
-export const WINDOW_MESSAGES = 200
-/** How long a changed document waits before its snapshot is written. */
-const SNAPSHOT_DELAY_MS = 2_000
+import { PeriodCache } from './period-cache.ts'
 
 /** An entry whose place in its author's chain has been verified, with its stored form. */
 export interface Verified {
   entry: Entry
   stored: StoredEntry
-}
-
-interface LoadedDoc {
-  doc: PeriodDoc
-  /** hex(author) → highest seq applied. */
-  covers: Map<string, number>
-  dirty: boolean
 }
 
 export interface RoomHistoryInit {
@@ -96,40 +74,33 @@ function applyLocal(
 
 export class RoomHistory {
   readonly room: string
+  readonly #init: RoomHistoryInit
   readonly #store: HistoryStore
-  readonly #identity: Identity
-  readonly #onChange: () => void
-  readonly #onLocal: RoomHistoryInit['onLocal']
-  readonly #clock: HybridClock
+  readonly #docs: PeriodCache
   #queue: QueuedWrite[] = []
   #draining = false
-  readonly #docs = new Map<number, Promise<LoadedDoc>>()
-  /** Periods the UI asked for beyond the window. */
-  #oldest = Infinity
-  #snapshotTimer: ReturnType<typeof setTimeout> | undefined
+  #drained: Promise<void> = Promise.resolve()
   #authors = new Map<string, AuthorState>()
-  #closed = false
   #authorsStale = false
+  #closed = false
 
   constructor(init: RoomHistoryInit) {
     this.room = init.room
+    this.#init = init
     this.#store = init.store
-    this.#identity = init.identity
-    this.#onChange = init.onChange
-    this.#onLocal = init.onLocal
-    this.#clock = init.clock
+    this.#docs = new PeriodCache(init)
   }
 
   /** Loads author states and the newest window of documents. */
   async open(): Promise<void> {
-    for (const a of await this.#store.authors(this.room)) this.#authors.set(hex(a.author), a)
-    await this.#loadWindow()
+    await this.#reloadAuthors()
+    await this.#docs.loadWindow()
   }
 
   async authors(): Promise<AuthorState[]> {
     if (this.#authorsStale) {
       this.#authorsStale = false
-      await this.reloadAuthors()
+      await this.#reloadAuthors()
     }
     return [...this.#authors.values()]
   }
@@ -138,52 +109,9 @@ export class RoomHistory {
     return this.#authors.get(hex(key))
   }
 
-  async reloadAuthors(): Promise<void> {
+  async #reloadAuthors(): Promise<void> {
     this.#authors.clear()
     for (const a of await this.#store.authors(this.room)) this.#authors.set(hex(a.author), a)
-  }
-
-  /** The period document for `period`, loaded from its snapshot plus the entries after it. */
-  doc(period: number): Promise<LoadedDoc> {
-    let p = this.#docs.get(period)
-    if (p === undefined) {
-      p = this.#load(period)
-      this.#docs.set(period, p)
-      p.catch(() => this.#docs.delete(period))
-    }
-    return p
-  }
-
-  /** Forgets a document (after a failed write, so it is rebuilt from what is really stored). */
-  drop(period: number): void {
-    const p = this.#docs.get(period)
-    this.#docs.delete(period)
-    void p?.then((d) => d.doc.destroy()).catch(() => undefined)
-  }
-
-  async #load(period: number): Promise<LoadedDoc> {
-    const snap = await this.#store.snapshot(this.room, period)
-    let loaded: LoadedDoc | undefined
-    if (snap !== undefined) {
-      try {
-        loaded = {
-          doc: PeriodDoc.fromSnapshot(this.room, period, snap.bytes),
-          covers: snap.covers,
-          dirty: false,
-        }
-      } catch (err) {
-        log.error(
-          'snapshot of %s/%d unreadable, rebuilding from entries: %e',
-          this.room,
-          period,
-          err,
-        )
-      }
-    }
-    loaded ??= { doc: new PeriodDoc(this.room, period), covers: new Map(), dirty: false }
-    loaded.doc.onChange(() => this.#onChange())
-    await this.#applyStored(period, loaded)
-    return loaded
   }
 
   /**
@@ -198,35 +126,14 @@ export class RoomHistory {
       head,
     )
     this.#advanceAuthors(entries, head)
-    for (const v of entries) this.#clock.observe(v.entry.hlc)
-    const byPeriod = new Map<number, Verified[]>()
-    for (const v of entries) {
-      const list = byPeriod.get(v.entry.period)
-      if (list === undefined) byPeriod.set(v.entry.period, [v])
-      else list.push(v)
+    for (const v of entries) this.#init.clock.observe(v.entry.hlc)
+    const byPeriod = new Map<number, Entry[]>()
+    for (const { entry } of entries) {
+      const list = byPeriod.get(entry.period)
+      if (list === undefined) byPeriod.set(entry.period, [entry])
+      else list.push(entry)
     }
-    for (const [period, list] of byPeriod) {
-      const p = this.#docs.get(period)
-      if (p === undefined) {
-        if (period === META_PERIOD || period > this.#newestLoaded()) await this.doc(period)
-        continue
-      }
-      const d = await p
-      for (const v of list) {
-        const result = this.#applyEntry(d, v.entry)
-        if (result === 'gap') {
-          await this.#applyStored(period, d)
-          break
-        }
-      }
-      if (d.dirty) this.#scheduleSnapshot()
-    }
-  }
-
-  #newestLoaded(): number {
-    let max = -Infinity
-    for (const p of this.#docs.keys()) if (p !== META_PERIOD && p > max) max = p
-    return max
+    for (const [period, list] of byPeriod) await this.#docs.apply(period, list)
   }
 
   #advanceAuthors(entries: readonly Verified[], head: StoredHead | undefined): void {
@@ -234,71 +141,31 @@ export class RoomHistory {
     for (const v of entries) touched.set(hex(v.entry.author), v.entry.author)
     if (head !== undefined) touched.set(hex(head.author), head.author)
     for (const [key, author] of touched) {
-      const mine = entries.filter((v) => hex(v.entry.author) === key)
       const cur = this.#authors.get(key)
       let contig = cur?.contig ?? 0
-      for (const v of mine) if (v.entry.seq === contig + 1) contig = v.entry.seq
-      const newHead =
+      let above = false
+      for (const { entry } of entries) {
+        if (hex(entry.author) !== key) continue
+        if (entry.seq === contig + 1) contig = entry.seq
+        else if (entry.seq > contig + 1) above = true
+      }
+      const newer =
         head !== undefined &&
         hex(head.author) === key &&
         (cur === undefined || head.seq > cur.head.seq)
-      const state = {
-        author,
-        contig,
-        head: newHead ? head : cur!.head,
-      }
-      // Entries above a hole may have made a longer run contiguous: ask the store.
-      if (contig < state.head.seq && mine.some((v) => v.entry.seq > contig + 1))
-        this.#authorsStale = true
+      const state = { author, contig, head: newer ? head : cur!.head }
+      // Entries above a hole may have joined a longer run that is now contiguous: ask the store.
+      if (above && contig < state.head.seq) this.#authorsStale = true
       this.#authors.set(key, state)
-    }
-  }
-
-  /** Applies to a loaded document every stored entry of its period it does not contain yet. */
-  async #applyStored(period: number, d: LoadedDoc): Promise<void> {
-    const entries = await this.#store.periodEntries(this.room, period, d.covers)
-    let blocked: string | undefined
-    for (const e of entries) {
-      const key = hex(e.author)
-      if (key === blocked) continue
-      let entry: Entry
-      try {
-        entry = decodeEntry(e.bytes)
-      } catch (err) {
-        log.error('stored entry %s/%d unreadable: %e', this.room, e.seq, err)
-        blocked = key
-        continue
-      }
-      if (this.#applyEntry(d, entry) === 'gap') blocked = key
-    }
-    if (d.dirty) this.#scheduleSnapshot()
-  }
-
-  #applyEntry(d: LoadedDoc, entry: Entry): 'applied' | 'gap' | 'duplicate' | 'invalid' {
-    const key = hex(entry.author)
-    if ((d.covers.get(key) ?? 0) >= entry.seq) return 'duplicate'
-    try {
-      const ctx = this.#identity.ctxFor(entry.author, entry.seq, this.room, entry.period)
-      const result = d.doc.apply(ctx, entry.update)
-      if (result !== 'gap') {
-        d.covers.set(key, entry.seq)
-        d.dirty = true
-      }
-      return result
-    } catch (err) {
-      // A signed entry whose update is not valid: its author wrote garbage. Skip it (covers moves
-      // past it so the rest of the chain still applies) and say so.
-      log.error('invalid update in %s/%d by %s: %e', this.room, entry.seq, key.slice(0, 8), err)
-      d.covers.set(key, entry.seq)
-      return 'invalid'
     }
   }
 
   /** Queues a local write; resolves once it is stored (not yet delivered). */
   write(op: LocalOp): Promise<ChatMessage | undefined> {
+    if (this.#closed) return Promise.reject(new Error(`room ${this.room} is closed`))
     return new Promise((resolve, reject) => {
       this.#queue.push({ op, resolve, reject })
-      if (!this.#draining) void this.#drain()
+      if (!this.#draining) this.#drained = this.#drain()
     })
   }
 
@@ -316,33 +183,36 @@ export class RoomHistory {
     }
   }
 
+  /** Writes a batch into the documents, chains and signs it once, stores it, then publishes. */
   async #writeBatch(batch: QueuedWrite[]): Promise<void> {
-    const me = this.#identity.signer.publicKey
+    const { identity, clock } = this.#init
+    const me = identity.signer.publicKey
     const cur = this.#authors.get(hex(me))
     let seq = cur?.head.seq ?? 0
     let prev = cur?.head.hash ?? new Uint8Array(32)
     const verified: Verified[] = []
     const results: (ChatMessage | undefined)[] = []
     const touched = new Set<number>()
+    const done = this.#docs.beginWrite()
     try {
       for (const w of batch) {
-        const hlc = this.#clock.now()
+        const hlc = clock.now()
         const period = w.op.kind === 'meta' ? META_PERIOD : periodOf(hlc.wall)
-        const d = await this.doc(period)
+        const d = await this.#docs.doc(period)
         touched.add(period)
-        const ctx = this.#identity.ctxFor(me, seq + 1, this.room, period)
+        const ctx = identity.ctxFor(me, seq + 1, this.room, period)
         const { update, message } = applyLocal(d.doc, ctx, w.op, hlc)
         seq += 1
         const entry: Entry = { room: this.room, author: me, seq, prev, hlc, period, update }
         const bytes = encodeEntry(entry)
-        const hash = this.#identity.crypto.sha256(bytes)
+        const hash = identity.crypto.sha256(bytes)
         verified.push({ entry, stored: { author: me, seq, hash, period, bytes } })
         d.covers.set(hex(me), seq)
         d.dirty = true
         prev = hash
         results.push(message)
       }
-      const { sig } = await signHead(this.#identity.signer, this.room, seq, prev)
+      const { sig } = await signHead(identity.signer, this.room, seq, prev)
       const head: StoredHead = { author: me, seq, hash: prev, sig }
       await this.#store.append(
         this.room,
@@ -350,13 +220,14 @@ export class RoomHistory {
         head,
       )
       this.#authors.set(hex(me), { author: me, contig: Math.max(seq, cur?.contig ?? 0), head })
-      this.#scheduleSnapshot()
       batch.forEach((w, i) => w.resolve(results[i]))
-      this.#onLocal(this.room, head, verified)
+      this.#init.onLocal(this.room, head, verified)
     } catch (err) {
       // The documents may hold changes that never reached the store: rebuild them from it.
-      for (const period of touched) this.drop(period)
+      for (const period of touched) this.#docs.drop(period)
       throw err
+    } finally {
+      done()
     }
   }
 
@@ -390,89 +261,29 @@ export class RoomHistory {
   }
 
   /** The room's name, topic and kind, once someone has written them. */
-  async meta(): Promise<RoomMeta | undefined> {
-    const d = await this.doc(META_PERIOD)
-    return d.doc.meta()
-  }
-
-  /** Loads the newest periods until the window holds {@link WINDOW_MESSAGES} messages. */
-  async #loadWindow(): Promise<void> {
-    let count = 0
-    for (const period of await this.#store.periods(this.room)) {
-      if (period === META_PERIOD) continue
-      const d = await this.doc(period)
-      count += d.doc.messages().length
-      if (count >= WINDOW_MESSAGES && period <= this.#oldest) break
-    }
+  meta(): Promise<RoomMeta | undefined> {
+    return this.#docs.meta()
   }
 
   /** Loads the next older period that holds messages; false when there is none. */
-  async loadOlder(): Promise<boolean> {
-    const loaded = [...this.#docs.keys()].filter((p) => p !== META_PERIOD)
-    const oldest = loaded.length === 0 ? Infinity : Math.min(...loaded)
-    const older = (await this.#store.periods(this.room)).find(
-      (p) => p !== META_PERIOD && p < oldest,
-    )
-    if (older === undefined) return false
-    this.#oldest = older
-    await this.doc(older)
-    this.#onChange()
-    return true
+  loadOlder(): Promise<boolean> {
+    return this.#docs.loadOlder()
   }
 
   /** Messages of every loaded period, in display order. */
-  async messages(): Promise<DisplayMessage[]> {
-    const periods = [...this.#docs.keys()].filter((p) => p !== META_PERIOD).sort((a, b) => a - b)
-    const docs = await Promise.all(periods.map(async (p) => (await this.doc(p)).doc))
-    // An edit lives in the document of the day it was made, which may be later than its message's.
-    const edits = new Map<string, EditRecord>()
-    for (const d of docs) {
-      for (const [id, e] of d.edits()) {
-        const had = edits.get(id)
-        if (had === undefined || compareHlc(e, had) > 0) edits.set(id, e)
-      }
-    }
-    const out: DisplayMessage[] = []
-    for (const d of docs) for (const m of d.messages()) out.push(withEdit(m, edits.get(m.id)))
-    return out
+  messages(): Promise<DisplayMessage[]> {
+    return this.#docs.messages()
   }
 
-  /** Write path for local changes: records that `seq` of our own chain is applied to `period`. */
-  markApplied(d: LoadedDoc, author: Uint8Array, seq: number): void {
-    d.covers.set(hex(author), seq)
-    d.dirty = true
-    this.#scheduleSnapshot()
-  }
-
-  #scheduleSnapshot(): void {
-    if (this.#snapshotTimer !== undefined || this.#closed) return
-    this.#snapshotTimer = setTimeout(() => {
-      this.#snapshotTimer = undefined
-      this.flush().catch((err: unknown) => log.error('snapshot failed: %e', err))
-    }, SNAPSHOT_DELAY_MS)
-    this.#snapshotTimer.unref?.()
-  }
-
-  /** Writes the snapshot of every changed document. */
-  async flush(): Promise<void> {
-    for (const [period, p] of this.#docs) {
-      const d = await p.catch(() => undefined)
-      if (d === undefined || !d.dirty) continue
-      d.dirty = false
-      await this.#store.putSnapshot(this.room, period, {
-        bytes: d.doc.encodeSnapshot(),
-        covers: new Map(d.covers),
-      })
-    }
+  /** Writes the snapshots of changed documents now. */
+  flush(): Promise<void> {
+    return this.#docs.flush()
   }
 
   async close(): Promise<void> {
     this.#closed = true
-    clearTimeout(this.#snapshotTimer)
-    await this.flush()
-    for (const p of this.#docs.values()) (await p.catch(() => undefined))?.doc.destroy()
-    this.#docs.clear()
+    await this.#drained
+    for (const w of this.#queue.splice(0)) w.reject(new Error(`room ${this.room} is closed`))
+    await this.#docs.close()
   }
 }
-
-export type { LoadedDoc, Hlc }

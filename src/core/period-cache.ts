@@ -1,0 +1,260 @@
+/**
+ * The period documents of one room held in memory: a window of the newest (at least
+ * {@link WINDOW_MESSAGES} messages), older ones on demand, each loaded from its snapshot plus the
+ * stored entries after it, and snapshotted again a little after it changes.
+ */
+import { createLogger } from '../net/logger.ts'
+import { PeriodDoc, type DisplayMessage } from '../crdt/period-doc.ts'
+import { META_PERIOD, decodeEntry, type Entry } from '../crdt/entry.ts'
+import { withEdit } from '../crdt/display.ts'
+import { compareHlc } from '../crdt/hlc.ts'
+import type { EditRecord, RoomMeta } from '../crdt/schema.ts'
+import { hex, type HistoryStore } from './store.ts'
+import type { Identity } from './identity.ts'
+
+const log = createLogger('parley:core:periods')
+
+/** How many messages the in-memory window tries to hold (newest periods first). */
+export const WINDOW_MESSAGES = 200
+/** How long a changed document waits before its snapshot is written. */
+const SNAPSHOT_DELAY_MS = 2_000
+
+export interface LoadedDoc {
+  doc: PeriodDoc
+  /** hex(author) → highest seq applied. */
+  covers: Map<string, number>
+  dirty: boolean
+}
+
+export type ApplyOutcome = 'applied' | 'gap' | 'duplicate' | 'invalid'
+
+export interface PeriodCacheInit {
+  room: string
+  store: HistoryStore
+  identity: Identity
+  onChange: () => void
+}
+
+export class PeriodCache {
+  readonly #init: PeriodCacheInit
+  readonly #docs = new Map<number, Promise<LoadedDoc>>()
+  #snapshotTimer: ReturnType<typeof setTimeout> | undefined
+  #closed = false
+  /** Local writes in flight: their changes are in documents but not yet in the store. */
+  #writing = 0
+
+  constructor(init: PeriodCacheInit) {
+    this.#init = init
+  }
+
+  get #room(): string {
+    return this.#init.room
+  }
+
+  /** The period document for `period`, loaded from its snapshot plus the entries after it. */
+  doc(period: number): Promise<LoadedDoc> {
+    let p = this.#docs.get(period)
+    if (p === undefined) {
+      p = this.#load(period)
+      this.#docs.set(period, p)
+      p.catch(() => this.#docs.delete(period))
+    }
+    return p
+  }
+
+  isLoaded(period: number): boolean {
+    return this.#docs.has(period)
+  }
+
+  /** Forgets a document (after a failed write, so it is rebuilt from what is really stored). */
+  drop(period: number): void {
+    const p = this.#docs.get(period)
+    this.#docs.delete(period)
+    void p?.then((d) => d.doc.destroy()).catch(() => undefined)
+  }
+
+  /** Brackets a local write: no snapshot is taken while one is in flight. */
+  beginWrite(): () => void {
+    this.#writing += 1
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      this.#writing -= 1
+      this.scheduleSnapshot()
+    }
+  }
+
+  async #load(period: number): Promise<LoadedDoc> {
+    const snap = await this.#init.store.snapshot(this.#room, period)
+    let loaded: LoadedDoc | undefined
+    if (snap !== undefined) {
+      try {
+        const doc = PeriodDoc.fromSnapshot(this.#room, period, snap.bytes)
+        loaded = { doc, covers: snap.covers, dirty: false }
+      } catch (err) {
+        log.error(
+          'snapshot of %s/%d unreadable, rebuilding from entries: %e',
+          this.#room,
+          period,
+          err,
+        )
+      }
+    }
+    loaded ??= { doc: new PeriodDoc(this.#room, period), covers: new Map(), dirty: false }
+    loaded.doc.onChange(() => this.#init.onChange())
+    await this.applyStored(period, loaded)
+    return loaded
+  }
+
+  /**
+   * Applies entries (ascending per author) of one period to its document if it is loaded, or
+   * loads it when it belongs in the window.
+   */
+  async apply(period: number, entries: readonly Entry[]): Promise<void> {
+    const p = this.#docs.get(period)
+    if (p === undefined) {
+      if (period === META_PERIOD || period > this.#newestLoaded() || (await this.#windowShort())) {
+        await this.doc(period)
+      }
+      return
+    }
+    const d = await p
+    for (const entry of entries) {
+      if (this.applyEntry(d, entry) === 'gap') {
+        await this.applyStored(period, d)
+        break
+      }
+    }
+    if (d.dirty) this.scheduleSnapshot()
+  }
+
+  /** Applies to a loaded document every stored entry of its period it does not contain yet. */
+  async applyStored(period: number, d: LoadedDoc): Promise<void> {
+    const entries = await this.#init.store.periodEntries(this.#room, period, d.covers)
+    let blocked: string | undefined
+    for (const e of entries) {
+      const key = hex(e.author)
+      if (key === blocked) continue
+      let entry: Entry
+      try {
+        entry = decodeEntry(e.bytes)
+      } catch (err) {
+        log.error('stored entry %s/%d unreadable: %e', this.#room, e.seq, err)
+        blocked = key
+        continue
+      }
+      if (this.applyEntry(d, entry) === 'gap') blocked = key
+    }
+    if (d.dirty) this.scheduleSnapshot()
+  }
+
+  applyEntry(d: LoadedDoc, entry: Entry): ApplyOutcome {
+    const key = hex(entry.author)
+    if ((d.covers.get(key) ?? 0) >= entry.seq) return 'duplicate'
+    try {
+      const ctx = this.#init.identity.ctxFor(entry.author, entry.seq, this.#room, entry.period)
+      const result = d.doc.apply(ctx, entry.update)
+      if (result !== 'gap') {
+        d.covers.set(key, entry.seq)
+        d.dirty = true
+      }
+      return result
+    } catch (err) {
+      // A signed entry whose update is not valid: its author wrote garbage. Skip it (covers moves
+      // past it so the rest of the chain still applies) and say so.
+      log.error('invalid update in %s/%d by %s: %e', this.#room, entry.seq, key.slice(0, 8), err)
+      d.covers.set(key, entry.seq)
+      return 'invalid'
+    }
+  }
+
+  #dayPeriods(): number[] {
+    return [...this.#docs.keys()].filter((p) => p !== META_PERIOD)
+  }
+
+  #newestLoaded(): number {
+    return Math.max(-Infinity, ...this.#dayPeriods())
+  }
+
+  async #windowShort(): Promise<boolean> {
+    let count = 0
+    for (const p of this.#dayPeriods()) count += (await this.doc(p)).doc.messages().length
+    return count < WINDOW_MESSAGES
+  }
+
+  /** Loads the newest periods until the window holds {@link WINDOW_MESSAGES} messages. */
+  async loadWindow(): Promise<void> {
+    let count = 0
+    for (const period of await this.#init.store.periods(this.#room)) {
+      if (period === META_PERIOD) continue
+      count += (await this.doc(period)).doc.messages().length
+      if (count >= WINDOW_MESSAGES) break
+    }
+  }
+
+  /** Loads the next older period that holds messages; false when there is none. */
+  async loadOlder(): Promise<boolean> {
+    const oldest = Math.min(Infinity, ...this.#dayPeriods())
+    const older = (await this.#init.store.periods(this.#room)).find(
+      (p) => p !== META_PERIOD && p < oldest,
+    )
+    if (older === undefined) return false
+    await this.doc(older)
+    this.#init.onChange()
+    return true
+  }
+
+  /** Messages of every loaded period, in display order, each with its latest edit. */
+  async messages(): Promise<DisplayMessage[]> {
+    const periods = this.#dayPeriods().sort((a, b) => a - b)
+    const docs = await Promise.all(periods.map(async (p) => (await this.doc(p)).doc))
+    // An edit lives in the document of the day it was made, which may be later than its message's.
+    const edits = new Map<string, EditRecord>()
+    for (const d of docs) {
+      for (const [id, e] of d.edits()) {
+        const had = edits.get(id)
+        if (had === undefined || compareHlc(e, had) > 0) edits.set(id, e)
+      }
+    }
+    const out: DisplayMessage[] = []
+    for (const d of docs) for (const m of d.messages()) out.push(withEdit(m, edits.get(m.id)))
+    return out
+  }
+
+  async meta(): Promise<RoomMeta | undefined> {
+    return (await this.doc(META_PERIOD)).doc.meta()
+  }
+
+  scheduleSnapshot(): void {
+    if (this.#snapshotTimer !== undefined || this.#closed) return
+    this.#snapshotTimer = setTimeout(() => {
+      this.#snapshotTimer = undefined
+      this.flush().catch((err: unknown) => log.error('snapshot failed: %e', err))
+    }, SNAPSHOT_DELAY_MS)
+    this.#snapshotTimer.unref?.()
+  }
+
+  /** Writes the snapshot of every changed document (later, if a local write is in flight). */
+  async flush(): Promise<void> {
+    for (const [period, p] of this.#docs) {
+      const d = await p.catch(() => undefined)
+      if (d === undefined || !d.dirty) continue
+      if (this.#writing > 0) {
+        this.scheduleSnapshot()
+        return
+      }
+      d.dirty = false
+      const snapshot = { bytes: d.doc.encodeSnapshot(), covers: new Map(d.covers) }
+      await this.#init.store.putSnapshot(this.#room, period, snapshot)
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    clearTimeout(this.#snapshotTimer)
+    await this.flush()
+    for (const p of this.#docs.values()) (await p.catch(() => undefined))?.doc.destroy()
+    this.#docs.clear()
+  }
+}
