@@ -1,0 +1,213 @@
+/**
+ * The browser's {@link HistoryStore}: one IndexedDB database per signed-in account.
+ *
+ * Plain object stores, not y-indexeddb: entries are the source of truth (as on Node), and a period
+ * document's snapshot must be written together with the per-author seqs it covers, which
+ * y-indexeddb (one incremental update log per Y.Doc, no side data) cannot record. The Yjs documents
+ * also never leave src/crdt. A snapshot here is the compacted document (`encodeSnapshot`), replaced
+ * in place, so a reload applies one snapshot plus the few entries written after it.
+ *
+ * Stores: `entries` [room, author hex, seq]; `authors` [room, author hex]; `periods` [room, period];
+ * `snapshots` [room, period]; `settings` key. Index `byPeriod` on entries [room, period, author, seq].
+ */
+import {
+  StorageError,
+  hex,
+  type AuthorState,
+  type HistoryStore,
+  type Snapshot,
+  type StoredEntry,
+  type StoredHead,
+} from './store.ts'
+import { defaultIdb, done, isQuotaError, openDb, req } from './idb.ts'
+
+const VERSION = 1
+/** Period of a room's meta document (see src/crdt/entry.ts): above every day. */
+const META_PERIOD = 0xffff_ffff
+
+interface EntryRow {
+  room: string
+  a: string
+  seq: number
+  period: number
+  author: Uint8Array
+  hash: Uint8Array
+  bytes: Uint8Array
+}
+interface AuthorRow {
+  room: string
+  a: string
+  contig: number
+  head: StoredHead
+}
+
+const toEntry = (r: EntryRow): StoredEntry => ({
+  author: r.author,
+  seq: r.seq,
+  hash: r.hash,
+  period: r.period,
+  bytes: r.bytes,
+})
+/** Bounds of every key that starts with `prefix` (arrays sort above numbers and strings). */
+const prefixRange = (...prefix: (string | number)[]): IDBKeyRange =>
+  IDBKeyRange.bound(prefix, [...prefix, []])
+
+function upgrade(db: IDBDatabase): void {
+  const entries = db.createObjectStore('entries', { keyPath: ['room', 'a', 'seq'] })
+  entries.createIndex('byPeriod', ['room', 'period', 'a', 'seq'])
+  db.createObjectStore('authors', { keyPath: ['room', 'a'] })
+  db.createObjectStore('periods')
+  db.createObjectStore('snapshots')
+  db.createObjectStore('settings')
+}
+
+async function write(what: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn()
+  } catch (err) {
+    const reason = isQuotaError(err)
+      ? "the browser's storage for this site is full"
+      : (err as Error).message
+    throw new StorageError(`could not ${what}: ${reason}`, { cause: err })
+  }
+}
+
+/** Opens (creating if needed) the IndexedDB history store `name`. */
+export async function openIdbStore(
+  name: string,
+  factory: IDBFactory = defaultIdb(),
+): Promise<HistoryStore> {
+  const db = await openDb(factory, name, VERSION, upgrade)
+  const ro = (stores: string | string[]): IDBTransaction => db.transaction(stores, 'readonly')
+
+  async function append(
+    room: string,
+    entries: readonly StoredEntry[],
+    head: StoredHead | undefined,
+  ): Promise<void> {
+    const tx = db.transaction(['entries', 'authors', 'periods'], 'readwrite')
+    const finished = done(tx)
+    finished.catch(() => undefined)
+    const es = tx.objectStore('entries')
+    const as = tx.objectStore('authors')
+    try {
+      const byAuthor = new Map<string, Uint8Array>()
+      const periods = new Set<number>()
+      for (const e of entries) {
+        const a = hex(e.author)
+        byAuthor.set(a, e.author)
+        periods.add(e.period)
+        const row: EntryRow = { room, a, ...e }
+        // An entry we already hold stays as it is (INSERT OR IGNORE).
+        es.add(row).onerror = (ev) => {
+          ev.preventDefault()
+          ev.stopPropagation()
+        }
+      }
+      for (const p of periods) tx.objectStore('periods').put(true, [room, p])
+      if (head !== undefined) byAuthor.set(hex(head.author), head.author)
+      for (const [a] of byAuthor) {
+        const row = await req<AuthorRow | undefined>(as.get([room, a]))
+        const newHead = head !== undefined && hex(head.author) === a ? head : undefined
+        if (row === undefined && newHead === undefined)
+          throw new Error('entries without a verified head for a new author')
+        let contig = row?.contig ?? 0
+        const seqs = await req(
+          es.getAllKeys(IDBKeyRange.bound([room, a, contig + 1], [room, a, []])),
+        )
+        for (const key of seqs) {
+          const seq = (key as [string, string, number])[2]
+          if (seq !== contig + 1) break
+          contig = seq
+        }
+        const useNew = newHead !== undefined && (row === undefined || newHead.seq > row.head.seq)
+        as.put({ room, a, contig, head: useNew ? { ...newHead } : row!.head } satisfies AuthorRow)
+      }
+    } catch (err) {
+      tx.abort()
+      await finished.catch(() => undefined)
+      throw err
+    }
+    await finished
+  }
+
+  let closed = false
+  return {
+    async rooms() {
+      const keys = await req(ro('authors').objectStore('authors').getAllKeys())
+      return [...new Set(keys.map((k) => (k as [string, string])[0]))].sort()
+    },
+    async authors(room): Promise<AuthorState[]> {
+      const rows = (await req(
+        ro('authors').objectStore('authors').getAll(prefixRange(room)),
+      )) as AuthorRow[]
+      return rows.map((r) => ({ author: r.head.author, contig: r.contig, head: r.head }))
+    },
+    append: (room, entries, head) => write('store entries', () => append(room, entries, head)),
+    async entries(room, author, fromSeq, toSeq) {
+      if (toSeq < fromSeq) return []
+      const range = IDBKeyRange.bound([room, hex(author), fromSeq], [room, hex(author), toSeq])
+      const rows = (await req(ro('entries').objectStore('entries').getAll(range))) as EntryRow[]
+      return rows.map(toEntry)
+    },
+    async periodEntries(room, period, above) {
+      const index = ro('entries').objectStore('entries').index('byPeriod')
+      const rows = (await req(index.getAll(prefixRange(room, period)))) as EntryRow[]
+      return rows.filter((r) => r.seq > (above?.get(r.a) ?? 0)).map(toEntry)
+    },
+    async lowestPeriod(room, author, afterSeq) {
+      // An author's entries have non-decreasing day periods along its chain (docs/architecture.md),
+      // with meta entries (META_PERIOD, above every day) anywhere: the first day entry is the lowest.
+      const a = hex(author)
+      const range = IDBKeyRange.bound([room, a, afterSeq + 1], [room, a, []])
+      const cursorReq = ro('entries').objectStore('entries').openCursor(range)
+      let lowest: number | undefined
+      await new Promise<void>((resolve, reject) => {
+        cursorReq.onerror = () => reject(cursorReq.error ?? new Error('cursor failed'))
+        cursorReq.onsuccess = () => {
+          const c = cursorReq.result
+          if (c === null) return resolve()
+          const period = (c.value as EntryRow).period
+          lowest = Math.min(lowest ?? Infinity, period)
+          if (period !== META_PERIOD) return resolve()
+          c.continue()
+        }
+      })
+      return lowest
+    },
+    async periods(room) {
+      const keys = await req(ro('periods').objectStore('periods').getAllKeys(prefixRange(room)))
+      return keys.map((k) => (k as [string, number])[1]).reverse()
+    },
+    async snapshot(room, period): Promise<Snapshot | undefined> {
+      const row = (await req(ro('snapshots').objectStore('snapshots').get([room, period]))) as
+        { bytes: Uint8Array; covers: [string, number][] } | undefined
+      return row === undefined ? undefined : { bytes: row.bytes, covers: new Map(row.covers) }
+    },
+    putSnapshot: (room, period, snap) =>
+      write('store a snapshot', async () => {
+        const tx = db.transaction('snapshots', 'readwrite')
+        tx.objectStore('snapshots').put({ bytes: snap.bytes, covers: [...snap.covers] }, [
+          room,
+          period,
+        ])
+        await done(tx)
+      }),
+    async getSetting(key) {
+      const v = (await req(ro('settings').objectStore('settings').get(key))) as
+        Uint8Array | undefined
+      return v
+    },
+    putSetting: (key, value) =>
+      write('store a setting', async () => {
+        const tx = db.transaction('settings', 'readwrite')
+        tx.objectStore('settings').put(value, key)
+        await done(tx)
+      }),
+    async close() {
+      if (closed) return
+      closed = true
+      db.close()
+    },
+  }
+}
