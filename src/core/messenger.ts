@@ -327,7 +327,10 @@ export class Messenger implements RoomRegistry {
     const digest = await this.#sync.digestOf(room)
     if (digest === undefined) return
     await this.net
-      .publish(ROOMS_TOPIC, encodeFrame({ type: 'digest', rooms: [{ room, digest }] }))
+      .publish(
+        ROOMS_TOPIC,
+        encodeFrame({ type: 'digest', sender: this.net.peerId, rooms: [{ room, digest }] }),
+      )
       .catch(() => 0)
   }
 
@@ -345,7 +348,9 @@ export class Messenger implements RoomRegistry {
             ours.every((x, i) => x === digest[i])
           )
             return
-          if ((await this.open(room)) !== undefined) this.#sync.schedulePull(from, room)
+          // Pull from whoever announced it if we are connected to it, else from the forwarder.
+          const source = this.net.peers().find((p) => p === f.sender) ?? from
+          if ((await this.open(room)) !== undefined) this.#sync.schedulePull(source, room)
         })()
       }
     } catch (err) {

@@ -260,6 +260,13 @@ export class RoomHistory {
     return lo + 1
   }
 
+  /** A period document, loading it if needed (tests and tools compare documents across peers). */
+  async periodDoc(
+    period: number,
+  ): Promise<{ stateVector(): Map<number, number>; encodeSnapshot(): Uint8Array }> {
+    return (await this.#docs.doc(period)).doc
+  }
+
   /** The room's name, topic and kind, once someone has written them. */
   meta(): Promise<RoomMeta | undefined> {
     return this.#docs.meta()

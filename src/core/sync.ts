@@ -12,40 +12,18 @@
 import { createLogger } from '../net/logger.ts'
 import type { PeerIdString, PeerNet } from '../net/index.ts'
 import { roomTopic } from '../net/constants.ts'
-import { decodeEntry, entryAuthorOf, verifyHead, type SignedHead } from '../crdt/entry.ts'
-import {
-  verifyBackward,
-  verifyForward,
-  type ChainAnchor,
-  type VerifiedEntry,
-} from '../crdt/chain.ts'
+import { compareBytes, equalBytes } from '../crdt/entry.ts'
+import { verifyForward, type VerifiedEntry } from '../crdt/chain.ts'
 import { ChainGapError } from '../crdt/errors.ts'
-import { decodeFrame, encodeFrame, chunkEntries, type Frame, type PushFrame } from '../crdt/wire.ts'
+import { decodeFrame, encodeFrame, type Frame, type PushFrame } from '../crdt/wire.ts'
 import type { HistoryCrypto } from '../crdt/crypto.ts'
 import { hex, type StoredHead } from './store.ts'
 import type { RoomHistory, Verified } from './room-history.ts'
+import { PullSession } from './sync-pull.ts'
+import { ENTRIES_FRAME_BYTES, servePull } from './sync-serve.ts'
 import { toVerified, type HeadsBook } from './heads-book.ts'
 
 const log = createLogger('parley:core:sync')
-
-/** Entry bytes per `entries` frame: well under the 3 MiB frame cap. */
-const ENTRIES_FRAME_BYTES = 1024 * 1024
-const HEADS_PER_FRAME = 10_000
-
-/** Per author during a pull: the next hash we trust, and the signed head it descends from. */
-interface Expected {
-  anchor: ChainAnchor
-  head: SignedHead
-}
-
-/** Pulled entries not yet verifiable (a newer entry of their chain has not arrived yet). */
-interface PendingEntries {
-  byAuthor: Map<string, Map<number, Uint8Array>>
-  bytes: number
-}
-
-/** Most bytes of early entries one pull buffers before it gives up on the peer. */
-const MAX_PENDING_BYTES = 64 * 1024 * 1024
 
 /** What sync needs from the messenger: the rooms this peer holds. */
 export interface RoomRegistry {
@@ -71,7 +49,8 @@ export class RoomSync {
   readonly #heads: HeadsBook
   /** room → a pull from some peer already running or queued. */
   readonly #pulling = new Map<string, Promise<void>>()
-  readonly #again = new Map<string, PeerIdString>()
+  /** room → peers asked for while a pull of it ran: each is pulled after it, in turn. */
+  readonly #again = new Map<string, Set<PeerIdString>>()
   readonly #onIngested: (room: string) => void
 
   constructor(init: SyncInit) {
@@ -147,12 +126,15 @@ export class RoomSync {
   }
 
   /**
-   * Pulls `room` from `peer` soon. One pull per room at a time; a request that arrives while one
-   * runs is remembered and run after it (the peer may have learnt more since).
+   * Pulls `room` from `peer` soon. One pull per room at a time; every peer asked for while one
+   * runs is remembered and pulled after it (a peer may have learnt more since). Remembering only
+   * the last one lost the others: `syncNow` with three or more peers missed some of them.
    */
   schedulePull(peer: PeerIdString, room: string): void {
     if (this.#pulling.has(room)) {
-      this.#again.set(room, peer)
+      const queued = this.#again.get(room) ?? new Set()
+      queued.add(peer)
+      this.#again.set(room, queued)
       return
     }
     const p = this.pull(peer, room)
@@ -160,9 +142,12 @@ export class RoomSync {
       .catch((err: unknown) => log('pull of %s from %s failed: %e', room, peer, err))
       .finally(() => {
         this.#pulling.delete(room)
-        const next = this.#again.get(room)
-        this.#again.delete(room)
-        if (next !== undefined) this.schedulePull(next, room)
+        const queued = this.#again.get(room)
+        const [next] = queued ?? []
+        if (next === undefined) return
+        queued!.delete(next)
+        if (queued!.size === 0) this.#again.delete(room)
+        this.schedulePull(next, room)
       })
     this.#pulling.set(room, p)
   }
@@ -180,96 +165,25 @@ export class RoomSync {
     const h = await this.#rooms.open(room)
     if (h === undefined) return new Map()
     const have = (await h.authors()).map((a) => ({ author: a.author, seq: a.contig }))
-    const expected = new Map<string, Expected>()
-    const theirs = new Map<string, number>()
+    const session = new PullSession(this.#crypto, h, peer)
     const request = encodeFrame({ type: 'pull', room, have })
-    let ingested = 0
-    const pending: PendingEntries = { byAuthor: new Map(), bytes: 0 }
     const opts = signal === undefined ? {} : { signal }
-    for await (const bytes of this.#net.request(peer, request, opts)) {
-      const f = decodeFrame(bytes)
-      log('pull %s from %s: %s frame', room, peer, f.type)
-      if (f.type === 'end') break
-      if (f.type === 'error') throw new Error(`peer refused pull: ${f.code}`)
-      if (f.type !== 'heads' && f.type !== 'entries')
-        throw new Error(`unexpected ${f.type} in a pull`)
-      if (f.room !== room) throw new Error('frame for another room')
-      if (f.type === 'heads') {
-        for (const head of f.heads) {
-          const key = hex(head.author)
-          theirs.set(key, head.seq)
-          const ours = h.author(head.author)
-          if (head.seq <= (ours?.contig ?? 0)) continue
-          if (await verifyHead(this.#crypto, head)) expected.set(key, { anchor: head, head })
-          else log.error('forged head from %s for %s in %s: ignored', peer, key.slice(0, 8), room)
-        }
-      } else if (f.type === 'entries') {
-        ingested += await this.#acceptEntries(h, f.entries, expected, pending, peer)
+    try {
+      for await (const bytes of this.#net.request(peer, request, opts)) {
+        const f = decodeFrame(bytes)
+        if (f.type === 'end') break
+        if (f.type === 'error') throw new Error(`peer refused pull: ${f.code}`)
+        if (f.type !== 'heads' && f.type !== 'entries')
+          throw new Error(`unexpected ${f.type} in a pull`)
+        if (f.room !== room) throw new Error('frame for another room')
+        if (f.type === 'heads') await session.onHeads(f.heads)
+        else await session.onEntries(f.entries)
       }
+    } finally {
+      if (session.ingested > 0) this.#onIngested(room)
     }
-    if (ingested > 0) this.#onIngested(room)
-    this.#heads.record(peer, room, theirs)
-    return theirs
-  }
-
-  /**
-   * Verifies and stores pulled entries. Each author's chain is verified backwards from its signed
-   * head, so an entry is accepted once every newer one has been; entries that arrive early (the
-   * meta document is sent first, but its entries sit anywhere in a chain) wait in `pending`.
-   */
-  async #acceptEntries(
-    h: RoomHistory,
-    entries: readonly Uint8Array[],
-    expected: Map<string, Expected>,
-    pending: PendingEntries,
-    peer: PeerIdString,
-  ): Promise<number> {
-    let count = 0
-    const touched = new Set<string>()
-    for (const bytes of entries) {
-      const key = hex(entryAuthorOf(bytes))
-      if (!expected.has(key)) continue
-      let seq: number
-      try {
-        seq = decodeEntry(bytes).seq
-      } catch (err) {
-        log.error('malformed entry from %s in %s: %e', peer, h.room, err)
-        continue
-      }
-      let m = pending.byAuthor.get(key)
-      if (m === undefined) pending.byAuthor.set(key, (m = new Map()))
-      if (!m.has(seq)) {
-        pending.bytes += bytes.length
-        if (pending.bytes > MAX_PENDING_BYTES)
-          throw new Error('peer sent too many out-of-order entries')
-        m.set(seq, bytes)
-      }
-      touched.add(key)
-    }
-    for (const key of touched) {
-      const trust = expected.get(key)
-      const m = pending.byAuthor.get(key)
-      if (trust === undefined || m === undefined) continue
-      const chain: Uint8Array[] = []
-      for (let seq = trust.anchor.seq; m.has(seq); seq--) {
-        const bytes = m.get(seq)!
-        m.delete(seq)
-        pending.bytes -= bytes.length
-        chain.push(bytes)
-      }
-      if (chain.length === 0) continue
-      try {
-        const { verified, nextExpected } = verifyBackward(this.#crypto, trust.anchor, chain)
-        expected.set(key, { anchor: nextExpected, head: trust.head })
-        await h.ingest(verified.reverse().map(toVerified), trust.head)
-        count += verified.length
-      } catch (err) {
-        log.error('broken chain from %s for %s in %s: %e', peer, key.slice(0, 8), h.room, err)
-        expected.delete(key)
-        pending.byAuthor.delete(key)
-      }
-    }
-    return count
+    this.#heads.record(peer, room, session.theirs)
+    return session.theirs
   }
 
   /** Answers a request frame. */
@@ -284,7 +198,7 @@ export class RoomSync {
     }
     switch (f.type) {
       case 'pull':
-        yield* this.#servePull(f.room, f.have)
+        yield* servePull(f.room, this.#rooms.get(f.room), f.have)
         return
       case 'push': {
         const h = await this.#rooms.open(f.room)
@@ -310,7 +224,9 @@ export class RoomSync {
         yield encodeFrame({ type: 'digest-reply', rooms: await this.digests() })
         for (const { room, digest } of f.rooms) {
           const ours = await this.digestOf(room)
-          if (ours === undefined ? this.#rooms.get(room) === undefined : !equal(ours, digest)) {
+          if (
+            ours === undefined ? this.#rooms.get(room) === undefined : !equalBytes(ours, digest)
+          ) {
             if (ours !== undefined || (await this.#rooms.open(room)) !== undefined)
               this.schedulePull(from, room)
           }
@@ -319,55 +235,6 @@ export class RoomSync {
       default:
         yield encodeFrame({ type: 'error', code: 'unexpected', message: `unexpected ${f.type}` })
     }
-  }
-
-  async *#servePull(
-    room: string,
-    haveList: readonly { author: Uint8Array; seq: number }[],
-  ): AsyncGenerator<Uint8Array> {
-    const h = this.#rooms.get(room)
-    if (h === undefined) {
-      yield encodeFrame({ type: 'heads', room, heads: [] })
-      yield encodeFrame({ type: 'end', room })
-      return
-    }
-    const have = new Map(haveList.map((a) => [hex(a.author), a.seq]))
-    const heads: SignedHead[] = []
-    const above = new Map<string, number>()
-    let minPeriod = Infinity
-    for (const a of await h.authors()) {
-      const key = hex(a.author)
-      const theirs = have.get(key) ?? 0
-      if (a.head.seq <= theirs) {
-        above.set(key, a.head.seq)
-        continue
-      }
-      const lo = await h.topSegmentStart(a)
-      const from = Math.max(theirs, lo - 1)
-      above.set(key, from)
-      heads.push({ room, ...a.head })
-      const lowest = await h.lowestPeriod(a.author, from)
-      if (lowest !== undefined) minPeriod = Math.min(minPeriod, lowest)
-    }
-    for (let i = 0; i < heads.length; i += HEADS_PER_FRAME) {
-      yield encodeFrame({ type: 'heads', room, heads: heads.slice(i, i + HEADS_PER_FRAME) })
-    }
-    if (heads.length === 0) yield encodeFrame({ type: 'heads', room, heads: [] })
-    // Newest first; the meta document (META_PERIOD, above every day) comes first: the room's name.
-    const periods = (await h.periods()).filter((p) => p >= minPeriod)
-    for (const period of periods) {
-      const entries = await h.periodEntries(period, above)
-      if (entries.length === 0) continue
-      // Chunks newest first: the requester verifies each author's chain backwards.
-      const chunks = chunkEntries(
-        entries.map((e) => e.bytes),
-        ENTRIES_FRAME_BYTES,
-      )
-      for (let i = chunks.length - 1; i >= 0; i--) {
-        yield encodeFrame({ type: 'entries', room, period, entries: chunks[i]! })
-      }
-    }
-    yield encodeFrame({ type: 'end', room })
   }
 
   /** Per room: sha256 over (author, contig, head seq, head hash), sorted by author. */
@@ -397,7 +264,7 @@ export class RoomSync {
     const opts = signal === undefined ? {} : { signal }
     for await (const bytes of this.#net.request(
       peer,
-      encodeFrame({ type: 'digest', rooms: mine }),
+      encodeFrame({ type: 'digest', sender: this.#net.peerId, rooms: mine }),
       opts,
     )) {
       const f = decodeFrame(bytes)
@@ -405,7 +272,7 @@ export class RoomSync {
       const byRoom = new Map(mine.map((d) => [d.room, d.digest]))
       for (const { room, digest } of f.rooms) {
         const ours = byRoom.get(room)
-        if (ours === undefined || !equal(ours, digest)) this.schedulePull(peer, room)
+        if (ours === undefined || !equalBytes(ours, digest)) this.schedulePull(peer, room)
       }
     }
   }
@@ -428,7 +295,7 @@ export class RoomSync {
       const f = decodeFrame(bytes)
       if (f.type === 'error') throw new Error(`peer refused push: ${f.code}`)
       if (f.type === 'heads')
-        for (const hd of f.heads) if (equal(hd.author, head.author)) seq = hd.seq
+        for (const hd of f.heads) if (equalBytes(hd.author, head.author)) seq = hd.seq
     }
     this.#heads.record(peer, room, new Map([[hex(head.author), seq]]))
     return seq
@@ -454,9 +321,3 @@ const u32 = (n: number): number[] => [
   (n >>> 8) & 255,
   n & 255,
 ]
-const equal = (a: Uint8Array, b: Uint8Array): boolean =>
-  a.length === b.length && a.every((x, i) => x === b[i])
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!
-  return a.length - b.length
-}

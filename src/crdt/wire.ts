@@ -39,6 +39,12 @@ export interface RoomDigest {
 /** Anti-entropy request: the requester's rooms and digests. Answered by {@link DigestReplyFrame}. */
 export interface DigestFrame {
   type: 'digest'
+  /**
+   * The peer id of the sender: who holds the state it describes. Announcements are gossiped,
+   * so without it two peers announcing the same state would send identical bytes, and gossipsub
+   * would drop the second as a duplicate.
+   */
+  sender: string
   rooms: RoomDigest[]
 }
 /** The responder's rooms and digests; the requester pulls the rooms that differ. */
@@ -210,6 +216,7 @@ export function encodeFrame(f: Frame): Uint8Array {
   switch (f.type) {
     case 'digest':
     case 'digest-reply':
+      if (f.type === 'digest') w.string(enc, f.sender, MAX_PEER_BYTES, 'digest sender')
       check(f.rooms.length <= MAX_DIGEST_ROOMS, 'too many rooms')
       checkUnique(f.rooms, (r) => r.room, 'room')
       encoding.writeVarUint(enc, f.rooms.length)
@@ -301,11 +308,12 @@ function readBody(r: ByteReader, type: Frame['type']): Frame {
   switch (type) {
     case 'digest':
     case 'digest-reply': {
+      const sender = type === 'digest' ? r.string(MAX_PEER_BYTES) : ''
       const n = r.count(MAX_DIGEST_ROOMS, 2 + HASH_BYTES)
       const rooms: RoomDigest[] = []
       for (let i = 0; i < n; i++) rooms.push({ room: readRoom(r), digest: r.copy(HASH_BYTES) })
       checkUnique(rooms, (d) => d.room, 'room')
-      return { type, rooms }
+      return type === 'digest' ? { type, sender, rooms } : { type, rooms }
     }
     case 'pull': {
       const room = readRoom(r)

@@ -51,7 +51,7 @@ function frames(gen: prng.PRNG): Frame[] {
   }))
   const entries = Array.from({ length: prng.uint32(gen, 0, 4) }, () => entryBytes(gen, room))
   return [
-    { type: 'digest', rooms: digests },
+    { type: 'digest', sender: '12D3KooWSender', rooms: digests },
     { type: 'digest-reply', rooms: digests.slice(1) },
     {
       type: 'pull',
@@ -149,9 +149,10 @@ describe('wire frames', () => {
     const e = entryBytes(gen, 'general')
     const bad: Frame[] = [
       { type: 'end', room: 'General' },
-      { type: 'digest', rooms: [{ room: 'a', digest: new Uint8Array(31) }] },
+      { type: 'digest', sender: 'p', rooms: [{ room: 'a', digest: new Uint8Array(31) }] },
       {
         type: 'digest',
+        sender: 'p',
         rooms: [
           { room: 'a', digest: new Uint8Array(32) },
           { room: 'a', digest: new Uint8Array(32) },
@@ -159,6 +160,7 @@ describe('wire frames', () => {
       },
       {
         type: 'digest',
+        sender: 'p',
         rooms: Array.from({ length: 10_001 }, (_, i) => ({
           room: `r${i}`,
           digest: new Uint8Array(32),
@@ -199,7 +201,10 @@ describe('wire frames', () => {
     expectMalformed(() => decodeFrame(Uint8Array.of(bytes[0]!, 2, ...bytes.subarray(2))))
     expectMalformed(() => decodeFrame(Uint8Array.of(...bytes, 0)))
     for (let n = 0; n < bytes.length; n++) expectMalformed(() => decodeFrame(bytes.subarray(0, n)))
-    const d = encodeFrame({ type: 'digest', rooms: [{ room: 'a', digest: new Uint8Array(32) }] })
+    const d = encodeFrame({
+      type: 'digest-reply',
+      rooms: [{ room: 'a', digest: new Uint8Array(32) }],
+    })
     const dup = Uint8Array.of(d[0]!, d[1]!, 2, ...d.subarray(3), ...d.subarray(3))
     expectMalformed(() => decodeFrame(dup))
     expectMalformed(() => decodeFrame(new Uint8Array(MAX_FRAME_BYTES + 1)))

@@ -1,0 +1,58 @@
+/**
+ * The responder's side of a pull: the signed heads the requester lacks, then every entry above
+ * what it has, grouped by period, newest period first (the meta document, META_PERIOD, sorts above
+ * every day and so comes first), each period's chunks newest first.
+ */
+import type { SignedHead } from '../crdt/entry.ts'
+import { chunkEntries, encodeFrame } from '../crdt/wire.ts'
+import { hex } from './store.ts'
+import type { RoomHistory } from './room-history.ts'
+
+/** Entry bytes per `entries` frame: well under the 3 MiB frame cap. */
+export const ENTRIES_FRAME_BYTES = 1024 * 1024
+const HEADS_PER_FRAME = 10_000
+
+export async function* servePull(
+  room: string,
+  h: RoomHistory | undefined,
+  haveList: readonly { author: Uint8Array; seq: number }[],
+): AsyncGenerator<Uint8Array> {
+  if (h === undefined) {
+    yield encodeFrame({ type: 'heads', room, heads: [] })
+    yield encodeFrame({ type: 'end', room })
+    return
+  }
+  const have = new Map(haveList.map((a) => [hex(a.author), a.seq]))
+  const heads: SignedHead[] = []
+  const above = new Map<string, number>()
+  let minPeriod = Infinity
+  for (const a of await h.authors()) {
+    const key = hex(a.author)
+    const theirs = have.get(key) ?? 0
+    if (a.head.seq <= theirs) {
+      above.set(key, a.head.seq)
+      continue
+    }
+    // Above a hole we can only serve the run the head's signature covers.
+    const from = Math.max(theirs, (await h.topSegmentStart(a)) - 1)
+    above.set(key, from)
+    heads.push({ room, ...a.head })
+    const lowest = await h.lowestPeriod(a.author, from)
+    if (lowest !== undefined) minPeriod = Math.min(minPeriod, lowest)
+  }
+  for (let i = 0; i < Math.max(1, heads.length); i += HEADS_PER_FRAME) {
+    yield encodeFrame({ type: 'heads', room, heads: heads.slice(i, i + HEADS_PER_FRAME) })
+  }
+  for (const period of (await h.periods()).filter((p) => p >= minPeriod)) {
+    const entries = await h.periodEntries(period, above)
+    if (entries.length === 0) continue
+    const chunks = chunkEntries(
+      entries.map((e) => e.bytes),
+      ENTRIES_FRAME_BYTES,
+    )
+    for (let i = chunks.length - 1; i >= 0; i--) {
+      yield encodeFrame({ type: 'entries', room, period, entries: chunks[i]! })
+    }
+  }
+  yield encodeFrame({ type: 'end', room })
+}
