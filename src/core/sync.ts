@@ -127,8 +127,7 @@ export class RoomSync {
 
   /**
    * Pulls `room` from `peer` soon. One pull per room at a time; every peer asked for while one
-   * runs is remembered and pulled after it (a peer may have learnt more since). Remembering only
-   * the last one lost the others: `syncNow` with three or more peers missed some of them.
+   * runs is remembered and pulled after it, in turn (a peer may have learnt more since).
    */
   schedulePull(peer: PeerIdString, room: string): void {
     if (this.#pulling.has(room)) {
@@ -143,10 +142,10 @@ export class RoomSync {
       .finally(() => {
         this.#pulling.delete(room)
         const queued = this.#again.get(room)
-        const [next] = queued ?? []
-        if (next === undefined) return
-        queued!.delete(next)
-        if (queued!.size === 0) this.#again.delete(room)
+        const next = queued?.values().next().value
+        if (queued === undefined || next === undefined) return
+        queued.delete(next)
+        if (queued.size === 0) this.#again.delete(room)
         this.schedulePull(next, room)
       })
     this.#pulling.set(room, p)
