@@ -27,6 +27,8 @@ Options for every command:
 While \`parley serve\` runs on a data directory, the other commands work through it.
 `
 
+const COMMANDS = ['serve', 'send', 'read', 'rooms', 'peers', 'dial']
+
 export function parseCli(argv: string[]): CliOptions | 'help' {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -48,6 +50,13 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   })
   const [command, ...rest] = positionals
   if (values.help === true || command === undefined || command === 'help') return 'help'
+  // Refuse a bad command line before any peer starts (and takes the data directory's lock).
+  if (!COMMANDS.includes(command)) throw new UsageError(`unknown command ${command}`)
+  if ((command === 'send' || command === 'read') && values.room === undefined)
+    throw new UsageError(`${command} needs --room NAME`)
+  if (command === 'send' && rest.join(' ') === '')
+    throw new UsageError('send needs the text to post')
+  if (command === 'dial' && rest[0] === undefined) throw new UsageError('dial needs a MULTIADDR')
   const num = (v: string | undefined, what: string, def: number): number => {
     if (v === undefined) return def
     const n = Number(v)
