@@ -32,10 +32,31 @@ export async function runCommand(o: CliOptions): Promise<number> {
     ...(o.name === undefined ? {} : { name: o.name }),
   })
   try {
-    return await standalone(o, peer)
+    const code = await standalone(o, peer)
+    await deliverQueued(peer, o)
+    return code
   } finally {
     await peer.stop()
   }
+}
+
+/**
+ * Hands this device's own entries of every room it holds to a connected peer before a one-shot
+ * command exits: a message an earlier `send` left queued goes out on the next run of any command.
+ * (A serve that hears of them pulls them too, but only while this short-lived peer still runs.)
+ */
+async function deliverQueued(peer: NodePeer, o: CliOptions): Promise<void> {
+  const { messenger } = peer
+  const peers = messenger.net.peers()
+  if (peers.length === 0) return
+  const signal = AbortSignal.timeout(Math.min(o.timeoutMs, 5_000))
+  await Promise.all(
+    messenger
+      .list()
+      .map((room) =>
+        Promise.any(peers.map((p) => messenger.pushTo(p, room, signal))).catch(() => undefined),
+      ),
+  )
 }
 
 async function viaServe(o: CliOptions, c: ControlInfo): Promise<number> {
@@ -153,6 +174,7 @@ async function standalone(o: CliOptions, peer: NodePeer): Promise<number> {
       }
       await print()
       if (!o.follow) return 0
+      await deliverQueued(peer, o)
       messenger.onRoomChange((r) => r === room && void print())
       await new Promise<void>((res) => {
         process.once('SIGINT', res)
