@@ -6,7 +6,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Messenger } from '../../src/core/messenger.ts'
 import { compareMessages } from '../../src/crdt/display.ts'
-import { PeriodDoc } from '../../src/crdt/period-doc.ts'
 import type { HistoryStore } from '../../src/core/store.ts'
 import { HubPeerSet, type HubPeer } from '../helpers/hub-peers.ts'
 import { PeerSet, connect, type TestPeer } from '../helpers/peers.ts'
@@ -28,7 +27,7 @@ interface View {
   ids: string[]
   texts: string[]
   /** period → state vector and snapshot bytes (hex) of its document. */
-  docs: Record<number, { sv: [number, number][]; snapshot: string }>
+  docs: Record<number, { sv: [number, number][]; snapshot: string; persisted: string }>
 }
 
 type Peer = { messenger: Messenger; store: HistoryStore }
@@ -36,8 +35,8 @@ type Peer = { messenger: Messenger; store: HistoryStore }
 const replay = (seed: number): string => `seed ${seed} (replay: PARLEY_SEED=${seed})`
 
 /**
- * What a peer holds: its messages, and per period the snapshot its document persists (written
- * now), with the document's state vector.
+ * What a peer holds: its messages and, per period, the state vector and snapshot of its live
+ * document, and the snapshot it persists (flushed now), which must be the same bytes.
  */
 async function view(p: Peer): Promise<View> {
   const h = await p.messenger.join(ROOM)
@@ -45,12 +44,12 @@ async function view(p: Peer): Promise<View> {
   const messages = await p.messenger.messages(ROOM)
   const docs: View['docs'] = {}
   for (const period of await p.store.periods(ROOM)) {
-    const snap = await p.store.snapshot(ROOM, period)
-    if (snap === undefined) throw new Error(`no snapshot of period ${period}`)
-    const doc = PeriodDoc.fromSnapshot(ROOM, period, snap.bytes)
-    const sv = [...doc.stateVector()].sort((a, b) => a[0] - b[0])
-    doc.destroy()
-    docs[period] = { sv, snapshot: Buffer.from(snap.bytes).toString('hex') }
+    const live = await h.periodDoc(period)
+    const sv = [...live.stateVector()].sort((a, b) => a[0] - b[0])
+    const snapshot = Buffer.from(live.encodeSnapshot()).toString('hex')
+    const stored = await p.store.snapshot(ROOM, period)
+    const persisted = stored === undefined ? 'none' : Buffer.from(stored.bytes).toString('hex')
+    docs[period] = { sv, snapshot, persisted }
   }
   return { ids: messages.map((x) => x.id), texts: messages.map((x) => x.text), docs }
 }
@@ -89,6 +88,7 @@ async function expectConverged(run: Run, peers: readonly Peer[]): Promise<void> 
     expect(v.ids, `${why}: peer ${i} order`).toEqual(first.ids)
     expect(v.texts, `${why}: peer ${i} texts`).toEqual(first.texts)
     expect(v.docs, `${why}: peer ${i} period documents`).toEqual(first.docs)
+    for (const d of Object.values(v.docs)) expect(d.persisted, `${why}: persisted`).toBe(d.snapshot)
   }
   expect(new Set(first.ids).size, `${why}: duplicate ids`).toBe(first.ids.length)
   expect([...first.ids].sort(), `${why}: every resolved post, once`).toEqual(
@@ -173,6 +173,24 @@ describe('convergence on the memory hub', () => {
     // Each side's history keeps its order inside the merged one.
     const merged = (await a.messenger.messages(ROOM)).map((m) => m.id)
     expect(merged.filter((id) => sideB.includes(id))).toEqual(sideB)
+  })
+
+  it('[CONV4] syncNow pulls from every peer whose history differs (five peers)', async () => {
+    const peers: HubPeer[] = []
+    for (let i = 0; i < 5; i++) peers.push(await set.add())
+    const ids = peers.map((p) => p.net.peerId)
+    for (const x of ids)
+      set.hub.partition(
+        [x],
+        ids.filter((y) => y !== x),
+      )
+    const run = newRun(testSeeds(0x5eed_0004, 1)[0]!, peers.length)
+    for (const [i, p] of peers.entries()) await randomWrite(run, p.messenger, i, 0)
+    set.hub.heal()
+    // One peer's syncNow alone must bring it everything: every other peer holds something new.
+    await peers[0]!.messenger.syncNow()
+    const got = (await peers[0]!.messenger.messages(ROOM)).map((m) => m.id)
+    expect(got.toSorted(), replay(run.seed)).toEqual([...run.expected.keys()].sort())
   })
 })
 
