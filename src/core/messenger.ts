@@ -151,7 +151,8 @@ export class Messenger implements RoomRegistry {
     if (p === undefined) {
       p = this.#openRoom(room)
       this.#opening.set(room, p)
-      void p.finally(() => this.#opening.delete(room))
+      // Callers see a failure through `p`; the derived promise must not reject unhandled.
+      void p.finally(() => this.#opening.delete(room)).catch(() => undefined)
     }
     return p
   }
