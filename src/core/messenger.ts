@@ -178,18 +178,21 @@ export class Messenger implements RoomRegistry {
 
   /**
    * Creates `room` if nobody has (a meta write by this device; the room's kind can only be set by
-   * an author's first entry in it), or sets its name and topic.
+   * an author's first entry in it), or sets its name and topic. `kind` and `members` (a private
+   * room or dm) apply only when this write creates the room.
    */
   async createRoom(
     room: string,
-    fields: Partial<Pick<RoomMeta, 'name' | 'topic'>> = {},
+    fields: Partial<Pick<RoomMeta, 'name' | 'topic' | 'kind' | 'members'>> = {},
   ): Promise<void> {
+    const { kind = 'public', members, ...texts } = fields
     const h = await this.join(room)
     const mine = h.author(this.identity.signer.publicKey) !== undefined
     const exists = (await h.meta()) !== undefined
-    const create = exists || mine ? {} : { name: room, kind: 'public' as const }
-    if (!exists || Object.keys(fields).length > 0)
-      await h.write({ kind: 'meta', fields: { ...create, ...fields } })
+    const create =
+      exists || mine ? {} : { name: room, kind, ...(members === undefined ? {} : { members }) }
+    if (!exists || Object.keys(texts).length > 0)
+      await h.write({ kind: 'meta', fields: { ...create, ...texts } })
     this.#announceSoon(room)
   }
 
