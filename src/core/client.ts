@@ -1,0 +1,376 @@
+/**
+ * The web app's facade over a started {@link Messenger}: the rooms the user is in (with unread
+ * counts from local read markers), public rooms to browse, direct messages, the people list with
+ * presence, typing, per-message delivery, drafts and the connection. Everything the UI shows comes
+ * from here as plain snapshots; every subscription returns an {@link Unsubscribe}.
+ */
+import { createLogger } from '../net/logger.ts'
+import type { PeerConnectionInfo, Unsubscribe } from '../net/index.ts'
+import { compareHlc } from '../crdt/hlc.ts'
+import { parseMessageId, type RoomMeta } from '../crdt/schema.ts'
+import type { DisplayMessage } from '../crdt/display.ts'
+import {
+  PEOPLE_ROOM,
+  ROOMS_ROOM,
+  SYSTEM_ROOM_PREFIX,
+  encodeRecord,
+  resolveRooms,
+  type RoomListing,
+  type Person,
+} from '../crdt/directory.ts'
+import type { Messenger } from './messenger.ts'
+import type { HistoryStore } from './store.ts'
+import { hex } from './store.ts'
+import { LocalState } from './local-state.ts'
+import { Typing } from './typing.ts'
+import { directoryOf, heldByOther, peopleView, type ClaimState, type PersonView } from './people.ts'
+import { Emitter } from './emitter.ts'
+import { Delivery } from './delivery.ts'
+
+const log = createLogger('parley:core:client')
+
+export interface Me {
+  author: string
+  userId: string
+  name: string
+  claim: ClaimState
+}
+
+export interface RoomSummary {
+  id: string
+  name: string
+  topic: string
+  kind: RoomMeta['kind'] | 'unknown'
+  unread: number
+  /** For a dm: the other member's author id. */
+  peer?: string
+}
+
+export interface ConnectionView {
+  status: 'online' | 'offline'
+  peers: (PeerConnectionInfo & { name: string | undefined })[]
+}
+
+export interface ClientInit {
+  messenger: Messenger
+  store: HistoryStore
+  account: { userId: string; name: string; author: string }
+}
+
+/** A room id from a name: lowercase, dashes, ≤ 64 characters. */
+export function slugOf(name: string): string {
+  const s = name
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[-._]+|-+$/g, '')
+  return s.slice(0, 64)
+}
+
+export class ParleyClient {
+  readonly messenger: Messenger
+  readonly local: LocalState
+  readonly typing: Typing
+  readonly #delivery: Delivery
+  readonly #events = new Emitter()
+  readonly #off: Unsubscribe[] = []
+  #me: Me
+  #directory = new Map<string, Person>()
+  #listings = new Map<string, RoomListing>()
+  #summaries = new Map<string, RoomSummary>()
+  #stopped = false
+
+  constructor(init: ClientInit) {
+    this.messenger = init.messenger
+    this.local = new LocalState(init.store)
+    this.typing = new Typing({ net: init.messenger.net, identity: init.messenger.identity })
+    this.#delivery = new Delivery(this.messenger, this.local, (room) => this.#events.emit(room))
+    this.#me = { ...init.account, claim: 'pending' }
+  }
+
+  /** Loads local state, joins the user's rooms and starts following changes. */
+  async start(): Promise<void> {
+    await this.local.load()
+    this.typing.start()
+    this.#off.push(
+      this.messenger.onRoomChange((room) => void this.#onRoom(room)),
+      this.messenger.presence.onChange(() => this.#onPresence()),
+      this.messenger.net.onPeers(() => this.#events.emit('connection')),
+      this.typing.onChange((room) => this.#events.emit(`typing:${room}`)),
+    )
+    const timer = setInterval(() => this.#events.emit('connection'), 3_000)
+    this.#off.push(() => clearInterval(timer))
+    for (const room of [PEOPLE_ROOM, ROOMS_ROOM]) await this.messenger.join(room)
+    await this.#loadAll(PEOPLE_ROOM)
+    await this.#loadAll(ROOMS_ROOM)
+    for (const room of this.local.data.joined) await this.#refreshRoom(room)
+    for (const room of this.local.data.joined) void this.#delivery.resume(room)
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    for (const off of this.#off.splice(0)) off()
+    this.typing.stop()
+    this.#delivery.stop()
+  }
+
+  // --- who we are ---
+
+  get me(): Me {
+    return this.#me
+  }
+
+  /**
+   * Checks our user ID against the organisation's directory once another peer has been reached
+   * (within `waitMs`), and claims it if it is free. `pending`: no peer answered in time (the claim is
+   * posted anyway and conflicts are resolved when they meet).
+   */
+  async claim(waitMs = 6_000): Promise<ClaimState> {
+    const net = this.messenger.net
+    const deadline = AbortSignal.timeout(waitMs)
+    if (net.peers().length === 0) {
+      await new Promise<void>((resolve) => {
+        const off = net.onPeers((p) => p.length > 0 && (off(), resolve()))
+        deadline.addEventListener('abort', () => (off(), resolve()), { once: true })
+      })
+    }
+    const reached = net.peers().length > 0
+    if (reached) await this.messenger.syncNow(deadline).catch(() => undefined)
+    await this.#loadAll(PEOPLE_ROOM)
+    if (heldByOther(this.#directory, this.#me.userId, this.#me.author)) {
+      this.#setClaim('taken')
+      return 'taken'
+    }
+    const mine = this.#directory.get(this.#me.author)
+    if (mine?.userId !== this.#me.userId || mine.name !== this.#me.name) {
+      const { userId, name } = this.#me
+      await this.messenger.post(PEOPLE_ROOM, encodeRecord({ t: 'profile', userId, name }))
+    }
+    this.#setClaim(reached ? 'ok' : 'pending')
+    await this.#onRoom(PEOPLE_ROOM)
+    return this.#me.claim
+  }
+
+  /** Takes another user ID (after ours was taken) or display name, and claims it. */
+  async rename(fields: { userId?: string; name?: string }): Promise<ClaimState> {
+    this.#me = { ...this.#me, ...fields, claim: 'pending' }
+    this.#events.emit('me')
+    return this.claim(2_000)
+  }
+
+  #setClaim(claim: ClaimState): void {
+    if (this.#me.claim === claim) return
+    this.#me = { ...this.#me, claim }
+    this.#events.emit('me')
+  }
+
+  // --- rooms ---
+
+  rooms(): RoomSummary[] {
+    return this.local.data.joined
+      .map((id) => this.#summaries.get(id))
+      .filter((s): s is RoomSummary => s !== undefined)
+  }
+
+  /** Public rooms listed in the directory, with whether we are in them. */
+  browse(): (RoomListing & { joined: boolean })[] {
+    const joined = new Set(this.local.data.joined)
+    return [...this.#listings.values()]
+      .map((l) => ({ ...l, joined: joined.has(l.id) }))
+      .sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  async joinRoom(id: string): Promise<void> {
+    await this.messenger.join(id)
+    await this.local.update((d) => {
+      if (!d.joined.includes(id)) d.joined.push(id)
+      d.left = d.left.filter((r) => r !== id)
+    })
+    await this.#refreshRoom(id)
+  }
+
+  async leaveRoom(id: string): Promise<void> {
+    await this.local.update((d) => {
+      d.joined = d.joined.filter((r) => r !== id)
+      if (!d.left.includes(id)) d.left.push(id)
+    })
+    this.#events.emit('rooms')
+  }
+
+  /** Creates a public room named `name` (or joins it, if its id exists) and lists it. */
+  async createRoom(name: string, topic = ''): Promise<string> {
+    const id = slugOf(name)
+    if (id === '' || id.startsWith(SYSTEM_ROOM_PREFIX)) throw new RangeError('Choose another name')
+    await this.messenger.createRoom(id, { name: name.trim(), ...(topic === '' ? {} : { topic }) })
+    if (!this.#listings.has(id))
+      await this.messenger.post(
+        ROOMS_ROOM,
+        encodeRecord({ t: 'room', id, name: name.trim(), topic }),
+      )
+    await this.joinRoom(id)
+    return id
+  }
+
+  async setTopic(id: string, topic: string): Promise<void> {
+    await this.messenger.createRoom(id, { topic })
+    const meta = await this.messenger.roomMeta(id)
+    if (meta?.kind === 'public')
+      await this.messenger.post(ROOMS_ROOM, encodeRecord({ t: 'room', id, name: meta.name, topic }))
+  }
+
+  /** Opens (creating if needed) the direct-message room with `author`. */
+  async startDm(author: string): Promise<string> {
+    const members = [this.#me.author, author].sort()
+    const digest = this.messenger.identity.crypto.sha256(
+      new TextEncoder().encode(members.join('\0')),
+    )
+    const id = `dm.${hex(digest).slice(0, 32)}`
+    const h = await this.messenger.join(id)
+    if ((await h.meta()) === undefined) {
+      await this.messenger.createRoom(id, { kind: 'dm', members })
+      await this.messenger.post(ROOMS_ROOM, encodeRecord({ t: 'dm', id, members }))
+    }
+    await this.joinRoom(id)
+    return id
+  }
+
+  // --- messages ---
+
+  messages(room: string): Promise<DisplayMessage[]> {
+    return this.messenger.messages(room)
+  }
+
+  /** Our messages in `room` with a seq up to this are held by another peer. */
+  deliveredSeq(room: string): number {
+    return this.local.data.delivered[room] ?? 0
+  }
+
+  /** 'pending' (only here), 'delivered' (another peer holds it), or undefined (not ours). */
+  deliveryOf(m: DisplayMessage): 'pending' | 'delivered' | undefined {
+    if (m.author !== this.#me.author) return undefined
+    const seq = parseMessageId(m.id)?.seq ?? 0
+    return seq <= this.deliveredSeq(m.room) ? 'delivered' : 'pending'
+  }
+
+  async post(room: string, text: string): Promise<void> {
+    const { seq } = await this.messenger.post(room, text)
+    this.typing.stopped(room)
+    void this.local.saveDraft(room, '')
+    void this.#delivery.track(room, seq)
+  }
+
+  loadOlder(room: string): Promise<boolean> {
+    return this.messenger.loadOlder(room)
+  }
+
+  /** Marks every message of `room` up to the newest as read. */
+  async markRead(room: string): Promise<void> {
+    const last = (await this.messenger.messages(room)).at(-1)
+    const cur = this.local.data.read[room]
+    if (last === undefined || (cur !== undefined && compareHlc(last, cur) <= 0)) return
+    await this.local.update((d) => (d.read[room] = { wall: last.wall, count: last.count }))
+    await this.#refreshRoom(room)
+  }
+
+  // --- people, presence, connection ---
+
+  people(): PersonView[] {
+    const presence = this.messenger.people()
+    return peopleView(this.#directory, presence, this.local.data.lastSeen, this.#me.author)
+  }
+
+  /** 'away' after idle, 'online' when back. */
+  setActivity(status: 'online' | 'away'): void {
+    this.messenger.presence.set(status)
+    this.#events.emit('people')
+  }
+
+  connection(): ConnectionView {
+    const names = new Map(this.messenger.people().map((p) => [p.peer, p.name]))
+    const peers = this.messenger.connections().map((c) => ({ ...c, name: names.get(c.peer) }))
+    return { status: peers.length > 0 ? 'online' : 'offline', peers }
+  }
+
+  /** Subscribes to 'rooms', 'people', 'connection', 'me', a room id, or `typing:<room>`. */
+  on(channel: string, cb: () => void): Unsubscribe {
+    return this.#events.on(channel, cb)
+  }
+
+  // --- internals ---
+
+  async #loadAll(room: string): Promise<void> {
+    while (await this.messenger.loadOlder(room)) {
+      /* every period of a directory room is needed */
+    }
+    await this.#onRoom(room)
+  }
+
+  async #onRoom(room: string): Promise<void> {
+    if (this.#stopped) return
+    try {
+      if (room === PEOPLE_ROOM) {
+        this.#directory = directoryOf(await this.messenger.messages(room))
+        const mine = this.#directory.get(this.#me.author)
+        if (mine?.conflict === true) this.#setClaim('taken')
+        this.#events.emit('people')
+      } else if (room === ROOMS_ROOM) {
+        await this.#onListings()
+      } else if (this.local.data.joined.includes(room)) {
+        await this.#refreshRoom(room)
+        for (const m of (await this.messenger.messages(room)).slice(-5))
+          this.typing.clear(room, m.author)
+      }
+      this.#events.emit(room)
+    } catch (err) {
+      log.error('refresh of %s failed: %e', room, err)
+    }
+  }
+
+  async #onListings(): Promise<void> {
+    const { rooms, dms } = resolveRooms(await this.messenger.messages(ROOMS_ROOM))
+    this.#listings = rooms
+    const { joined, left } = this.local.data
+    for (const dm of dms.values()) {
+      if (dm.members.includes(this.#me.author) && !joined.includes(dm.id) && !left.includes(dm.id))
+        await this.joinRoom(dm.id)
+    }
+    this.#events.emit('rooms')
+  }
+
+  async #refreshRoom(id: string): Promise<void> {
+    const meta = await this.messenger.roomMeta(id)
+    const read = this.local.data.read[id]
+    const msgs = await this.messenger.messages(id)
+    let unread = 0
+    for (let i = msgs.length - 1; i >= 0; i--) {
+      const m = msgs[i]!
+      if (read !== undefined && compareHlc(m, read) <= 0) break
+      if (m.author !== this.#me.author && !m.deleted) unread++
+    }
+    const peer = meta?.members?.find((a) => a !== this.#me.author)
+    const summary: RoomSummary = {
+      id,
+      name: meta?.name !== undefined && meta.name !== '' ? meta.name : id,
+      topic: meta?.topic ?? '',
+      kind: meta?.kind ?? 'unknown',
+      unread,
+      ...(meta?.kind === 'dm' && peer !== undefined ? { peer } : {}),
+    }
+    this.#summaries.set(id, summary)
+    this.#events.emit('rooms')
+  }
+
+  #onPresence(): void {
+    // Remembered at most every 30 s per person: enough for "last seen", few writes.
+    const now = Date.now()
+    const seen: Record<string, number> = {}
+    const known = this.local.data.lastSeen
+    for (const p of this.messenger.people())
+      if (!p.self && p.status !== 'offline' && now - (known[p.author] ?? 0) > 30_000)
+        seen[p.author] = now
+    if (Object.keys(seen).length > 0)
+      void this.local.update((d) => Object.assign(d.lastSeen, seen)).catch(() => undefined)
+    this.#events.emit('people')
+    this.#events.emit('connection')
+  }
+}
