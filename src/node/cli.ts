@@ -3,8 +3,6 @@
  */
 import { parseArgs } from 'node:util'
 import { DEFAULT_DATA_DIR } from './data-dir.ts'
-import { serve } from './serve.ts'
-import { runCommand } from './commands.ts'
 import { UsageError, type CliOptions } from './options.ts'
 
 const HELP = `parley — peer-to-peer office messenger
@@ -95,8 +93,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0
   }
   try {
-    if (opts.command === 'serve') return await serve(opts)
-    return await runCommand(opts)
+    // Loaded on demand: help, usage errors and commands through a serve never load libp2p.
+    if (opts.command === 'serve') return await (await import('./serve.ts')).serve(opts)
+    return await (await import('./commands.ts')).runCommand(opts)
   } catch (err) {
     const e = err as Error
     process.stderr.write(`parley: ${e.name === 'UsageError' ? '' : ''}${e.message}\n`)

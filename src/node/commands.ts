@@ -2,7 +2,7 @@
  * The one-shot commands (send, read, rooms, peers, dial): through a running `parley serve` on the
  * same data directory when there is one, else as a short-lived peer of their own.
  */
-import { startPeer, type NodePeer } from './peer.ts'
+import type { NodePeer } from './peer.ts'
 import { callControl, findControl, roomList, type ControlInfo } from './control.ts'
 import { historyOf, toJsonLine, toTextLine, type HistoryLine } from './output.ts'
 import { UsageError, type CliOptions } from './options.ts'
@@ -24,6 +24,8 @@ async function json<T>(res: Response): Promise<T> {
 export async function runCommand(o: CliOptions): Promise<number> {
   const control = findControl(o.data)
   if (control !== undefined) return viaServe(o, control)
+  // Only a standalone run loads libp2p and Yjs.
+  const { startPeer } = await import('./peer.ts')
   const peer = await startPeer({
     dataDir: o.data,
     listen: ['/ip4/0.0.0.0/tcp/0'],
