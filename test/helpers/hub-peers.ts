@@ -30,9 +30,13 @@ export class HubPeerSet {
     this.hub = createMemoryHub(init)
   }
 
-  async add(extra: Partial<MessengerInit> = {}): Promise<HubPeer> {
+  /** A started peer; `wrapStore` may put a faulty or spying store in front of its SQLite one. */
+  async add(
+    extra: Partial<MessengerInit> = {},
+    wrapStore: (s: HistoryStore) => HistoryStore = (s) => s,
+  ): Promise<HubPeer> {
     const dir = mkdtempSync(join(tmpdir(), 'parley-hub-'))
-    const store = openSqliteStore(join(dir, 'history.db'))
+    const store = wrapStore(openSqliteStore(join(dir, 'history.db')))
     const net = this.hub.createNet()
     const messenger = new Messenger({
       net,
