@@ -5,4 +5,7 @@ import { register } from 'tsx/esm/api'
 register()
 await import('../src/node/polyfill.ts')
 const { main } = await import('../src/node/cli.ts')
-process.exitCode = await main(process.argv.slice(2))
+const code = await main(process.argv.slice(2))
+// Everything is stopped and the store closed by now, but libp2p leaves a 1 s timer behind after
+// stop (its address manager's debounce): exit once stdout is flushed instead of waiting for it.
+process.stdout.write('', () => process.exit(code))
