@@ -47,6 +47,10 @@ export class Presence {
   constructor(init: PresenceInit) {
     this.#init = { intervalMs: 5_000, timeoutMs: 12_000, now: Date.now, ...init }
     this.#name = init.name
+    // Receivers drop announcements whose seq is not above the last one they saw from our peer:
+    // start from the clock so that seq keeps growing across restarts (from 0, a restarted device
+    // was ignored, shown offline, until it had announced as often as before).
+    this.#seq = this.#init.now()
   }
 
   start(): void {
