@@ -16,6 +16,7 @@ import { RoomHistory } from './room-history.ts'
 import { RoomSync, type RoomRegistry } from './sync.ts'
 import { HeadsBook, toVerified } from './heads-book.ts'
 import { Presence, type PresenceInfo } from './presence.ts'
+import { verifyStored, type VerifyReport } from './verify-stored.ts'
 
 const log = createLogger('parley:core:messenger')
 
@@ -255,6 +256,11 @@ export class Messenger implements RoomRegistry {
       stored: e,
     }))
     return this.#sync.push(peer, room, me.head, verified, signal)
+  }
+
+  /** Re-verifies every stored entry of `room` from its authors' signed heads (see verify-stored). */
+  async verifyHistory(room: string): Promise<VerifyReport> {
+    return verifyStored(this.identity.crypto, await this.join(room))
   }
 
   async messages(room: string): Promise<DisplayMessage[]> {
