@@ -139,9 +139,21 @@ export class CliHarness {
     return d
   }
 
-  /** Starts `node bin/parley.js ...args`; `prefix` runs it under another command (ip netns exec). */
+  /**
+   * Starts `node bin/parley.js ...args`; `prefix` runs it under another command (ip netns exec).
+   * Without a prefix it runs in the host's network namespace, where mDNS must stay off (it would
+   * multicast on every interface): `--no-mdns` is added, also to commands meant to go through a
+   * serve, since they run as a peer of their own when the serve is gone.
+   */
   spawn(args: string[], init: HarnessInit = {}): CliProcess {
-    const argv = [...(init.prefix ?? []), process.execPath, BIN, ...args]
+    const hostSafe = init.prefix === undefined && !args.includes('--no-mdns')
+    const argv = [
+      ...(init.prefix ?? []),
+      process.execPath,
+      BIN,
+      ...args,
+      ...(hostSafe ? ['--no-mdns'] : []),
+    ]
     const env = { ...process.env }
     delete env.PARLEY_DATA
     delete env.DEBUG
@@ -175,6 +187,7 @@ export class CliHarness {
   ): Promise<Served> {
     const args = ['serve', '--data', dir, '--port', '0', '--tcp-port', '0', ...extra]
     if (init.mdns !== true) args.push('--no-mdns')
+    else if (init.prefix === undefined) throw new Error('mDNS only inside a network namespace')
     const proc = this.spawn(args, init)
     await proc.line(/^ready$/)
     const field = (re: RegExp): string => {
