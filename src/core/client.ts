@@ -27,6 +27,8 @@ import { directoryOf, heldByOther, peopleView, type ClaimState, type PersonView 
 import { Emitter } from './emitter.ts'
 import { Delivery } from './delivery.ts'
 
+export type { PersonView, ClaimState }
+
 const log = createLogger('parley:core:client')
 
 export interface Me {

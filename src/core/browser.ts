@@ -1,0 +1,126 @@
+/**
+ * The browser peer: the one place that builds the browser's net. The page's own origin says which
+ * Node peer served it; `/api/info` gives that peer's id, and the browser dials its web port over
+ * WebSocket (`wss` when the page is https), then runs the same Messenger, gossip and sync as any
+ * Node peer, on an IndexedDB store. Nothing to configure.
+ *
+ * Seams left for later: HTTPS/WSS with the organisation's CA (only `page.protocol` changes the
+ * address), and direct browser↔browser WebRTC dials through the relay (the browser profile already
+ * listens on `/webrtc`).
+ */
+import { createLogger } from '../net/logger.ts'
+import { createLibp2pNet, generateNetKey } from '../net/libp2p.ts'
+import { createNobleSigner, nobleCrypto } from '../crdt/crypto.ts'
+import { Messenger } from './messenger.ts'
+import { ParleyClient } from './client.ts'
+import { openIdbStore } from './idb-store.ts'
+import type { UnlockedAccount } from './accounts.ts'
+import type { HistoryStore } from './store.ts'
+
+const log = createLogger('parley:core:browser')
+
+/** The parts of `location` that decide the address. */
+export interface PageOrigin {
+  protocol: string
+  hostname: string
+  port: string
+}
+
+/** The libp2p address of the Node peer that served `page`, whose id is `peerId`. */
+export function peerAddress(page: PageOrigin, peerId: string): string {
+  const secure = page.protocol === 'https:'
+  const port = page.port !== '' ? page.port : secure ? '443' : '80'
+  const host = page.hostname.replace(/^\[|\]$/g, '')
+  const proto = /^\d+\.\d+\.\d+\.\d+$/.test(host) ? 'ip4' : host.includes(':') ? 'ip6' : 'dns4'
+  return `/${proto}/${host}/tcp/${port}/${secure ? 'wss' : 'ws'}/p2p/${peerId}`
+}
+
+export interface BrowserClientInit {
+  account: UnlockedAccount
+  page: PageOrigin
+  /** Fetches `/api/info` of the page's origin. @default `fetch('/api/info')` */
+  fetchInfo?: () => Promise<{ peerId: string }>
+  idb?: IDBFactory
+}
+
+export interface BrowserSession {
+  client: ParleyClient
+  /** The address of the serving peer, once known. */
+  peerAddress: string | undefined
+  /** Dials the serving peer now (on the browser's `online` event, say). */
+  redial(): void
+  stop(): Promise<void>
+}
+
+async function fetchInfo(): Promise<{ peerId: string }> {
+  const res = await fetch('/api/info', { cache: 'no-store', signal: AbortSignal.timeout(4_000) })
+  if (!res.ok) throw new Error(`/api/info answered ${res.status}`)
+  const body = (await res.json()) as { peerId?: unknown }
+  if (typeof body.peerId !== 'string') throw new Error('/api/info has no peer id')
+  return { peerId: body.peerId }
+}
+
+const enc = new TextEncoder()
+const dec = new TextDecoder()
+
+async function setting(
+  store: HistoryStore,
+  key: string,
+  make: () => Promise<Uint8Array>,
+): Promise<Uint8Array> {
+  const have = await store.getSetting(key)
+  if (have !== undefined) return have
+  const v = await make()
+  await store.putSetting(key, v)
+  return v
+}
+
+/**
+ * Opens the account's history, starts its libp2p node and messenger, and dials the serving peer.
+ * Works offline: the address of the last peer reached is remembered, and history shows at once.
+ */
+export async function startBrowserClient(init: BrowserClientInit): Promise<BrowserSession> {
+  const { account } = init
+  const store = await openIdbStore(`parley-history-${account.author}`, init.idb)
+  let addr: string | undefined
+  try {
+    const { peerId } = await (init.fetchInfo ?? fetchInfo)()
+    addr = peerAddress(init.page, peerId)
+    await store.putSetting('net/bootstrap', enc.encode(addr))
+  } catch (err) {
+    const saved = await store.getSetting('net/bootstrap')
+    addr = saved === undefined ? undefined : dec.decode(saved)
+    log('cannot reach /api/info (%e); using %s', err, addr ?? 'no remembered peer')
+  }
+  const privateKey = await setting(store, 'net/key', generateNetKey)
+  const net = await createLibp2pNet({
+    transports: 'browser',
+    privateKey,
+    bootstrap: addr === undefined ? [] : [addr],
+  })
+  const messenger = new Messenger({
+    net,
+    store,
+    signer: createNobleSigner(account.secretKey),
+    crypto: nobleCrypto,
+    name: account.name,
+  })
+  await net.start()
+  await messenger.start()
+  const client = new ParleyClient({ messenger, store, account })
+  await client.start()
+  return {
+    client,
+    peerAddress: addr,
+    redial() {
+      if (addr !== undefined && net.peers().length === 0)
+        net.dial(addr).catch((err: unknown) => log('redial failed: %e', err))
+    },
+    async stop() {
+      await client.stop()
+      await messenger.stop()
+      await net.stop()
+      await store.close()
+    },
+  }
+}

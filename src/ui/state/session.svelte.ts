@@ -1,0 +1,141 @@
+/**
+ * Who is signed in, and the phases of getting there: no secure context, signed out, starting the
+ * peer, choosing another user ID (ours was taken), ready. Errors are state, shown by the screens.
+ */
+import type { Accounts, UnlockedAccount } from '../../core/accounts.ts'
+import type { BrowserSession } from '../../core/browser.ts'
+import type { Unsubscribe } from '../../core/index.ts'
+
+export type Phase = 'loading' | 'insecure' | 'signed-out' | 'starting' | 'claim' | 'ready'
+
+export interface SessionDeps {
+  /** Opens the account store (IndexedDB). */
+  accounts: () => Promise<Accounts>
+  /** Starts the browser peer for a signed-in account. */
+  start: (account: UnlockedAccount) => Promise<BrowserSession>
+  /** Whether WebCrypto's `subtle` exists (a secure context). */
+  secure: boolean
+}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err))
+
+export class SessionState {
+  phase = $state.raw<Phase>('loading')
+  error = $state.raw<string | undefined>(undefined)
+  /** Accounts on this browser, for the sign-in form. */
+  known = $state.raw<readonly { userId: string; name: string }[]>([])
+  session = $state.raw<BrowserSession | undefined>(undefined)
+  busy = $state.raw(false)
+  readonly #deps: SessionDeps
+  #accounts: Accounts | undefined
+  #account: UnlockedAccount | undefined
+  #off: Unsubscribe | undefined
+
+  constructor(deps: SessionDeps) {
+    this.#deps = deps
+  }
+
+  /** Resumes a session that survived a reload, or shows the sign-in screen. */
+  async init(): Promise<void> {
+    if (!this.#deps.secure) {
+      this.phase = 'insecure'
+      return
+    }
+    await this.#run(async () => {
+      const accounts = await this.#open()
+      this.known = await accounts.list()
+      const resumed = await accounts.resume()
+      if (resumed === undefined) this.phase = 'signed-out'
+      else await this.#enter(resumed, false)
+    })
+    if (this.phase === 'loading') this.phase = 'signed-out'
+  }
+
+  signUp(userId: string, name: string, password: string): Promise<void> {
+    return this.#run(async () => {
+      const account = await (await this.#open()).signUp(userId.trim(), name, password)
+      await this.#enter(account, true)
+    })
+  }
+
+  signIn(userId: string, password: string): Promise<void> {
+    return this.#run(async () => {
+      const account = await (await this.#open()).signIn(userId, password)
+      await this.#enter(account, false)
+    })
+  }
+
+  /** After our user ID was taken: claims `userId` instead. */
+  chooseUserId(userId: string): Promise<void> {
+    return this.#run(async () => {
+      const client = this.session?.client
+      const account = this.#account
+      if (client === undefined || account === undefined) return
+      await (await this.#open()).update(account.author, { userId })
+      const claim = await client.rename({ userId })
+      if (claim === 'taken') throw new Error(`“${userId}” is taken too. Choose another.`)
+      this.phase = 'ready'
+    })
+  }
+
+  signOut(): Promise<void> {
+    return this.#run(async () => {
+      this.#off?.()
+      const s = this.session
+      this.session = undefined
+      this.#account = undefined
+      await s?.stop()
+      await (await this.#open()).signOut()
+      this.known = await (await this.#open()).list()
+      this.phase = 'signed-out'
+    })
+  }
+
+  clearError(): void {
+    this.error = undefined
+  }
+
+  destroy(): void {
+    this.#off?.()
+    void this.session?.stop()
+  }
+
+  async #open(): Promise<Accounts> {
+    this.#accounts ??= await this.#deps.accounts()
+    return this.#accounts
+  }
+
+  async #enter(account: UnlockedAccount, fresh: boolean): Promise<void> {
+    this.phase = 'starting'
+    this.#account = account
+    const session = await this.#deps.start(account)
+    this.session = session
+    const client = session.client
+    this.#off = client.on('me', () => {
+      if (client.me.claim === 'taken') this.phase = 'claim'
+    })
+    if (fresh) {
+      // A new account: its user ID must be free in the organisation before it enters.
+      const claim = await client.claim()
+      this.phase = claim === 'taken' ? 'claim' : 'ready'
+      if (claim === 'taken')
+        this.error = `The user ID “${account.userId}” is already taken in your organisation. Choose another.`
+    } else {
+      this.phase = 'ready'
+      void client.claim().then((c) => c === 'taken' && (this.phase = 'claim'))
+    }
+  }
+
+  async #run(fn: () => Promise<void>): Promise<void> {
+    this.busy = true
+    this.error = undefined
+    try {
+      await fn()
+    } catch (err) {
+      this.error = message(err)
+      if (this.phase === 'starting') this.phase = 'signed-out'
+    } finally {
+      this.busy = false
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { Accounts, memoryAccountStorage } from '../../src/core/accounts.ts'
+import type { BrowserSession } from '../../src/core/browser.ts'
+import type { ClaimState } from '../../src/core/client.ts'
+import { SessionState } from '../../src/ui/state/session.svelte.ts'
+import { hubClient, type HubClient } from './helpers.ts'
+
+/** A session whose claim answers `claims` in turn (the org directory, faked). */
+function deps(claims: ClaimState[], open: HubClient[], secure = true) {
+  const accounts = new Accounts(memoryAccountStorage())
+  return {
+    accounts: async () => accounts,
+    secure,
+    start: async (account: { userId: string }): Promise<BrowserSession> => {
+      const c = await hubClient(undefined, account.userId)
+      open.push(c)
+      c.client.claim = async () => claims.shift() ?? 'ok'
+      c.client.rename = async () => claims.shift() ?? 'ok'
+      return { client: c.client, peerAddress: undefined, redial: () => undefined, stop: c.stop }
+    },
+  }
+}
+
+describe('SessionState (no DOM)', () => {
+  const open: HubClient[] = []
+  afterEach(async () => {
+    for (const c of open.splice(0)) await c.stop()
+  })
+
+  it('[SES1] sign up → ready; sign out → signed-out; a wrong password is an error, not a crash', async () => {
+    const s = new SessionState(deps(['ok'], open))
+    await s.init()
+    expect(s.phase).toBe('signed-out')
+    await s.signUp('ivy', 'Ivy', 'long enough')
+    expect(s.phase).toBe('ready')
+    expect(s.session?.client.me.userId).toBe('ivy')
+    await s.signOut()
+    expect(s.phase).toBe('signed-out')
+    expect(s.known).toEqual([{ userId: 'ivy', name: 'Ivy' }])
+    await s.signIn('ivy', 'not the password')
+    expect(s.phase).toBe('signed-out')
+    expect(s.error).toMatch(/wrong password/i)
+    await s.signIn('ivy', 'long enough')
+    expect(s.phase).toBe('ready')
+    s.destroy()
+  })
+
+  it('[SES2] a user ID taken in the organisation must be replaced before entering', async () => {
+    const s = new SessionState(deps(['taken', 'taken', 'ok'], open))
+    await s.init()
+    await s.signUp('max', 'Max', 'long enough')
+    expect(s.phase).toBe('claim')
+    expect(s.error).toMatch(/already taken/)
+    await s.chooseUserId('max2')
+    expect(s.phase).toBe('claim')
+    expect(s.error).toMatch(/taken too/)
+    await s.chooseUserId('max3')
+    expect(s.phase).toBe('ready')
+    s.destroy()
+  })
+
+  it('[SES3] without a secure context it says so instead of breaking', async () => {
+    const s = new SessionState(deps([], open, false))
+    await s.init()
+    expect(s.phase).toBe('insecure')
+  })
+})
