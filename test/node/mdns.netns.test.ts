@@ -65,7 +65,9 @@ describe('mDNS discovery across network namespaces', () => {
     } catch (err) {
       deleteNetwork()
       const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? ''
-      throw new Error(`could not create the test network: ${(err as Error).message} ${stderr}`)
+      throw new Error(`could not create the test network: ${(err as Error).message} ${stderr}`, {
+        cause: err,
+      })
     }
     // mDNS on, no --peer: they can only find each other by multicast.
     ;[a, b] = await Promise.all([
