@@ -1,0 +1,92 @@
+/**
+ * Publish → shown latency between Parley peers, each its own process (issue #2 §10.1):
+ * 2 peers at 100 msg/s, and 1 sender → 10 receivers at 50 msg/s with zero loss.
+ *
+ *   npx tsx bench/latency.ts [--quick] [--profile DIR]
+ */
+import { fileURLToPath } from 'node:url'
+import { runLive, type LiveResult } from './lib/live.ts'
+import {
+  formatTable,
+  parseArgs,
+  timed,
+  type BenchOptions,
+  type BenchResult,
+  type Row,
+} from './lib/report.ts'
+
+function rows(label: string, r: LiveResult, p50: number, p99: number): Row[] {
+  const out: Row[] = [
+    { name: `${label}: p50`, value: r.latency.p50, unit: 'ms', target: { op: '<=', value: p50 } },
+    { name: `${label}: p90`, value: r.latency.p90, unit: 'ms' },
+    { name: `${label}: p99`, value: r.latency.p99, unit: 'ms', target: { op: '<=', value: p99 } },
+    { name: `${label}: max`, value: r.latency.max, unit: 'ms' },
+    {
+      name: `${label}: lost`,
+      value: r.lost,
+      unit: `of ${r.expected}`,
+      target: { op: '=', value: 0 },
+    },
+  ]
+  if (r.stages !== undefined) {
+    out.push(
+      {
+        name: `${label}: post→publish p50/p99`,
+        value: r.stages.post.p50,
+        unit: `/ ${r.stages.post.p99.toFixed(2)} ms`,
+      },
+      {
+        name: `${label}: publish→gossip p50/p99`,
+        value: r.stages.network.p50,
+        unit: `/ ${r.stages.network.p99.toFixed(2)} ms`,
+      },
+      {
+        name: `${label}: gossip→shown p50/p99`,
+        value: r.stages.receive.p50,
+        unit: `/ ${r.stages.receive.p99.toFixed(2)} ms`,
+      },
+    )
+  }
+  return out
+}
+
+export async function latencyBenches(opts: BenchOptions): Promise<BenchResult[]> {
+  const seconds = opts.quick ? 3 : 10
+  const profile = opts.profileDir === undefined ? {} : { profileDir: opts.profileDir }
+  const two = await timed('latency-2', async () => {
+    const r = await runLive({
+      kind: 'messenger',
+      receivers: 1,
+      rate: 100,
+      seconds,
+      warmupSeconds: 1,
+      bytes: 200,
+      mesh: true,
+      ...profile,
+    })
+    return { rows: rows('2 peers @100/s', r, 1.5, 5), details: r }
+  })
+  const fan = await timed('latency-1to10', async () => {
+    const r = await runLive({
+      kind: 'messenger',
+      receivers: 10,
+      rate: 50,
+      seconds,
+      warmupSeconds: 1,
+      bytes: 200,
+      mesh: true,
+      ...profile,
+    })
+    return {
+      rows: rows('1→10 @50/s', r, Infinity, 50).filter((x) => !x.name.endsWith('p50') || true),
+      details: r,
+    }
+  })
+  return [two, fan]
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const opts = parseArgs(process.argv.slice(2))
+  const results = await latencyBenches(opts)
+  console.log(formatTable(results))
+}

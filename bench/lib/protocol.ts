@@ -1,0 +1,137 @@
+/**
+ * The IPC protocol between a bench driver and its peer processes (`bench/peer.ts`): one request
+ * per command, answered by one response with the same id. Timestamps are {@link now} readings
+ * (ms since the epoch, sub-ms resolution), comparable across the processes of one machine.
+ */
+import type { ByteCounts } from './counting-net.ts'
+
+export interface MemSample {
+  /** Resident set size after a full GC (`--expose-gc`), bytes. */
+  rss: number
+  heapUsed: number
+  external: number
+  arrayBuffers: number
+}
+
+export interface StartArgs {
+  dir: string
+  /** `messenger`: a whole Parley peer; `net`: a bare PeerNet (net-only latency). */
+  kind: 'messenger' | 'net'
+  /** Rooms to join once started. */
+  rooms?: string[]
+  /** An injected author clock: reading k returns `startMs + k × stepMs` (spreads history over days). */
+  clock?: { startMs: number; stepMs: number }
+  /** Timestamp every pubsub message on these rooms' topics (or raw topics for `net`). */
+  recordTopics?: string[]
+}
+
+export interface StartResult {
+  peerId: string
+  addr: string
+  /** Hex of the device's author key (messenger only). */
+  author: string
+  /** In-process phases of the start, ms. */
+  phases: Record<string, number>
+}
+
+export interface SendRecord {
+  seq: number
+  /** Before `post()` (or `publish()`) was called. */
+  tCall: number
+  /** When `post()` resolved (stored on this peer). */
+  tStored: number
+}
+
+export interface WatchReport {
+  /** seq → when a `messages(room)` read first showed it (messenger) or it was delivered (net). */
+  shown: [number, number][]
+  /** seq → when its push frame was published here / delivered here by gossip. */
+  published: [number, number][]
+  delivered: [number, number][]
+  /** Duration of every `messages(room)` read the watcher made, ms. */
+  reads: number[]
+}
+
+export interface CatchupResult {
+  /** From just before dialling, ms. */
+  connected: number
+  firstShown: number
+  newest50: number
+  all: number
+  /** After `all`: loading every older period into memory (`loadOlder` until false). */
+  loadAll: number
+  shownAfterLoadAll: number
+  bytes: ByteCounts
+  memAfterCatchup: MemSample
+  memAfterLoadAll: MemSample
+}
+
+export interface ColdLoadResult {
+  /** Process uptime when the bench code started (Node + tsx + module loading), ms. */
+  uptimeAtStart: number
+  phases: Record<string, number>
+  /** Store opened → `messages(room)` holds the newest 50. */
+  newestPage: number
+  newestPageCount: number
+  /** Then `loadOlder` until false, and one `messages(room)` read of everything. */
+  all: number
+  allCount: number
+  memAfterNewest: MemSample
+  memAfterAll: MemSample
+}
+
+export interface Commands {
+  start: { args: StartArgs; result: StartResult }
+  dial: { args: { addr: string }; result: { ms: number } }
+  /** Waits until `n` peers are subscribed to the room's topic (raw topic for `net`). */
+  waitTopic: { args: { topic: string; n: number; timeoutMs: number }; result: { ms: number } }
+  /** Posts `count` messages of `bytes` bytes at `rate` per second (paced, not awaited in turn). */
+  send: {
+    args: { room: string; count: number; rate: number; bytes: number }
+    result: { records: SendRecord[] }
+  }
+  /** Starts noting when each message becomes visible in `messages(room)` (or arrives, for `net`). */
+  watch: { args: { room: string }; result: Record<string, never> }
+  report: { args: { room: string }; result: WatchReport }
+  /** Posts `count` messages keeping `inflight` posts pending; resolves when all are stored. */
+  flood: {
+    args: { room: string; count: number; inflight: number; bytes: number }
+    result: { tStart: number; tStored: number; seq: number }
+  }
+  /**
+   * Resolves when this peer holds `author`'s chain up to `seq` (`tStored`: verified and stored)
+   * and `messages(room)` shows at least `shown` messages (`tShown`, NaN if not within the time).
+   */
+  track: {
+    args: { room: string; author: string; seq: number; shown: number; timeoutMs: number }
+    result: { tStored: number; tShown: number; shown: number; bytes: ByteCounts }
+  }
+  /** The newest `n` message ids of `room` in display order, and the author's head seq. */
+  newest: { args: { room: string; n: number }; result: { ids: string[]; seq: number } }
+  catchup: {
+    args: {
+      room: string
+      addr: string
+      author: string
+      seq: number
+      newest: string[]
+      timeoutMs: number
+    }
+    result: CatchupResult
+  }
+  /** Starts a messenger on an existing data dir and times the first page and the whole history. */
+  coldLoad: { args: { dir: string; room: string }; result: ColdLoadResult }
+  mem: { args: Record<string, never>; result: MemSample }
+  stop: { args: Record<string, never>; result: Record<string, never> }
+}
+
+export type Cmd = keyof Commands
+
+export interface Request<C extends Cmd = Cmd> {
+  id: number
+  cmd: C
+  args: Commands[C]['args']
+}
+
+export type Response =
+  { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string }

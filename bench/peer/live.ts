@@ -1,0 +1,193 @@
+/**
+ * Live-traffic commands of a bench peer: paced sends, flood, and watchers that note when each
+ * message becomes visible to a reader of `messages(room)` — what the UI shows.
+ */
+import { roomTopic } from '../../src/net/constants.ts'
+import { decodeFrame } from '../../src/crdt/wire.ts'
+import { decodeEntry } from '../../src/crdt/entry.ts'
+import type { Messenger } from '../../src/core/messenger.ts'
+import { now, sleep, until } from '../lib/clock.ts'
+import type { TimedPayload } from '../lib/counting-net.ts'
+import type { Commands, SendRecord, WatchReport } from '../lib/protocol.ts'
+import type { BenchPeer } from './node.ts'
+
+type Handler<C extends keyof Commands> = (
+  peer: BenchPeer,
+  args: Commands[C]['args'],
+) => Promise<Commands[C]['result']>
+
+/** A `bytes`-long ASCII text that says which message it is. */
+export function benchText(i: number, bytes: number): string {
+  const head = `bench message ${i} `
+  return head + 'x'.repeat(Math.max(0, bytes - head.length))
+}
+
+/** The seq in a message id (`<author prefix>.<seq>`). */
+export const seqOfId = (id: string): number => Number(id.slice(id.lastIndexOf('.') + 1))
+
+export function messengerOf(peer: BenchPeer): Messenger {
+  if (peer.messenger === undefined) throw new Error('not a messenger peer')
+  return peer.messenger
+}
+
+export const fromHex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))
+
+/** Netted payload for the bare-net bench: index, then random bytes (ids are content hashes). */
+function netPayload(i: number, bytes: number): Uint8Array {
+  const p = new Uint8Array(bytes)
+  crypto.getRandomValues(p)
+  new DataView(p.buffer).setUint32(0, i)
+  return p
+}
+
+export const send: Handler<'send'> = async (peer, { room, count, rate, bytes }) => {
+  const interval = 1000 / rate
+  const start = now() + 10
+  const records: SendRecord[] = []
+  const pending: Promise<void>[] = []
+  for (let i = 0; i < count; i++) {
+    await sleep(start + i * interval - now())
+    const tCall = now()
+    if (peer.messenger === undefined) {
+      pending.push(
+        peer.net
+          .publish(room, netPayload(i, bytes))
+          .then(() => void records.push({ seq: i, tCall, tStored: now() })),
+      )
+    } else {
+      pending.push(
+        peer.messenger
+          .post(room, benchText(i, bytes))
+          .then((p) => void records.push({ seq: p.seq, tCall, tStored: now() })),
+      )
+    }
+  }
+  await Promise.all(pending)
+  return { records }
+}
+
+interface Watcher {
+  shown: Map<number, number>
+  reads: number[]
+  off: () => void
+}
+const watchers = new Map<string, Watcher>()
+
+export const watch: Handler<'watch'> = async (peer, { room }) => {
+  const w: Watcher = { shown: new Map(), reads: [], off: () => undefined }
+  watchers.get(room)?.off()
+  watchers.set(room, w)
+  if (peer.messenger === undefined) {
+    w.off = peer.net.subscribe(room, (msg) => {
+      const i = new DataView(msg.data.buffer, msg.data.byteOffset).getUint32(0)
+      if (!w.shown.has(i)) w.shown.set(i, now())
+    })
+    return {}
+  }
+  const messenger = peer.messenger
+  let reading = false
+  let dirty = false
+  const read = async (): Promise<void> => {
+    reading = true
+    try {
+      do {
+        dirty = false
+        const t0 = now()
+        const msgs = await messenger.messages(room)
+        const t = now()
+        w.reads.push(t - t0)
+        for (const m of msgs) {
+          const seq = seqOfId(m.id)
+          if (!w.shown.has(seq)) w.shown.set(seq, t)
+        }
+      } while (dirty)
+    } finally {
+      reading = false
+    }
+  }
+  // A UI re-reads on change, one read at a time: changes during a read cause one more read.
+  w.off = messenger.onRoomChange((r) => {
+    if (r !== room) return
+    if (reading) dirty = true
+    else void read()
+  })
+  return {}
+}
+
+/** seq → earliest time, over every entry of every push frame. */
+function entrySeqTimes(timed: readonly TimedPayload[]): [number, number][] {
+  const out = new Map<number, number>()
+  for (const { t, data } of timed) {
+    const f = decodeFrame(data)
+    if (f.type !== 'push') continue
+    for (const bytes of f.entries) {
+      const { seq } = decodeEntry(bytes)
+      if (!out.has(seq)) out.set(seq, t)
+    }
+  }
+  return [...out]
+}
+
+export const report: Handler<'report'> = async (peer, { room }) => {
+  const w = watchers.get(room)
+  const timed = peer.net.takeTimed()
+  const messenger = peer.messenger !== undefined
+  const out: WatchReport = {
+    shown: w === undefined ? [] : [...w.shown],
+    published: messenger ? entrySeqTimes(timed.published) : [],
+    delivered: messenger ? entrySeqTimes(timed.delivered) : [],
+    reads: w?.reads ?? [],
+  }
+  w?.off()
+  watchers.delete(room)
+  return out
+}
+
+export const flood: Handler<'flood'> = async (peer, { room, count, inflight, bytes }) => {
+  const messenger = messengerOf(peer)
+  await messenger.createRoom(room)
+  let next = 0
+  let seq = 0
+  const tStart = now()
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++
+      const posted = await messenger.post(room, benchText(i, bytes))
+      if (posted.seq > seq) seq = posted.seq
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(inflight, count) }, worker))
+  return { tStart, tStored: now(), seq }
+}
+
+/** How long `track` waits, after the last entry is stored, for the messages to be shown. */
+const SHOWN_GRACE_MS = 5_000
+
+export const track: Handler<'track'> = async (peer, { room, author, seq, shown, timeoutMs }) => {
+  const messenger = messengerOf(peer)
+  const key = fromHex(author)
+  const h = await messenger.join(room)
+  await until(() => (h.author(key)?.contig ?? 0) >= seq, timeoutMs, `${room} up to ${seq}`, 1)
+  const tStored = now()
+  let count = 0
+  await until(
+    async () => (count = (await messenger.messages(room)).length) >= shown,
+    SHOWN_GRACE_MS,
+    `${shown} messages shown in ${room}`,
+  ).catch(() => undefined)
+  return { tStored, tShown: count >= shown ? now() : NaN, shown: count, bytes: peer.net.counts() }
+}
+
+export const newest: Handler<'newest'> = async (peer, { room, n }) => {
+  const messenger = messengerOf(peer)
+  const msgs = await messenger.messages(room)
+  const me = messenger.get(room)?.author(messenger.identity.signer.publicKey)
+  return { ids: msgs.slice(-n).map((m) => m.id), seq: me?.head.seq ?? 0 }
+}
+
+export const waitTopic: Handler<'waitTopic'> = async (peer, { topic, n, timeoutMs }) => {
+  const t0 = now()
+  const full = peer.messenger === undefined ? topic : roomTopic(topic)
+  await until(() => peer.net.topicPeers(full).length >= n, timeoutMs, `${n} peers on ${full}`)
+  return { ms: now() - t0 }
+}

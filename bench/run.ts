@@ -1,0 +1,71 @@
+/**
+ * Every Parley benchmark, in sequence (issue #2 §10), each peer its own process:
+ *
+ *   npm run bench                       # the whole set (~5 minutes on 2 cores)
+ *   npm run bench -- --quick            # short runs, 10,000-message rooms (~1.5 minutes)
+ *   npm run bench -- latency catchup    # only benches whose name contains one of these words
+ *   npm run bench -- --profile DIR      # also write a V8 CPU profile of every peer process
+ *
+ * Prints a table (with the load average around each bench: other work shares the machine) and
+ * writes bench/results/latest.json (latest-quick.json with --quick) and a dated copy.
+ */
+import { fileURLToPath } from 'node:url'
+import { mkdirSync } from 'node:fs'
+import { netLatencyBenches } from './net-latency.ts'
+import { latencyBenches } from './latency.ts'
+import { throughputBench } from './throughput.ts'
+import { catchupBench } from './catchup.ts'
+import { coldLoadBench, idleRss } from './cold-load.ts'
+import { formatTable, machine, parseArgs, writeResults, type BenchResult } from './lib/report.ts'
+
+export async function runAll(argv: readonly string[]): Promise<BenchResult[]> {
+  const opts = parseArgs(argv)
+  if (opts.profileDir !== undefined) mkdirSync(opts.profileDir, { recursive: true })
+  const wanted = (name: string): boolean =>
+    opts.only.length === 0 || opts.only.some((w) => name.includes(w))
+  const results: BenchResult[] = []
+  const done = (rs: BenchResult | BenchResult[]): void => {
+    for (const r of Array.isArray(rs) ? rs : [rs]) {
+      results.push(r)
+      console.log(formatTable([r]).split('\n').slice(2).join('\n'))
+    }
+  }
+  console.log('machine', JSON.stringify(machine()))
+  if (wanted('memory')) done(await idleRss())
+  if (wanted('net-latency')) done(await netLatencyBenches(opts))
+  if (wanted('latency')) done(await latencyBenches(opts))
+  if (wanted('throughput')) done(await throughputBench(opts))
+  const sizes = opts.quick ? [10_000] : [10_000, 100_000]
+  const runs = opts.quick ? 1 : 3
+  for (const count of sizes) {
+    const last = count === sizes[sizes.length - 1]
+    const cold = last && (wanted('cold') || wanted('memory'))
+    if (!wanted('catchup') && !cold) continue
+    const { result, fixture } = await catchupBench(count, opts, wanted('catchup') ? runs : 0)
+    try {
+      if (wanted('catchup')) done(result)
+      if (cold) {
+        // The author's data dir, with the snapshots it writes when it stops.
+        await fixture.author.stop()
+        done(await coldLoadBench(fixture.dir.path, fixture.room, count, opts, runs))
+      }
+    } finally {
+      fixture.author.kill()
+      fixture.dir.dispose()
+    }
+  }
+  return results
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const argv = process.argv.slice(2)
+  const t0 = performance.now()
+  const results = await runAll(argv)
+  console.log(`\n${formatTable(results)}\n`)
+  const quick = argv.includes('--quick')
+  const partial = parseArgs(argv).only.length > 0
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  if (!partial) writeResults(quick ? 'latest-quick.json' : 'latest.json', results, argv)
+  const path = writeResults(`run-${stamp}${quick ? '-quick' : ''}.json`, results, argv)
+  console.log(`results: ${path} (${((performance.now() - t0) / 1000).toFixed(0)} s)`)
+}
