@@ -59,6 +59,7 @@ export class Messenger implements RoomRegistry {
   readonly #antiEntropyMs: number
   readonly #rooms = new Map<string, RoomHistory>()
   readonly #opening = new Map<string, Promise<RoomHistory>>()
+  readonly #provisional = new Map<string, Promise<RoomHistory>>()
   readonly #heads = new HeadsBook()
   readonly #sync: RoomSync
   readonly #roomListeners = new Set<(room: string) => void>()
@@ -127,17 +128,41 @@ export class Messenger implements RoomRegistry {
     await this.#sync.settled()
     for (const h of this.#rooms.values()) await h.close()
     this.#rooms.clear()
+    for (const p of this.#provisional.values()) await (await p.catch(() => undefined))?.close()
+    this.#provisional.clear()
   }
 
   // --- RoomRegistry (used by sync) ---
   get(room: string): RoomHistory | undefined {
     return this.#rooms.get(room)
   }
+  accepts(room: string): boolean {
+    return this.#rooms.has(room) || (this.#retainAll && isRoomId(room) && this.#started)
+  }
+  /**
+   * A room we hold, or — on an always-on peer — a provisional one that is adopted only once a
+   * pull or push brings verified entries into it ({@link settle}), so that a peer naming rooms
+   * it cannot back with signed history makes us hold nothing.
+   */
   async open(room: string): Promise<RoomHistory | undefined> {
     const h = this.#rooms.get(room)
     if (h !== undefined) return h
-    if (!this.#retainAll || !isRoomId(room)) return undefined
-    return this.join(room)
+    if (!this.accepts(room)) return undefined
+    let p = this.#provisional.get(room)
+    if (p === undefined) {
+      p = this.#newHistory(room).then(async (fresh) => (await fresh.open(), fresh))
+      this.#provisional.set(room, p)
+      p.catch(() => this.#provisional.delete(room))
+    }
+    return p
+  }
+  async settle(h: RoomHistory, ingested: boolean): Promise<void> {
+    if (this.#rooms.get(h.room) === h) return
+    const p = this.#provisional.get(h.room)
+    if (p === undefined || (await p) !== h) return
+    this.#provisional.delete(h.room)
+    if (ingested && this.#started && !this.#rooms.has(h.room)) this.#adopt(h)
+    else await h.close()
   }
   list(): string[] {
     return [...this.#rooms.keys()].sort()
@@ -158,8 +183,8 @@ export class Messenger implements RoomRegistry {
     return p
   }
 
-  async #openRoom(room: string): Promise<RoomHistory> {
-    const h = new RoomHistory({
+  async #newHistory(room: string): Promise<RoomHistory> {
+    return new RoomHistory({
       room,
       store: this.#store,
       identity: this.identity,
@@ -167,14 +192,26 @@ export class Messenger implements RoomRegistry {
       onChange: () => this.#emitRoom(room),
       onLocal: (r, head, entries) => void this.#sync.publish(r, head, entries),
     })
-    await h.open()
+  }
+
+  async #openRoom(room: string): Promise<RoomHistory> {
+    const provisional = this.#provisional.get(room)
+    this.#provisional.delete(room)
+    const h = (await provisional?.catch(() => undefined)) ?? (await this.#newHistory(room))
+    if (provisional === undefined) await h.open()
+    else await h.reload()
+    this.#adopt(h)
+    return h
+  }
+
+  #adopt(h: RoomHistory): void {
+    const room = h.room
     this.#rooms.set(room, h)
     this.#off.push(
       this.net.subscribe(roomTopic(room), (msg) => void this.#sync.onGossip(msg.data, msg.from)),
     )
     for (const p of this.net.peers()) this.#sync.schedulePull(p, room)
     this.#emitRoom(room)
-    return h
   }
 
   /**
@@ -360,7 +397,7 @@ export class Messenger implements RoomRegistry {
             return
           // Pull from whoever announced it if we are connected to it, else from the forwarder.
           const source = this.net.peers().find((p) => p === f.sender) ?? from
-          if ((await this.open(room)) !== undefined) this.#sync.schedulePull(source, room)
+          if (this.accepts(room)) this.#sync.schedulePull(source, room)
         })()
       }
     } catch (err) {

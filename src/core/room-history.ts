@@ -97,6 +97,12 @@ export class RoomHistory {
     await this.#docs.loadWindow()
   }
 
+  /** Re-reads author states from the store (another instance may have written to it). */
+  async reload(): Promise<void> {
+    await this.#reloadAuthors()
+    await this.#docs.loadWindow()
+  }
+
   async authors(): Promise<AuthorState[]> {
     if (this.#authorsStale) {
       this.#authorsStale = false

@@ -30,6 +30,10 @@ export interface RoomRegistry {
   get(room: string): RoomHistory | undefined
   /** Opens (joining if policy allows) a room; undefined when this peer does not hold it. */
   open(room: string): Promise<RoomHistory | undefined>
+  /** Whether `open` would give a room (held, or provisional on an always-on peer). */
+  accepts(room: string): boolean
+  /** After a pull or push into an opened room: adopt a provisional room that got entries, else drop it. */
+  settle(h: RoomHistory, ingested: boolean): Promise<void>
   list(): string[]
 }
 
@@ -180,6 +184,7 @@ export class RoomSync {
       }
     } finally {
       if (session.ingested > 0) this.#onIngested(room)
+      await this.#rooms.settle(h, session.ingested > 0)
     }
     this.#heads.record(peer, room, session.theirs)
     return session.theirs
@@ -211,6 +216,7 @@ export class RoomSync {
         })
         if (result === 'gap') await this.pull(from, f.room).catch(() => undefined)
         else if (result === 'ok') this.#onIngested(f.room)
+        await this.#rooms.settle(h, result === 'ok')
         const state = h.author(f.head.author)
         yield encodeFrame({
           type: 'heads',
@@ -226,8 +232,7 @@ export class RoomSync {
           if (
             ours === undefined ? this.#rooms.get(room) === undefined : !equalBytes(ours, digest)
           ) {
-            if (ours !== undefined || (await this.#rooms.open(room)) !== undefined)
-              this.schedulePull(from, room)
+            if (ours !== undefined || this.#rooms.accepts(room)) this.schedulePull(from, room)
           }
         }
         return

@@ -25,7 +25,7 @@ describe('re-verifying stored history', () => {
       bytes: Buffer
     }
     const bytes = Buffer.from(row.bytes)
-    bytes[bytes.length - 2] ^= 1
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 2) ^ 1, bytes.length - 2)
     db.prepare('UPDATE entries SET bytes = ? WHERE rowid = ?').run(bytes, row.rowid)
     db.close()
     const again = set.track(await a.restart())
