@@ -68,33 +68,31 @@ async function viaServe(o: CliOptions, c: ControlInfo): Promise<number> {
       const room = needRoom(o)
       const text = o.positionals.join(' ')
       if (text === '') throw new UsageError('send needs the text to post')
-      const res = await callControl(c, 'send', { body: { room, text, timeoutMs: o.timeoutMs } })
-      const r = await json<{ id: string; deliveredTo?: string }>(res)
+      let res: Response
+      let r: { id: string; deliveredTo?: string }
+      try {
+        res = await callControl(c, 'send', { body: { room, text, timeoutMs: o.timeoutMs } })
+        r = await json<{ id: string; deliveredTo?: string }>(res)
+      } catch (err) {
+        if ((err as Error).name !== 'ServeGoneError') throw err
+        throw new Error(
+          `${(err as Error).message}. The message may or may not be stored: see \`parley read\`.`,
+          { cause: err },
+        )
+      }
       if (res.status === 504) return queued(o)
       out(`${r.id} delivered to ${r.deliveredTo}`)
       return 0
     }
     case 'read': {
       const room = needRoom(o)
-      const res = await callControl(
-        c,
-        `read?room=${encodeURIComponent(room)}${o.follow ? '&follow=1' : ''}`,
-      )
+      const path = `read?room=${encodeURIComponent(room)}`
       if (!o.follow) {
-        for (const m of await json<HistoryLine[]>(res)) out(o.json ? toJsonLine(m) : toTextLine(m))
+        const history = await json<HistoryLine[]>(await callControl(c, path))
+        for (const m of history) out(o.json ? toJsonLine(m) : toTextLine(m))
         return 0
       }
-      let buf = ''
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buf += Buffer.from(chunk).toString('utf8')
-        let nl: number
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl)
-          buf = buf.slice(nl + 1)
-          out(o.json ? line : toTextLine(JSON.parse(line) as HistoryLine))
-        }
-      }
-      return 0
+      return followViaServe(o, c, `${path}&follow=1`)
     }
     case 'rooms':
       for (const r of await json<{ room: string; topic: string }[]>(
@@ -117,6 +115,42 @@ async function viaServe(o: CliOptions, c: ControlInfo): Promise<number> {
     default:
       throw new UsageError(`unknown command ${o.command}`)
   }
+}
+
+/** Prints the serve's stream until SIGINT/SIGTERM (exit 0) or until the serve goes away (1). */
+async function followViaServe(o: CliOptions, c: ControlInfo, path: string): Promise<number> {
+  const stop = new AbortController()
+  const onSignal = (): void => stop.abort()
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    const res = await callControl(c, path, { signal: stop.signal })
+    if (!res.ok) await json(res)
+    let buf = ''
+    const utf8 = new TextDecoder() // streaming: a character may be split between two chunks
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buf += utf8.decode(chunk, { stream: true })
+        let nl: number
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl)
+          buf = buf.slice(nl + 1)
+          out(o.json ? line : toTextLine(JSON.parse(line) as HistoryLine))
+        }
+      }
+    } catch (err) {
+      // The stream broke: stopped by us (a signal), or the serve went away (reported below).
+      if (!stop.signal.aborted && (err as Error).name === 'SyntaxError') throw err
+    }
+  } catch (err) {
+    if (stop.signal.aborted) return 0
+    throw err
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  if (stop.signal.aborted) return 0
+  throw new Error(`parley serve (pid ${c.pid}) of this data directory stopped`)
 }
 
 function queued(o: CliOptions): number {

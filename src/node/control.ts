@@ -125,11 +125,29 @@ export async function roomList(
 export async function callControl(
   info: ControlInfo,
   path: string,
-  init: { method?: string; body?: unknown } = {},
+  init: { method?: string; body?: unknown; signal?: AbortSignal } = {},
 ): Promise<Response> {
-  return fetch(`http://127.0.0.1:${info.port}/api/ctl/${path}`, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: { authorization: `Bearer ${info.token}`, 'content-type': 'application/json' },
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-  })
+  try {
+    return await fetch(`http://127.0.0.1:${info.port}/api/ctl/${path}`, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers: { authorization: `Bearer ${info.token}`, 'content-type': 'application/json' },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      ...(init.signal === undefined ? {} : { signal: init.signal }),
+    })
+  } catch (err) {
+    if (init.signal?.aborted === true) throw err
+    throw new ServeGoneError(info, err)
+  }
+}
+
+/** The serve of the data directory stopped answering (it was stopped or it died). */
+export class ServeGoneError extends Error {
+  static override readonly name = 'ServeGoneError'
+  constructor(info: ControlInfo, cause: unknown) {
+    const why = (cause as { cause?: Error }).cause?.message ?? (cause as Error).message
+    super(`lost the connection to parley serve (pid ${info.pid}) of this data directory: ${why}`, {
+      cause,
+    })
+    this.name = 'ServeGoneError'
+  }
 }
