@@ -69,8 +69,21 @@ describe('parley CLI: serve', () => {
       expect(readFileSync(join(dir, 'LOCK'), 'utf8')).toBe(String(s.proc.pid))
       const info = await fetch(`http://127.0.0.1:${s.webPort}/api/info`)
       expect(await info.json()).toEqual({ peerId: s.peerId })
+      // A follower through the serve is told when the serve goes away. (No peer: the send is
+      // stored and reported as not delivered at once.)
+      const note = `before ${signal}`
+      expect(
+        (await h.run(['send', '--data', dir, '--timeout', '0', '--room', 'r', note])).code,
+      ).toBe(3)
+      const follow = h.spawn(['read', '--data', dir, '--room', 'r', '--follow'])
+      await follow.line(note)
       const r = await s.stop(signal)
       expect(r).toMatchObject({ code: 0, signal: null })
+      const followed = await follow.exited
+      expect(followed.code).toBe(1)
+      expect(followed.stderr).toContain(
+        `parley serve (pid ${s.proc.pid}) of this data directory stopped`,
+      )
       expect(r.stdout).toContain(`${signal}: stopping`)
       expect(existsSync(join(dir, 'LOCK'))).toBe(false)
       expect(existsSync(join(dir, 'control.json'))).toBe(false)
@@ -140,7 +153,7 @@ describe('parley CLI: two serves', () => {
     await follow.line('"from a"')
     await follow.line('"from b"')
     follow.kill('SIGINT')
-    await follow.exited
+    expect((await follow.exited).code).toBe(0)
     const texts = jsonLines(follow.lines.join('\n')).map((m) => m.text)
     expect(texts.slice(0, 1)).toEqual(['hello world'])
     expect(texts.slice(1).sort()).toEqual(['from a', 'from b'])
