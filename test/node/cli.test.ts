@@ -174,10 +174,14 @@ describe('parley CLI: two serves', () => {
     expect(texts).toEqual(lines.map((m) => m.text))
   })
 
-  it('[CLI9] dial MULTIADDR connects a running serve; --peer works on a one-shot command', async () => {
+  it('[CLI9] dial MULTIADDR and --peer connect a running serve; --peer works on a one-shot command', async () => {
     const c = await h.serve(h.tmpDir())
     const dialed = await h.run(['dial', '--data', c.dir, a.addr])
     expect(dialed).toMatchObject({ code: 0, stdout: `connected to ${a.peerId}` })
+    const peers = await h.run(['peers', '--data', c.dir, '--peer', b.addr])
+    expect(peers.code, peers.stderr).toBe(0)
+    const { connections } = JSON.parse(peers.stdout) as { connections: { peer: string }[] }
+    expect(connections.map((x) => x.peer)).toEqual(expect.arrayContaining([a.peerId, b.peerId]))
     const fresh = h.tmpDir()
     const read = await h.run([
       'read',
@@ -194,6 +198,29 @@ describe('parley CLI: two serves', () => {
     expect(jsonLines(read.stdout)).toHaveLength(3)
     const standaloneDial = await h.run(['dial', '--data', fresh, NO_MDNS, b.addr])
     expect(standaloneDial).toMatchObject({ code: 0, stdout: `connected to ${b.peerId}` })
+  })
+
+  it('[CLI10] a one-shot read --follow --peer prints history, then new messages; SIGINT ends it', async () => {
+    const follow = h.spawn([
+      'read',
+      '--data',
+      h.tmpDir(),
+      '--peer',
+      b.addr,
+      '--room',
+      'general',
+      '--follow',
+      '--json',
+    ])
+    await follow.line('"from b"')
+    const sent = await h.run(['send', '--data', a.dir, '--room', 'general', 'to a follower'])
+    expect(sent.code, sent.stderr).toBe(0)
+    await follow.line('"to a follower"')
+    follow.kill('SIGINT')
+    expect((await follow.exited).code).toBe(0)
+    const texts = jsonLines(follow.lines.join('\n')).map((m) => m.text)
+    expect(texts).toHaveLength(4)
+    expect(texts.at(-1)).toBe('to a follower')
   })
 })
 
@@ -213,7 +240,7 @@ describe.concurrent('parley CLI: no reachable peer', () => {
     return jsonLines(r.stdout).map((m) => m.text)
   }
 
-  it('[CLI10] send exits non-zero with a clear message; the next run with a peer delivers it', async () => {
+  it('[CLI11] send exits non-zero with a clear message; the next run with a peer delivers it', async () => {
     const dir = h.tmpDir()
     const queued = await sendAlone(dir, 'later', 'queued hello')
     expect(queued.code).toBe(3)
@@ -225,7 +252,7 @@ describe.concurrent('parley CLI: no reachable peer', () => {
     expect(await textsOn(a.dir, 'later')).toEqual(['queued hello'])
   })
 
-  it('[CLI11] the next send run delivers the queued message with the new one', async () => {
+  it('[CLI12] the next send run delivers the queued message with the new one', async () => {
     const dir = h.tmpDir()
     expect((await sendAlone(dir, 'later2', 'first')).code).toBe(3)
     const next = await h.run([
@@ -244,7 +271,7 @@ describe.concurrent('parley CLI: no reachable peer', () => {
     expect(await textsOn(a.dir, 'later2')).toEqual(['first', 'second'])
   })
 
-  it('[CLI12] a message queued by a one-shot send goes out from serve on that directory', async () => {
+  it('[CLI13] a message queued by a one-shot send goes out from serve on that directory', async () => {
     const dir = h.tmpDir()
     expect((await sendAlone(dir, 'later3', 'kept for serve')).code).toBe(3)
     const follow = h.spawn(['read', '--data', a.dir, '--room', 'later3', '--follow', '--json'])
@@ -252,7 +279,7 @@ describe.concurrent('parley CLI: no reachable peer', () => {
     await follow.line('"kept for serve"')
   })
 
-  it('[CLI13] a send through a serve with no peer exits non-zero; that serve delivers it later', async () => {
+  it('[CLI14] a send through a serve with no peer exits non-zero; that serve delivers it later', async () => {
     const lonely = await h.serve(h.tmpDir())
     const queued = await h.run([
       'send',
