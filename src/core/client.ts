@@ -22,7 +22,7 @@ import type { Messenger } from './messenger.ts'
 import type { HistoryStore } from './store.ts'
 import { hex } from './store.ts'
 import { LocalState } from './local-state.ts'
-import { Typing } from './typing.ts'
+import type { Typing } from './typing.ts'
 import { directoryOf, heldByOther, peopleView, type ClaimState, type PersonView } from './people.ts'
 import { Emitter } from './emitter.ts'
 import { Delivery } from './delivery.ts'
@@ -85,7 +85,7 @@ export class ParleyClient {
   constructor(init: ClientInit) {
     this.messenger = init.messenger
     this.local = new LocalState(init.store)
-    this.typing = new Typing({ net: init.messenger.net, identity: init.messenger.identity })
+    this.typing = init.messenger.typing
     this.#delivery = new Delivery(this.messenger, this.local, (room) => this.#events.emit(room))
     this.#me = { ...init.account, claim: 'pending' }
   }
@@ -93,7 +93,6 @@ export class ParleyClient {
   /** Loads local state, joins the user's rooms and starts following changes. */
   async start(): Promise<void> {
     await this.local.load()
-    this.typing.start()
     this.#off.push(
       this.messenger.onRoomChange((room) => void this.#onRoom(room)),
       this.messenger.presence.onChange(() => this.#onPresence()),
@@ -112,7 +111,6 @@ export class ParleyClient {
   async stop(): Promise<void> {
     this.#stopped = true
     for (const off of this.#off.splice(0)) off()
-    this.typing.stop()
     this.#delivery.stop()
   }
 

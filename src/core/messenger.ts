@@ -16,6 +16,7 @@ import { RoomHistory } from './room-history.ts'
 import { RoomSync, type RoomRegistry } from './sync.ts'
 import { HeadsBook, toVerified } from './heads-book.ts'
 import { Presence, type PresenceInfo } from './presence.ts'
+import { Typing } from './typing.ts'
 import { verifyStored, type VerifyReport } from './verify-stored.ts'
 
 const log = createLogger('parley:core:messenger')
@@ -53,6 +54,8 @@ export class Messenger implements RoomRegistry {
   readonly net: PeerNet
   readonly identity: Identity
   readonly presence: Presence
+  /** Typing indicators; every peer follows the topic, so always-on peers relay them. */
+  readonly typing: Typing
   readonly #store: HistoryStore
   readonly #clock: HybridClock
   readonly #retainAll: boolean
@@ -83,6 +86,7 @@ export class Messenger implements RoomRegistry {
       heads: this.#heads,
       onIngested: (room) => this.#announceSoon(room),
     })
+    this.typing = new Typing({ net: this.net, identity: this.identity })
     this.presence = new Presence({
       net: this.net,
       identity: this.identity,
@@ -114,6 +118,7 @@ export class Messenger implements RoomRegistry {
     )
     for (const p of this.net.peers()) this.#reconcile(p)
     this.presence.start()
+    this.typing.start()
     this.#scheduleAntiEntropy()
   }
 
@@ -123,6 +128,7 @@ export class Messenger implements RoomRegistry {
     clearTimeout(this.#timer)
     for (const t of this.#announceTimers.values()) clearTimeout(t)
     this.#announceTimers.clear()
+    this.typing.stop()
     await this.presence.stop()
     for (const off of this.#off.splice(0)) off()
     await this.#sync.settled()

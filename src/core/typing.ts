@@ -64,6 +64,7 @@ export class Typing {
   start(): void {
     this.#off = this.#net.subscribe(TYPING_TOPIC, (msg) => void this.#receive(msg.data))
     this.#timer = setInterval(() => this.#expire(), 1_000)
+    this.#timer.unref?.()
   }
 
   stop(): void {
