@@ -77,6 +77,13 @@ describe('web app end to end (Chromium + parley serve)', () => {
       .waitFor({ timeout: 20_000 })
     await screenshot(b, 'e2e-1-unread-bob')
 
+    // typing shows on the other side
+    await b.locator('[data-testid=room-link][data-room=launch-plans]').click()
+    await a.getByTestId('composer').pressSequentially('typing…', { delay: 20 })
+    await b.getByTestId('typing').filter({ hasText: 'Alice Smith is typing' }).waitFor()
+    await a.getByTestId('composer').fill('')
+    await b.locator('[data-testid=room-link][data-room=general]').click()
+
     // a dm from the people list
     await person(b, 'alice').click()
     await b.getByTestId('room-title').filter({ hasText: 'Alice Smith' }).waitFor()
@@ -125,6 +132,18 @@ describe('web app end to end (Chromium + parley serve)', () => {
     await seeMessage(a, 'written while offline')
     expect(await a.getByTestId('composer').inputValue()).toBe('a draft I did not send')
     await screenshot(a, 'e2e-3-reloaded-alice')
+    // with the network down the page comes from the service worker, the history from IndexedDB
+    await ctxA.setOffline(true)
+    await a.reload()
+    await seeMessage(a, 'written while offline')
+    expect(await a.getByTestId('composer').inputValue()).toBe('a draft I did not send')
+    await a.getByTestId('connection').and(a.locator('[data-status=offline]')).waitFor()
+    await screenshot(a, 'e2e-3-reloaded-offline-alice')
+    await ctxA.setOffline(false)
+    await a
+      .getByTestId('connection')
+      .and(a.locator('[data-status=online]'))
+      .waitFor({ timeout: 30_000 })
   })
 
   it('[E2E4] a wrong password is refused; the right one signs in', async () => {
@@ -139,6 +158,18 @@ describe('web app end to end (Chromium + parley serve)', () => {
     await form.locator('input[name=password]').fill('correct horse')
     await form.getByRole('button', { name: 'Sign in' }).click()
     await seeMessage(a, 'written while offline')
+  })
+
+  it('[E2E6] phone width and dark theme', async () => {
+    await a.setViewportSize({ width: 390, height: 760 })
+    await a.getByRole('button', { name: 'Rooms and people' }).click()
+    await a.getByTestId('theme').click() // system → light
+    await a.getByTestId('theme').click() // light → dark
+    await a.locator('[data-testid=room-link][data-room=launch-plans]').click()
+    await seeMessage(a, 'hi alice')
+    await screenshot(a, 'e2e-6-phone-dark')
+    expect(await a.evaluate(() => document.documentElement.dataset.theme)).toBe('dark')
+    await a.setViewportSize({ width: 1100, height: 720 })
   })
 
   it('[E2E5] a user ID already taken in the organisation is refused', async () => {

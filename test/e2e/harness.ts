@@ -96,7 +96,8 @@ export async function startChromium(): Promise<E2EBrowser> {
   })
   return {
     browser,
-    context: () => browser.newContext({ viewport: { width: 1100, height: 720 } }),
+    context: () =>
+      browser.newContext({ viewport: { width: 1100, height: 720 }, reducedMotion: 'reduce' }),
     async stop() {
       await browser.close()
     },
