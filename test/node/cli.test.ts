@@ -90,7 +90,7 @@ describe('parley CLI: serve', () => {
     }
   })
 
-  it('[CLI4] a second serve on a locked data directory fails, naming the directory and pid', async () => {
+  it('[CLI4] a second serve on a locked data directory fails, naming the directory and pid; so does a busy port', async () => {
     const dir = h.tmpDir()
     const s = await h.serve(dir)
     const second = await h.run(['serve', '--data', dir, '--port', '0', '--tcp-port', '0', NO_MDNS])
@@ -99,6 +99,20 @@ describe('parley CLI: serve', () => {
     expect(second.stderr).toContain(`pid ${s.proc.pid}`)
     expect(s.proc.running).toBe(true)
     expect(readFileSync(join(dir, 'LOCK'), 'utf8')).toBe(String(s.proc.pid))
+    // A web port in use: a clear error, and the other directory is not left locked.
+    const other = h.tmpDir()
+    const busy = await h.run([
+      'serve',
+      '--data',
+      other,
+      '--port',
+      String(s.webPort),
+      '--tcp-port',
+      '0',
+    ])
+    expect(busy.code).not.toBe(0)
+    expect(busy.stderr).toContain(`cannot listen on 0.0.0.0:${s.webPort}`)
+    expect(existsSync(join(other, 'LOCK'))).toBe(false)
   })
 })
 

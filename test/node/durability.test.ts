@@ -118,7 +118,7 @@ describe('storage growth', () => {
   const h = new CliHarness()
   afterEach(() => h.cleanup())
 
-  it('[DUR2] 2,000 messages take a small multiple of their entry bytes; restarts add nothing', async () => {
+  it('[DUR2] 2,000 messages take a small multiple of their entry bytes; a restart adds nothing', async () => {
     const dir = h.tmpDir()
     const s = await h.serve(dir)
     const control = JSON.parse(readFileSync(join(dir, 'control.json'), 'utf8')) as ControlInfo
