@@ -19,8 +19,9 @@ export interface ServePeer {
 }
 
 /** Starts `parley serve` and resolves once it prints `ready`. */
-export async function startServe(): Promise<ServePeer> {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-e2e-'))
+export async function startServe(
+  dir = mkdtempSync(join(tmpdir(), 'parley-e2e-')),
+): Promise<ServePeer> {
   const child: ChildProcess = spawn(
     process.execPath,
     [

@@ -1,0 +1,101 @@
+/**
+ * A room with 100,000 messages (1,000 a day over 100 days, seeded into the serving peer's data
+ * directory): the browser shows the newest at once, renders only the visible rows, loads older
+ * days on demand while scrolling back, and scrolls without long frames. Prints what it measured.
+ */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import {
+  screenshot,
+  signUp,
+  startChromium,
+  startServe,
+  type E2EBrowser,
+  type ServePeer,
+} from './harness.ts'
+import { seedBigRoom } from './seed.ts'
+
+const COUNT = 100_000
+
+describe('a 100,000-message room in the browser', () => {
+  let serve: ServePeer
+  let chrome: E2EBrowser
+  let page: Page
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-e2e-big-'))
+    const seeded = await seedBigRoom(dir, COUNT, 1_000)
+    console.log(`seeded ${COUNT} messages in ${Math.round(seeded)} ms`)
+    serve = await startServe(dir)
+    chrome = await startChromium()
+    page = await (await chrome.context()).newPage()
+  }, 180_000)
+  afterAll(async () => {
+    await chrome?.stop()
+    await serve?.stop()
+  })
+
+  const count = async (): Promise<number> =>
+    Number(await page.getByTestId('messages').getAttribute('data-count'))
+  const newest = () => page.getByTestId('message-text').filter({ hasText: `message ${COUNT - 1}` })
+
+  it('[BIG1] newest first, only visible rows rendered, older days on demand, smooth scrolling', async () => {
+    await page.goto(serve.url)
+    await signUp(page, 'reader', 'Rita Reader', 'long enough')
+    await page.getByTestId('browse-rooms').click()
+    const t0 = Date.now()
+    await page.locator('[data-testid=listed-room][data-room=big] [data-testid=join-room]').click()
+    await newest().waitFor({ timeout: 60_000 })
+    console.log(`join → newest message painted: ${Date.now() - t0} ms`)
+    const initial = await count()
+    expect(initial).toBeGreaterThanOrEqual(200)
+    expect(initial).toBeLessThan(3_000)
+
+    // Scroll back: each time the top is reached, the next older day is loaded and prepended.
+    for (let round = 0; round < 8; round++) {
+      const before = await count()
+      await page.getByTestId('messages').evaluate((el) => el.scrollTo({ top: 0 }))
+      await page.waitForFunction(
+        (n) =>
+          Number(document.querySelector('[data-testid=messages]')?.getAttribute('data-count')) > n,
+        before,
+        { timeout: 30_000 },
+      )
+    }
+    const loaded = await count()
+    expect(loaded).toBeGreaterThanOrEqual(initial + 8 * 1_000)
+    const rendered = await page.getByTestId('message').count()
+    console.log(`loaded ${loaded} messages, ${rendered} rows in the DOM`)
+    expect(rendered).toBeLessThan(120)
+
+    // Frame times while scrolling through the loaded rows, 500 px a frame.
+    const frames = await page.getByTestId('messages').evaluate(async (el) => {
+      el.scrollTop = el.scrollHeight
+      const gaps: number[] = []
+      let last = performance.now()
+      for (let i = 0; i < 90; i++) {
+        el.scrollTop -= 500
+        await new Promise((r) => requestAnimationFrame(r))
+        const now = performance.now()
+        gaps.push(now - last)
+        last = now
+      }
+      return gaps.sort((a, b) => a - b)
+    })
+    const p50 = frames[Math.floor(frames.length * 0.5)]!
+    const p95 = frames[Math.floor(frames.length * 0.95)]!
+    console.log(`scrolling frame time p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms`)
+    expect(p95).toBeLessThan(250)
+    expect(await page.getByTestId('message').count()).toBeLessThan(120)
+    await screenshot(page, 'e2e-big-scrolled')
+
+    const t1 = Date.now()
+    await page.reload()
+    await newest().waitFor({ timeout: 30_000 })
+    console.log(`reload → newest message painted: ${Date.now() - t1} ms`)
+    await screenshot(page, 'e2e-big-reloaded')
+  })
+})
