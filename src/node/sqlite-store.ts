@@ -82,6 +82,7 @@ export function openSqliteStore(file: string): HistoryStore {
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
   db.pragma('busy_timeout = 5000')
+  db.pragma('journal_size_limit = 4194304')
   db.exec(SCHEMA)
 
   const q = {
