@@ -75,11 +75,50 @@ async function setting(
   return v
 }
 
+/** The account is already open in another tab of this browser. */
+export class OpenElsewhereError extends Error {
+  static override readonly name = 'OpenElsewhereError'
+  constructor() {
+    super('Parley is already open for this account in another tab. Use that tab, or close it.')
+    this.name = 'OpenElsewhereError'
+  }
+}
+
+/**
+ * Holds an exclusive Web Lock named `name` until the returned release is called; undefined when
+ * another tab holds it. One tab per account: two would write the same author chain at once.
+ */
+async function exclusive(name: string): Promise<(() => void) | undefined> {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks
+  if (locks === undefined) return () => undefined
+  let release: () => void = () => undefined
+  const held = new Promise<void>((resolve) => (release = resolve))
+  const granted = await new Promise<boolean>((answer) => {
+    void locks.request(name, { ifAvailable: true }, async (lock) => {
+      answer(lock !== null)
+      if (lock !== null) await held
+    })
+  })
+  return granted ? () => release() : undefined
+}
+
 /**
  * Opens the account's history, starts its libp2p node and messenger, and dials the serving peer.
  * Works offline: the address of the last peer reached is remembered, and history shows at once.
+ * Throws {@link OpenElsewhereError} while another tab has the account open.
  */
 export async function startBrowserClient(init: BrowserClientInit): Promise<BrowserSession> {
+  const release = await exclusive(`parley:${init.account.author}`)
+  if (release === undefined) throw new OpenElsewhereError()
+  try {
+    return await start(init, release)
+  } catch (err) {
+    release()
+    throw err
+  }
+}
+
+async function start(init: BrowserClientInit, release: () => void): Promise<BrowserSession> {
   const { account } = init
   const store = await openIdbStore(`parley-history-${account.author}`, init.idb)
   let addr: string | undefined
@@ -121,6 +160,7 @@ export async function startBrowserClient(init: BrowserClientInit): Promise<Brows
       await messenger.stop()
       await net.stop()
       await store.close()
+      release()
     },
   }
 }

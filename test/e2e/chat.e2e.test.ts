@@ -172,6 +172,17 @@ describe('web app end to end (Chromium + parley serve)', () => {
     await a.setViewportSize({ width: 1100, height: 720 })
   })
 
+  it('[E2E7] the same account in a second tab is refused, not forked', async () => {
+    const second = await ctxB.newPage()
+    await second.goto(serve.url)
+    await second.getByTestId('auth-error').filter({ hasText: 'another tab' }).waitFor()
+    await screenshot(second, 'e2e-7-second-tab')
+    await second.close()
+    await a.locator('[data-testid=room-link][data-room=general]').click()
+    await send(b, 'first tab still works')
+    await seeMessage(a, 'first tab still works')
+  })
+
   it('[E2E5] a user ID already taken in the organisation is refused', async () => {
     const ctx = await chrome.context()
     const c = await ctx.newPage()
