@@ -39,6 +39,7 @@ export async function catchupRuns(
     })
     try {
       await joiner.call('start', { dir: dir.path, kind: 'messenger' })
+      const cpu0 = await fx.author.call('cpu', {})
       const r = await joiner.call(
         'catchup',
         {
@@ -51,6 +52,7 @@ export async function catchupRuns(
         },
         180_000,
       )
+      r.authorCpuMs = (await fx.author.call('cpu', {})).ms - cpu0.ms
       if (r.shownAfterLoadAll !== fx.count)
         throw new Error(`joiner shows ${r.shownAfterLoadAll} of ${fx.count} messages`)
       out.push(r)
@@ -89,6 +91,16 @@ export function catchupRows(count: number, rs: readonly CatchupResult[], fx: Roo
       value: med(all),
       unit: `ms (${a0.toFixed(0)}–${a1.toFixed(0)})`,
       ...(big ? { target: { op: '<=', value: 2000 } as const } : {}),
+    },
+    {
+      name: `${label}: CPU joiner / author`,
+      value: med(rs.map((r) => r.cpuMs)),
+      unit: `/ ${med(rs.map((r) => r.authorCpuMs ?? NaN)).toFixed(0)} ms`,
+    },
+    {
+      name: `${label}: joiner in store.append`,
+      value: med(rs.map((r) => r.timings.find(([k]) => k === 'store.append')?.[1].ms ?? 0)),
+      unit: 'ms',
     },
     { name: `${label}: sync bytes`, value: mib(med(bytesIn)), unit: 'MiB' },
     { name: `${label}: then load all days`, value: med(rs.map((r) => r.loadAll)), unit: 'ms' },

@@ -28,6 +28,11 @@ function rows(label: string, r: LiveResult, p50: number, p99: number): Row[] {
       target: { op: '=', value: 0 },
     },
   ]
+  out.push({
+    name: `${label}: CPU ms/msg sender, receiver`,
+    value: r.cpu.senderMsPerMsg,
+    unit: `, ${r.cpu.receiverMsPerMsg.toFixed(2)} (${r.cpu.cores.toFixed(2)} cores)`,
+  })
   if (r.stages !== undefined) {
     out.push(
       {

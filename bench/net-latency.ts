@@ -23,6 +23,11 @@ function rows(label: string, r: LiveResult): Row[] {
     { name: `${label}: p90`, value: r.latency.p90, unit: 'ms' },
     { name: `${label}: p99`, value: r.latency.p99, unit: 'ms' },
     { name: `${label}: lost`, value: r.lost, unit: `of ${r.expected}` },
+    {
+      name: `${label}: CPU ms/msg sender, receiver`,
+      value: r.cpu.senderMsPerMsg,
+      unit: `, ${r.cpu.receiverMsPerMsg.toFixed(2)} (${r.cpu.cores.toFixed(2)} cores)`,
+    },
   ]
 }
 

@@ -52,6 +52,11 @@ const handlers: { [C in Cmd]: (args: Commands[C]['args']) => Promise<Commands[C]
     return loaded.result
   },
   mem: async () => memSample(),
+  timings: async () => need().timings.take(),
+  async cpu() {
+    const { user, system } = process.cpuUsage()
+    return { ms: (user + system) / 1000 }
+  },
   async stop() {
     await peer?.stop()
     peer = undefined

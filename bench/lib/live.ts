@@ -9,7 +9,8 @@
 import { sleep } from './clock.ts'
 import { PeerProcess, stopAll } from './proc.ts'
 import { tempDir } from './report.ts'
-import { distribution, type Distribution } from './stats.ts'
+import { distribution, round, type Distribution } from './stats.ts'
+import type { Timing } from './instrument.ts'
 import type { SendRecord, WatchReport } from './protocol.ts'
 
 export interface LiveScenario {
@@ -39,6 +40,13 @@ export interface LiveResult {
   stages?: { post: Distribution; network: Distribution; receive: Distribution }
   reads?: Distribution
   perReceiverP99: number[]
+  /**
+   * CPU time per message sent (warm-up included) in the sender and, on average, in one receiver,
+   * and the cores all peer processes kept busy: evidence that does not depend on other load.
+   */
+  cpu: { senderMsPerMsg: number; receiverMsPerMsg: number; cores: number }
+  /** µs per message spent in the store, crypto and signer: sender, and receiver 1. */
+  timings: { sender: Record<string, number>; receiver: Record<string, number> }
   /** Receiver 1's median latency per tenth of the run, ms: shows whether a backlog builds up. */
   timeline: number[]
 }
@@ -78,6 +86,9 @@ export async function runLive(s: LiveScenario): Promise<LiveResult> {
     const warm = Math.round(s.warmupSeconds * s.rate)
     const count = warm + Math.round(s.seconds * s.rate)
     const sendTimeout = (count / s.rate) * 1000 + 60_000
+    await Promise.all(procs.map((p) => p.call('timings', {})))
+    const cpu0 = await Promise.all(procs.map((p) => p.call('cpu', {})))
+    const wall0 = performance.now()
     const { records } = await sender.call(
       'send',
       { room: topic, count, rate: s.rate, bytes: s.bytes },
@@ -103,9 +114,24 @@ export async function runLive(s: LiveScenario): Promise<LiveResult> {
     } else {
       await sleep(Math.min(GRACE_MS, 1_000))
     }
+    const cpu1 = await Promise.all(procs.map((p) => p.call('cpu', {})))
+    const [senderTimings, receiverTimings] = await Promise.all([
+      sender.call('timings', {}),
+      receivers[0]!.call('timings', {}),
+    ])
+    const wallMs = performance.now() - wall0
+    const cpuMs = cpu1.map((c, i) => c.ms - cpu0[i]!.ms)
+    const cpu = {
+      senderMsPerMsg: cpuMs[0]! / count,
+      receiverMsPerMsg: cpuMs.slice(1).reduce((a, b) => a + b, 0) / s.receivers / count,
+      cores: cpuMs.reduce((a, b) => a + b, 0) / wallMs,
+    }
     const reports = await Promise.all(receivers.map((r) => r.call('report', { room: topic })))
     const sent = s.kind === 'messenger' ? await sender.call('report', { room: topic }) : undefined
-    return analyse(measured, reports, sent)
+    const perMsg = (t: [string, Timing][]): Record<string, number> =>
+      Object.fromEntries(t.map(([k, v]) => [k, round((v.ms / count) * 1000)]))
+    const timings = { sender: perMsg(senderTimings), receiver: perMsg(receiverTimings) }
+    return { ...analyse(measured, reports, sent), cpu, timings }
   } finally {
     await stopAll(procs)
     for (const d of dirs) d.dispose()
@@ -116,7 +142,7 @@ function analyse(
   measured: readonly SendRecord[],
   reports: readonly WatchReport[],
   sent: WatchReport | undefined,
-): LiveResult {
+): Omit<LiveResult, 'cpu' | 'timings'> {
   const published = new Map(sent?.published ?? [])
   const all: number[] = []
   const post: number[] = []

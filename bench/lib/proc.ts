@@ -3,6 +3,7 @@
  * is killed by its own pid when the driver ends, whatever happens.
  */
 import { fork, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Cmd, Commands, Request, Response } from './protocol.ts'
 
@@ -52,12 +53,10 @@ export class PeerProcess {
 
   static spawn(opts: SpawnOptions): PeerProcess {
     const execArgv = ['--import', 'tsx', '--expose-gc']
+    // One directory per process: tsx's loader thread writes a profile of its own there too (the
+    // main thread's file is the one whose name has thread id 0... or the biggest).
     if (opts.cpuProfDir !== undefined)
-      execArgv.push(
-        '--cpu-prof',
-        `--cpu-prof-dir=${opts.cpuProfDir}`,
-        `--cpu-prof-name=${opts.name}.cpuprofile`,
-      )
+      execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfDir, opts.name)}`)
     const child = fork(PEER_SCRIPT, [opts.name], {
       execArgv,
       serialization: 'advanced',

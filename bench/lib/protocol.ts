@@ -4,6 +4,7 @@
  * (ms since the epoch, sub-ms resolution), comparable across the processes of one machine.
  */
 import type { ByteCounts } from './counting-net.ts'
+import type { Timing } from './instrument.ts'
 
 export interface MemSample {
   /** Resident set size after a full GC (`--expose-gc`), bytes. */
@@ -62,6 +63,11 @@ export interface CatchupResult {
   loadAll: number
   shownAfterLoadAll: number
   bytes: ByteCounts
+  /** CPU time of the joiner from the dial to `all` (and of the author serving it), ms. */
+  cpuMs: number
+  authorCpuMs?: number
+  /** Store, crypto and signer time from the dial to `all`. */
+  timings: [string, Timing][]
   memAfterCatchup: MemSample
   memAfterLoadAll: MemSample
 }
@@ -122,6 +128,10 @@ export interface Commands {
   /** Starts a messenger on an existing data dir and times the first page and the whole history. */
   coldLoad: { args: { dir: string; room: string }; result: ColdLoadResult }
   mem: { args: Record<string, never>; result: MemSample }
+  /** Time spent in the store, crypto and signer since the last call, per method. */
+  timings: { args: Record<string, never>; result: [string, Timing][] }
+  /** CPU time this process has used so far (user + system), ms. */
+  cpu: { args: Record<string, never>; result: { ms: number } }
   stop: { args: Record<string, never>; result: Record<string, never> }
 }
 

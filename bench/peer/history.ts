@@ -6,7 +6,7 @@
 import type { DisplayMessage } from '../../src/crdt/period-doc.ts'
 import { now, until } from '../lib/clock.ts'
 import type { Commands, MemSample } from '../lib/protocol.ts'
-import { fromHex, messengerOf } from './live.ts'
+import { fromHex, messengerOf, storedUpTo } from './live.ts'
 import { startBenchPeer, type BenchPeer } from './node.ts'
 
 /** Messages a page shows: the target is to show the newest page of a room. */
@@ -31,9 +31,10 @@ export async function catchup(
   args: Commands['catchup']['args'],
 ): Promise<Commands['catchup']['result']> {
   const messenger = messengerOf(peer)
-  const h = await messenger.join(args.room)
+  await messenger.join(args.room)
   const key = fromHex(args.author)
   peer.net.resetCounts()
+  peer.timings.take()
   let firstShown: number | undefined
   let newest50: number | undefined
   let all: number | undefined
@@ -60,15 +61,25 @@ export async function catchup(
     if (reading) dirty = true
     else void read()
   })
+  let polling = false
   const poll = setInterval(() => {
-    if (all === undefined && (h.author(key)?.contig ?? 0) >= args.seq) all = now()
-  }, 1)
+    if (all !== undefined || polling) return
+    polling = true
+    void storedUpTo(peer, args.room, key, args.seq)
+      .then((done) => {
+        if (done && all === undefined) all = now()
+      })
+      .finally(() => (polling = false))
+  }, 2)
   const t0 = now()
+  const cpu0 = process.cpuUsage()
   try {
     await messenger.dial(args.addr)
     const connected = now() - t0
     await until(() => all !== undefined && newest50 !== undefined, args.timeoutMs, 'catch-up')
+    const cpu = process.cpuUsage(cpu0)
     const bytes = peer.net.counts()
+    const timings = peer.timings.take()
     const memAfterCatchup = memSample()
     const t1 = now()
     while (await messenger.loadOlder(args.room));
@@ -82,6 +93,8 @@ export async function catchup(
       loadAll,
       shownAfterLoadAll,
       bytes,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      timings,
       memAfterCatchup,
       memAfterLoadAll: memSample(),
     }

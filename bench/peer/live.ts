@@ -160,14 +160,29 @@ export const flood: Handler<'flood'> = async (peer, { room, count, inflight, byt
   return { tStart, tStored: now(), seq }
 }
 
+/**
+ * Whether the store holds `author`'s chain 1..seq. Asks the store, not the room's in-memory author
+ * state, which may lag while entries join up above a hole (it is refreshed lazily).
+ */
+export async function storedUpTo(
+  peer: BenchPeer,
+  room: string,
+  author: Uint8Array,
+  seq: number,
+): Promise<boolean> {
+  const authors = (await peer.store?.authors(room)) ?? []
+  const a = authors.find((x) => Buffer.compare(x.author, author) === 0)
+  return (a?.contig ?? 0) >= seq
+}
+
 /** How long `track` waits, after the last entry is stored, for the messages to be shown. */
 const SHOWN_GRACE_MS = 5_000
 
 export const track: Handler<'track'> = async (peer, { room, author, seq, shown, timeoutMs }) => {
   const messenger = messengerOf(peer)
   const key = fromHex(author)
-  const h = await messenger.join(room)
-  await until(() => (h.author(key)?.contig ?? 0) >= seq, timeoutMs, `${room} up to ${seq}`, 1)
+  await messenger.join(room)
+  await until(() => storedUpTo(peer, room, key, seq), timeoutMs, `${room} up to ${seq}`, 1)
   const tStored = now()
   let count = 0
   await until(

@@ -14,10 +14,13 @@ import { openSqliteStore } from '../../src/node/sqlite-store.ts'
 import { nodeCrypto, createNodeSigner } from '../../src/node/crypto-node.ts'
 import { countingNet, type CountingNet } from '../lib/counting-net.ts'
 import { now } from '../lib/clock.ts'
+import { Timings } from '../lib/instrument.ts'
 import type { StartArgs, StartResult } from '../lib/protocol.ts'
 
 export interface BenchPeer {
   net: CountingNet
+  /** Time spent in the store, crypto and signer, per method. */
+  timings: Timings
   /** Undefined for a bare-net peer. */
   messenger: Messenger | undefined
   store: HistoryStore | undefined
@@ -47,6 +50,7 @@ async function startNetOnly(args: StartArgs): Promise<BenchPeer> {
   const addr = net.addresses()[0] ?? ''
   return {
     net,
+    timings: new Timings(),
     messenger: undefined,
     store: undefined,
     info: { peerId: net.peerId, addr, author: '', phases: { netStart: now() - t0 } },
@@ -63,7 +67,8 @@ export async function startBenchPeer(args: StartArgs): Promise<BenchPeer> {
     phases[name] = n - t
     t = n
   }
-  const store = openSqliteStore(join(args.dir, 'history.db'))
+  const timings = new Timings()
+  const store = timings.wrap('store', openSqliteStore(join(args.dir, 'history.db')))
   const seed = await setting(store, 'device-key', async () => new Uint8Array(randomBytes(32)))
   const netKey = await setting(store, 'net-key', generateNetKey)
   lap('openStore')
@@ -80,8 +85,8 @@ export async function startBenchPeer(args: StartArgs): Promise<BenchPeer> {
   const messenger = new Messenger({
     net,
     store,
-    signer: createNodeSigner(seed),
-    crypto: nodeCrypto,
+    signer: timings.wrap('signer', createNodeSigner(seed)),
+    crypto: timings.wrap('crypto', nodeCrypto),
     name: `bench-${process.pid}`,
     retainAll: false,
     ...(clock === undefined ? {} : { clock }),
@@ -95,6 +100,7 @@ export async function startBenchPeer(args: StartArgs): Promise<BenchPeer> {
   let stopped = false
   return {
     net,
+    timings,
     messenger,
     store,
     info: {
