@@ -9,6 +9,7 @@ const HELP = `parley — peer-to-peer office messenger
 
 Usage:
   parley serve [--port N] [--host ADDR] [--tcp-port N] [--no-mdns]   run the always-on peer
+               [--cert FILE --key FILE]                               (own TLS certificate)
   parley send --room NAME [--timeout S] TEXT                         post a message
   parley read --room NAME [--follow] [--json]                         print a room's history
   parley rooms                                                        rooms this peer holds
@@ -43,6 +44,8 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
       port: { type: 'string' },
       host: { type: 'string' },
       'tcp-port': { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -55,6 +58,8 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   if (command === 'send' && rest.join(' ') === '')
     throw new UsageError('send needs the text to post')
   if (command === 'dial' && rest[0] === undefined) throw new UsageError('dial needs a MULTIADDR')
+  if ((values.cert === undefined) !== (values.key === undefined))
+    throw new UsageError('--cert FILE and --key FILE go together')
   const num = (v: string | undefined, what: string, def: number): number => {
     if (v === undefined) return def
     const n = Number(v)
@@ -77,6 +82,8 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     host: values.host ?? '0.0.0.0',
     tcpPort:
       values['tcp-port'] === undefined ? undefined : num(values['tcp-port'], '--tcp-port', 0),
+    cert: values.cert,
+    key: values.key,
   }
 }
 

@@ -13,6 +13,9 @@ export interface CliOptions {
   port: number
   host: string
   tcpPort: number | undefined
+  /** The operator's own PEM certificate (chain) and key for the web port. */
+  cert: string | undefined
+  key: string | undefined
 }
 
 export class UsageError extends Error {

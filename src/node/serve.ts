@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startPeer } from './peer.ts'
-import { startWebServer } from './http.ts'
+import { startWebServer, type WebServer, type WebTls } from './http.ts'
+import { loadTls, machineNames, type TlsMaterial } from './tls.ts'
 import { controlHandler, writeControlInfo } from './control.ts'
 import type { CliOptions } from './options.ts'
 
@@ -16,6 +17,48 @@ function untilSignal(): Promise<string> {
     process.once('SIGINT', on('SIGINT'))
     process.once('SIGTERM', on('SIGTERM'))
   })
+}
+
+const webTls = (t: TlsMaterial): WebTls => ({
+  key: t.key,
+  cert: t.cert,
+  caPem: t.ca?.pem,
+  caFingerprint: t.ca?.fingerprint,
+})
+
+/** Addresses come and go (DHCP, a laptop's Wi-Fi): check every minute, reissue when one is new. */
+const RECHECK_MS = 60_000
+
+function watchAddresses(o: CliOptions, tls: TlsMaterial, web: WebServer): () => void {
+  let busy = false
+  const timer = setInterval(() => {
+    if (busy || tls.source !== 'generated') return
+    const missing = machineNames().filter((n) => !tls.names.includes(n))
+    if (missing.length === 0) return
+    busy = true
+    loadTls({ dataDir: o.data })
+      .then((next) => {
+        tls = next
+        web.setTls(webTls(next))
+        if (next.renewed !== undefined)
+          process.stdout.write(`certificate renewed: ${next.renewed}\n`)
+      })
+      .catch((err: unknown) =>
+        process.stderr.write(`parley: cannot renew the certificate: ${(err as Error).message}\n`),
+      )
+      .finally(() => (busy = false))
+  }, RECHECK_MS)
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
+/** The https addresses colleagues open: this machine's LAN addresses and name, or `host`. */
+function httpsUrls(o: CliOptions, port: number, tls: TlsMaterial): string[] {
+  const wild = o.host === '0.0.0.0' || o.host === '::'
+  const hosts = wild
+    ? tls.names.filter((n) => n !== 'localhost' && !n.startsWith('127.') && !n.includes(':'))
+    : [o.host]
+  return (hosts.length > 0 ? hosts : ['localhost']).map((h) => `https://${h}:${port}/`)
 }
 
 export async function serve(o: CliOptions): Promise<number> {
@@ -37,7 +80,19 @@ export async function serve(o: CliOptions): Promise<number> {
     return undefined
   }
   const token = randomBytes(24).toString('base64url')
-  let web: Awaited<ReturnType<typeof startWebServer>>
+  let tls: TlsMaterial
+  try {
+    // After startPeer took the data directory's lock: only one process writes tls/.
+    tls = await loadTls({
+      dataDir: o.data,
+      ...(o.cert === undefined ? {} : { certFile: o.cert }),
+      ...(o.key === undefined ? {} : { keyFile: o.key }),
+    })
+  } catch (err) {
+    await peer.stop()
+    throw new Error(`cannot use the TLS certificate: ${(err as Error).message}`, { cause: err })
+  }
+  let web: WebServer
   try {
     web = await startWebServer({
       port: o.port,
@@ -47,6 +102,7 @@ export async function serve(o: CliOptions): Promise<number> {
       info: () => ({ peerId: messenger.net.peerId }),
       controlToken: token,
       control: controlHandler(messenger),
+      tls: webTls(tls),
     })
   } catch (err) {
     await peer.stop()
@@ -55,12 +111,22 @@ export async function serve(o: CliOptions): Promise<number> {
     })
   }
   const removeControl = writeControlInfo(o.data, { pid: process.pid, port: web.port, token })
+  const stopWatching = watchAddresses(o, tls, web)
   const addrs = messenger.net.addresses().filter((a) => !a.includes('/ws/'))
+  const local = o.host === '0.0.0.0' || o.host === '::' ? 'localhost' : o.host
   process.stdout.write(
     [
       `Parley peer ${messenger.net.peerId}`,
       `data directory: ${o.data}`,
-      `web app: http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${web.port}/`,
+      `web app: http://${local}:${web.port}/ (on this machine)`,
+      ...httpsUrls(o, web.port, tls).map((u) => `web app over https: ${u}`),
+      ...(tls.ca === undefined
+        ? [`certificate: ${o.cert ?? ''} (from the operator)`]
+        : [
+            `CA certificate: ${tls.ca.path} (also at /ca.crt; colleagues trust it once)`,
+            `CA fingerprint (SHA-256): ${tls.ca.fingerprint}`,
+          ]),
+      ...(tls.renewed === undefined ? [] : [`certificate made: ${tls.renewed}`]),
       `web port: ${web.port}`,
       ...addrs.map((a) => `listening: ${a}`),
       `mDNS: ${o.mdns ? 'on' : 'off'}`,
@@ -71,6 +137,7 @@ export async function serve(o: CliOptions): Promise<number> {
   const sig = await untilSignal()
   process.stdout.write(`${sig}: stopping\n`)
   removeControl()
+  stopWatching()
   await web.close()
   await peer.stop()
   return 0
