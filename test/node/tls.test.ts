@@ -119,7 +119,7 @@ function get(url: string, init: { ca?: string; host?: string } = {}): Promise<Go
       port: u.port,
       path: u.pathname,
       headers: init.host === undefined ? {} : { host: init.host },
-      ...(init.ca === undefined ? {} : { ca: init.ca, servername: 'localhost' }),
+      ...(init.ca === undefined ? {} : { ca: init.ca }),
     }
     const done = (res: IncomingMessage): void => {
       let body = ''
@@ -200,7 +200,7 @@ describe('the web port with TLS', () => {
     const { web, ca } = await start()
     const roundTrip = (url: string, headers: Record<string, string> = {}): Promise<string> =>
       new Promise((resolve, reject) => {
-        const ws = new WebSocket(url, { ca, servername: 'localhost', headers })
+        const ws = new WebSocket(url, { ca, headers })
         ws.on('open', () => ws.send('ping'))
         ws.on('message', (m: Buffer) => {
           resolve(m.toString())
