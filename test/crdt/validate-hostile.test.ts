@@ -3,8 +3,9 @@
  * mutations of valid updates, and structure-aware random updates. Invariants: every input is
  * refused with InvalidUpdateError (or `gap`/`duplicate`) and leaves the document byte-identical, or
  * it is accepted and genuinely valid (integrates completely, every record passes its guard); none
- * takes 100 ms.
+ * hangs (see HANG_MS).
  */
+import { HANG_MS } from '../helpers/limits.ts'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type * as encoding from 'lib0/encoding'
@@ -137,7 +138,7 @@ describe('validateUpdate: hostile input', () => {
         expect(() => target.apply(ctx, bytes), name).toThrow(
           expect.objectContaining({ name: 'InvalidUpdateError' }),
         )
-        expect(performance.now() - t0, name).toBeLessThan(100)
+        expect(performance.now() - t0, name).toBeLessThan(HANG_MS)
         expect(target.encodeSnapshot(), name).toEqual(base)
       }
       const t0 = performance.now()
@@ -148,7 +149,7 @@ describe('validateUpdate: hostile input', () => {
       } catch (err) {
         expect(err, name).toHaveProperty('name', 'CorruptSnapshotError')
       }
-      expect(performance.now() - t0, name).toBeLessThan(100)
+      expect(performance.now() - t0, name).toBeLessThan(HANG_MS)
     }
   })
 
@@ -190,7 +191,7 @@ describe('validateUpdate: hostile input', () => {
     }
   }
 
-  it('[VAL19] 10,000 mutated updates: refused (or genuinely valid), each < 100 ms, document unchanged', () => {
+  it('[VAL19] 10,000 mutated updates: refused (or genuinely valid), no hang, document unchanged', () => {
     const SEED = 18
     const gen = prng.create(SEED)
     const { base, candidates } = fixture()
@@ -214,7 +215,7 @@ describe('validateUpdate: hostile input', () => {
       Object.fromEntries(outcomes),
       `slowest ${slowest.toFixed(1)} ms`,
     )
-    expect(slowest).toBeLessThan(100)
+    expect(slowest).toBeLessThan(HANG_MS)
   })
 
   /** A random struct from the vocabulary of valid and almost-valid writes of `me` (entry `seq`). */
@@ -322,6 +323,6 @@ describe('validateUpdate: hostile input', () => {
       `slowest ${slowest.toFixed(1)} ms`,
     )
     expect(outcomes.get('applied')).toBeGreaterThan(100) // the accepting path is exercised too
-    expect(slowest).toBeLessThan(100)
+    expect(slowest).toBeLessThan(HANG_MS)
   })
 })

@@ -1,3 +1,4 @@
+import { HANG_MS } from '../helpers/limits.ts'
 import { describe, expect, it } from 'vitest'
 import * as prng from 'lib0/prng'
 import { createNobleSigner, generateDeviceKey, nobleCrypto } from '../../src/crdt/crypto.ts'
@@ -216,10 +217,10 @@ describe('wire frames', () => {
     const lie = Uint8Array.of(...f.subarray(0, f.length - 1), 0xa0, 0x8d, 0x06)
     const t = performance.now()
     expectMalformed(() => decodeFrame(lie))
-    expect(performance.now() - t).toBeLessThan(100)
+    expect(performance.now() - t).toBeLessThan(HANG_MS)
   })
 
-  it('[WIRE6] fuzz: 10,000 random inputs and 10,000 mutations per frame type: only MalformedFrameError, each < 100 ms', () => {
+  it('[WIRE6] fuzz: 10,000 random inputs and 10,000 mutations per frame type: only MalformedFrameError, no hang', () => {
     const gen = prng.create(0xf0f0)
     let worst = 0
     const attempt = (bytes: Uint8Array) => {
@@ -243,7 +244,7 @@ describe('wire frames', () => {
     for (let t = 0; t < 9; t++) {
       for (let i = 0; i < 10_000; i++) attempt(mutate(gen, prng.oneOf(gen, samples)[t]!))
     }
-    expect(worst).toBeLessThan(100)
+    expect(worst).toBeLessThan(HANG_MS)
   })
 })
 
