@@ -48,6 +48,19 @@ const toEntry = (r: EntryRow): StoredEntry => ({
   period: r.period,
   bytes: r.bytes,
 })
+/**
+ * `b` in a buffer of its own. IndexedDB's structured clone stores a view's whole underlying buffer:
+ * an entry decoded out of a 1 MiB sync frame would store the whole frame.
+ */
+const own = (b: Uint8Array): Uint8Array =>
+  b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : b.slice()
+const ownHead = (h: StoredHead): StoredHead => ({
+  author: own(h.author),
+  seq: h.seq,
+  hash: own(h.hash),
+  sig: own(h.sig),
+})
+
 /** Bounds of every key that starts with `prefix` (arrays sort above numbers and strings). */
 const prefixRange = (...prefix: (string | number)[]): IDBKeyRange =>
   IDBKeyRange.bound(prefix, [...prefix, []])
@@ -70,6 +83,22 @@ async function write(what: string, fn: () => Promise<void>): Promise<void> {
       : (err as Error).message
     throw new StorageError(`could not ${what}: ${reason}`, { cause: err })
   }
+}
+
+/** The highest seq `s` such that the author holds every entry `from + 1 … s` (a key cursor). */
+function runEnd(es: IDBObjectStore, room: string, a: string, from: number): Promise<number> {
+  const r = es.openKeyCursor(IDBKeyRange.bound([room, a, from + 1], [room, a, []]))
+  let contig = from
+  return new Promise((resolve, reject) => {
+    r.onerror = () => reject(r.error ?? new Error('cursor failed'))
+    r.onsuccess = () => {
+      const c = r.result
+      const seq = c === null ? undefined : (c.key as [string, string, number])[2]
+      if (c === null || seq !== contig + 1) return resolve(contig)
+      contig = seq
+      c.continue()
+    }
+  })
 }
 
 /** Opens (creating if needed) the IndexedDB history store `name`. */
@@ -97,7 +126,15 @@ export async function openIdbStore(
         const a = hex(e.author)
         byAuthor.set(a, e.author)
         periods.add(e.period)
-        const row: EntryRow = { room, a, ...e }
+        const row: EntryRow = {
+          room,
+          a,
+          seq: e.seq,
+          period: e.period,
+          author: own(e.author),
+          hash: own(e.hash),
+          bytes: own(e.bytes),
+        }
         // An entry we already hold stays as it is (INSERT OR IGNORE).
         es.add(row).onerror = (ev) => {
           ev.preventDefault()
@@ -112,16 +149,11 @@ export async function openIdbStore(
         if (row === undefined && newHead === undefined)
           throw new Error('entries without a verified head for a new author')
         let contig = row?.contig ?? 0
-        const seqs = await req(
-          es.getAllKeys(IDBKeyRange.bound([room, a, contig + 1], [room, a, []])),
-        )
-        for (const key of seqs) {
-          const seq = (key as [string, string, number])[2]
-          if (seq !== contig + 1) break
-          contig = seq
-        }
+        // The prefix grows only when an entry fills the first hole; then walk the run above it.
+        if (entries.some((e) => e.seq === contig + 1 && hex(e.author) === a))
+          contig = await runEnd(es, room, a, contig)
         const useNew = newHead !== undefined && (row === undefined || newHead.seq > row.head.seq)
-        as.put({ room, a, contig, head: useNew ? { ...newHead } : row!.head } satisfies AuthorRow)
+        as.put({ room, a, contig, head: useNew ? ownHead(newHead) : row!.head } satisfies AuthorRow)
       }
     } catch (err) {
       tx.abort()
@@ -187,7 +219,7 @@ export async function openIdbStore(
     putSnapshot: (room, period, snap) =>
       write('store a snapshot', async () => {
         const tx = db.transaction('snapshots', 'readwrite')
-        tx.objectStore('snapshots').put({ bytes: snap.bytes, covers: [...snap.covers] }, [
+        tx.objectStore('snapshots').put({ bytes: own(snap.bytes), covers: [...snap.covers] }, [
           room,
           period,
         ])
@@ -201,7 +233,7 @@ export async function openIdbStore(
     putSetting: (key, value) =>
       write('store a setting', async () => {
         const tx = db.transaction('settings', 'readwrite')
-        tx.objectStore('settings').put(value, key)
+        tx.objectStore('settings').put(own(value), key)
         await done(tx)
       }),
     async close() {

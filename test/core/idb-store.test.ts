@@ -1,5 +1,6 @@
 import 'fake-indexeddb/auto'
 import { IDBFactory } from 'fake-indexeddb'
+import { describe, expect, it } from 'vitest'
 import { openIdbStore } from '../../src/core/idb-store.ts'
 import { registerHistoryStoreContract } from './history-store.contract.ts'
 
@@ -9,4 +10,26 @@ registerHistoryStoreContract('IndexedDB (fake-indexeddb)', {
   cleanup: () => {
     factory = new IDBFactory()
   },
+})
+
+describe('IndexedDB store specifics', () => {
+  it('[IDB1] stores each entry in its own buffer, not the sync frame it was decoded from', async () => {
+    const store = await openIdbStore('views', new IDBFactory())
+    const frame = new Uint8Array(1 << 20)
+    const author = frame.subarray(0, 32).fill(3)
+    const e = {
+      author,
+      seq: 1,
+      period: 5,
+      hash: frame.subarray(32, 64),
+      bytes: frame.subarray(64, 164),
+    }
+    await store.append('r', [e], { author, seq: 1, hash: e.hash, sig: frame.subarray(200, 264) })
+    const [got] = await store.entries('r', author, 1, 1)
+    expect(got?.bytes.buffer.byteLength).toBe(100)
+    expect(got?.author.buffer.byteLength).toBe(32)
+    const [a] = await store.authors('r')
+    expect(a?.head.sig.buffer.byteLength).toBe(64)
+    await store.close()
+  })
 })

@@ -55,7 +55,8 @@ describe('a 100,000-message room in the browser', () => {
     expect(initial).toBeLessThan(3_000)
 
     // Scroll back: each time the top is reached, the next older day is loaded and prepended.
-    for (let round = 0; round < 8; round++) {
+    const t2 = Date.now()
+    for (let round = 0; round < 5; round++) {
       const before = await count()
       await page.getByTestId('messages').evaluate((el) => el.scrollTo({ top: 0 }))
       await page.waitForFunction(
@@ -66,10 +67,25 @@ describe('a 100,000-message room in the browser', () => {
       )
     }
     const loaded = await count()
-    expect(loaded).toBeGreaterThanOrEqual(initial + 8 * 1_000)
+    console.log(`5 older days loaded by scrolling back in ${Date.now() - t2} ms`)
+    expect(loaded).toBeGreaterThanOrEqual(initial + 5 * 1_000)
     const rendered = await page.getByTestId('message').count()
     console.log(`loaded ${loaded} messages, ${rendered} rows in the DOM`)
     expect(rendered).toBeLessThan(120)
+
+    // The rest of the room is still streaming in (verified and stored on the main thread, in
+    // chunks that cost long tasks): measure the list itself once that has settled.
+    const settled = await page.evaluate(async () => {
+      const t = performance.now()
+      let last = performance.now()
+      new PerformanceObserver(() => (last = performance.now())).observe({
+        entryTypes: ['longtask'],
+      })
+      while (performance.now() - last < 2_000 && performance.now() - t < 90_000)
+        await new Promise((r) => setTimeout(r, 200))
+      return performance.now() - t
+    })
+    console.log(`background catch-up settled after ${Math.round(settled)} ms more`)
 
     // Frame times while scrolling through the loaded rows, 500 px a frame.
     const frames = await page.getByTestId('messages').evaluate(async (el) => {
