@@ -47,8 +47,8 @@ const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(x
 const span = (xs: number[], digits = 0): string =>
   `(${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`
 
-export function coldLoadRows(count: number, rs: readonly ColdLoadResult[]): Row[] {
-  const label = `cold load ${count.toLocaleString('en')}`
+export function coldLoadRows(count: number, rs: readonly ColdLoadResult[], suffix = ''): Row[] {
+  const label = `cold load ${count.toLocaleString('en')}${suffix}`
   const newest = rs.map((r) => r.newestPage)
   const all = rs.map((r) => r.all)
   const rssNewest = rs.map((r) => mib(r.memAfterNewest.rss))
@@ -87,23 +87,24 @@ export async function coldLoadBench(
   count: number,
   opts: BenchOptions,
   runs: number,
+  suffix = '',
 ): Promise<BenchResult> {
-  return timed(`cold-load-${count}`, async () => {
+  return timed(`cold-load-${count}${suffix === '' ? '' : '-compiled'}`, async () => {
     const rs = await coldLoadRuns(dir, room, runs, opts.profileDir)
-    return { rows: coldLoadRows(count, rs), details: rs }
+    return { rows: coldLoadRows(count, rs, suffix), details: rs }
   })
 }
 
 /** RSS of a peer that holds nothing: the baseline under every other memory figure. */
-export async function idleRss(): Promise<BenchResult> {
-  return timed('idle-rss', async () => {
+export async function idleRss(suffix = ''): Promise<BenchResult> {
+  return timed(`idle-rss${suffix === '' ? '' : '-compiled'}`, async () => {
     const dir = tempDir('idle')
     const p = PeerProcess.spawn({ name: 'idle' })
     try {
       await p.call('start', { dir: dir.path, kind: 'messenger' })
       const m = await p.call('mem', {})
       return {
-        rows: [{ name: 'idle peer RSS (baseline)', value: mib(m.rss), unit: 'MiB' }],
+        rows: [{ name: `idle peer RSS (baseline)${suffix}`, value: mib(m.rss), unit: 'MiB' }],
         details: m,
       }
     } finally {

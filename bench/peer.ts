@@ -30,7 +30,7 @@ const handlers: { [C in Cmd]: (args: Commands[C]['args']) => Promise<Commands[C]
         await need().net.dial(addr)
         break
       } catch (err) {
-        if (attempt >= 3) throw err
+        if (attempt >= 5) throw err
         console.error(`[${name}] dial ${addr} failed (attempt ${attempt}): ${describe(err)}`)
         await new Promise((r) => setTimeout(r, 200 * attempt))
       }

@@ -5,6 +5,7 @@
  *   npm run bench -- --quick            # short runs, 10,000-message rooms (~1.5 minutes)
  *   npm run bench -- latency catchup    # only benches whose name contains one of these words
  *   npm run bench -- --profile DIR      # also write a V8 CPU profile of every peer process
+ *   npm run bench -- --compiled         # peers from an esbuild bundle on plain Node (no tsx)
  *
  * Prints a table (with the load average around each bench: other work shares the machine) and
  * writes bench/results/latest.json (latest-quick.json with --quick) and a dated copy.
@@ -16,10 +17,16 @@ import { latencyBenches } from './latency.ts'
 import { throughputBench } from './throughput.ts'
 import { catchupBench } from './catchup.ts'
 import { coldLoadBench, idleRss } from './cold-load.ts'
+import { bundlePeer } from './lib/compiled.ts'
+import { TS_PEER, usePeerScript } from './lib/proc.ts'
 import { formatTable, machine, parseArgs, writeResults, type BenchResult } from './lib/report.ts'
+
+const COMPILED = ', esbuild bundle on plain Node'
 
 export async function runAll(argv: readonly string[]): Promise<BenchResult[]> {
   const opts = parseArgs(argv)
+  const compiled = argv.includes('--compiled')
+  if (compiled) usePeerScript(bundlePeer())
   if (opts.profileDir !== undefined) mkdirSync(opts.profileDir, { recursive: true })
   const wanted = (name: string): boolean =>
     opts.only.length === 0 || opts.only.some((w) => name.includes(w))
@@ -48,6 +55,16 @@ export async function runAll(argv: readonly string[]): Promise<BenchResult[]> {
         // The author's data dir, with the snapshots it writes when it stops.
         await fixture.author.stop()
         done(await coldLoadBench(fixture.dir.path, fixture.room, count, opts, runs))
+        if (!compiled) {
+          // What a build without tsx would use: the same peer bundled, on plain Node.
+          usePeerScript(bundlePeer())
+          try {
+            done(await idleRss(COMPILED))
+            done(await coldLoadBench(fixture.dir.path, fixture.room, count, opts, 1, COMPILED))
+          } finally {
+            usePeerScript(TS_PEER)
+          }
+        }
       }
     } finally {
       fixture.author.kill()

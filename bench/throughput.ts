@@ -9,6 +9,8 @@
  */
 import { fileURLToPath } from 'node:url'
 import { PeerProcess, stopAll } from './lib/proc.ts'
+import { round } from './lib/stats.ts'
+import type { Timing } from './lib/instrument.ts'
 import {
   formatTable,
   parseArgs,
@@ -16,6 +18,7 @@ import {
   timed,
   type BenchOptions,
   type BenchResult,
+  type Row,
 } from './lib/report.ts'
 
 const ROOM = 'bench-flood'
@@ -38,6 +41,8 @@ export async function throughputBench(opts: BenchOptions): Promise<BenchResult> 
       )
       await receiver.call('dial', { addr: a!.addr })
       await sender.call('waitTopic', { topic: ROOM, n: 1, timeoutMs: 20_000 })
+      await Promise.all(procs.map((p) => p.call('timings', {})))
+      const cpu0 = await Promise.all(procs.map((p) => p.call('cpu', {})))
       // seq = count + 1: the room's meta entry comes first.
       const tracked = receiver.call(
         'track',
@@ -50,10 +55,17 @@ export async function throughputBench(opts: BenchOptions): Promise<BenchResult> 
         130_000,
       )
       const got = await tracked
+      const cpu1 = await Promise.all(procs.map((p) => p.call('cpu', {})))
+      const [senderTimings, receiverTimings] = await Promise.all(
+        procs.map((p) => p.call('timings', {})),
+      )
+      const usPerMsg = (t: [string, Timing][] | undefined): Record<string, number> =>
+        Object.fromEntries((t ?? []).map(([k, v]) => [k, round((v.ms / count) * 1000)]))
+      const cpuUsPerMsg = cpu1.map((c, i) => round(((c.ms - cpu0[i]!.ms) / count) * 1000))
       const seconds = (got.tShown - flooded.tStart) / 1000
       const received = (got.tStored - flooded.tStart) / 1000
       const stored = (flooded.tStored - flooded.tStart) / 1000
-      const rows = [
+      const rows: Row[] = [
         {
           name: '2 peers flood: delivered (verified+stored)',
           value: count / received,
@@ -69,10 +81,14 @@ export async function throughputBench(opts: BenchOptions): Promise<BenchResult> 
           target: { op: '=', value: count } as const,
         },
       ]
-      return {
-        rows,
-        details: { count, seconds, received, stored, shown: got.shown, bytes: got.bytes },
-      }
+      rows.push({
+        name: '2 peers flood: CPU µs/msg sender',
+        value: cpuUsPerMsg[0]!,
+        unit: `, receiver ${cpuUsPerMsg[1]}`,
+      })
+      const timings = { sender: usPerMsg(senderTimings), receiver: usPerMsg(receiverTimings) }
+      const details = { count, seconds, received, stored, shown: got.shown, bytes: got.bytes }
+      return { rows, details: { ...details, cpuUsPerMsg, timings } }
     } finally {
       await stopAll(procs)
       for (const d of dirs) d.dispose()

@@ -21,6 +21,9 @@ export interface ByteCounts {
   gossipIn: number
   gossipOutCount: number
   gossipInCount: number
+  /** Requests sent (pulls, pushes, digests) and served. */
+  requestsOut: number
+  requestsIn: number
 }
 
 export interface TimedPayload {
@@ -48,6 +51,8 @@ export function countingNet(inner: PeerNet): CountingNet {
     gossipIn: 0,
     gossipOutCount: 0,
     gossipInCount: 0,
+    requestsOut: 0,
+    requestsIn: 0,
   })
   let c = zero()
   const recorded = new Set<string>()
@@ -60,6 +65,7 @@ export function countingNet(inner: PeerNet): CountingNet {
     options: Parameters<PeerNet['request']>[2],
   ): AsyncGenerator<Uint8Array> {
     c.requestOut += framed(data.byteLength)
+    c.requestsOut += 1
     for await (const frame of inner.request(peer, data, options)) {
       c.responseIn += framed(frame.byteLength)
       yield frame
@@ -69,6 +75,7 @@ export function countingNet(inner: PeerNet): CountingNet {
   const countedHandler = (handler: RequestHandler): RequestHandler =>
     async function* (request, from, options) {
       c.requestIn += framed(request.byteLength)
+      c.requestsIn += 1
       for await (const frame of handler(request, from, options)) {
         c.responseOut += framed(frame.byteLength)
         yield frame

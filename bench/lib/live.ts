@@ -47,6 +47,8 @@ export interface LiveResult {
   cpu: { senderMsPerMsg: number; receiverMsPerMsg: number; cores: number }
   /** µs per message spent in the store, crypto and signer: sender, and receiver 1. */
   timings: { sender: Record<string, number>; receiver: Record<string, number> }
+  /** Sync requests the receivers sent during the run, in all (mostly pulls after a gossip gap). */
+  requests: number
   /** Receiver 1's median latency per tenth of the run, ms: shows whether a backlog builds up. */
   timeline: number[]
 }
@@ -200,5 +202,6 @@ function analyse(
         }),
     perReceiverP99,
     timeline,
+    requests: reports.reduce((n, r) => n + r.requestsOut, 0),
   }
 }

@@ -7,8 +7,15 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Cmd, Commands, Request, Response } from './protocol.ts'
 
-const PEER_SCRIPT = fileURLToPath(new URL('../peer.ts', import.meta.url))
 const live = new Set<ChildProcess>()
+/** The peer script run through tsx (the default). */
+export const TS_PEER = fileURLToPath(new URL('../peer.ts', import.meta.url))
+let peerScript = TS_PEER
+
+/** Runs peers from `script` instead: a `.mjs` bundle runs on plain Node, without tsx. */
+export function usePeerScript(script: string): void {
+  peerScript = script
+}
 
 process.once('exit', () => {
   for (const child of live) if (child.exitCode === null) child.kill('SIGKILL')
@@ -52,12 +59,14 @@ export class PeerProcess {
   }
 
   static spawn(opts: SpawnOptions): PeerProcess {
-    const execArgv = ['--import', 'tsx', '--expose-gc']
+    const execArgv = peerScript.endsWith('.ts')
+      ? ['--import', 'tsx', '--expose-gc']
+      : ['--expose-gc']
     // One directory per process: tsx's loader thread writes a profile of its own there too (the
     // main thread's file is the one whose name has thread id 0... or the biggest).
     if (opts.cpuProfDir !== undefined)
       execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfDir, opts.name)}`)
-    const child = fork(PEER_SCRIPT, [opts.name], {
+    const child = fork(peerScript, [opts.name], {
       execArgv,
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

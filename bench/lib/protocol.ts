@@ -51,6 +51,8 @@ export interface WatchReport {
   delivered: [number, number][]
   /** Duration of every `messages(room)` read the watcher made, ms. */
   reads: number[]
+  /** Sync requests this peer sent during the run (pulls after a gap, digests, pushes). */
+  requestsOut: number
 }
 
 export interface CatchupResult {

@@ -67,6 +67,8 @@ export const send: Handler<'send'> = async (peer, { room, count, rate, bytes }) 
 }
 
 interface Watcher {
+  /** Requests sent before the watch started. */
+  requests0: number
   shown: Map<number, number>
   reads: number[]
   off: () => void
@@ -74,7 +76,12 @@ interface Watcher {
 const watchers = new Map<string, Watcher>()
 
 export const watch: Handler<'watch'> = async (peer, { room }) => {
-  const w: Watcher = { shown: new Map(), reads: [], off: () => undefined }
+  const w: Watcher = {
+    requests0: peer.net.counts().requestsOut,
+    shown: new Map(),
+    reads: [],
+    off: () => undefined,
+  }
   watchers.get(room)?.off()
   watchers.set(room, w)
   if (peer.messenger === undefined) {
@@ -137,6 +144,7 @@ export const report: Handler<'report'> = async (peer, { room }) => {
     published: messenger ? entrySeqTimes(timed.published) : [],
     delivered: messenger ? entrySeqTimes(timed.delivered) : [],
     reads: w?.reads ?? [],
+    requestsOut: peer.net.counts().requestsOut - (w?.requests0 ?? 0),
   }
   w?.off()
   watchers.delete(room)
