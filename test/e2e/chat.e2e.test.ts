@@ -183,6 +183,22 @@ describe('web app end to end (Chromium + parley serve)', () => {
     await seeMessage(a, 'first tab still works')
   })
 
+  it('[E2E8] keyboard only: emoji picker, Shift+Enter for a new line, Enter to send', async () => {
+    const composer = a.getByTestId('composer')
+    await composer.focus()
+    await a.keyboard.type('ship it ')
+    await a.keyboard.press('Tab')
+    await a.keyboard.press('Enter') // the emoji button
+    await a.keyboard.type('rocket')
+    await a.keyboard.press('Enter') // first match, back in the composer
+    await a.keyboard.press('Shift+Enter')
+    await a.keyboard.type('tomorrow')
+    expect(await composer.inputValue()).toBe('ship it 🚀\ntomorrow')
+    await a.keyboard.press('Enter')
+    await seeMessage(b, 'ship it 🚀\ntomorrow')
+    await screenshot(b, 'e2e-8-keyboard-message')
+  })
+
   it('[E2E5] a user ID already taken in the organisation is refused', async () => {
     const ctx = await chrome.context()
     const c = await ctx.newPage()
