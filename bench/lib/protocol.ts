@@ -86,6 +86,9 @@ export interface ColdLoadResult {
   allCount: number
   memAfterNewest: MemSample
   memAfterAll: MemSample
+  /** Store, crypto and signer time: up to the newest page, and loading the rest. */
+  timingsNewest: [string, Timing][]
+  timingsAll: [string, Timing][]
 }
 
 export interface Commands {

@@ -114,11 +114,13 @@ export async function coldLoad(
   const messenger = messengerOf(peer)
   const first = await messenger.messages(args.room)
   const newestPage = now() - t0
+  const timingsNewest = peer.timings.take()
   const memAfterNewest = memSample()
   const t1 = now()
   while (await messenger.loadOlder(args.room));
   const allCount = (await messenger.messages(args.room)).length
   const all = now() - t1
+  const timingsAll = peer.timings.take()
   return {
     peer,
     result: {
@@ -130,6 +132,8 @@ export async function coldLoad(
       allCount,
       memAfterNewest,
       memAfterAll: memSample(),
+      timingsNewest,
+      timingsAll,
     },
   }
 }
