@@ -6,28 +6,26 @@
  */
 import { createLogger } from '../net/logger.ts'
 import type { PeerConnectionInfo, Unsubscribe } from '../net/index.ts'
-import { compareHlc } from '../crdt/hlc.ts'
-import { parseMessageId, type RoomMeta } from '../crdt/schema.ts'
+import { parseMessageId } from '../crdt/schema.ts'
 import type { DisplayMessage } from '../crdt/display.ts'
 import {
   PEOPLE_ROOM,
   ROOMS_ROOM,
-  SYSTEM_ROOM_PREFIX,
   encodeRecord,
-  resolveRooms,
   type RoomListing,
   type Person,
 } from '../crdt/directory.ts'
 import type { Messenger } from './messenger.ts'
 import type { HistoryStore } from './store.ts'
-import { hex } from './store.ts'
+import { RoomList, type RoomSummary } from './room-list.ts'
 import { LocalState } from './local-state.ts'
 import type { Typing } from './typing.ts'
 import { directoryOf, heldByOther, peopleView, type ClaimState, type PersonView } from './people.ts'
 import { Emitter } from './emitter.ts'
 import { Delivery } from './delivery.ts'
 
-export type { PersonView, ClaimState }
+export type { PersonView, ClaimState, RoomSummary }
+export { slugOf } from './room-list.ts'
 
 const log = createLogger('parley:core:client')
 
@@ -36,16 +34,6 @@ export interface Me {
   userId: string
   name: string
   claim: ClaimState
-}
-
-export interface RoomSummary {
-  id: string
-  name: string
-  topic: string
-  kind: RoomMeta['kind'] | 'unknown'
-  unread: number
-  /** For a dm: the other member's author id. */
-  peer?: string
 }
 
 export interface ConnectionView {
@@ -59,16 +47,6 @@ export interface ClientInit {
   account: { userId: string; name: string; author: string }
 }
 
-/** A room id from a name: lowercase, dashes, ≤ 64 characters. */
-export function slugOf(name: string): string {
-  const s = name
-    .normalize('NFKD')
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[-._]+|-+$/g, '')
-  return s.slice(0, 64)
-}
-
 export class ParleyClient {
   readonly messenger: Messenger
   readonly local: LocalState
@@ -78,8 +56,8 @@ export class ParleyClient {
   readonly #off: Unsubscribe[] = []
   #me: Me
   #directory = new Map<string, Person>()
-  #listings = new Map<string, RoomListing>()
-  #summaries = new Map<string, RoomSummary>()
+  #directoryReads = 0
+  readonly #rooms: RoomList
   #stopped = false
 
   constructor(init: ClientInit) {
@@ -88,6 +66,12 @@ export class ParleyClient {
     this.typing = init.messenger.typing
     this.#delivery = new Delivery(this.messenger, this.local, (room) => this.#events.emit(room))
     this.#me = { ...init.account, claim: 'pending' }
+    this.#rooms = new RoomList({
+      messenger: this.messenger,
+      local: this.local,
+      me: init.account.author,
+      emit: (channel) => this.#events.emit(channel),
+    })
   }
 
   /** Loads local state, joins the user's rooms and starts following changes. */
@@ -104,7 +88,7 @@ export class ParleyClient {
     for (const room of [PEOPLE_ROOM, ROOMS_ROOM]) await this.messenger.join(room)
     await this.#loadAll(PEOPLE_ROOM)
     await this.#loadAll(ROOMS_ROOM)
-    for (const room of this.local.data.joined) await this.#refreshRoom(room)
+    for (const room of this.local.data.joined) await this.#rooms.refresh(room)
     for (const room of this.local.data.joined) void this.#delivery.resume(room)
   }
 
@@ -164,74 +148,38 @@ export class ParleyClient {
     this.#events.emit('me')
   }
 
-  // --- rooms ---
+  // --- rooms (see RoomList) ---
 
   rooms(): RoomSummary[] {
-    return this.local.data.joined
-      .map((id) => this.#summaries.get(id))
-      .filter((s): s is RoomSummary => s !== undefined)
+    return this.#rooms.rooms()
   }
 
   /** Public rooms listed in the directory, with whether we are in them. */
   browse(): (RoomListing & { joined: boolean })[] {
-    const joined = new Set(this.local.data.joined)
-    return [...this.#listings.values()]
-      .map((l) => ({ ...l, joined: joined.has(l.id) }))
-      .sort((a, b) => a.name.localeCompare(b.name))
+    return this.#rooms.browse()
   }
 
-  async joinRoom(id: string): Promise<void> {
-    await this.messenger.join(id)
-    await this.local.update((d) => {
-      if (!d.joined.includes(id)) d.joined.push(id)
-      d.left = d.left.filter((r) => r !== id)
-    })
-    await this.#refreshRoom(id)
+  joinRoom(id: string): Promise<void> {
+    return this.#rooms.join(id)
   }
 
-  async leaveRoom(id: string): Promise<void> {
-    await this.local.update((d) => {
-      d.joined = d.joined.filter((r) => r !== id)
-      if (!d.left.includes(id)) d.left.push(id)
-    })
-    this.#events.emit('rooms')
+  /** Hides the room here (this browser still holds its history). */
+  leaveRoom(id: string): Promise<void> {
+    return this.#rooms.leave(id)
   }
 
   /** Creates a public room named `name` (or joins it, if its id exists) and lists it. */
-  async createRoom(name: string, topic = ''): Promise<string> {
-    const id = slugOf(name)
-    if (id === '' || id.startsWith(SYSTEM_ROOM_PREFIX)) throw new RangeError('Choose another name')
-    await this.messenger.createRoom(id, { name: name.trim(), ...(topic === '' ? {} : { topic }) })
-    if (!this.#listings.has(id))
-      await this.messenger.post(
-        ROOMS_ROOM,
-        encodeRecord({ t: 'room', id, name: name.trim(), topic }),
-      )
-    await this.joinRoom(id)
-    return id
+  createRoom(name: string, topic = ''): Promise<string> {
+    return this.#rooms.create(name, topic)
   }
 
-  async setTopic(id: string, topic: string): Promise<void> {
-    await this.messenger.createRoom(id, { topic })
-    const meta = await this.messenger.roomMeta(id)
-    if (meta?.kind === 'public')
-      await this.messenger.post(ROOMS_ROOM, encodeRecord({ t: 'room', id, name: meta.name, topic }))
+  setTopic(id: string, topic: string): Promise<void> {
+    return this.#rooms.setTopic(id, topic)
   }
 
   /** Opens (creating if needed) the direct-message room with `author`. */
-  async startDm(author: string): Promise<string> {
-    const members = [this.#me.author, author].sort()
-    const digest = this.messenger.identity.crypto.sha256(
-      new TextEncoder().encode(members.join('\0')),
-    )
-    const id = `dm.${hex(digest).slice(0, 32)}`
-    const h = await this.messenger.join(id)
-    if ((await h.meta()) === undefined) {
-      await this.messenger.createRoom(id, { kind: 'dm', members })
-      await this.messenger.post(ROOMS_ROOM, encodeRecord({ t: 'dm', id, members }))
-    }
-    await this.joinRoom(id)
-    return id
+  startDm(author: string): Promise<string> {
+    return this.#rooms.startDm(author)
   }
 
   // --- messages ---
@@ -264,12 +212,8 @@ export class ParleyClient {
   }
 
   /** Marks every message of `room` up to the newest as read. */
-  async markRead(room: string): Promise<void> {
-    const last = (await this.messenger.messages(room)).at(-1)
-    const cur = this.local.data.read[room]
-    if (last === undefined || (cur !== undefined && compareHlc(last, cur) <= 0)) return
-    await this.local.update((d) => (d.read[room] = { wall: last.wall, count: last.count }))
-    await this.#refreshRoom(room)
+  markRead(room: string): Promise<void> {
+    return this.#rooms.markRead(room)
   }
 
   // --- people, presence, connection ---
@@ -309,14 +253,17 @@ export class ParleyClient {
     if (this.#stopped) return
     try {
       if (room === PEOPLE_ROOM) {
-        this.#directory = directoryOf(await this.messenger.messages(room))
+        const n = ++this.#directoryReads
+        const directory = directoryOf(await this.messenger.messages(room))
+        if (n !== this.#directoryReads) return // a newer read is under way
+        this.#directory = directory
         const mine = this.#directory.get(this.#me.author)
         if (mine?.conflict === true) this.#setClaim('taken')
         this.#events.emit('people')
       } else if (room === ROOMS_ROOM) {
-        await this.#onListings()
+        await this.#rooms.onListings()
       } else if (this.local.data.joined.includes(room)) {
-        await this.#refreshRoom(room)
+        await this.#rooms.refresh(room)
         for (const m of (await this.messenger.messages(room)).slice(-5))
           this.typing.clear(room, m.author)
       }
@@ -324,40 +271,6 @@ export class ParleyClient {
     } catch (err) {
       log.error('refresh of %s failed: %e', room, err)
     }
-  }
-
-  async #onListings(): Promise<void> {
-    const { rooms, dms } = resolveRooms(await this.messenger.messages(ROOMS_ROOM))
-    this.#listings = rooms
-    const { joined, left } = this.local.data
-    for (const dm of dms.values()) {
-      if (dm.members.includes(this.#me.author) && !joined.includes(dm.id) && !left.includes(dm.id))
-        await this.joinRoom(dm.id)
-    }
-    this.#events.emit('rooms')
-  }
-
-  async #refreshRoom(id: string): Promise<void> {
-    const meta = await this.messenger.roomMeta(id)
-    const read = this.local.data.read[id]
-    const msgs = await this.messenger.messages(id)
-    let unread = 0
-    for (let i = msgs.length - 1; i >= 0; i--) {
-      const m = msgs[i]!
-      if (read !== undefined && compareHlc(m, read) <= 0) break
-      if (m.author !== this.#me.author && !m.deleted) unread++
-    }
-    const peer = meta?.members?.find((a) => a !== this.#me.author)
-    const summary: RoomSummary = {
-      id,
-      name: meta?.name !== undefined && meta.name !== '' ? meta.name : id,
-      topic: meta?.topic ?? '',
-      kind: meta?.kind ?? 'unknown',
-      unread,
-      ...(meta?.kind === 'dm' && peer !== undefined ? { peer } : {}),
-    }
-    this.#summaries.set(id, summary)
-    this.#events.emit('rooms')
   }
 
   #onPresence(): void {

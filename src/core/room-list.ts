@@ -1,0 +1,176 @@
+/**
+ * The rooms this user is in (as the sidebar shows them: name, topic, kind, unread count from the
+ * local read marker), the public rooms listed in `sys.rooms`, and the room operations: join, leave,
+ * create, topic, direct messages. A dm notice naming us in `sys.rooms` joins its room by itself.
+ */
+import { compareHlc } from '../crdt/hlc.ts'
+import type { RoomMeta } from '../crdt/schema.ts'
+import {
+  ROOMS_ROOM,
+  SYSTEM_ROOM_PREFIX,
+  encodeRecord,
+  resolveRooms,
+  type RoomListing,
+} from '../crdt/directory.ts'
+import type { Messenger } from './messenger.ts'
+import type { LocalState } from './local-state.ts'
+import { hex } from './store.ts'
+
+export interface RoomSummary {
+  id: string
+  name: string
+  topic: string
+  kind: RoomMeta['kind'] | 'unknown'
+  unread: number
+  /** For a dm: the other member's author id. */
+  peer?: string
+}
+
+/** A room id from a name: lowercase, dashes, ≤ 64 characters. */
+export function slugOf(name: string): string {
+  const s = name
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[-._]+|-+$/g, '')
+  return s.slice(0, 64)
+}
+
+export interface RoomListInit {
+  messenger: Messenger
+  local: LocalState
+  /** Our author id. */
+  me: string
+  /** Tells the client's listeners that `channel` changed. */
+  emit: (channel: string) => void
+}
+
+export class RoomList {
+  readonly #messenger: Messenger
+  readonly #local: LocalState
+  readonly #me: string
+  readonly #emit: (channel: string) => void
+  #listings = new Map<string, RoomListing>()
+  readonly #summaries = new Map<string, RoomSummary>()
+  /** room → number of the latest refresh started: an older one finishing later is dropped. */
+  readonly #refreshes = new Map<string, number>()
+
+  constructor(init: RoomListInit) {
+    this.#messenger = init.messenger
+    this.#local = init.local
+    this.#me = init.me
+    this.#emit = init.emit
+  }
+
+  rooms(): RoomSummary[] {
+    return this.#local.data.joined
+      .map((id) => this.#summaries.get(id))
+      .filter((s): s is RoomSummary => s !== undefined)
+  }
+
+  browse(): (RoomListing & { joined: boolean })[] {
+    const joined = new Set(this.#local.data.joined)
+    return [...this.#listings.values()]
+      .map((l) => ({ ...l, joined: joined.has(l.id) }))
+      .sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  async join(id: string): Promise<void> {
+    await this.#messenger.join(id)
+    await this.#local.update((d) => {
+      if (!d.joined.includes(id)) d.joined.push(id)
+      d.left = d.left.filter((r) => r !== id)
+    })
+    await this.refresh(id)
+  }
+
+  async leave(id: string): Promise<void> {
+    await this.#local.update((d) => {
+      d.joined = d.joined.filter((r) => r !== id)
+      if (!d.left.includes(id)) d.left.push(id)
+    })
+    this.#emit('rooms')
+  }
+
+  async create(name: string, topic: string): Promise<string> {
+    const id = slugOf(name)
+    if (id === '' || id.startsWith(SYSTEM_ROOM_PREFIX)) throw new RangeError('Choose another name')
+    const title = name.trim()
+    await this.#messenger.createRoom(id, { name: title, ...(topic === '' ? {} : { topic }) })
+    if (!this.#listings.has(id))
+      await this.#messenger.post(ROOMS_ROOM, encodeRecord({ t: 'room', id, name: title, topic }))
+    await this.join(id)
+    return id
+  }
+
+  async setTopic(id: string, topic: string): Promise<void> {
+    await this.#messenger.createRoom(id, { topic })
+    const meta = await this.#messenger.roomMeta(id)
+    if (meta?.kind === 'public')
+      await this.#messenger.post(
+        ROOMS_ROOM,
+        encodeRecord({ t: 'room', id, name: meta.name, topic }),
+      )
+  }
+
+  async startDm(author: string): Promise<string> {
+    const members = [this.#me, author].sort()
+    const digest = this.#messenger.identity.crypto.sha256(
+      new TextEncoder().encode(members.join('\0')),
+    )
+    const id = `dm.${hex(digest).slice(0, 32)}`
+    const h = await this.#messenger.join(id)
+    if ((await h.meta()) === undefined) {
+      await this.#messenger.createRoom(id, { kind: 'dm', members })
+      await this.#messenger.post(ROOMS_ROOM, encodeRecord({ t: 'dm', id, members }))
+    }
+    await this.join(id)
+    return id
+  }
+
+  async markRead(room: string): Promise<void> {
+    const last = (await this.#messenger.messages(room)).at(-1)
+    const cur = this.#local.data.read[room]
+    if (last === undefined || (cur !== undefined && compareHlc(last, cur) <= 0)) return
+    await this.#local.update((d) => (d.read[room] = { wall: last.wall, count: last.count }))
+    await this.refresh(room)
+  }
+
+  /** `sys.rooms` changed: new listings, and dms that name us. */
+  async onListings(): Promise<void> {
+    const { rooms, dms } = resolveRooms(await this.#messenger.messages(ROOMS_ROOM))
+    this.#listings = rooms
+    const { joined, left } = this.#local.data
+    for (const dm of dms.values()) {
+      if (dm.members.includes(this.#me) && !joined.includes(dm.id) && !left.includes(dm.id))
+        await this.join(dm.id)
+    }
+    this.#emit('rooms')
+  }
+
+  /** Recomputes one room's summary (meta and unread count). */
+  async refresh(id: string): Promise<void> {
+    const n = (this.#refreshes.get(id) ?? 0) + 1
+    this.#refreshes.set(id, n)
+    const read = this.#local.data.read[id]
+    const meta = await this.#messenger.roomMeta(id)
+    const msgs = await this.#messenger.messages(id)
+    if (this.#refreshes.get(id) !== n) return
+    let unread = 0
+    for (let i = msgs.length - 1; i >= 0; i--) {
+      const m = msgs[i]!
+      if (read !== undefined && compareHlc(m, read) <= 0) break
+      if (m.author !== this.#me && !m.deleted) unread++
+    }
+    const peer = meta?.members?.find((a) => a !== this.#me)
+    this.#summaries.set(id, {
+      id,
+      name: meta?.name !== undefined && meta.name !== '' ? meta.name : id,
+      topic: meta?.topic ?? '',
+      kind: meta?.kind ?? 'unknown',
+      unread,
+      ...(meta?.kind === 'dm' && peer !== undefined ? { peer } : {}),
+    })
+    this.#emit('rooms')
+  }
+}
