@@ -102,11 +102,13 @@ export class PeerTracker {
       if (conn.status !== 'open') continue
       const peer = asPeerIdString(conn.remotePeer.toString())
       const info = byPeer.get(peer) ?? { peer, addrs: [], kind: 'relayed' }
-      info.addrs.push(conn.remoteAddr.toString())
       // libp2p's `direct` is false only for a circuit relay hop: a WebRTC link set up through a
       // relay has `/p2p-circuit/webrtc` in its address yet is direct. One direct connection makes
-      // the peer direct; relayed links are only a stepping stone.
-      if (conn.direct) info.kind = 'direct'
+      // the peer direct (its address listed first); relayed links are only a stepping stone.
+      if (conn.direct) {
+        info.kind = 'direct'
+        info.addrs.unshift(conn.remoteAddr.toString())
+      } else info.addrs.push(conn.remoteAddr.toString())
       byPeer.set(peer, info)
     }
     return [...byPeer.values()]
