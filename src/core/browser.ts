@@ -4,15 +4,14 @@
  * WebSocket (`wss` when the page is https), then runs the same Messenger, gossip and sync as any
  * Node peer, on an IndexedDB store. Nothing to configure.
  *
- * Seams left for later: HTTPS/WSS with the organisation's CA (only `page.protocol` changes the
- * address), and direct browser↔browser WebRTC dials through the relay (the browser profile already
- * listens on `/webrtc`).
+ * Other browsers are dialled directly over WebRTC through that peer as relay ({@link DirectLinks}).
  */
 import { createLogger } from '../net/logger.ts'
 import { createLibp2pNet, generateNetKey } from '../net/libp2p.ts'
 import { createNobleSigner, nobleCrypto } from '../crdt/crypto.ts'
 import { Messenger } from './messenger.ts'
 import { ParleyClient } from './client.ts'
+import { DirectLinks } from './direct-links.ts'
 import { openIdbStore } from './idb-store.ts'
 import type { UnlockedAccount } from './accounts.ts'
 import type { HistoryStore } from './store.ts'
@@ -146,6 +145,9 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   })
   await net.start()
   await messenger.start()
+  // Direct WebRTC links to other browsers, signalled through the serving peer as relay.
+  const links = new DirectLinks({ net, presence: messenger.presence, relay: () => addr })
+  links.start()
   const client = new ParleyClient({ messenger, store, account })
   await client.start()
   return {
@@ -156,6 +158,7 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
         net.dial(addr).catch((err: unknown) => log('redial failed: %e', err))
     },
     async stop() {
+      links.stop()
       await client.stop()
       await messenger.stop()
       await net.stop()
