@@ -101,7 +101,15 @@ describe('web app end to end (Chromium + parley serve)', () => {
   it('[E2E2] offline: presence changes, a message written offline is pending, then arrives', async () => {
     await b.locator('[data-testid=room-link][data-room=general]').click()
     await a.locator('[data-testid=room-link][data-room=general]').click()
+    // Offline emulation cuts HTTP and WebSocket but not an established WebRTC link between the
+    // two browsers: reload bob's tab offline (the service worker serves the page), so that it
+    // starts with no connection at all, as a PC off the network would. One online reload first
+    // fills the service worker's cache.
+    await b.reload()
+    await b.getByTestId('composer').waitFor()
     await ctxB.setOffline(true)
+    await b.reload()
+    await b.getByTestId('composer').waitFor()
     await b
       .getByTestId('connection')
       .and(b.locator('[data-status=offline]'))
