@@ -223,6 +223,18 @@ export class ParleyClient {
     return peopleView(this.#directory, presence, this.local.data.lastSeen, this.#me.author)
   }
 
+  /**
+   * The display name of `author`: from the directory, else the name its presence announces (Node
+   * peers and `parley send` are in no directory), else a short form of its id.
+   */
+  nameOf(author: string): string {
+    return (
+      this.#directory.get(author)?.name ??
+      this.messenger.people().find((p) => p.author === author)?.name ??
+      `${author.slice(0, 6)}…`
+    )
+  }
+
   /** 'away' after idle, 'online' when back. */
   setActivity(status: 'online' | 'away'): void {
     this.messenger.presence.set(status)

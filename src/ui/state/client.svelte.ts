@@ -37,9 +37,10 @@ export class ClientState {
     if (!this.rooms.some((r) => r.id === this.current)) this.current = 'general'
   }
 
-  /** Name of an author (from the directory), or a short form of its id. */
+  /** Name of an author (directory, then presence), or a short form of its id. */
   nameOf(author: string): string {
-    return this.people.find((p) => p.author === author)?.name ?? `${author.slice(0, 6)}…`
+    void this.people // re-evaluated in templates whenever people change
+    return this.client.nameOf(author)
   }
 
   /** The room as the sidebar and header title it. */
