@@ -49,3 +49,6 @@ export const BOOTSTRAP_RETRY_MIN_MS = 500
 
 /** Longest delay between two redials of a bootstrap peer. */
 export const BOOTSTRAP_RETRY_MAX_MS = 30_000
+
+/** A new WebRTC connection must open a stream within this, or it is closed (webrtc-check.ts). */
+export const WEBRTC_VERIFY_MS = 5_000

@@ -18,6 +18,7 @@ import { asPeerIdString } from './keys.ts'
 import { parseMultiaddr, PeerTracker } from './peers.ts'
 import { SyncProtocol } from './request.ts'
 import { loadTransports, type TransportProfile } from './transports.ts'
+import { verifyWebRtcLinks } from './webrtc-check.ts'
 import type { AbortOptions, PeerIdString, PeerNet } from './index.ts'
 
 export { generateNetKey, peerIdOfKey } from './keys.ts'
@@ -141,6 +142,7 @@ export async function createLibp2pNet(
   const pubsub: GossipSub = node.services.pubsub
 
   let state: 'stopped' | 'started' = 'stopped'
+  let stopVerifying = (): void => undefined
   // start() and stop() run one at a time, in call order; each is a no-op when already there.
   let queue: Promise<void> = Promise.resolve()
   const serialize = (fn: () => Promise<void>): Promise<void> => {
@@ -167,6 +169,7 @@ export async function createLibp2pNet(
           throw err
         }
         tracker.attach(node)
+        if (profile === 'browser') stopVerifying = verifyWebRtcLinks(node, log)
         state = 'started'
         log('started %p on %a', node.peerId, node.getMultiaddrs())
       }),
@@ -174,6 +177,7 @@ export async function createLibp2pNet(
       serialize(async () => {
         if (state === 'stopped') return
         state = 'stopped'
+        stopVerifying()
         tracker.detach()
         gossip.detach()
         await sync.detach()
