@@ -96,6 +96,12 @@ describe('ParleyClient (core of the web app) over TCP with a retainAll node', ()
     await vi.waitFor(async () =>
       expect(await texts(a.client, 'design-team')).toEqual(['hello from alice', 'hi alice']),
     )
+    // names: the directory's, else what presence announces (a Node peer is in no directory)
+    expect(a.client.nameOf(b.client.me.author)).toBe('BOB')
+    const nodeName = node.messenger.people().find((p) => p.self)?.name
+    await vi.waitFor(() => expect(a.client.nameOf(node.messenger.authorId)).toBe(nodeName), {
+      timeout: 12_000,
+    })
     const [mine] = await a.client.messages('design-team')
     await vi.waitFor(() => expect(a.client.deliveryOf(mine!)).toBe('delivered'))
   })
