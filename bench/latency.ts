@@ -56,47 +56,55 @@ function rows(label: string, r: LiveResult, p50: number, p99: number): Row[] {
   return out
 }
 
-export async function latencyBenches(opts: BenchOptions): Promise<BenchResult[]> {
-  const seconds = opts.quick ? 3 : 10
-  const profile = opts.profileDir === undefined ? {} : { profileDir: opts.profileDir }
-  const two = await timed('latency-2', async () => {
+/** 2 peers at 100 msg/s. */
+export async function twoPeerLatency(opts: BenchOptions): Promise<BenchResult> {
+  return timed('latency-2', async () => {
     const r = await runLive({
       kind: 'messenger',
       receivers: 1,
       rate: 100,
-      seconds,
+      seconds: opts.quick ? 3 : 10,
       warmupSeconds: 1,
       bytes: 200,
       mesh: true,
-      ...profile,
+      ...(opts.profileDir === undefined ? {} : { profileDir: opts.profileDir }),
     })
     return { rows: rows('2 peers @100/s', r, 1.5, 5), details: r }
   })
-  const fanout = (mesh: boolean, label: string): Promise<BenchResult> =>
-    timed(`latency-1to10-${mesh ? 'mesh' : 'star'}`, async () => {
-      const r = await runLive({
-        kind: 'messenger',
-        receivers: 10,
-        rate: 50,
-        seconds,
-        warmupSeconds: 1,
-        bytes: 200,
-        mesh,
-        ...profile,
-      })
-      const out = rows(label, r, Infinity, 50)
-      const noInfinity = out.map((x) => {
-        if (x.target?.value !== Infinity) return x
-        const { target: _, ...rest } = x
-        return rest
-      })
-      return { rows: noInfinity, details: r }
+}
+
+/**
+ * 1 → 10 at 50 msg/s. Full mesh is what mDNS gives an office LAN; star (receivers connected to
+ * the sender only) shows what gossipsub's forwarding between receivers costs.
+ */
+export async function fanOutLatency(opts: BenchOptions, mesh: boolean): Promise<BenchResult> {
+  return timed(`latency-1to10-${mesh ? 'mesh' : 'star'}`, async () => {
+    const r = await runLive({
+      kind: 'messenger',
+      receivers: 10,
+      rate: 50,
+      seconds: opts.quick ? 3 : 10,
+      warmupSeconds: 1,
+      bytes: 200,
+      mesh,
+      ...(opts.profileDir === undefined ? {} : { profileDir: opts.profileDir }),
     })
-  // Full mesh is what mDNS gives an office LAN; star (receivers connected to the sender only)
-  // shows what gossipsub's forwarding between receivers costs.
-  const mesh = await fanout(true, '1→10 @50/s mesh')
-  const star = await fanout(false, '1→10 @50/s star')
-  return [two, mesh, star]
+    const out = rows(`1→10 @50/s ${mesh ? 'mesh' : 'star'}`, r, Infinity, 50)
+    const noInfinity = out.map((x) => {
+      if (x.target?.value !== Infinity) return x
+      const { target: _, ...rest } = x
+      return rest
+    })
+    return { rows: noInfinity, details: r }
+  })
+}
+
+export async function latencyBenches(opts: BenchOptions): Promise<BenchResult[]> {
+  return [
+    await twoPeerLatency(opts),
+    await fanOutLatency(opts, true),
+    await fanOutLatency(opts, false),
+  ]
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

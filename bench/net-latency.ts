@@ -31,18 +31,25 @@ function rows(label: string, r: LiveResult): Row[] {
   ]
 }
 
-export async function netLatencyBenches(opts: BenchOptions): Promise<BenchResult[]> {
-  const seconds = opts.quick ? 3 : 10
-  const base = { kind: 'net', seconds, warmupSeconds: 1, bytes: 200, mesh: true } as const
-  const two = await timed('net-latency-2', async () => {
-    const r = await runLive({ ...base, receivers: 1, rate: 100 })
+const base = (opts: BenchOptions) =>
+  ({ kind: 'net', seconds: opts.quick ? 3 : 10, warmupSeconds: 1, bytes: 200, mesh: true }) as const
+
+export async function twoPeerNetLatency(opts: BenchOptions): Promise<BenchResult> {
+  return timed('net-latency-2', async () => {
+    const r = await runLive({ ...base(opts), receivers: 1, rate: 100 })
     return { rows: rows('net only, 2 peers @100/s', r), details: r }
   })
-  const fan = await timed('net-latency-1to10', async () => {
-    const r = await runLive({ ...base, receivers: 10, rate: 50 })
+}
+
+export async function fanOutNetLatency(opts: BenchOptions): Promise<BenchResult> {
+  return timed('net-latency-1to10', async () => {
+    const r = await runLive({ ...base(opts), receivers: 10, rate: 50 })
     return { rows: rows('net only, 1→10 @50/s', r), details: r }
   })
-  return [two, fan]
+}
+
+export async function netLatencyBenches(opts: BenchOptions): Promise<BenchResult[]> {
+  return [await twoPeerNetLatency(opts), await fanOutNetLatency(opts)]
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

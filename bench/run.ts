@@ -6,17 +6,19 @@
  *   npm run bench -- latency catchup    # only benches whose name contains one of these words
  *   npm run bench -- --profile DIR      # also write a V8 CPU profile of every peer process
  *   npm run bench -- --compiled         # peers from an esbuild bundle on plain Node (no tsx)
+ *   npm run bench -- browser            # Chromium: browser→browser latency, 100k-room first paint
  *
  * Prints a table (with the load average around each bench: other work shares the machine) and
  * writes bench/results/latest.json (latest-quick.json with --quick) and a dated copy.
  */
 import { fileURLToPath } from 'node:url'
 import { mkdirSync } from 'node:fs'
-import { netLatencyBenches } from './net-latency.ts'
-import { latencyBenches } from './latency.ts'
+import { fanOutNetLatency, twoPeerNetLatency } from './net-latency.ts'
+import { fanOutLatency, twoPeerLatency } from './latency.ts'
 import { throughputBench } from './throughput.ts'
 import { catchupBench } from './catchup.ts'
 import { coldLoadBench, idleRss } from './cold-load.ts'
+import { browserBenches } from './browser.ts'
 import { bundlePeer } from './lib/compiled.ts'
 import { TS_PEER, usePeerScript } from './lib/proc.ts'
 import { formatTable, machine, parseArgs, writeResults, type BenchResult } from './lib/report.ts'
@@ -39,9 +41,13 @@ export async function runAll(argv: readonly string[]): Promise<BenchResult[]> {
   }
   console.log('machine', JSON.stringify(machine()))
   if (wanted('memory')) done(await idleRss())
-  if (wanted('net-latency')) done(await netLatencyBenches(opts))
-  if (wanted('latency')) done(await latencyBenches(opts))
+  // Two-peer runs first: the 11-process fan-outs raise the load average for a minute after.
+  if (wanted('net-latency')) done(await twoPeerNetLatency(opts))
+  if (wanted('latency')) done(await twoPeerLatency(opts))
+  if (wanted('net-latency')) done(await fanOutNetLatency(opts))
+  if (wanted('latency')) done([await fanOutLatency(opts, true), await fanOutLatency(opts, false)])
   if (wanted('throughput')) done(await throughputBench(opts))
+  if (wanted('browser')) done(await browserBenches(opts))
   const sizes = opts.quick ? [10_000] : [10_000, 100_000]
   const runs = opts.quick ? 1 : 3
   for (const count of sizes) {

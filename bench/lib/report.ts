@@ -2,7 +2,7 @@
  * Bench results: rows with targets, the machine they ran on, a printed table and a JSON file.
  */
 import { cpus, freemem, loadavg, totalmem } from 'node:os'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -25,6 +25,8 @@ export interface BenchResult {
   bench: string
   /** 1-minute load average before and after (other engineers share the machine). */
   load: [number, number]
+  /** CPU pressure before and after: % of the last 10 s some task waited for a CPU (Linux PSI). */
+  cpuPressure: [number, number]
   seconds: number
   rows: Row[]
   details: unknown
@@ -47,14 +49,26 @@ export async function timed(
   fn: () => Promise<{ rows: Row[]; details: unknown }>,
 ): Promise<BenchResult> {
   const load0 = loadavg()[0]!
+  const psi0 = cpuPressure()
   const t0 = performance.now()
   const { rows, details } = await fn()
   return {
     bench,
     load: [round(load0), round(loadavg()[0]!)],
+    cpuPressure: [psi0, cpuPressure()],
     seconds: round((performance.now() - t0) / 1000),
     rows: rows.map((r) => ({ ...r, value: round(r.value) })),
     details,
+  }
+}
+
+/** `some avg10` of /proc/pressure/cpu (NaN where the kernel has no PSI). */
+export function cpuPressure(): number {
+  try {
+    const m = /some avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))
+    return m === null ? NaN : Number(m[1])
+  } catch {
+    return NaN
   }
 }
 
@@ -76,7 +90,9 @@ export function formatTable(results: readonly BenchResult[]): string {
   const lines: string[] = []
   const rows = results.flatMap((r) => r.rows.map((row) => ({ r, row })))
   const w = Math.max(10, ...rows.map(({ row }) => row.name.length))
-  lines.push(`${pad('measure', w)}  ${pad('value', 12)}  ${pad('target', 12)}  ok    load`)
+  lines.push(
+    `${pad('measure', w)}  ${pad('value', 12)}  ${pad('target', 12)}  ok    load (cpu psi %)`,
+  )
   lines.push('-'.repeat(w + 44))
   for (const r of results) {
     for (const row of r.rows) {
@@ -84,7 +100,7 @@ export function formatTable(results: readonly BenchResult[]): string {
       const ok = meets(row)
       const mark = ok === undefined ? '' : ok ? 'yes' : 'NO'
       lines.push(
-        `${pad(row.name, w)}  ${pad(`${row.value} ${row.unit}`, 12)}  ${pad(t, 12)}  ${pad(mark, 4)}  ${r.load[0]}→${r.load[1]}`,
+        `${pad(row.name, w)}  ${pad(`${row.value} ${row.unit}`, 12)}  ${pad(t, 12)}  ${pad(mark, 4)}  ${r.load[0]}→${r.load[1]} (${r.cpuPressure[0]}→${r.cpuPressure[1]})`,
       )
     }
   }
