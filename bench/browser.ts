@@ -14,6 +14,7 @@
  *
  *   npx tsx bench/browser.ts [--quick]      (npm run bench -- browser)
  */
+import '../src/node/polyfill.ts'
 import { fileURLToPath } from 'node:url'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -266,15 +267,17 @@ export async function browserFirstPaintBench(opts: BenchOptions): Promise<BenchR
 
 export async function browserBenches(opts: BenchOptions): Promise<BenchResult[]> {
   const out: BenchResult[] = []
-  if (netnsUnsupported() === undefined) out.push(await browserLatencyBench(opts))
+  const print = (r: BenchResult): void => {
+    out.push(r)
+    console.log(`${formatTable([r])}\n${JSON.stringify(r.details)}`)
+  }
+  if (netnsUnsupported() === undefined) print(await browserLatencyBench(opts))
   else console.log(`browser latency skipped: ${netnsUnsupported()}`)
-  out.push(await browserFirstPaintBench(opts))
+  print(await browserFirstPaintBench(opts))
   return out
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const opts = parseArgs(process.argv.slice(2))
-  const results = await browserBenches(opts)
-  console.log(formatTable(results))
-  console.log(JSON.stringify(results.map((r) => r.details)))
+  console.log(`\n${formatTable(await browserBenches(opts))}`)
 }
