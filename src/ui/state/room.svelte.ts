@@ -5,6 +5,9 @@
 import type { DisplayMessage, Unsubscribe } from '../../core/index.ts'
 import type { ParleyClient } from '../../core/client.ts'
 
+/** How long "no older history" holds before scrolling to the top asks again. */
+const RETRY_OLDER_MS = 2_000
+
 export class RoomState {
   messages = $state.raw<readonly DisplayMessage[]>([])
   /** Author ids typing now. */
@@ -18,6 +21,7 @@ export class RoomState {
   readonly #client: ParleyClient
   readonly #off: Unsubscribe[] = []
   #reads = 0
+  #noneAt = 0
   #destroyed = false
 
   constructor(client: ParleyClient, room: string) {
@@ -59,12 +63,17 @@ export class RoomState {
     }
   }
 
-  /** Loads the next older day of history; false when there is none. */
+  /**
+   * Loads the next older day of history; false when there is none here yet. Catch-up stores older
+   * days while the reader scrolls, so "none" is asked again after a pause, not believed forever.
+   */
   async loadOlder(): Promise<boolean> {
-    if (this.loadingOlder || !this.hasOlder) return false
+    if (this.loadingOlder) return false
+    if (!this.hasOlder && Date.now() - this.#noneAt < RETRY_OLDER_MS) return false
     this.loadingOlder = true
     try {
       this.hasOlder = await this.#client.loadOlder(this.room)
+      if (!this.hasOlder) this.#noneAt = Date.now()
       await this.refresh()
       return this.hasOlder
     } finally {
