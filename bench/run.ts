@@ -33,6 +33,16 @@ export async function runAll(argv: readonly string[]): Promise<BenchResult[]> {
   const wanted = (name: string): boolean =>
     opts.only.length === 0 || opts.only.some((w) => name.includes(w))
   const results: BenchResult[] = []
+  const failures: string[] = []
+  /** Runs one bench; a failure is reported and the run goes on with the next. */
+  const attempt = async (name: string, fn: () => Promise<void>): Promise<void> => {
+    try {
+      await fn()
+    } catch (err) {
+      failures.push(name)
+      console.error(`bench ${name} failed:`, err)
+    }
+  }
   const done = (rs: BenchResult | BenchResult[]): void => {
     for (const r of Array.isArray(rs) ? rs : [rs]) {
       results.push(r)
@@ -40,13 +50,17 @@ export async function runAll(argv: readonly string[]): Promise<BenchResult[]> {
     }
   }
   console.log('machine', JSON.stringify(machine()))
-  if (wanted('memory')) done(await idleRss())
+  const run = async (name: string, fn: () => Promise<BenchResult>): Promise<void> => {
+    if (wanted(name)) await attempt(name, async () => done(await fn()))
+  }
+  await run('memory', () => idleRss())
   // Two-peer runs first: the 11-process fan-outs raise the load average for a minute after.
-  if (wanted('net-latency')) done(await twoPeerNetLatency(opts))
-  if (wanted('latency')) done(await twoPeerLatency(opts))
-  if (wanted('net-latency')) done(await fanOutNetLatency(opts))
-  if (wanted('latency')) done([await fanOutLatency(opts, true), await fanOutLatency(opts, false)])
-  if (wanted('throughput')) done(await throughputBench(opts))
+  await run('net-latency', () => twoPeerNetLatency(opts))
+  await run('latency', () => twoPeerLatency(opts))
+  await run('net-latency', () => fanOutNetLatency(opts))
+  await run('latency', () => fanOutLatency(opts, true))
+  await run('latency', () => fanOutLatency(opts, false))
+  await run('throughput', () => throughputBench(opts))
   if (wanted('browser')) done(await browserBenches(opts))
   const sizes = opts.quick ? [10_000] : [10_000, 100_000]
   const runs = opts.quick ? 1 : 3
@@ -54,6 +68,12 @@ export async function runAll(argv: readonly string[]): Promise<BenchResult[]> {
     const last = count === sizes[sizes.length - 1]
     const cold = last && (wanted('cold') || wanted('memory'))
     if (!wanted('catchup') && !cold) continue
+    await attempt(`catchup-${count}`, () => catchupAndColdLoad(count, cold))
+  }
+  if (failures.length > 0) console.error(`failed: ${failures.join(', ')}`)
+  return results
+
+  async function catchupAndColdLoad(count: number, cold: boolean): Promise<void> {
     const { result, fixture } = await catchupBench(count, opts, wanted('catchup') ? runs : 0)
     try {
       if (wanted('catchup')) done(result)
@@ -77,7 +97,6 @@ export async function runAll(argv: readonly string[]): Promise<BenchResult[]> {
       fixture.dir.dispose()
     }
   }
-  return results
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

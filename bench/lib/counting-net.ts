@@ -7,6 +7,7 @@
  * 1 MiB entries frames of a catch-up they add well under 1 %.
  */
 import { encodeLength } from '../../src/net/frames.ts'
+import { decodeFrame } from '../../src/crdt/wire.ts'
 import type { PeerNet, RequestHandler } from '../../src/net/index.ts'
 import { now } from './clock.ts'
 
@@ -24,6 +25,8 @@ export interface ByteCounts {
   /** Requests sent (pulls, pushes, digests) and served. */
   requestsOut: number
   requestsIn: number
+  /** Requests sent, by frame type (`pull`, `digest`, `push`). */
+  requestTypes: Record<string, number>
 }
 
 export interface TimedPayload {
@@ -41,6 +44,14 @@ export interface CountingNet extends PeerNet {
 
 const framed = (n: number): number => n + encodeLength(n).byteLength
 
+function frameType(data: Uint8Array): string {
+  try {
+    return decodeFrame(data).type
+  } catch {
+    return 'malformed'
+  }
+}
+
 export function countingNet(inner: PeerNet): CountingNet {
   const zero = (): ByteCounts => ({
     requestOut: 0,
@@ -53,6 +64,7 @@ export function countingNet(inner: PeerNet): CountingNet {
     gossipInCount: 0,
     requestsOut: 0,
     requestsIn: 0,
+    requestTypes: {},
   })
   let c = zero()
   const recorded = new Set<string>()
@@ -66,6 +78,8 @@ export function countingNet(inner: PeerNet): CountingNet {
   ): AsyncGenerator<Uint8Array> {
     c.requestOut += framed(data.byteLength)
     c.requestsOut += 1
+    const type = frameType(data)
+    c.requestTypes[type] = (c.requestTypes[type] ?? 0) + 1
     for await (const frame of inner.request(peer, data, options)) {
       c.responseIn += framed(frame.byteLength)
       yield frame
@@ -110,7 +124,7 @@ export function countingNet(inner: PeerNet): CountingNet {
     request: (peer, data, options) => countedRequest(peer, data, options),
     dial: (addr, options) => inner.dial(addr, options),
     addresses: () => inner.addresses(),
-    counts: () => ({ ...c }),
+    counts: () => ({ ...c, requestTypes: { ...c.requestTypes } }),
     resetCounts() {
       c = zero()
     },

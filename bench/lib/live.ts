@@ -49,6 +49,8 @@ export interface LiveResult {
   timings: { sender: Record<string, number>; receiver: Record<string, number> }
   /** Sync requests the receivers sent during the run, in all (mostly pulls after a gossip gap). */
   requests: number
+  /** All receivers' requests by frame type (their whole life, set-up included). */
+  requestTypes: Record<string, number>
   /** Receiver 1's median latency per tenth of the run, ms: shows whether a backlog builds up. */
   timeline: number[]
 }
@@ -140,6 +142,12 @@ export async function runLive(s: LiveScenario): Promise<LiveResult> {
   }
 }
 
+function sumTypes(all: readonly Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const t of all) for (const [k, n] of Object.entries(t)) out[k] = (out[k] ?? 0) + n
+  return out
+}
+
 function analyse(
   measured: readonly SendRecord[],
   reports: readonly WatchReport[],
@@ -203,5 +211,6 @@ function analyse(
     perReceiverP99,
     timeline,
     requests: reports.reduce((n, r) => n + r.requestsOut, 0),
+    requestTypes: sumTypes(reports.map((r) => r.requestTypes)),
   }
 }

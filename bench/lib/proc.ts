@@ -53,6 +53,7 @@ export class PeerProcess {
     child.on('exit', (code, signal) => {
       live.delete(child)
       this.#exited = new Error(`${name} exited (code ${code}, signal ${signal})`)
+      if (code !== 0 && signal !== 'SIGKILL') console.error(this.#exited.message)
       for (const p of this.#pending.values()) p.reject(this.#exited)
       this.#pending.clear()
     })

@@ -53,6 +53,8 @@ export interface WatchReport {
   reads: number[]
   /** Sync requests this peer sent during the run (pulls after a gap, digests, pushes). */
   requestsOut: number
+  /** The same by frame type, over the peer's whole life. */
+  requestTypes: Record<string, number>
 }
 
 export interface CatchupResult {

@@ -145,6 +145,7 @@ export const report: Handler<'report'> = async (peer, { room }) => {
     delivered: messenger ? entrySeqTimes(timed.delivered) : [],
     reads: w?.reads ?? [],
     requestsOut: peer.net.counts().requestsOut - (w?.requests0 ?? 0),
+    requestTypes: peer.net.counts().requestTypes,
   }
   w?.off()
   watchers.delete(room)
