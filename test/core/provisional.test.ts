@@ -24,6 +24,9 @@ describe('rooms an always-on peer holds', () => {
     await b.net.publish(ROOMS_TOPIC, encodeFrame({ type: 'digest', sender: b.net.peerId, rooms }))
     // A real room created afterwards is picked up, proving the announcements were processed.
     await b.messenger.post('real', 'hello')
+    // Anti-entropy from b (not only its gossiped announcement, which a loaded machine may deliver
+    // before a's subscription is known to b) tells a about the real room.
+    await b.messenger.syncNow()
     await untilTexts(a, 'real', ['hello'])
     await a.messenger.syncNow()
     expect(a.messenger.list()).toEqual(['real'])
