@@ -107,7 +107,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const quick = argv.includes('--quick')
   const partial = parseArgs(argv).only.length > 0
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-  if (!partial) writeResults(quick ? 'latest-quick.json' : 'latest.json', results, argv)
-  const path = writeResults(`run-${stamp}${quick ? '-quick' : ''}.json`, results, argv)
+  if (!partial) await writeResults(quick ? 'latest-quick.json' : 'latest.json', results, argv)
+  const path = await writeResults(`run-${stamp}${quick ? '-quick' : ''}.json`, results, argv)
   console.log(`results: ${path} (${((performance.now() - t0) / 1000).toFixed(0)} s)`)
 }

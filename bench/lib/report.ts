@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { format } from 'prettier'
 import { round } from './stats.ts'
 
 export interface Target {
@@ -109,15 +110,16 @@ export function formatTable(results: readonly BenchResult[]): string {
 
 export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url))
 
-export function writeResults(
+/** Writes `results` as JSON, formatted the way `prettier --check .` (npm run check) wants it. */
+export async function writeResults(
   file: string,
   results: readonly BenchResult[],
   argv: string[],
-): string {
+): Promise<string> {
   mkdirSync(RESULTS_DIR, { recursive: true })
   const path = join(RESULTS_DIR, file)
   const doc = { date: new Date().toISOString(), argv, machine: machine(), results }
-  writeFileSync(path, JSON.stringify(doc, null, 2) + '\n')
+  writeFileSync(path, await format(JSON.stringify(doc), { parser: 'json' }))
   return path
 }
 
