@@ -24,6 +24,8 @@ export interface LoadedDoc {
   /** hex(author) → highest seq applied. */
   covers: Map<string, number>
   dirty: boolean
+  /** Some author's entries met a gap: entries stored above it wait until it fills. */
+  behind: boolean
 }
 
 export type ApplyOutcome = 'applied' | 'gap' | 'duplicate' | 'invalid'
@@ -91,7 +93,7 @@ export class PeriodCache {
     if (snap !== undefined) {
       try {
         const doc = PeriodDoc.fromSnapshot(this.#room, period, snap.bytes)
-        loaded = { doc, covers: snap.covers, dirty: false }
+        loaded = { doc, covers: snap.covers, dirty: false, behind: false }
       } catch (err) {
         log.error(
           'snapshot of %s/%d unreadable, rebuilding from entries: %e',
@@ -101,7 +103,12 @@ export class PeriodCache {
         )
       }
     }
-    loaded ??= { doc: new PeriodDoc(this.#room, period), covers: new Map(), dirty: false }
+    loaded ??= {
+      doc: new PeriodDoc(this.#room, period),
+      covers: new Map(),
+      dirty: false,
+      behind: false,
+    }
     loaded.doc.onChange(() => this.#init.onChange())
     await this.applyStored(period, loaded)
     return loaded
@@ -120,18 +127,23 @@ export class PeriodCache {
       return
     }
     const d = await p
+    let gap = false
     for (const entry of entries) {
       if (this.applyEntry(d, entry) === 'gap') {
-        await this.applyStored(period, d)
+        gap = true
         break
       }
     }
+    // A gap here, or an earlier one these entries may have filled: newer entries already stored
+    // above it must be applied now (pulls send a busy day's chunks newest first).
+    if (gap || d.behind) await this.applyStored(period, d)
     if (d.dirty) this.scheduleSnapshot()
   }
 
   /** Applies to a loaded document every stored entry of its period it does not contain yet. */
   async applyStored(period: number, d: LoadedDoc): Promise<void> {
     const entries = await this.#init.store.periodEntries(this.#room, period, d.covers)
+    d.behind = false
     let blocked: string | undefined
     for (const e of entries) {
       const key = hex(e.author)
@@ -144,7 +156,10 @@ export class PeriodCache {
         blocked = key
         continue
       }
-      if (this.applyEntry(d, entry) === 'gap') blocked = key
+      if (this.applyEntry(d, entry) === 'gap') {
+        blocked = key
+        d.behind = true
+      }
     }
     if (d.dirty) this.scheduleSnapshot()
   }

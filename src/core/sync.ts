@@ -25,6 +25,9 @@ import { toVerified, type HeadsBook } from './heads-book.ts'
 
 const log = createLogger('parley:core:sync')
 
+/** Gossiped pushes waiting per room before newer ones are dropped (and repaired by anti-entropy). */
+const MAX_QUEUED_PUSHES = 4_096
+
 /** What sync needs from the messenger: the rooms this peer holds. */
 export interface RoomRegistry {
   get(room: string): RoomHistory | undefined
@@ -55,6 +58,7 @@ export class RoomSync {
   readonly #pulling = new Map<string, Promise<void>>()
   /** room → peers asked for while a pull of it ran: each is pulled after it, in turn. */
   readonly #again = new Map<string, Set<PeerIdString>>()
+  readonly #gossipQueues = new Map<string, { tail: Promise<void>; length: number }>()
   readonly #onIngested: (room: string) => void
 
   constructor(init: SyncInit) {
@@ -88,12 +92,29 @@ export class RoomSync {
     }
     const h = this.#rooms.get(frame.room)
     if (h === undefined) return
-    try {
-      const result = await this.#acceptPush(h, frame)
-      if (result === 'gap') this.schedulePull(from, frame.room)
-    } catch (err) {
-      log.error('rejected push in %s from %s: %e', frame.room, from, err)
+    // One push at a time per room: a push checked while its predecessor is still being verified
+    // would look like a gap and cost a pull. The queue is bounded; anti-entropy repairs drops.
+    const queue = this.#gossipQueues.get(frame.room) ?? { tail: Promise.resolve(), length: 0 }
+    if (queue.length >= MAX_QUEUED_PUSHES) {
+      log('push queue of %s full: dropping one (anti-entropy repairs it)', frame.room)
+      return
     }
+    queue.length += 1
+    this.#gossipQueues.set(frame.room, queue)
+    const push = frame
+    const run = async (): Promise<void> => {
+      try {
+        const result = await this.#acceptPush(h, push)
+        if (result === 'gap') this.schedulePull(from, push.room)
+      } catch (err) {
+        log.error('rejected push in %s from %s: %e', push.room, from, err)
+      } finally {
+        queue.length -= 1
+        if (queue.length === 0) this.#gossipQueues.delete(push.room)
+      }
+    }
+    queue.tail = queue.tail.then(run)
+    await queue.tail
   }
 
   /**

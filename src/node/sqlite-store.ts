@@ -105,6 +105,12 @@ export function openSqliteStore(file: string): HistoryStore {
     entries: db.prepare<[string, Buffer, number, number], EntryRow>(
       'SELECT author, seq, hash, period, bytes FROM entries WHERE room = ? AND author = ? AND seq BETWEEN ? AND ? ORDER BY seq',
     ),
+    periodAbove: db.prepare<[string, number, Buffer, number], EntryRow>(
+      'SELECT author, seq, hash, period, bytes FROM entries WHERE room = ? AND period = ? AND author = ? AND seq > ? ORDER BY seq',
+    ),
+    periodAuthors: db.prepare<[string, number], { author: Buffer }>(
+      'SELECT DISTINCT author FROM entries WHERE room = ? AND period = ? ORDER BY author',
+    ),
     period: db.prepare<[string, number], EntryRow>(
       'SELECT author, seq, hash, period, bytes FROM entries WHERE room = ? AND period = ? ORDER BY author, seq',
     ),
@@ -140,9 +146,13 @@ export function openSqliteStore(file: string): HistoryStore {
           throw new Error('entries without a verified head for a new author')
         }
         let contig = row?.contig ?? 0
-        for (const { seq } of q.seqsAbove.all(room, author, contig)) {
-          if (seq !== contig + 1) break
-          contig = seq
+        // Only an append that fills seq contig+1 can extend the prefix; then walk up (lazily,
+        // stopping at the first hole) through what was already stored above it.
+        if (entries.some((e) => e.seq === contig + 1 && hex(e.author) === key)) {
+          for (const { seq } of q.seqsAbove.iterate(room, author, contig)) {
+            if (seq !== contig + 1) break
+            contig = seq
+          }
         }
         const useNew = newHead !== undefined && (row === undefined || newHead.seq > row.head_seq)
         q.upsertAuthor.run(
@@ -171,11 +181,15 @@ export function openSqliteStore(file: string): HistoryStore {
     entries: async (room, author, fromSeq, toSeq) =>
       q.entries.all(room, Buffer.from(author), fromSeq, toSeq).map(toEntry),
     periodEntries: async (room, period, above) => {
-      const rows = q.period.all(room, period).map(toEntry)
-      if (above === undefined) return rows
-      return rows.filter((e) => {
-        return e.seq > (above.get(hex(e.author)) ?? 0)
-      })
+      if (above === undefined) return q.period.all(room, period).map(toEntry)
+      // Per author, only the rows above its seq (the index is (room, period, author, seq)), so a
+      // caller that holds most of a busy day reads only what it lacks.
+      const out: StoredEntry[] = []
+      for (const { author } of q.periodAuthors.all(room, period)) {
+        const min = above.get(hex(u8(author))) ?? 0
+        for (const r of q.periodAbove.all(room, period, author, min)) out.push(toEntry(r))
+      }
+      return out
     },
     lowestPeriod: async (room, author, afterSeq) =>
       q.lowestPeriod.get(room, Buffer.from(author), afterSeq)?.p ?? undefined,

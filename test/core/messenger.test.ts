@@ -37,6 +37,19 @@ describe('messenger over real libp2p (TCP on 127.0.0.1)', () => {
     await untilTexts(b, 'general', texts)
   })
 
+  it('[CORE5] a joiner shows every message of a day that spans several pull frames', async () => {
+    // A day of ~2.5 MiB of entries is sent as several 1 MiB chunks, newest first: the newer
+    // entries are stored while the day's document waits for the older ones (regression: they
+    // stayed stored but unshown).
+    const a = await set.add()
+    const pad = 'x'.repeat(400)
+    const texts = Array.from({ length: 4_000 }, (_, i) => `${i} ${pad}`)
+    await Promise.all(texts.map((t) => a.messenger.post('general', t)))
+    const b = await set.add()
+    await connect(b, a)
+    await untilTexts(b, 'general', texts, 60_000)
+  })
+
   it('[CORE3] history survives a restart', async () => {
     const a = await set.add()
     await a.messenger.post('general', 'one')
