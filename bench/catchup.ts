@@ -40,6 +40,7 @@ export async function catchupRuns(
     try {
       await joiner.call('start', { dir: dir.path, kind: 'messenger' })
       const cpu0 = await fx.author.call('cpu', {})
+      await fx.author.call('timings', {})
       const r = await joiner.call(
         'catchup',
         {
@@ -53,6 +54,7 @@ export async function catchupRuns(
         180_000,
       )
       r.authorCpuMs = (await fx.author.call('cpu', {})).ms - cpu0.ms
+      r.authorTimings = await fx.author.call('timings', {})
       if (r.shownAfterLoadAll !== fx.count)
         throw new Error(`joiner shows ${r.shownAfterLoadAll} of ${fx.count} messages`)
       out.push(r)

@@ -70,6 +70,8 @@ export interface CatchupResult {
   /** CPU time of the joiner from the dial to `all` (and of the author serving it), ms. */
   cpuMs: number
   authorCpuMs?: number
+  /** The author's store, crypto and signer time while serving this catch-up (and load-all). */
+  authorTimings?: [string, Timing][]
   /** Store, crypto and signer time from the dial to `all`. */
   timings: [string, Timing][]
   memAfterCatchup: MemSample
