@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { format } from 'prettier'
+import { format, resolveConfig } from 'prettier'
 import { round } from './stats.ts'
 
 export interface Target {
@@ -119,7 +119,8 @@ export async function writeResults(
   mkdirSync(RESULTS_DIR, { recursive: true })
   const path = join(RESULTS_DIR, file)
   const doc = { date: new Date().toISOString(), argv, machine: machine(), results }
-  writeFileSync(path, await format(JSON.stringify(doc), { parser: 'json' }))
+  const options = (await resolveConfig(path)) ?? {}
+  writeFileSync(path, await format(JSON.stringify(doc), { ...options, filepath: path }))
   return path
 }
 
