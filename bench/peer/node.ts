@@ -3,6 +3,7 @@
  * (mDNS off) behind a byte-counting PeerNet, and a Messenger — the same parts `src/node/peer.ts`
  * wires, plus an injectable author clock. Keys live in the store, so a data dir keeps its identity.
  */
+import { settingOrCreate } from '../../src/core/store.ts'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { createLibp2pNet, generateNetKey } from '../../src/net/libp2p.ts'
@@ -26,18 +27,6 @@ export interface BenchPeer {
   store: HistoryStore | undefined
   info: StartResult
   stop(): Promise<void>
-}
-
-async function setting(
-  store: HistoryStore,
-  key: string,
-  make: () => Promise<Uint8Array>,
-): Promise<Uint8Array> {
-  const have = await store.getSetting(key)
-  if (have !== undefined) return have
-  const value = await make()
-  await store.putSetting(key, value)
-  return value
 }
 
 const listen = ['/ip4/127.0.0.1/tcp/0']
@@ -69,8 +58,12 @@ export async function startBenchPeer(args: StartArgs): Promise<BenchPeer> {
   }
   const timings = new Timings()
   const store = timings.wrap('store', openSqliteStore(join(args.dir, 'history.db')))
-  const seed = await setting(store, 'device-key', async () => new Uint8Array(randomBytes(32)))
-  const netKey = await setting(store, 'net-key', generateNetKey)
+  const seed = await settingOrCreate(
+    store,
+    'device-key',
+    async () => new Uint8Array(randomBytes(32)),
+  )
+  const netKey = await settingOrCreate(store, 'net-key', generateNetKey)
   lap('openStore')
   const net = countingNet(
     await createLibp2pNet({ privateKey: netKey, listen, mdns: false, transports: 'node' }),

@@ -6,6 +6,7 @@
  *
  * Other browsers are dialled directly over WebRTC through that peer as relay ({@link DirectLinks}).
  */
+import { settingOrCreate } from './store.ts'
 import { createLogger } from '../net/logger.ts'
 import { createLibp2pNet, generateNetKey } from '../net/libp2p.ts'
 import { createNobleSigner, nobleCrypto } from '../crdt/crypto.ts'
@@ -14,7 +15,6 @@ import { ParleyClient } from './client.ts'
 import { DirectLinks } from './direct-links.ts'
 import { openIdbStore } from './idb-store.ts'
 import type { UnlockedAccount } from './accounts.ts'
-import type { HistoryStore } from './store.ts'
 
 const log = createLogger('parley:core:browser')
 
@@ -61,18 +61,6 @@ async function fetchInfo(): Promise<{ peerId: string }> {
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
-
-async function setting(
-  store: HistoryStore,
-  key: string,
-  make: () => Promise<Uint8Array>,
-): Promise<Uint8Array> {
-  const have = await store.getSetting(key)
-  if (have !== undefined) return have
-  const v = await make()
-  await store.putSetting(key, v)
-  return v
-}
 
 /** The account is already open in another tab of this browser. */
 export class OpenElsewhereError extends Error {
@@ -130,7 +118,7 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     addr = saved === undefined ? undefined : dec.decode(saved)
     log('cannot reach /api/info (%e); using %s', err, addr ?? 'no remembered peer')
   }
-  const privateKey = await setting(store, 'net/key', generateNetKey)
+  const privateKey = await settingOrCreate(store, 'net/key', generateNetKey)
   const net = await createLibp2pNet({
     transports: 'browser',
     privateKey,

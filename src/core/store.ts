@@ -79,3 +79,16 @@ export const hex = (b: Uint8Array): string => {
   for (const x of b) s += x.toString(16).padStart(2, '0')
   return s
 }
+
+/** The setting `key`, made with `make` and stored on first use (device keys, net keys). */
+export async function settingOrCreate(
+  store: HistoryStore,
+  key: string,
+  make: () => Promise<Uint8Array>,
+): Promise<Uint8Array> {
+  const have = await store.getSetting(key)
+  if (have !== undefined) return have
+  const value = await make()
+  await store.putSetting(key, value)
+  return value
+}

@@ -2,6 +2,7 @@
  * An always-on (or one-shot CLI) Parley peer on Node: data directory, SQLite history, libp2p,
  * the messenger. `startPeer` is the one place the Node side wires them together.
  */
+import { settingOrCreate } from '../core/store.ts'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { createLibp2pNet, generateNetKey } from '../net/libp2p.ts'
@@ -32,25 +33,17 @@ export interface NodePeer {
   stop(): Promise<void>
 }
 
-async function setting(
-  store: HistoryStore,
-  key: string,
-  make: () => Promise<Uint8Array>,
-): Promise<Uint8Array> {
-  const have = await store.getSetting(key)
-  if (have !== undefined) return have
-  const value = await make()
-  await store.putSetting(key, value)
-  return value
-}
-
 export async function startPeer(opts: PeerOptions): Promise<NodePeer> {
   const lock = lockDataDir(opts.dataDir)
   let store: HistoryStore | undefined
   try {
     store = openSqliteStore(join(opts.dataDir, 'history.db'))
-    const seed = await setting(store, 'device-key', async () => new Uint8Array(randomBytes(32)))
-    const netKey = await setting(store, 'net-key', generateNetKey)
+    const seed = await settingOrCreate(
+      store,
+      'device-key',
+      async () => new Uint8Array(randomBytes(32)),
+    )
+    const netKey = await settingOrCreate(store, 'net-key', generateNetKey)
     const net = await createLibp2pNet({
       privateKey: netKey,
       listen: opts.listen ?? ['/ip4/0.0.0.0/tcp/0'],
