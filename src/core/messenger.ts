@@ -3,10 +3,9 @@
  */
 import { createLogger } from '../net/logger.ts'
 import type { PeerIdString, PeerNet, Unsubscribe, PeerConnectionInfo } from '../net/index.ts'
-import { roomTopic, ROOMS_TOPIC } from '../net/constants.ts'
+import { roomTopic } from '../net/constants.ts'
 import { createClock, type HybridClock } from '../crdt/hlc.ts'
 import { isRoomId } from '../crdt/entry.ts'
-import { decodeFrame, encodeFrame } from '../crdt/wire.ts'
 import type { DeviceSigner, HistoryCrypto } from '../crdt/crypto.ts'
 import type { DisplayMessage } from '../crdt/period-doc.ts'
 import type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
@@ -14,6 +13,7 @@ import { hex, type HistoryStore } from './store.ts'
 import { createIdentity, type Identity } from './identity.ts'
 import { RoomHistory } from './room-history.ts'
 import { RoomSync, type RoomRegistry } from './sync.ts'
+import { RoomAnnouncer } from './room-announce.ts'
 import { HeadsBook, toVerified } from './heads-book.ts'
 import { Presence, type PresenceInfo } from './presence.ts'
 import { Typing } from './typing.ts'
@@ -69,7 +69,7 @@ export class Messenger implements RoomRegistry {
   readonly #off: Unsubscribe[] = []
   #timer: ReturnType<typeof setTimeout> | undefined
   readonly #ensured = new Map<string, Promise<void>>()
-  readonly #announceTimers = new Map<string, ReturnType<typeof setTimeout>>()
+  readonly #announcer: RoomAnnouncer
   #started = false
 
   constructor(init: MessengerInit) {
@@ -84,8 +84,9 @@ export class Messenger implements RoomRegistry {
       crypto: init.crypto,
       rooms: this,
       heads: this.#heads,
-      onIngested: (room) => this.#announceSoon(room),
+      onIngested: (room) => this.#announcer.soon(room),
     })
+    this.#announcer = new RoomAnnouncer(this.net, this.#sync, (room) => this.accepts(room))
     this.typing = new Typing({ net: this.net, identity: this.identity })
     this.presence = new Presence({
       net: this.net,
@@ -104,9 +105,7 @@ export class Messenger implements RoomRegistry {
     this.#started = true
     for (const room of await this.#store.rooms()) await this.join(room)
     this.#off.push(this.net.handle((req, from) => this.#sync.serve(req, from)))
-    this.#off.push(
-      this.net.subscribe(ROOMS_TOPIC, (msg) => this.#onRoomAnnounce(msg.data, msg.from)),
-    )
+    this.#announcer.start()
     let before = new Set<PeerIdString>()
     this.#off.push(
       this.net.onPeers((peers) => {
@@ -126,8 +125,7 @@ export class Messenger implements RoomRegistry {
     if (!this.#started) return
     this.#started = false
     clearTimeout(this.#timer)
-    for (const t of this.#announceTimers.values()) clearTimeout(t)
-    this.#announceTimers.clear()
+    this.#announcer.stop()
     this.typing.stop()
     await this.presence.stop()
     for (const off of this.#off.splice(0)) off()
@@ -237,7 +235,7 @@ export class Messenger implements RoomRegistry {
       exists || mine ? {} : { name: room, kind, ...(members === undefined ? {} : { members }) }
     if (!exists || Object.keys(texts).length > 0)
       await h.write({ kind: 'meta', fields: { ...create, ...texts } })
-    this.#announceSoon(room)
+    this.#announcer.soon(room)
   }
 
   #ensureRoom(room: string): Promise<void> {
@@ -363,52 +361,6 @@ export class Messenger implements RoomRegistry {
       if (this.#started) this.#scheduleAntiEntropy()
     }, delay)
     this.#timer.unref?.()
-  }
-
-  /** Tells peers (soon, once per burst) that we hold new entries of `room`. */
-  #announceSoon(room: string): void {
-    if (this.#announceTimers.has(room) || !this.#started) return
-    const t = setTimeout(() => {
-      this.#announceTimers.delete(room)
-      void this.#announceRoom(room)
-    }, 50)
-    t.unref?.()
-    this.#announceTimers.set(room, t)
-  }
-
-  async #announceRoom(room: string): Promise<void> {
-    const digest = await this.#sync.digestOf(room)
-    if (digest === undefined) return
-    await this.net
-      .publish(
-        ROOMS_TOPIC,
-        encodeFrame({ type: 'digest', sender: this.net.peerId, rooms: [{ room, digest }] }),
-      )
-      .catch(() => 0)
-  }
-
-  #onRoomAnnounce(data: Uint8Array, from: PeerIdString): void {
-    try {
-      const f = decodeFrame(data)
-      if (f.type !== 'digest') return
-      for (const { room, digest } of f.rooms) {
-        if (!this.#rooms.has(room) && !this.#retainAll) continue
-        void (async () => {
-          const ours = await this.#sync.digestOf(room)
-          if (
-            ours !== undefined &&
-            ours.length === digest.length &&
-            ours.every((x, i) => x === digest[i])
-          )
-            return
-          // Pull from whoever announced it if we are connected to it, else from the forwarder.
-          const source = this.net.peers().find((p) => p === f.sender) ?? from
-          if (this.accepts(room)) this.#sync.schedulePull(source, room)
-        })()
-      }
-    } catch (err) {
-      log('malformed room announcement from %s: %e', from, err)
-    }
   }
 }
 
