@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { RowHeights, visibleRange } from '../../src/ui/lib/virtual.ts'
 import { ago, dayLabel, initials } from '../../src/ui/lib/format.ts'
 import { EMOJI, searchEmoji } from '../../src/ui/lib/emoji.ts'
-import { watchIdle } from '../../src/ui/lib/idle.ts'
+import { AWAY_AFTER_MS, awayAfterMs, watchIdle } from '../../src/ui/lib/idle.ts'
 
 describe('ui helpers', () => {
   it('[VL1] virtual list: offsets, lookups and the visible range over 100,000 rows', () => {
@@ -66,5 +66,14 @@ describe('ui helpers', () => {
       globalThis.setTimeout = realSet
     }
     expect(seen).toEqual(['away', 'online'])
+  })
+
+  it('[IDLE2] the away threshold: 5 minutes, or ?away=<seconds> in the page address', () => {
+    expect(AWAY_AFTER_MS).toBe(300_000)
+    expect(awayAfterMs('')).toBe(300_000)
+    expect(awayAfterMs('?away=8')).toBe(8_000)
+    expect(awayAfterMs('?room=x&away=600')).toBe(600_000)
+    for (const bad of ['?away=0', '?away=-5', '?away=1.5', '?away=abc', '?away=', '?away=99999'])
+      expect(awayAfterMs(bad), bad).toBe(300_000)
   })
 })
