@@ -128,3 +128,30 @@ export class InvalidRecordError extends Error {
     this.name = 'InvalidRecordError'
   }
 }
+
+/** Bytes that are not a well-formed org record (certificate, invitation, revocation, …). */
+export class MalformedOrgRecordError extends Error {
+  static override name = 'MalformedOrgRecordError'
+  constructor(message = 'Malformed org record', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'MalformedOrgRecordError'
+  }
+}
+
+/** A string that is not a well-formed, correctly signed invite code. */
+export class InvalidInviteCodeError extends Error {
+  static override name = 'InvalidInviteCodeError'
+  constructor(message = 'Invalid invite code', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'InvalidInviteCodeError'
+  }
+}
+
+/** Bytes that are not a well-formed admission proof. */
+export class MalformedProofError extends Error {
+  static override name = 'MalformedProofError'
+  constructor(message = 'Malformed admission proof', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'MalformedProofError'
+  }
+}

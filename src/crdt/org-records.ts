@@ -1,0 +1,320 @@
+/**
+ * The organisation's signed records (docs/security.md, ORG-DESIGN "Keys and certificates"): the root
+ * statement, member certificates, invitations, revocations and role changes. Pure encode/decode,
+ * strict like the entry codec: one record has exactly one byte string, every other byte string is a
+ * {@link MalformedOrgRecordError}.
+ *
+ * Version 1 layout (varuints canonical; `sig` by `signer` over `"parley/org/1\0" ‖ bytes before sig`):
+ * ```
+ * u8 1 | u8 kind | fields | sig[64]
+ * root   (1): rootKey[32] | varstring name | varuint created                                  signer rootKey
+ * cert   (2): org[32] | varstring userId | varstring name | key[32] | u8 role | varuint notBefore
+ *             | varuint notAfter (0: none) | issuer[32]                                       signer issuer
+ * invite (3): org[32] | inviteId[16] | u8 role | varuint issued | varuint expires | inviteKey[32]
+ *             | issuer[32]                                                                    signer issuer
+ * revoke (4): org[32] | varstring userId | varuint at | issuer[32]                           signer issuer
+ * role   (5): org[32] | varstring userId | u8 role | varuint at | issuer[32]                 signer issuer
+ * ```
+ * `org` is the org id bytes: sha256(root public key). A certificate whose issuer is an invitation's
+ * `inviteKey` is that invitation's redemption (the invitee's binding of user ID, name and key).
+ */
+import * as encoding from 'lib0/encoding'
+import { ByteReader } from './entry.ts'
+import { KEY_BYTES, SIG_BYTES, type DeviceSigner, type HistoryCrypto } from './crypto.ts'
+import { MAX_DISPLAY_NAME, isUserId } from './directory.ts'
+import { MAX_WALL } from './hlc.ts'
+import { MalformedOrgRecordError } from './errors.ts'
+
+export const ORG_VERSION = 1
+/** Largest encoded record. */
+export const MAX_ORG_RECORD_BYTES = 640
+/** Longest org name, in UTF-8 bytes. */
+export const MAX_ORG_NAME_BYTES = 128
+export const INVITE_ID_BYTES = 16
+
+export type Role = 'member' | 'admin' | 'peer'
+const ROLES: readonly Role[] = ['member', 'admin', 'peer']
+
+interface Signed {
+  /** The whole encoding (signature included). */
+  bytes: Uint8Array
+  /** The key whose signature the record carries. */
+  signer: Uint8Array
+  sig: Uint8Array
+}
+export interface RootStatement extends Signed {
+  kind: 'root'
+  rootKey: Uint8Array
+  name: string
+  created: number
+}
+export interface Certificate extends Signed {
+  kind: 'cert'
+  org: Uint8Array
+  userId: string
+  name: string
+  key: Uint8Array
+  role: Role
+  notBefore: number
+  /** 0: does not expire. */
+  notAfter: number
+  issuer: Uint8Array
+}
+export interface Invitation extends Signed {
+  kind: 'invite'
+  org: Uint8Array
+  inviteId: Uint8Array
+  role: Role
+  issued: number
+  expires: number
+  inviteKey: Uint8Array
+  issuer: Uint8Array
+}
+export interface Revocation extends Signed {
+  kind: 'revoke'
+  org: Uint8Array
+  userId: string
+  at: number
+  issuer: Uint8Array
+}
+export interface RoleChange extends Signed {
+  kind: 'role'
+  org: Uint8Array
+  userId: string
+  role: Role
+  at: number
+  issuer: Uint8Array
+}
+export type OrgRecord = RootStatement | Certificate | Invitation | Revocation | RoleChange
+
+/** A record's fields, before signing. */
+export type Unsigned<R extends OrgRecord> = Omit<R, 'bytes' | 'signer' | 'sig'>
+export type UnsignedRecord =
+  | Unsigned<RootStatement>
+  | Unsigned<Certificate>
+  | Unsigned<Invitation>
+  | Unsigned<Revocation>
+  | Unsigned<RoleChange>
+
+const DOMAIN = new TextEncoder().encode('parley/org/1\0')
+const KINDS = ['root', 'cert', 'invite', 'revoke', 'role'] as const
+
+const bad = (field: string): never => {
+  throw new MalformedOrgRecordError(`Malformed org record: ${field}`)
+}
+const isTime = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= MAX_WALL
+const isName = (s: string, max: number): boolean =>
+  s.trim().length > 0 && new TextEncoder().encode(s).length <= max
+
+function check(r: UnsignedRecord): void {
+  const keys: Uint8Array[] =
+    r.kind === 'root'
+      ? [r.rootKey]
+      : r.kind === 'cert'
+        ? [r.org, r.key, r.issuer]
+        : r.kind === 'invite'
+          ? [r.org, r.inviteKey, r.issuer]
+          : [r.org, r.issuer]
+  if (keys.some((k) => k.length !== KEY_BYTES)) bad('key length')
+  switch (r.kind) {
+    case 'root':
+      if (!isName(r.name, MAX_ORG_NAME_BYTES)) bad('name')
+      if (!isTime(r.created)) bad('created')
+      return
+    case 'cert':
+      if (!isUserId(r.userId)) bad('userId')
+      if (!isName(r.name, MAX_DISPLAY_NAME * 3) || r.name.length > MAX_DISPLAY_NAME) bad('name')
+      if (!ROLES.includes(r.role)) bad('role')
+      if (!isTime(r.notBefore) || !isTime(r.notAfter)) bad('validity')
+      if (r.notAfter !== 0 && r.notAfter <= r.notBefore) bad('validity')
+      return
+    case 'invite':
+      if (r.inviteId.length !== INVITE_ID_BYTES) bad('inviteId')
+      if (!ROLES.includes(r.role)) bad('role')
+      if (!isTime(r.issued) || !isTime(r.expires) || r.expires <= r.issued) bad('validity')
+      return
+    case 'revoke':
+    case 'role':
+      if (!isUserId(r.userId)) bad('userId')
+      if (!isTime(r.at)) bad('at')
+      if (r.kind === 'role' && r.role === 'peer') bad('role')
+      if (r.kind === 'role' && !ROLES.includes(r.role)) bad('role')
+  }
+}
+
+/** The bytes a record's signature covers, without the signature. Throws on out-of-bound fields. */
+export function encodeUnsigned(r: UnsignedRecord): Uint8Array {
+  check(r)
+  const e = encoding.createEncoder()
+  encoding.writeUint8(e, ORG_VERSION)
+  encoding.writeUint8(e, KINDS.indexOf(r.kind) + 1)
+  switch (r.kind) {
+    case 'root':
+      encoding.writeUint8Array(e, r.rootKey)
+      encoding.writeVarString(e, r.name)
+      encoding.writeVarUint(e, r.created)
+      break
+    case 'cert':
+      encoding.writeUint8Array(e, r.org)
+      encoding.writeVarString(e, r.userId)
+      encoding.writeVarString(e, r.name)
+      encoding.writeUint8Array(e, r.key)
+      encoding.writeUint8(e, ROLES.indexOf(r.role))
+      encoding.writeVarUint(e, r.notBefore)
+      encoding.writeVarUint(e, r.notAfter)
+      encoding.writeUint8Array(e, r.issuer)
+      break
+    case 'invite':
+      encoding.writeUint8Array(e, r.org)
+      encoding.writeUint8Array(e, r.inviteId)
+      encoding.writeUint8(e, ROLES.indexOf(r.role))
+      encoding.writeVarUint(e, r.issued)
+      encoding.writeVarUint(e, r.expires)
+      encoding.writeUint8Array(e, r.inviteKey)
+      encoding.writeUint8Array(e, r.issuer)
+      break
+    case 'revoke':
+    case 'role':
+      encoding.writeUint8Array(e, r.org)
+      encoding.writeVarString(e, r.userId)
+      if (r.kind === 'role') encoding.writeUint8(e, ROLES.indexOf(r.role))
+      encoding.writeVarUint(e, r.at)
+      encoding.writeUint8Array(e, r.issuer)
+  }
+  return encoding.toUint8Array(e)
+}
+
+/** The key that must sign `r`. */
+export const signerOf = (r: UnsignedRecord): Uint8Array =>
+  r.kind === 'root' ? r.rootKey : r.issuer
+
+/** What a signature over `unsigned` covers. */
+export function signedMessage(unsigned: Uint8Array): Uint8Array {
+  const m = new Uint8Array(DOMAIN.length + unsigned.length)
+  m.set(DOMAIN)
+  m.set(unsigned, DOMAIN.length)
+  return m
+}
+
+/** Signs `r` with `signer`, which must be the record's issuer (root key for a root statement). */
+export async function signRecord<R extends OrgRecord>(
+  signer: DeviceSigner,
+  r: Unsigned<R>,
+): Promise<R> {
+  const u = r as UnsignedRecord
+  const issuer = signerOf(u)
+  if (issuer.length !== KEY_BYTES || !issuer.every((b, i) => b === signer.publicKey[i]))
+    throw new RangeError('signRecord: the signer is not the record issuer')
+  const unsigned = encodeUnsigned(u)
+  const sig = await signer.sign(signedMessage(unsigned))
+  const bytes = new Uint8Array(unsigned.length + SIG_BYTES)
+  bytes.set(unsigned)
+  bytes.set(sig, unsigned.length)
+  return { ...r, bytes, signer: issuer, sig } as unknown as R
+}
+
+/**
+ * Parses untrusted bytes. Throws {@link MalformedOrgRecordError} and nothing else. Does not check
+ * the signature: see {@link verifyRecordSig}.
+ */
+export function decodeOrgRecord(bytes: Uint8Array): OrgRecord {
+  if (bytes.length < 2 + KEY_BYTES + SIG_BYTES || bytes.length > MAX_ORG_RECORD_BYTES) bad('size')
+  const body = bytes.subarray(0, bytes.length - SIG_BYTES)
+  const sig = bytes.slice(bytes.length - SIG_BYTES)
+  const r = new ByteReader(
+    body,
+    (reason) => new MalformedOrgRecordError(`Malformed org record: ${reason}`),
+  )
+  if (r.u8() !== ORG_VERSION) throw r.fail('unknown version')
+  const kind = KINDS[r.u8() - 1] ?? bad('unknown kind')
+  const role = (): Role => ROLES[r.u8()] ?? bad('role')
+  const time = (): number => r.varUint(MAX_WALL)
+  let u: UnsignedRecord
+  switch (kind) {
+    case 'root':
+      u = { kind, rootKey: r.copy(KEY_BYTES), name: r.string(MAX_ORG_NAME_BYTES), created: time() }
+      break
+    case 'cert':
+      u = {
+        kind,
+        org: r.copy(KEY_BYTES),
+        userId: r.string(32),
+        name: r.string(MAX_DISPLAY_NAME * 3),
+        key: r.copy(KEY_BYTES),
+        role: role(),
+        notBefore: time(),
+        notAfter: time(),
+        issuer: r.copy(KEY_BYTES),
+      }
+      break
+    case 'invite':
+      u = {
+        kind,
+        org: r.copy(KEY_BYTES),
+        inviteId: r.copy(INVITE_ID_BYTES),
+        role: role(),
+        issued: time(),
+        expires: time(),
+        inviteKey: r.copy(KEY_BYTES),
+        issuer: r.copy(KEY_BYTES),
+      }
+      break
+    case 'revoke':
+      u = {
+        kind,
+        org: r.copy(KEY_BYTES),
+        userId: r.string(32),
+        at: time(),
+        issuer: r.copy(KEY_BYTES),
+      }
+      break
+    case 'role':
+      u = {
+        kind,
+        org: r.copy(KEY_BYTES),
+        userId: r.string(32),
+        role: role(),
+        at: time(),
+        issuer: r.copy(KEY_BYTES),
+      }
+  }
+  r.end()
+  check(u)
+  return { ...u, bytes: bytes.slice(), signer: signerOf(u), sig } as OrgRecord
+}
+
+/** Whether the record's signature verifies against its issuer (never throws). */
+export async function verifyRecordSig(crypto: HistoryCrypto, rec: OrgRecord): Promise<boolean> {
+  const unsigned = rec.bytes.subarray(0, rec.bytes.length - SIG_BYTES)
+  return crypto.verify(rec.signer, rec.sig, signedMessage(unsigned))
+}
+
+/** Base64url without padding (record texts in `sys.org`, invite codes, org ids). */
+export function toBase64Url(bytes: Uint8Array): string {
+  let bin = ''
+  for (const b of bytes) bin += String.fromCharCode(b)
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+
+/** The bytes of base64url text; undefined unless `s` is canonical base64url. */
+export function fromBase64Url(s: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) return undefined
+  let bin: string
+  try {
+    bin = atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4))
+  } catch {
+    // not base64 after all: the caller reports a malformed code
+    return undefined
+  }
+  const out = new Uint8Array(bin.length)
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i)
+  return toBase64Url(out) === s ? out : undefined
+}
+
+/** The org id bytes: sha256 of the root public key. */
+export const orgIdBytes = (crypto: HistoryCrypto, rootKey: Uint8Array): Uint8Array =>
+  crypto.sha256(rootKey)
+
+/** The org id as text: base64url of sha256(root public key). */
+export const orgIdOf = (crypto: HistoryCrypto, rootKey: Uint8Array): string =>
+  toBase64Url(orgIdBytes(crypto, rootKey))
