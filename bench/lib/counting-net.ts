@@ -124,6 +124,8 @@ export function countingNet(inner: PeerNet): CountingNet {
     request: (peer, data, options) => countedRequest(peer, data, options),
     dial: (addr, options) => inner.dial(addr, options),
     addresses: () => inner.addresses(),
+    evict: (peer, options) => inner.evict(peer, options),
+    readmitAll: () => inner.readmitAll(),
     counts: () => ({ ...c, requestTypes: { ...c.requestTypes } }),
     resetCounts() {
       c = zero()

@@ -52,3 +52,24 @@ export const BOOTSTRAP_RETRY_MAX_MS = 30_000
 
 /** A new WebRTC connection must open a stream within this, or it is closed (webrtc-check.ts). */
 export const WEBRTC_VERIFY_MS = 5_000
+
+/** The libp2p protocol that carries admission proofs: one proof frame in, one verdict byte out. */
+export const ADMIT_PROTOCOL = '/parley/admit/1.0.0'
+
+/** Largest admission proof sent or accepted (a certificate chain and a signature fit easily). */
+export const MAX_PROOF_BYTES = 64 * 1024
+
+/**
+ * A connected peer must be admitted (its proof verified by us, ours by it) within this, or it is
+ * disconnected; also the longest a proof read or a verification may take.
+ */
+export const ADMISSION_TIMEOUT_MS = 5_000
+
+/** A peer we refused (or that sent no proof in time) is not let back in, nor dialled, for this long. */
+export const ADMISSION_BLOCK_MS = 60_000
+
+/** Peers remembered as refused at most (oldest forgotten first): bounds memory under a flood of ids. */
+export const MAX_BLOCKED_PEERS = 1_024
+
+/** Open connections one not-yet-admitted peer may have; more are refused by the connection gater. */
+export const MAX_UNADMITTED_CONNECTIONS = 4

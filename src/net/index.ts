@@ -58,6 +58,21 @@ export type RequestHandler = (
   options: { signal: AbortSignal },
 ) => AsyncIterable<Uint8Array>
 
+/**
+ * Who may stay connected. Opaque proof bytes are exchanged on every new connection (both ways,
+ * `/parley/admit/1.0.0` on libp2p), and the remote's proof gets a verdict before anything else flows.
+ * The net knows nothing about what a proof means: the core supplies certificates here.
+ */
+export interface Admission {
+  /** Our proof (≤ `MAX_PROOF_BYTES`, 64 KiB), sent to every newly connected peer. */
+  proof(): Uint8Array | Promise<Uint8Array>
+  /**
+   * Whether `peer` (authenticated by Noise) with `proof` may stay. Throwing, or false, denies it
+   * (logged); `signal` fires when the verdict is no longer wanted (timeout, disconnect, stop).
+   */
+  verify(peer: PeerIdString, proof: Uint8Array, options: { signal: AbortSignal }): Promise<boolean>
+}
+
 export interface PeerNet {
   readonly peerId: PeerIdString
   /** Listens, joins subscribed topics, dials bootstrap peers. Idempotent; a stopped net starts again. */
@@ -100,10 +115,24 @@ export interface PeerNet {
   dial(multiaddr: string, options?: AbortOptions): Promise<PeerIdString>
   /** Our listening addresses, each with /p2p/<our id>; empty while stopped. */
   addresses(): string[]
+  /**
+   * Closes every connection to `peer` and forgets its admission: to come back it must connect and
+   * prove itself again (e.g. the core evicts a revoked member's peers). Resolves once the
+   * connections are closed; a peer we are not connected to is a no-op.
+   */
+  evict(peer: PeerIdString, options?: AbortOptions): Promise<void>
+  /**
+   * Verifies every connected peer's last proof again, evicting those now refused (call it when
+   * what `Admission.verify` knows has changed, e.g. after learning a revocation). Peers refused
+   * earlier whose last proof now passes are no longer kept out. Without `admission`: a no-op.
+   */
+  readmitAll(): Promise<void>
 }
 
 export {
   MAX_FRAME_BYTES,
+  MAX_PROOF_BYTES,
+  ADMIT_PROTOCOL,
   TOPIC_PREFIX,
   PRESENCE_TOPIC,
   ROOMS_TOPIC,

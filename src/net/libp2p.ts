@@ -219,6 +219,12 @@ export async function createLibp2pNet(
         return addr.endsWith(suffix) ? addr : `${addr}${suffix}`
       })
     },
+    async evict(peer, options = {}) {
+      if (state !== 'started') return
+      const conns = node.getConnections().filter((c) => c.remotePeer.toString() === peer)
+      await Promise.all(conns.map((c) => c.close(options).catch(() => c.abort(new AbortError()))))
+    },
+    readmitAll: () => Promise.resolve(),
   }
   return net
 }

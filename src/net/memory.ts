@@ -8,18 +8,11 @@
  * echo to the publisher, requests only between connected peers.
  */
 import { logger } from '@libp2p/logger'
-import { MAX_FRAME_BYTES } from './constants.ts'
-import {
-  AbortError,
-  FrameTooLargeError,
-  InvalidMultiaddrError,
-  NotStartedError,
-  PeerUnreachableError,
-} from './errors.ts'
-import { messageId } from './message-id.ts'
-import { memoryRequest, type RequestEnd } from './memory-request.ts'
+import { PeerUnreachableError } from './errors.ts'
+import { MemoryGate } from './memory-admission.ts'
+import { createMemoryNet, type HubNode } from './memory-net.ts'
 import { callSafely } from './safe.ts'
-import type { NetMessage, PeerConnectionInfo, PeerIdString, PeerNet } from './index.ts'
+import type { Admission, NetMessage, PeerIdString, PeerNet } from './index.ts'
 
 export interface MemoryHubInit {
   /** Deliver queued messages on a microtask after each publish instead of waiting for `flush()`. @default false */
@@ -28,9 +21,17 @@ export interface MemoryHubInit {
   autoConnect?: boolean
 }
 
+/** Per-net options, mirroring `Libp2pNetInit`'s. */
+export interface MemoryNetInit {
+  /** Proof exchange and verdict on every link, as on libp2p (see `Admission`). @default none */
+  admission?: Admission
+  /** Nets link only with nets holding the same key (or both none), as with libp2p pnet. @default none */
+  networkKey?: Uint8Array
+}
+
 export interface MemoryHub {
   /** A new, stopped net. `id` defaults to `peer-<n>`; ids must be unique within the hub. */
-  createNet(id?: string): PeerNet
+  createNet(id?: string, init?: MemoryNetInit): PeerNet
   /** Delivers every queued message, including those published or forwarded while flushing. */
   flush(): Promise<void>
   /** Messages published but not delivered yet. */
@@ -51,13 +52,7 @@ interface Queued {
   id: string
 }
 
-interface Node extends RequestEnd {
-  readonly subs: Map<string, Set<(msg: NetMessage) => void>>
-  readonly peerListeners: Set<(peers: readonly PeerIdString[]) => void>
-  lastPeers: readonly PeerIdString[]
-  /** Message ids seen (published or received): gossipsub's seen cache, without expiry. */
-  readonly seen: Set<string>
-}
+type Node = HubNode
 
 const log = logger('parley:net:memory')
 const brand = (id: string): PeerIdString => id as PeerIdString
@@ -73,19 +68,50 @@ export function createMemoryHub(init: MemoryHubInit = {}): MemoryHub {
   let counter = 0
   let flushing = false
   let scheduled = false
+  /** Callers waiting for an admission verdict (requests to a peer still being admitted). */
+  const waiters = new Set<() => void>()
 
-  const linked = (a: Node, b: Node): boolean =>
+  /** A connection exists: both started, linked, not partitioned, same network key, not refused. */
+  const wired = (a: Node, b: Node): boolean =>
     a !== b &&
     a.started &&
     b.started &&
     links.has(pairKey(a.id, b.id)) &&
-    !blocked.has(pairKey(a.id, b.id))
+    !blocked.has(pairKey(a.id, b.id)) &&
+    a.networkKey === b.networkKey &&
+    !a.gate.blocks(b.id) &&
+    !b.gate.blocks(a.id)
+  /** The connection carries data: each side has admitted the other. */
+  const linked = (a: Node, b: Node): boolean =>
+    wired(a, b) && a.gate.accepts(b.id) && b.gate.accepts(a.id)
   const peersOf = (n: Node): PeerIdString[] =>
     [...nodes.values()].filter((m) => linked(n, m)).map((m) => m.id)
   const subscribed = (n: Node, topic: string): boolean => n.started && n.subs.has(topic)
 
+  /** Starts admission on new connections, forgets it on lost ones. */
+  function admit(): void {
+    for (const n of nodes.values()) {
+      for (const m of nodes.values()) {
+        if (n === m) continue
+        if (!wired(n, m)) {
+          n.gate.forget(m.id)
+          continue
+        }
+        n.gate.begin(
+          m.id,
+          async () => (m.gate.admission === undefined ? undefined : m.gate.admission.proof()),
+          (ok) => {
+            if (!ok) links.delete(pairKey(n.id, m.id))
+            refresh()
+          },
+        )
+      }
+    }
+  }
+
   /** After any topology change: drop requests that lost their link, tell listeners who changed. */
   function refresh(): void {
+    admit()
     for (const n of nodes.values()) {
       for (const [ac, other] of n.requests) {
         const o = nodes.get(other)
@@ -100,6 +126,38 @@ export function createMemoryHub(init: MemoryHubInit = {}): MemoryHub {
       n.lastPeers = peers
       for (const cb of [...n.peerListeners]) callSafely(log, 'onPeers listener', () => cb(peers))
     }
+    for (const wake of [...waiters]) wake()
+  }
+
+  /** Resolves once `self` and `peer` are linked, or no verdict on the link is pending any more. */
+  async function untilAdmitted(
+    self: Node,
+    peer: PeerIdString,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    for (;;) {
+      const other = nodes.get(peer)
+      if (other === undefined || linked(self, other) || !wired(self, other)) return
+      if (!self.gate.pending(peer) && !other.gate.pending(self.id)) return
+      if (signal?.aborted === true) return
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          waiters.delete(wake)
+          signal?.removeEventListener('abort', wake)
+          resolve()
+        }
+        waiters.add(wake)
+        signal?.addEventListener('abort', wake)
+      })
+    }
+  }
+
+  /** Closes the link between `a` and `b`; both forget the other's admission. */
+  function cut(a: Node, b: Node): void {
+    links.delete(pairKey(a.id, b.id))
+    a.gate.forget(b.id)
+    b.gate.forget(a.id)
+    refresh()
   }
 
   function enqueue(
@@ -151,7 +209,7 @@ export function createMemoryHub(init: MemoryHubInit = {}): MemoryHub {
     return n
   }
 
-  function createNet(requested?: string): PeerNet {
+  function createNet(requested?: string, netInit: MemoryNetInit = {}): PeerNet {
     const id = brand(requested ?? `peer-${++counter}`)
     if (nodes.has(id)) throw new Error(`Net id ${id} already in use`)
     const self: Node = {
@@ -163,18 +221,23 @@ export function createMemoryHub(init: MemoryHubInit = {}): MemoryHub {
       lastPeers: [],
       seen: new Set(),
       requests: new Map(),
+      gate: new MemoryGate(netInit.admission),
+      networkKey: netInit.networkKey === undefined ? undefined : hex(netInit.networkKey),
     }
     if (init.autoConnect !== false) for (const other of nodes.keys()) links.add(pairKey(id, other))
     nodes.set(id, self)
     return createMemoryNet(self, {
       node,
       find: (p: PeerIdString) => nodes.get(p),
+      wired,
       linked,
       peersOf,
       subscribed,
       enqueue,
       connect,
       refresh,
+      untilAdmitted,
+      cut,
     })
   }
 
@@ -200,96 +263,5 @@ export function createMemoryHub(init: MemoryHubInit = {}): MemoryHub {
       links.delete(pairKey(a, b))
       refresh()
     },
-  }
-}
-
-interface HubOps {
-  node(id: PeerIdString): Node
-  find(id: PeerIdString): Node | undefined
-  linked(a: Node, b: Node): boolean
-  peersOf(n: Node): PeerIdString[]
-  subscribed(n: Node, topic: string): boolean
-  enqueue(from: Node, topic: string, data: Uint8Array, id: string): number
-  connect(a: PeerIdString, b: PeerIdString): void
-  refresh(): void
-}
-
-function createMemoryNet(self: Node, hub: HubOps): PeerNet {
-  const assertStarted = (what: string): void => {
-    if (!self.started) throw new NotStartedError(`${what} before start`)
-  }
-  return {
-    peerId: self.id,
-    start() {
-      self.started = true
-      hub.refresh()
-      return Promise.resolve()
-    },
-    stop() {
-      self.started = false
-      hub.refresh()
-      return Promise.resolve()
-    },
-    subscribe(topic, onMessage) {
-      const entry = (msg: NetMessage): void => onMessage(msg)
-      const set = self.subs.get(topic) ?? new Set()
-      set.add(entry)
-      self.subs.set(topic, set)
-      return () => {
-        set.delete(entry)
-        if (set.size === 0 && self.subs.get(topic) === set) self.subs.delete(topic)
-      }
-    },
-    async publish(topic, data, options = {}) {
-      if (data.byteLength > MAX_FRAME_BYTES) {
-        throw new FrameTooLargeError(
-          `Message of ${data.byteLength} bytes exceeds ${MAX_FRAME_BYTES}`,
-        )
-      }
-      if (options.signal?.aborted === true) throw new AbortError()
-      assertStarted('publish')
-      const id = hex(messageId(topic, data))
-      if (self.seen.has(id)) return 0
-      self.seen.add(id)
-      return hub.enqueue(self, topic, data.slice(), id)
-    },
-    onPeers(cb) {
-      const entry = (peers: readonly PeerIdString[]): void => cb(peers)
-      self.peerListeners.add(entry)
-      return () => self.peerListeners.delete(entry)
-    },
-    peers: () => hub.peersOf(self),
-    topicPeers: (topic) => hub.peersOf(self).filter((p) => hub.subscribed(hub.node(p), topic)),
-    connections: (): PeerConnectionInfo[] =>
-      hub.peersOf(self).map((peer) => ({ peer, addrs: [`/memory/${peer}`], kind: 'direct' })),
-    handle(handler) {
-      self.handler = handler
-      return () => {
-        if (self.handler === handler) self.handler = undefined
-      }
-    },
-    request: (peer, data, options = {}) =>
-      memoryRequest(self, peer, data, options.signal, () => {
-        const target = hub.find(peer)
-        return { target, linked: target !== undefined && hub.linked(self, target) }
-      }),
-    dial(addr, options = {}) {
-      if (options.signal?.aborted === true) return Promise.reject(new AbortError())
-      const match = /^\/memory\/([^/]+)(?:\/p2p\/([^/]+))?$/.exec(addr)
-      const id = match?.[2] ?? match?.[1]
-      if (id === undefined)
-        return Promise.reject(new InvalidMultiaddrError(`Not a memory address: ${addr}`))
-      try {
-        assertStarted('dial')
-        const other = hub.node(id as PeerIdString)
-        if (!other.started) throw new PeerUnreachableError(`${id} is not started`)
-        hub.connect(self.id, other.id)
-        if (!hub.linked(self, other)) throw new PeerUnreachableError(`${id} is partitioned from us`)
-        return Promise.resolve(other.id)
-      } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)))
-      }
-    },
-    addresses: () => (self.started ? [`/memory/${self.id}/p2p/${self.id}`] : []),
   }
 }

@@ -1,14 +1,45 @@
 import { createLibp2pNet, type Libp2pNetInit } from '../../src/net/libp2p.ts'
 import { createMemoryHub, type MemoryHubInit } from '../../src/net/memory.ts'
-import type { PeerNet } from '../../src/net/index.ts'
+import type { Admission, PeerIdString, PeerNet } from '../../src/net/index.ts'
 import { vi } from 'vitest'
+
+/** Options every implementation takes alike (a subset of `Libp2pNetInit` and `MemoryNetInit`). */
+export interface SpawnInit {
+  admission?: Admission
+  networkKey?: Uint8Array
+}
 
 /** What the contract suite needs from an implementation. */
 export interface PeerNetFactory {
   /** `n` started nets, each connected to every other. */
   setup(n: number): Promise<PeerNet[]>
-  /** Stops every net `setup` made. */
+  /** One more started net, connected to nobody; stopped by `teardown`. */
+  spawn(init: SpawnInit): Promise<PeerNet>
+  /** Stops every net `setup` and `spawn` made. */
   teardown(): Promise<void>
+}
+
+/**
+ * A fake organisation for admission tests: a member's proof is `member:<name>`, valid while the
+ * name is in `valid`. Records every verification.
+ */
+export class FakeOrg {
+  readonly valid = new Set<string>()
+  readonly verified: { peer: PeerIdString; proof: string }[] = []
+
+  /** The admission of a member called `name` (valid unless `valid` is false). */
+  member(name: string, valid = true): Admission {
+    if (valid) this.valid.add(name)
+    return {
+      proof: () => text(`member:${name}`),
+      verify: async (peer, proof) => {
+        await Promise.resolve()
+        const s = new TextDecoder().decode(proof)
+        this.verified.push({ peer, proof: s })
+        return s.startsWith('member:') && this.valid.has(s.slice('member:'.length))
+      },
+    }
+  }
 }
 
 /** Waits for a condition driven by network events; generous timeout, tight polling. */
@@ -18,16 +49,25 @@ export function until<T>(fn: () => T, timeout = 10_000): Promise<T> {
 
 export function memoryHubFactory(init: MemoryHubInit = { autoFlush: true }): PeerNetFactory {
   let nets: PeerNet[] = []
+  let hub = createMemoryHub({ ...init, autoConnect: false })
   return {
     async setup(n) {
-      const hub = createMemoryHub(init)
+      hub = createMemoryHub(init)
       nets = Array.from({ length: n }, () => hub.createNet())
       await Promise.all(nets.map((net) => net.start()))
       return nets
     },
+    async spawn(spawnInit) {
+      const net = hub.createNet(undefined, spawnInit)
+      nets.push(net)
+      for (const other of nets) if (other !== net) hub.disconnect(net.peerId, other.peerId)
+      await net.start()
+      return net
+    },
     async teardown() {
       await Promise.all(nets.map((net) => net.stop()))
       nets = []
+      hub = createMemoryHub({ ...init, autoConnect: false })
     },
   }
 }
@@ -45,6 +85,17 @@ export function libp2pFactory(init: Libp2pNetInit): PeerNetFactory {
       await Promise.all(nets.map((net) => net.start()))
       await meshConnect(nets)
       return nets
+    },
+    async spawn(spawnInit) {
+      const net = await createLibp2pNet({
+        mdns: false,
+        logPrefix: `s${nets.length}`,
+        ...init,
+        ...spawnInit,
+      })
+      nets.push(net)
+      await net.start()
+      return net
     },
     async teardown() {
       // One at a time: when both ends of a connection close it at once, libp2p waits 500 ms
