@@ -2,7 +2,8 @@
  * The browser peer: the one place that builds the browser's net. The page's own origin says which
  * Node peer served it; `/api/info` gives that peer's id, and the browser dials its web port over
  * WebSocket (`wss` when the page is https), then runs the same Messenger, gossip and sync as any
- * Node peer, on an IndexedDB store. Nothing to configure.
+ * Node peer, on an IndexedDB store (signed entries) with its period documents persisted by
+ * y-indexeddb. Nothing to configure.
  *
  * Other browsers are dialled directly over WebRTC through that peer as relay ({@link DirectLinks}).
  */
@@ -14,6 +15,7 @@ import { Messenger } from './messenger.ts'
 import { ParleyClient } from './client.ts'
 import { DirectLinks } from './direct-links.ts'
 import { openIdbStore } from './idb-store.ts'
+import { createIdbDocs } from '../crdt/idb-docs.ts'
 import type { UnlockedAccount } from './accounts.ts'
 
 const log = createLogger('parley:core:browser')
@@ -107,7 +109,13 @@ export async function startBrowserClient(init: BrowserClientInit): Promise<Brows
 
 async function start(init: BrowserClientInit, release: () => void): Promise<BrowserSession> {
   const { account } = init
-  const store = await openIdbStore(`parley-history-${account.author}`, init.idb)
+  const history = `parley-history-${account.author}`
+  const store = await openIdbStore(history, init.idb)
+  // Period documents persist themselves with y-indexeddb, one database each (`<history>/<room>/<period>`).
+  const docs = createIdbDocs({
+    prefix: history,
+    onError: (err) => log.error('stored document unusable, rebuilt from entries: %e', err),
+  })
   let addr: string | undefined
   try {
     const { peerId } = await (init.fetchInfo ?? fetchInfo)()
@@ -130,6 +138,7 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     signer: createNobleSigner(account.secretKey),
     crypto: nobleCrypto,
     name: account.name,
+    docs,
   })
   await net.start()
   await messenger.start()

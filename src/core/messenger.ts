@@ -8,6 +8,7 @@ import { createClock, type HybridClock } from '../crdt/hlc.ts'
 import { isRoomId } from '../crdt/entry.ts'
 import type { DeviceSigner, HistoryCrypto } from '../crdt/crypto.ts'
 import type { DisplayMessage } from '../crdt/period-doc.ts'
+import type { DocPersistence } from '../crdt/doc-persistence.ts'
 import type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
 import { hex, type HistoryStore } from './store.ts'
 import { createIdentity, type Identity } from './identity.ts'
@@ -34,6 +35,11 @@ export interface MessengerInit {
   /** Mean interval of anti-entropy rounds. @default 15000 */
   antiEntropyMs?: number
   presence?: { intervalMs?: number; timeoutMs?: number }
+  /**
+   * Persists period documents as they change (the browser's y-indexeddb, `src/crdt/idb-docs.ts`).
+   * @default snapshots in `store`
+   */
+  docs?: DocPersistence
 }
 
 export interface Posted {
@@ -57,6 +63,7 @@ export class Messenger implements RoomRegistry {
   /** Typing indicators; every peer follows the topic, so always-on peers relay them. */
   readonly typing: Typing
   readonly #store: HistoryStore
+  readonly #docs: DocPersistence | undefined
   readonly #clock: HybridClock
   readonly #retainAll: boolean
   readonly #antiEntropyMs: number
@@ -75,6 +82,7 @@ export class Messenger implements RoomRegistry {
   constructor(init: MessengerInit) {
     this.net = init.net
     this.#store = init.store
+    this.#docs = init.docs
     this.identity = createIdentity(init.signer, init.crypto)
     this.#clock = init.clock ?? createClock()
     this.#retainAll = init.retainAll ?? false
@@ -195,6 +203,7 @@ export class Messenger implements RoomRegistry {
       clock: this.#clock,
       onChange: () => this.#emitRoom(room),
       onLocal: (r, head, entries) => void this.#sync.publish(r, head, entries),
+      ...(this.#docs === undefined ? {} : { docs: this.#docs }),
     })
   }
 

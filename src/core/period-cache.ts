@@ -1,39 +1,31 @@
 /**
  * The period documents of one room held in memory: a window of the newest (at least
- * {@link WINDOW_MESSAGES} messages), older ones on demand, each loaded from its snapshot plus the
- * stored entries after it, and snapshotted again a little after it changes.
+ * {@link WINDOW_MESSAGES} messages), older ones on demand, each loaded from where it persists plus
+ * the stored entries after it. In the browser a document persists itself as it changes
+ * ({@link DocPersistence}: y-indexeddb) and only its covers are recorded a little after it changes;
+ * elsewhere its whole snapshot is written to the store then.
  */
 import { createLogger } from '../net/logger.ts'
-import { PeriodDoc, type DisplayMessage } from '../crdt/period-doc.ts'
+import type { DisplayMessage } from '../crdt/period-doc.ts'
 import { META_PERIOD, decodeEntry, type Entry } from '../crdt/entry.ts'
 import { withEdit } from '../crdt/display.ts'
 import { compareHlc } from '../crdt/hlc.ts'
 import type { EditRecord, RoomMeta } from '../crdt/schema.ts'
-import { hex, type HistoryStore } from './store.ts'
-import type { Identity } from './identity.ts'
+import { hex, type StoredEntry } from './store.ts'
+import { openPeriod, type LoadedDoc, type PeriodSource } from './period-load.ts'
+
+export type { LoadedDoc }
 
 const log = createLogger('parley:core:periods')
 
 /** How many messages the in-memory window tries to hold (newest periods first). */
 export const WINDOW_MESSAGES = 200
-/** How long a changed document waits before its snapshot is written. */
+/** How long a changed document waits before its snapshot (or covers) is written. */
 const SNAPSHOT_DELAY_MS = 2_000
-
-export interface LoadedDoc {
-  doc: PeriodDoc
-  /** hex(author) → highest seq applied. */
-  covers: Map<string, number>
-  dirty: boolean
-  /** Some author's entries met a gap: entries stored above it wait until it fills. */
-  behind: boolean
-}
 
 export type ApplyOutcome = 'applied' | 'gap' | 'duplicate' | 'invalid'
 
-export interface PeriodCacheInit {
-  room: string
-  store: HistoryStore
-  identity: Identity
+export interface PeriodCacheInit extends PeriodSource {
   onChange: () => void
 }
 
@@ -44,6 +36,8 @@ export class PeriodCache {
   #closed = false
   /** Local writes in flight: their changes are in documents but not yet in the store. */
   #writing = 0
+  /** Persisted documents being deleted (after a failed write): loads wait for it. */
+  readonly #discarding = new Map<number, Promise<void>>()
 
   constructor(init: PeriodCacheInit) {
     this.#init = init
@@ -68,11 +62,21 @@ export class PeriodCache {
     return this.#docs.has(period)
   }
 
-  /** Forgets a document (after a failed write, so it is rebuilt from what is really stored). */
+  /**
+   * Forgets a document and what it persisted (after a failed write, so that it is rebuilt from what
+   * is really stored).
+   */
   drop(period: number): void {
     const p = this.#docs.get(period)
     this.#docs.delete(period)
-    void p?.then((d) => d.doc.destroy()).catch(() => undefined)
+    if (p === undefined) return
+    const gone = p
+      .then(async (d) => (d.persisted !== undefined ? d.persisted.discard() : d.doc.destroy()))
+      .catch((err: unknown) => log.error('dropping %s/%d: %e', this.#room, period, err))
+    this.#discarding.set(period, gone)
+    void gone.then(() => {
+      if (this.#discarding.get(period) === gone) this.#discarding.delete(period)
+    })
   }
 
   /** Brackets a local write: no snapshot is taken while one is in flight. */
@@ -88,30 +92,12 @@ export class PeriodCache {
   }
 
   async #load(period: number): Promise<LoadedDoc> {
-    const snap = await this.#init.store.snapshot(this.#room, period)
-    let loaded: LoadedDoc | undefined
-    if (snap !== undefined) {
-      try {
-        const doc = PeriodDoc.fromSnapshot(this.#room, period, snap.bytes)
-        loaded = { doc, covers: snap.covers, dirty: false, behind: false }
-      } catch (err) {
-        log.error(
-          'snapshot of %s/%d unreadable, rebuilding from entries: %e',
-          this.#room,
-          period,
-          err,
-        )
-      }
-    }
-    loaded ??= {
-      doc: new PeriodDoc(this.#room, period),
-      covers: new Map(),
-      dirty: false,
-      behind: false,
-    }
-    loaded.doc.onChange(() => this.#init.onChange())
-    await this.applyStored(period, loaded)
-    return loaded
+    await this.#discarding.get(period)
+    const { d, entries } = await openPeriod(this.#init, period)
+    d.doc.onChange(() => this.#init.onChange())
+    this.#replay(d, entries)
+    if (d.dirty) this.scheduleSnapshot()
+    return d
   }
 
   /**
@@ -128,12 +114,14 @@ export class PeriodCache {
     }
     const d = await p
     let gap = false
-    for (const entry of entries) {
-      if (this.applyEntry(d, entry) === 'gap') {
-        gap = true
-        break
+    d.doc.batch(() => {
+      for (const entry of entries) {
+        if (this.applyEntry(d, entry) === 'gap') {
+          gap = true
+          break
+        }
       }
-    }
+    })
     // A gap here, or an earlier one these entries may have filled: newer entries already stored
     // above it must be applied now (pulls send a busy day's chunks newest first).
     if (gap || d.behind) await this.applyStored(period, d)
@@ -142,26 +130,32 @@ export class PeriodCache {
 
   /** Applies to a loaded document every stored entry of its period it does not contain yet. */
   async applyStored(period: number, d: LoadedDoc): Promise<void> {
-    const entries = await this.#init.store.periodEntries(this.#room, period, d.covers)
+    this.#replay(d, await this.#init.store.periodEntries(this.#room, period, d.covers))
+    if (d.dirty) this.scheduleSnapshot()
+  }
+
+  /** Applies stored entries (ascending per author) as one change of the document. */
+  #replay(d: LoadedDoc, entries: readonly StoredEntry[]): void {
     d.behind = false
     let blocked: string | undefined
-    for (const e of entries) {
-      const key = hex(e.author)
-      if (key === blocked) continue
-      let entry: Entry
-      try {
-        entry = decodeEntry(e.bytes)
-      } catch (err) {
-        log.error('stored entry %s/%d unreadable: %e', this.#room, e.seq, err)
-        blocked = key
-        continue
+    d.doc.batch(() => {
+      for (const e of entries) {
+        const key = hex(e.author)
+        if (key === blocked) continue
+        let entry: Entry
+        try {
+          entry = decodeEntry(e.bytes)
+        } catch (err) {
+          log.error('stored entry %s/%d unreadable: %e', this.#room, e.seq, err)
+          blocked = key
+          continue
+        }
+        if (this.applyEntry(d, entry) === 'gap') {
+          blocked = key
+          d.behind = true
+        }
       }
-      if (this.applyEntry(d, entry) === 'gap') {
-        blocked = key
-        d.behind = true
-      }
-    }
-    if (d.dirty) this.scheduleSnapshot()
+    })
   }
 
   applyEntry(d: LoadedDoc, entry: Entry): ApplyOutcome {
@@ -250,7 +244,10 @@ export class PeriodCache {
     this.#snapshotTimer.unref?.()
   }
 
-  /** Writes the snapshot of every changed document (later, if a local write is in flight). */
+  /**
+   * Writes the snapshot of every changed document, or just its covers when it persists itself
+   * (later, if a local write is in flight: the document holds changes the store does not yet).
+   */
   async flush(): Promise<void> {
     for (const [period, p] of this.#docs) {
       const d = await p.catch(() => undefined)
@@ -260,6 +257,10 @@ export class PeriodCache {
         return
       }
       d.dirty = false
+      if (d.persisted !== undefined) {
+        await d.persisted.saveCovers(new Map(d.covers))
+        continue
+      }
       const snapshot = { bytes: d.doc.encodeSnapshot(), covers: new Map(d.covers) }
       await this.#init.store.putSnapshot(this.#room, period, snapshot)
     }
@@ -269,7 +270,12 @@ export class PeriodCache {
     this.#closed = true
     clearTimeout(this.#snapshotTimer)
     await this.flush()
-    for (const p of this.#docs.values()) (await p.catch(() => undefined))?.doc.destroy()
+    for (const p of this.#docs.values()) {
+      const d = await p.catch(() => undefined)
+      if (d?.persisted !== undefined) await d.persisted.close()
+      else d?.doc.destroy()
+    }
     this.#docs.clear()
+    await Promise.all(this.#discarding.values())
   }
 }

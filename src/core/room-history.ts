@@ -18,6 +18,7 @@ import {
   type StoredEntry,
   type StoredHead,
 } from './store.ts'
+import type { DocPersistence } from '../crdt/doc-persistence.ts'
 import type { Identity } from './identity.ts'
 import { PeriodCache } from './period-cache.ts'
 
@@ -36,6 +37,8 @@ export interface RoomHistoryInit {
   onChange: () => void
   /** Local entries were stored: publish them. */
   onLocal: (room: string, head: StoredHead, entries: readonly Verified[]) => void
+  /** Persists period documents as they change (browser). @default snapshots in `store` */
+  docs?: DocPersistence
 }
 
 /** A change this device makes. */

@@ -74,13 +74,30 @@ const rethrow = (err: unknown): void =>
     throw err
   })
 
+/** Whether a document loaded from storage has only our roots and no missing dependencies. */
+export function loadedCleanly(doc: Y.Doc): boolean {
+  const roots = [...doc.share.keys()].every((k) => k === MESSAGES || k === EDITS || k === META)
+  return roots && doc.store.pendingStructs === null && doc.store.pendingDs === null
+}
+
+/**
+ * The Yjs document inside a {@link PeriodDoc}: for src/crdt's persistence only (idb-docs.ts attaches
+ * y-indexeddb to it). Nothing outside src/crdt may use it.
+ */
+export let yDocOf: (pd: PeriodDoc) => Y.Doc
+
 /** One Yjs document for `(room, period)`; `period === META_PERIOD` for the room's meta document. */
 export class PeriodDoc {
+  static {
+    yDocOf = (pd) => pd.#doc
+  }
   readonly room: string
   readonly period: number
   readonly #doc = new Y.Doc()
   readonly #listeners = new Set<(e: ChangeEvent) => void>()
   readonly #onError: (err: unknown) => void
+  /** Inside {@link batch}: changes are announced once at its end. */
+  #batch: { changed: boolean } | undefined
   #read: { messages: readonly DisplayMessage[]; edits: ReadonlyMap<string, EditRecord> } | undefined
   #meta: { value: RoomMeta | undefined } | undefined
 
@@ -117,8 +134,7 @@ export class PeriodDoc {
       pd.destroy()
       throw new CorruptSnapshotError(`Corrupt snapshot: ${String(err)}`, { cause: err })
     }
-    const roots = [...doc.share.keys()].every((k) => k === MESSAGES || k === EDITS || k === META)
-    if (!roots || doc.store.pendingStructs !== null || doc.store.pendingDs !== null) {
+    if (!loadedCleanly(doc)) {
       pd.destroy()
       throw new CorruptSnapshotError('Corrupt snapshot: unknown roots or missing dependencies')
     }
@@ -190,8 +206,25 @@ export class PeriodDoc {
       throw err
     }
     Y.applyUpdate(this.#doc, update, remoteOrigin)
-    this.#emit(false)
+    if (this.#batch !== undefined) this.#batch.changed = true
+    else this.#emit(false)
     return 'applied'
+  }
+
+  /**
+   * Runs `fn` (remote applies) as one Yjs transaction: one update for persistence to store, one
+   * change announced at the end instead of one per apply.
+   */
+  batch<T>(fn: () => T): T {
+    if (this.#batch !== undefined) return fn()
+    const batch = { changed: false }
+    this.#batch = batch
+    try {
+      return this.#doc.transact(fn, remoteOrigin)
+    } finally {
+      this.#batch = undefined
+      if (batch.changed) this.#emit(false)
+    }
   }
 
   /** Messages with their latest edit in this document, by `(wall, count, author, seq)`. */

@@ -257,3 +257,16 @@ function checkDeletes(
     }
   }
 }
+
+/**
+ * The clock client `clientId` reaches in a document once `update` (a stored, valid entry's) is in:
+ * where its next update starts. 0 when the update holds nothing of that client or does not decode.
+ */
+export function clockAfter(update: Uint8Array, clientId: number): number {
+  try {
+    return Y.parseUpdateMeta(update).to.get(clientId) ?? 0
+  } catch {
+    // A stored entry whose update does not decode holds nothing the document could contain.
+    return 0
+  }
+}

@@ -6,6 +6,7 @@ import { createLibp2pNet } from '../../src/net/libp2p.ts'
 import { Messenger } from '../../src/core/messenger.ts'
 import { ParleyClient } from '../../src/core/client.ts'
 import { openIdbStore } from '../../src/core/idb-store.ts'
+import { createIdbDocs } from '../../src/crdt/idb-docs.ts'
 import { authorId } from '../../src/crdt/entry.ts'
 import { createNobleSigner, nobleCrypto } from '../../src/crdt/crypto.ts'
 import { PeerSet, type TestPeer } from '../helpers/peers.ts'
@@ -16,13 +17,15 @@ interface TestClient {
   dial(node: TestPeer): Promise<void>
 }
 
-/** A browser-like client (IndexedDB store, noble crypto, not retainAll) on TCP. */
+/** A browser-like client (IndexedDB store and y-indexeddb, noble crypto, not retainAll) on TCP. */
 async function startClient(userId: string, stops: (() => Promise<void>)[]): Promise<TestClient> {
   const seed = new Uint8Array(randomBytes(32))
   const signer = createNobleSigner(seed)
   const store = await openIdbStore(`c-${userId}`, new IDBFactory())
   const net = await createLibp2pNet({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
-  const messenger = new Messenger({ net, store, signer, crypto: nobleCrypto, name: userId })
+  // Period documents persisted with y-indexeddb, as in the browser (src/core/browser.ts).
+  const docs = createIdbDocs({ prefix: `c-${userId}-${Buffer.from(seed).toString('hex')}` })
+  const messenger = new Messenger({ net, store, signer, crypto: nobleCrypto, name: userId, docs })
   await net.start()
   await messenger.start()
   const client = new ParleyClient({

@@ -153,6 +153,30 @@ describe('PeriodDoc: remote updates', () => {
     expect(b.encodeSnapshot()).toEqual(a.encodeSnapshot())
   })
 
+  it('[PD13] batch: applies in order with one change event; replays are duplicates', () => {
+    const a = doc()
+    const u1 = a.post(alice.ctx(1), 'one', at(1)).update
+    const u2 = a.edit(alice.ctx(2), messageId(alice.id, 1), 'one!', at(2)).update
+    const u3 = a.post(bob.ctx(1), 'two', at(3)).update
+    const b = doc()
+    let changes = 0
+    b.onChange(() => changes++)
+    const results = b.batch(() => [u1, u2].map((u, i) => b.apply(alice.ctx(i + 1), u)))
+    expect(results).toEqual(['applied', 'applied'])
+    expect(b.batch(() => b.apply(bob.ctx(1), u3))).toBe('applied')
+    expect(changes).toBe(2)
+    // Applying again what the document holds (a replay after a crash) changes nothing.
+    const before = b.encodeSnapshot()
+    expect(b.batch(() => [u1, u2].map((u, i) => b.apply(alice.ctx(i + 1), u)))).toEqual([
+      'duplicate',
+      'duplicate',
+    ])
+    expect(changes).toBe(2)
+    expect(b.encodeSnapshot()).toEqual(before)
+    expect(b.encodeSnapshot()).toEqual(a.encodeSnapshot())
+    expect(b.messages().map((m) => m.text)).toEqual(['one!', 'two'])
+  })
+
   it('[PD6] edits by another author are refused', () => {
     const a = doc()
     const u1 = a.post(alice.ctx(1), 'mine', at(1)).update
