@@ -1,11 +1,8 @@
 /**
- * The browser's {@link HistoryStore}: one IndexedDB database per signed-in account.
- *
- * Plain object stores, not y-indexeddb: entries are the source of truth (as on Node), and a period
- * document's snapshot must be written together with the per-author seqs it covers, which
- * y-indexeddb (one incremental update log per Y.Doc, no side data) cannot record. The Yjs documents
- * also never leave src/crdt. A snapshot here is the compacted document (`encodeSnapshot`), replaced
- * in place, so a reload applies one snapshot plus the few entries written after it.
+ * The browser's {@link HistoryStore}: one IndexedDB database per signed-in account, holding the
+ * signed entries (the source of truth, served in catch-up and re-verified) in plain object stores.
+ * The browser's period documents persist with y-indexeddb instead, one database each
+ * (`src/crdt/idb-docs.ts`); `snapshots` here serve only a document IndexedDB refused to persist.
  *
  * Stores: `entries` [room, author hex, seq]; `authors` [room, author hex]; `periods` [room, period];
  * `snapshots` [room, period]; `settings` key. Index `byPeriod` on entries [room, period, author, seq].
