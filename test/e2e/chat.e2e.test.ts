@@ -147,6 +147,12 @@ describe('web app end to end (Chromium + parley serve)', () => {
     expect(await a.getByTestId('composer').inputValue()).toBe('a draft I did not send')
     await a.getByTestId('connection').and(a.locator('[data-status=offline]')).waitFor()
     await screenshot(a, 'e2e-3-reloaded-offline-alice')
+    // The period documents it showed are y-indexeddb databases, one per room and day, beside the
+    // account's entry store.
+    const dbs = await a.evaluate(async () => (await indexedDB.databases()).map((d) => d.name))
+    expect(
+      dbs.filter((n) => /^parley-history-[^/]+\/[a-z0-9._-]+\/\d+$/.test(n ?? '')),
+    ).not.toEqual([])
     await ctxA.setOffline(false)
     await a
       .getByTestId('connection')
