@@ -67,3 +67,12 @@ export class InvalidMultiaddrError extends Error {
     this.name = 'InvalidMultiaddrError'
   }
 }
+
+/** `networkKey` is not 32 bytes. */
+export class InvalidNetworkKeyError extends Error {
+  static override name = 'InvalidNetworkKeyError'
+  constructor(message = 'Invalid network key', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'InvalidNetworkKeyError'
+  }
+}

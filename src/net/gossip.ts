@@ -4,6 +4,7 @@
  */
 import { gossipsub, type GossipSub, type GossipsubMessage } from '@libp2p/gossipsub'
 import type { Logger } from '@libp2p/interface'
+import type { AdmissionGate } from './admission.ts'
 import { MAX_FRAME_BYTES } from './constants.ts'
 import { AbortError, FrameTooLargeError, NotStartedError } from './errors.ts'
 import { asPeerIdString } from './keys.ts'
@@ -35,9 +36,12 @@ export class GossipRouter {
   readonly #log: Logger
   readonly #subs = new Map<string, Set<(msg: NetMessage) => void>>()
   #pubsub: GossipSub | undefined
+  readonly #gate: AdmissionGate | undefined
 
-  constructor(log: Logger) {
+  /** With `gate`, gossipsub sees only admitted peers (gated-registrar.ts); topicPeers says so too. */
+  constructor(log: Logger, gate?: AdmissionGate) {
     this.#log = log
+    this.#gate = gate
   }
 
   /** Starts routing messages from `pubsub` (already started) and joins every registered topic. */
@@ -89,7 +93,9 @@ export class GossipRouter {
 
   /** Connected peers known to be subscribed to `topic`. */
   topicPeers(topic: string): PeerIdString[] {
-    return (this.#pubsub?.getSubscribers(topic) ?? []).map((id) => asPeerIdString(id.toString()))
+    return (this.#pubsub?.getSubscribers(topic) ?? [])
+      .map((id) => asPeerIdString(id.toString()))
+      .filter((p) => this.#gate === undefined || this.#gate.isAdmitted(p))
   }
 
   readonly #onMessage = (evt: CustomEvent<GossipsubMessage>): void => {

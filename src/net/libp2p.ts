@@ -11,15 +11,17 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ComponentLogger, PeerDiscovery, PeerInfo } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { AdmissionGate } from './admission.ts'
 import { DIAL_TIMEOUT_MS, MAX_CONNECTIONS } from './constants.ts'
 import { AbortError, NotStartedError, PeerUnreachableError } from './errors.ts'
+import { gatedComponents } from './gated-registrar.ts'
 import { GossipRouter, parleyGossipsub } from './gossip.ts'
 import { asPeerIdString } from './keys.ts'
 import { parseMultiaddr, PeerTracker } from './peers.ts'
 import { SyncProtocol } from './request.ts'
-import { loadTransports, type TransportProfile } from './transports.ts'
+import { loadProtector, loadTransports, type TransportProfile } from './transports.ts'
 import { verifyWebRtcLinks } from './webrtc-check.ts'
-import type { AbortOptions, PeerIdString, PeerNet } from './index.ts'
+import type { AbortOptions, Admission, PeerIdString, PeerNet } from './index.ts'
 
 export { generateNetKey, peerIdOfKey } from './keys.ts'
 export type { TransportProfile } from './transports.ts'
@@ -77,6 +79,19 @@ export interface Libp2pNetInit {
    * @default none: logs go to `parley:net` and libp2p's own namespaces
    */
   logPrefix?: string
+  /**
+   * Who may stay connected: our proof, sent on every new peer's first connection, and a verdict
+   * on theirs. Until a peer is admitted (both ways) it is not in `peers()`, gets and gives no
+   * gossip, and no requests; refused or silent peers are disconnected and kept out a while.
+   * @default none: every peer that connects is a peer
+   */
+  admission?: Admission
+  /**
+   * 32-byte pre-shared network key (libp2p private network, `@libp2p/pnet`): TCP, WebSocket and
+   * relayed connections only work between peers holding it. WebRTC skips it (admission does not).
+   * @default none: an open network
+   */
+  networkKey?: Uint8Array
 }
 
 /** Dependencies a caller may inject instead of the defaults. */
@@ -103,10 +118,14 @@ export async function createLibp2pNet(
       ? await generateKeyPair('Ed25519')
       : privateKeyFromProtobuf(init.privateKey)
 
-  const tracker = new PeerTracker(log, init.bootstrap ?? [])
-  const gossip = new GossipRouter(log)
-  const sync = new SyncProtocol(log, { runOnLimitedConnection })
+  const gate = init.admission === undefined ? undefined : new AdmissionGate(init.admission, log)
+  const tracker = new PeerTracker(log, init.bootstrap ?? [], gate)
+  const gossip = new GossipRouter(log, gate)
+  const sync = new SyncProtocol(log, { runOnLimitedConnection, gate })
   const transport = await loadTransports(profile, peerIdFromPrivateKey(privateKey).toString())
+  const connectionProtector =
+    init.networkKey === undefined ? undefined : await loadProtector(init.networkKey)
+  const connectionGater = { ...gate?.gater(), ...transport.connectionGater }
 
   const peerDiscovery = [...(components.peerDiscovery ?? [])]
   if (init.mdns === true) {
@@ -116,7 +135,11 @@ export async function createLibp2pNet(
   const services = {
     identify: identify({ runOnLimitedConnection: true }),
     ping: ping(),
-    pubsub: parleyGossipsub({ runOnLimitedConnection }),
+    pubsub:
+      gate === undefined
+        ? parleyGossipsub({ runOnLimitedConnection })
+        : (components: Parameters<ReturnType<typeof parleyGossipsub>>[0]) =>
+            parleyGossipsub({ runOnLimitedConnection })(gatedComponents(components, gate)),
     ...((init.relay ?? profile === 'node')
       ? { relay: (await import('@libp2p/circuit-relay-v2')).circuitRelayServer() }
       : {}),
@@ -134,9 +157,8 @@ export async function createLibp2pNet(
     // module so that a rediscovered peer we lost is dialled again.
     peerDiscovery: peerDiscovery.map((factory) => (c) => watchDiscovery(factory(c), tracker)),
     connectionManager: { maxConnections: MAX_CONNECTIONS, dialTimeout: DIAL_TIMEOUT_MS },
-    ...(transport.connectionGater === undefined
-      ? {}
-      : { connectionGater: transport.connectionGater }),
+    connectionGater,
+    ...(connectionProtector === undefined ? {} : { connectionProtector }),
     services,
   })
   const pubsub: GossipSub = node.services.pubsub
@@ -161,10 +183,12 @@ export async function createLibp2pNet(
         if (state === 'started') return
         try {
           await node.start()
+          await gate?.attach(node)
           gossip.attach(pubsub)
           await sync.attach(node)
         } catch (err) {
           gossip.detach()
+          await gate?.detach()
           await node.stop()
           throw err
         }
@@ -181,6 +205,7 @@ export async function createLibp2pNet(
         tracker.detach()
         gossip.detach()
         await sync.detach()
+        await gate?.detach()
         await node.stop()
         log('stopped %p', node.peerId)
       }),
@@ -221,10 +246,13 @@ export async function createLibp2pNet(
     },
     async evict(peer, options = {}) {
       if (state !== 'started') return
+      gate?.evict(peer, 'evicted by the caller')
       const conns = node.getConnections().filter((c) => c.remotePeer.toString() === peer)
       await Promise.all(conns.map((c) => c.close(options).catch(() => c.abort(new AbortError()))))
     },
-    readmitAll: () => Promise.resolve(),
+    readmitAll: async () => {
+      if (state === 'started') await gate?.readmitAll()
+    },
   }
   return net
 }

@@ -8,7 +8,7 @@
  * echo to the publisher, requests only between connected peers.
  */
 import { logger } from '@libp2p/logger'
-import { PeerUnreachableError } from './errors.ts'
+import { InvalidNetworkKeyError, PeerUnreachableError } from './errors.ts'
 import { MemoryGate } from './memory-admission.ts'
 import { createMemoryNet, type HubNode } from './memory-net.ts'
 import { callSafely } from './safe.ts'
@@ -212,6 +212,8 @@ export function createMemoryHub(init: MemoryHubInit = {}): MemoryHub {
   function createNet(requested?: string, netInit: MemoryNetInit = {}): PeerNet {
     const id = brand(requested ?? `peer-${++counter}`)
     if (nodes.has(id)) throw new Error(`Net id ${id} already in use`)
+    if (netInit.networkKey !== undefined && netInit.networkKey.byteLength !== 32)
+      throw new InvalidNetworkKeyError(`Network key of ${netInit.networkKey.byteLength} bytes`)
     const self: Node = {
       id,
       started: false,

@@ -10,6 +10,7 @@ import {
   DIAL_TIMEOUT_MS,
   DISCOVERY_REDIAL_MIN_MS,
 } from './constants.ts'
+import type { AdmissionGate } from './admission.ts'
 import { InvalidMultiaddrError } from './errors.ts'
 import { asPeerIdString } from './keys.ts'
 import { callSafely } from './safe.ts'
@@ -46,9 +47,13 @@ export class PeerTracker {
   #node: Libp2p | undefined
   #shutdown = new AbortController()
   #last: readonly PeerIdString[] = []
+  readonly #gate: AdmissionGate | undefined
+  #offGate = (): void => undefined
 
-  constructor(log: Logger, bootstrap: readonly string[]) {
+  /** With `gate`, only admitted peers are peers (listed, reported, counted as connections). */
+  constructor(log: Logger, bootstrap: readonly string[], gate?: AdmissionGate) {
     this.#log = log
+    this.#gate = gate
     this.#bootstrap = bootstrap.map((a) => ({
       addr: parseMultiaddr(a),
       peer: peerIdOfAddr(parseMultiaddr(a)),
@@ -63,6 +68,7 @@ export class PeerTracker {
     node.addEventListener('peer:connect', this.#onChange)
     node.addEventListener('peer:disconnect', this.#onDisconnect)
     node.addEventListener('peer:discovery', this.#onDiscovery)
+    this.#offGate = this.#gate?.onChange(this.#onChange) ?? (() => undefined)
     for (const b of this.#bootstrap) this.#dialBootstrap(b)
     this.#onChange()
   }
@@ -77,6 +83,7 @@ export class PeerTracker {
       b.delay = BOOTSTRAP_RETRY_MIN_MS
     }
     this.#dialing.clear()
+    this.#offGate()
     if (node === undefined) return
     node.removeEventListener('peer:connect', this.#onChange)
     node.removeEventListener('peer:disconnect', this.#onDisconnect)
@@ -93,14 +100,21 @@ export class PeerTracker {
   peers(): readonly PeerIdString[] {
     return this.#node === undefined
       ? []
-      : this.#node.getPeers().map((p) => asPeerIdString(p.toString()))
+      : this.#node
+          .getPeers()
+          .map((p) => asPeerIdString(p.toString()))
+          .filter((p) => this.#admitted(p))
+  }
+
+  #admitted(peer: string): boolean {
+    return this.#gate === undefined || this.#gate.isAdmitted(peer)
   }
 
   connections(): readonly PeerConnectionInfo[] {
     const byPeer = new Map<string, PeerConnectionInfo>()
     for (const conn of this.#node?.getConnections() ?? []) {
-      if (conn.status !== 'open') continue
       const peer = asPeerIdString(conn.remotePeer.toString())
+      if (conn.status !== 'open' || !this.#admitted(peer)) continue
       const info = byPeer.get(peer) ?? { peer, addrs: [], kind: 'relayed' }
       // libp2p's `direct` is false only for a circuit relay hop: a WebRTC link set up through a
       // relay has `/p2p-circuit/webrtc` in its address yet is direct. One direct connection makes

@@ -14,6 +14,7 @@
 import type { Libp2p, Logger, Stream, Connection } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
+  ADMISSION_TIMEOUT_MS,
   MAX_FRAME_BYTES,
   MAX_INBOUND_SYNC_STREAMS,
   MAX_OUTBOUND_SYNC_STREAMS,
@@ -28,6 +29,7 @@ import {
   PeerUnreachableError,
   ResponseAbortedError,
 } from './errors.ts'
+import type { AdmissionGate } from './admission.ts'
 import { asPeerIdString } from './keys.ts'
 import { readFrames, writeFrame } from './stream-io.ts'
 import type { AbortOptions, PeerIdString, RequestHandler, Unsubscribe } from './index.ts'
@@ -35,6 +37,8 @@ import type { AbortOptions, PeerIdString, RequestHandler, Unsubscribe } from './
 export interface SyncProtocolInit {
   /** Serve and send requests over relayed (limited) connections too. */
   runOnLimitedConnection: boolean
+  /** Serve only admitted peers, and send requests only to them (waiting for the verdict). */
+  gate?: AdmissionGate | undefined
 }
 
 export class SyncProtocol {
@@ -113,6 +117,22 @@ export class SyncProtocol {
       throw new PeerUnreachableError(`Not a peer id: ${peer}`, { cause: err })
     }
     if (id.equals(node.peerId)) throw new PeerUnreachableError('Cannot request from ourselves')
+    const gate = this.#init.gate
+    if (gate !== undefined && !gate.isAdmitted(peer)) {
+      try {
+        if (node.getConnections(id).length === 0) await node.dial(id, signal ? { signal } : {})
+      } catch (err) {
+        if (isAborted(signal)) throw new AbortError()
+        throw new PeerUnreachableError(`Cannot dial ${peer}`, { cause: err })
+      }
+      const wait = AbortSignal.any([
+        ...(signal === undefined ? [] : [signal]),
+        AbortSignal.timeout(ADMISSION_TIMEOUT_MS),
+      ])
+      const admitted = await gate.whenAdmitted(peer, wait)
+      if (isAborted(signal)) throw new AbortError()
+      if (!admitted) throw new PeerUnreachableError(`${peer} is not admitted`)
+    }
     try {
       return await node.dialProtocol(id, SYNC_PROTOCOL, {
         runOnLimitedConnection: this.#init.runOnLimitedConnection,
@@ -142,6 +162,13 @@ export class SyncProtocol {
     const onClose = (): void => ac.abort()
     stream.addEventListener('close', onClose)
     try {
+      // A peer may ask the moment it has admitted us, a moment before we admit it: wait for that.
+      const gate = this.#init.gate
+      if (gate !== undefined && !gate.isAdmitted(from)) {
+        const wait = AbortSignal.any([ac.signal, AbortSignal.timeout(ADMISSION_TIMEOUT_MS)])
+        if (!(await gate.whenAdmitted(from, wait)))
+          throw new PeerUnreachableError(`Request from ${from}, who is not admitted`)
+      }
       const request = await this.#readRequest(stream, ac.signal)
       const handler = this.#handler
       if (handler === undefined) throw new ResponseAbortedError('No request handler')

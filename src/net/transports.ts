@@ -3,8 +3,9 @@
  * transports: the browser build never sees `@libp2p/tcp` (node:net), Node never loads WebRTC, and
  * `@libp2p/memory` (a dev dependency) is only loaded by tests.
  */
-import type { ConnectionGater } from '@libp2p/interface'
+import type { ConnectionGater, ConnectionProtector } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
+import { InvalidNetworkKeyError } from './errors.ts'
 
 /** Which transports a net uses. */
 export type TransportProfile = 'node' | 'memory' | 'browser'
@@ -60,4 +61,21 @@ export async function loadTransports(
       }
     }
   }
+}
+
+/**
+ * The libp2p private-network protector (`@libp2p/pnet`, XSalsa20 under a 32-byte pre-shared key)
+ * for `networkKey`. It wraps every TCP, WebSocket, memory and circuit-relay connection before
+ * Noise: a peer without the key fails the handshake. WebRTC connections skip connection
+ * protectors (`skipProtection` in @libp2p/webrtc), so there admission alone keeps strangers out.
+ */
+export async function loadProtector(networkKey: Uint8Array): Promise<() => ConnectionProtector> {
+  if (networkKey.byteLength !== 32) {
+    throw new InvalidNetworkKeyError(`Network key of ${networkKey.byteLength} bytes, not 32`)
+  }
+  const { preSharedKey } = await import('@libp2p/pnet')
+  const hex = Array.from(networkKey, (b) => b.toString(16).padStart(2, '0')).join('')
+  // pnet reads the go-ipfs swarm.key text format.
+  const psk = new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${hex}`)
+  return preSharedKey({ psk })
 }

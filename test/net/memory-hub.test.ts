@@ -3,15 +3,8 @@ import { createMemoryHub } from '../../src/net/memory.ts'
 import type { NetMessage, PeerNet } from '../../src/net/index.ts'
 import { memoryHubFactory, collect, rejection, text } from './helpers.ts'
 import { registerPeerNetContract } from './peer-net.contract.ts'
-import { registerAdmissionCases } from './admission.contract.ts'
 
 registerPeerNetContract('memory hub', memoryHubFactory())
-
-describe('admission contract: memory hub', () => {
-  const factory = memoryHubFactory()
-  afterEach(() => factory.teardown())
-  registerAdmissionCases(factory)
-})
 
 describe('memory hub', () => {
   const started: PeerNet[] = []

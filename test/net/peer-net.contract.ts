@@ -3,6 +3,7 @@
  * cases. Case ids ([NET1] …) are stable: cite them in bug reports and commits.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { registerAdmissionCases } from './admission.contract.ts'
 import { registerLifecycleCases } from './lifecycle.contract.ts'
 import { registerRequestCases } from './request.contract.ts'
 import {
@@ -193,5 +194,6 @@ export function registerPeerNetContract(name: string, factory: PeerNetFactory): 
 
     registerRequestCases((n) => factory.setup(n))
     registerLifecycleCases((n) => factory.setup(n))
+    registerAdmissionCases(factory)
   })
 }

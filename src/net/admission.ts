@@ -1,0 +1,301 @@
+/**
+ * Admission of peers on libp2p: who may use a connection. A peer is *admitted* once we have
+ * verified its proof and it has accepted ours (admit-protocol.ts, run when its first connection
+ * opens, either direction). Until then everything above the net ignores it: the peer list, gossip
+ * (gated-registrar.ts keeps gossipsub from even seeing it), sync requests both ways.
+ *
+ * Per peer, not per connection: Noise (or DTLS + Noise for WebRTC) authenticates the peer id on
+ * every connection, so a second connection (relay, WebRTC, WS) of an admitted peer is admitted.
+ * A peer not admitted within `ADMISSION_TIMEOUT_MS` is disconnected; one we refused, or that sent
+ * no proof, is also kept out (connection gater: no dial, no inbound) for `ADMISSION_BLOCK_MS`,
+ * or until `readmitAll` finds that its last proof now passes. State lives only while a peer is
+ * connected; the block list is capped (`MAX_BLOCKED_PEERS`).
+ */
+import type { Connection, ConnectionGater, Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
+import { ADMISSION_TIMEOUT_MS, ADMIT_PROTOCOL, MAX_UNADMITTED_CONNECTIONS } from './constants.ts'
+import { readProof, sendProof, sendVerdict } from './admit-protocol.ts'
+import { asPeerIdString } from './keys.ts'
+import { MemoryGate, raceSignal } from './memory-admission.ts'
+import type { Admission } from './index.ts'
+
+interface PeerState {
+  /** We verified its proof (kept in `proof` for `readmitAll`). */
+  verified: boolean
+  /** It accepted our proof. */
+  accepted: boolean
+  proof: Uint8Array | undefined
+  /** The verification under way, if any: later proof streams wait for it. */
+  verifying: Promise<boolean> | undefined
+  proofAttempts: number
+  proving: boolean
+  readonly stop: AbortController
+  readonly deadline: ReturnType<typeof setTimeout>
+}
+
+export class AdmissionGate {
+  readonly #admission: Admission
+  readonly #log: Logger
+  /** The block list and its expiry, shared with the memory hub's logic. */
+  readonly #blocks: MemoryGate
+  readonly #peers = new Map<string, PeerState>()
+  readonly #listeners = new Set<(peer: string) => void>()
+  #node: Libp2p | undefined
+
+  constructor(admission: Admission, log: Logger) {
+    this.#admission = admission
+    this.#log = log
+    this.#blocks = new MemoryGate(admission)
+  }
+
+  /** The gater parts that keep blocked peers out and cap an unadmitted peer's connections. */
+  gater(): ConnectionGater {
+    const blocked = (peer: PeerId): boolean => this.#blocks.blocks(asPeerIdString(peer.toString()))
+    return {
+      denyDialPeer: blocked,
+      denyInboundEncryptedConnection: blocked,
+      denyOutboundEncryptedConnection: blocked,
+      denyInboundUpgradedConnection: (peer) => {
+        if (this.isAdmitted(peer.toString())) return false
+        const open = this.#node?.getConnections(peer).length ?? 0
+        if (open < MAX_UNADMITTED_CONNECTIONS) return false
+        this.#log('refusing connection %d from unadmitted %p', open + 1, peer)
+        return true
+      },
+    }
+  }
+
+  async attach(node: Libp2p): Promise<void> {
+    await node.handle(ADMIT_PROTOCOL, this.#onStream, {
+      maxInboundStreams: 2,
+      maxOutboundStreams: 2,
+      runOnLimitedConnection: true,
+    })
+    this.#node = node
+    node.addEventListener('connection:open', this.#onOpen)
+    node.addEventListener('peer:disconnect', this.#onDisconnect)
+    for (const conn of node.getConnections()) this.#track(conn)
+  }
+
+  async detach(): Promise<void> {
+    const node = this.#node
+    this.#node = undefined
+    for (const peer of [...this.#peers.keys()]) this.#forget(peer)
+    if (node === undefined) return
+    node.removeEventListener('connection:open', this.#onOpen)
+    node.removeEventListener('peer:disconnect', this.#onDisconnect)
+    await node.unhandle(ADMIT_PROTOCOL)
+  }
+
+  isAdmitted(peer: string): boolean {
+    const s = this.#peers.get(peer)
+    return s !== undefined && s.verified && s.accepted
+  }
+
+  /** The open connections to `peer`. */
+  connections(peer: string): Connection[] {
+    return (this.#node?.getConnections() ?? []).filter((c) => c.remotePeer.toString() === peer)
+  }
+
+  /** Called with a peer id whenever that peer is admitted or loses its admission. */
+  onChange(cb: (peer: string) => void): () => void {
+    this.#listeners.add(cb)
+    return () => this.#listeners.delete(cb)
+  }
+
+  /**
+   * Resolves true once `peer` is admitted, false if it is not connected, or is disconnected,
+   * refused or still unadmitted when `signal` fires or the admission deadline passes.
+   */
+  async whenAdmitted(peer: string, signal?: AbortSignal): Promise<boolean> {
+    if (this.isAdmitted(peer)) return true
+    // Connected a moment ago: the connection may not have reached #track yet.
+    for (const conn of this.#node?.getConnections() ?? [])
+      if (conn.remotePeer.toString() === peer && !this.#peers.has(peer)) this.#track(conn)
+    const state = this.#peers.get(peer)
+    if (state === undefined || signal?.aborted === true) return false
+    return new Promise((resolve) => {
+      const done = (): void => {
+        off()
+        signal?.removeEventListener('abort', done)
+        state.stop.signal.removeEventListener('abort', done)
+        resolve(this.isAdmitted(peer))
+      }
+      const off = this.onChange((p) => {
+        if (p === peer) done()
+      })
+      signal?.addEventListener('abort', done)
+      state.stop.signal.addEventListener('abort', done)
+    })
+  }
+
+  /** Forgets `peer`'s admission and closes its connections: it must prove itself again. */
+  evict(peer: string, reason: string): void {
+    this.#log('evicting %s: %s', peer, reason)
+    this.#forget(peer)
+    const node = this.#node
+    if (node === undefined) return
+    for (const conn of node.getConnections()) {
+      if (conn.remotePeer.toString() === peer) conn.abort(new Error(`evicted: ${reason}`))
+    }
+  }
+
+  /** Re-verifies admitted peers (evicting the refused) and blocked ones (unblocking the valid). */
+  async readmitAll(): Promise<void> {
+    const admitted = [...this.#peers].filter(([, s]) => s.verified)
+    await Promise.all(
+      admitted.map(async ([peer, s]) => {
+        const signal = AbortSignal.timeout(ADMISSION_TIMEOUT_MS)
+        const ok = await this.#verify(peer, s.proof ?? new Uint8Array(0), signal)
+        if (ok || this.#peers.get(peer) !== s) return
+        this.#blocks.block(asPeerIdString(peer), s.proof)
+        this.evict(peer, 'refused on re-verification')
+      }),
+    )
+    await this.#blocks.recheck()
+  }
+
+  readonly #onOpen = (evt: CustomEvent<Connection>): void => this.#track(evt.detail)
+
+  readonly #onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const peer = evt.detail.toString()
+    const was = this.isAdmitted(peer)
+    this.#forget(peer)
+    if (was) this.#emit(peer)
+  }
+
+  /** A new connection: start the clock on a new peer, and prove ourselves if not done yet. */
+  #track(conn: Connection): void {
+    const peer = conn.remotePeer.toString()
+    if (this.#blocks.blocks(asPeerIdString(peer))) {
+      conn.abort(new Error('peer refused recently'))
+      return
+    }
+    const state = this.#state(peer)
+    if (!state.accepted && !state.proving) this.#prove(peer, state, conn)
+  }
+
+  #state(peer: string): PeerState {
+    let state = this.#peers.get(peer)
+    if (state !== undefined) return state
+    state = {
+      verified: false,
+      accepted: false,
+      proof: undefined,
+      verifying: undefined,
+      proofAttempts: 0,
+      proving: false,
+      stop: new AbortController(),
+      deadline: setTimeout(() => this.#expire(peer), ADMISSION_TIMEOUT_MS),
+    }
+    this.#peers.set(peer, state)
+    return state
+  }
+
+  #expire(peer: string): void {
+    const state = this.#peers.get(peer)
+    if (state === undefined || this.isAdmitted(peer)) return
+    // Silent or refused peers are kept out; one that only failed to accept us may try again.
+    if (!state.verified) this.#blocks.block(asPeerIdString(peer), state.proof)
+    this.evict(peer, state.verified ? 'did not accept our proof in time' : 'no valid proof in time')
+  }
+
+  #forget(peer: string): void {
+    const state = this.#peers.get(peer)
+    if (state === undefined) return
+    clearTimeout(state.deadline)
+    state.stop.abort()
+    this.#peers.delete(peer)
+  }
+
+  #prove(peer: string, state: PeerState, conn: Connection): void {
+    state.proving = true
+    const signal = AbortSignal.any([state.stop.signal, AbortSignal.timeout(ADMISSION_TIMEOUT_MS)])
+    Promise.resolve(this.#admission.proof())
+      .then((proof) => sendProof(conn, proof, signal))
+      .then((accepted) => {
+        if (this.#peers.get(peer) !== state) return
+        if (!accepted) {
+          this.#log('%s refused our proof', peer)
+          return
+        }
+        state.accepted = true
+        this.#settle(peer, state)
+      })
+      .catch((err: unknown) => {
+        if (this.#peers.get(peer) !== state) return
+        this.#log('proving ourselves to %s failed - %e', peer, err)
+        // The connection may have gone while another stays: try once more on that one.
+        state.proving = false
+        const other = this.#node?.getConnections(conn.remotePeer).find((c) => c !== conn)
+        if (other !== undefined && ++state.proofAttempts < 3) this.#prove(peer, state, other)
+      })
+  }
+
+  readonly #onStream = (stream: Stream, conn: Connection): void => {
+    const peer = conn.remotePeer.toString()
+    if (this.#blocks.blocks(asPeerIdString(peer))) {
+      stream.abort(new Error('refused'))
+      return
+    }
+    const state = this.#state(peer)
+    const signal = AbortSignal.any([state.stop.signal, AbortSignal.timeout(ADMISSION_TIMEOUT_MS)])
+    readProof(stream, signal)
+      .then(async (proof) => {
+        // One verification per peer at a time; a repeated proof gets the verdict already reached.
+        if (!state.verified) {
+          state.verifying ??= this.#verify(peer, proof, signal).then((ok) => {
+            state.verifying = undefined
+            if (ok) state.proof = proof
+            return ok
+          })
+        }
+        const ok = state.verified || (await state.verifying) === true
+        if (this.#peers.get(peer) !== state) return
+        await sendVerdict(stream, ok, signal).catch((err: unknown) =>
+          this.#log('sending admission verdict to %s failed - %e', peer, err),
+        )
+        if (ok) {
+          state.verified = true
+          this.#settle(peer, state)
+        } else this.#refuse(peer, proof)
+      })
+      .catch((err: unknown) => {
+        stream.abort(err instanceof Error ? err : new Error(String(err)))
+        if (this.#peers.get(peer) !== state) return
+        this.#log.error('bad admission stream from %s - %e', peer, err)
+        this.#refuse(peer, undefined)
+      })
+  }
+
+  async #verify(peer: string, proof: Uint8Array, signal: AbortSignal): Promise<boolean> {
+    try {
+      const id = asPeerIdString(peer)
+      return await raceSignal(this.#admission.verify(id, proof, { signal }), signal)
+    } catch (err) {
+      this.#log('verifying the proof of %s failed - %e', peer, err)
+      return false
+    }
+  }
+
+  #refuse(peer: string, proof: Uint8Array | undefined): void {
+    this.#blocks.block(asPeerIdString(peer), proof)
+    this.evict(peer, 'proof refused')
+  }
+
+  #settle(peer: string, state: PeerState): void {
+    if (!state.verified || !state.accepted) return
+    clearTimeout(state.deadline)
+    this.#log('admitted %s', peer)
+    this.#emit(peer)
+  }
+
+  #emit(peer: string): void {
+    for (const cb of [...this.#listeners]) {
+      try {
+        cb(peer)
+      } catch (err) {
+        this.#log.error('admission listener threw - %e', err)
+      }
+    }
+  }
+}
