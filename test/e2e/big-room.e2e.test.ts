@@ -56,17 +56,20 @@ describe('a 100,000-message room in the browser', () => {
 
     // Scroll back: each time the top is reached, the next older day is loaded and prepended.
     const t2 = Date.now()
+    // The older days are still arriving (catch-up stores them newest first): a reader who finds
+    // none yet scrolls up again, so each poll that finds nothing new scrolls to the top again.
     for (let round = 0; round < 5; round++) {
       const before = await count()
-      await page.getByTestId('messages').evaluate((el) => {
-        el.scrollTo({ top: 600 })
-        el.scrollTo({ top: 0 })
-      })
       await page.waitForFunction(
-        (n) =>
-          Number(document.querySelector('[data-testid=messages]')?.getAttribute('data-count')) > n,
+        (n) => {
+          const el = document.querySelector('[data-testid=messages]')
+          if (Number(el?.getAttribute('data-count')) > n) return true
+          el?.scrollTo({ top: 600 })
+          el?.scrollTo({ top: 0 })
+          return false
+        },
         before,
-        { timeout: 30_000 },
+        { polling: 1_000, timeout: 60_000 },
       )
     }
     const loaded = await count()
