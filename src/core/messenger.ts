@@ -12,7 +12,7 @@ import type { DocPersistence } from '../crdt/doc-persistence.ts'
 import type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
 import { hex, type HistoryStore } from './store.ts'
 import { createIdentity, type Identity } from './identity.ts'
-import { RoomHistory } from './room-history.ts'
+import { RoomHistory, type EntryGate } from './room-history.ts'
 import { RoomSync, type RoomRegistry } from './sync.ts'
 import { RoomAnnouncer } from './room-announce.ts'
 import { HeadsBook, toVerified } from './heads-book.ts'
@@ -40,6 +40,8 @@ export interface MessengerInit {
    * @default snapshots in `store`
    */
   docs?: DocPersistence
+  /** Which remote entries may be stored (the org's membership check). @default all */
+  gate?: EntryGate
 }
 
 export interface Posted {
@@ -77,6 +79,7 @@ export class Messenger implements RoomRegistry {
   #timer: ReturnType<typeof setTimeout> | undefined
   readonly #ensured = new Map<string, Promise<void>>()
   readonly #announcer: RoomAnnouncer
+  readonly #gate: EntryGate | undefined
   #started = false
 
   constructor(init: MessengerInit) {
@@ -87,6 +90,7 @@ export class Messenger implements RoomRegistry {
     this.#clock = init.clock ?? createClock()
     this.#retainAll = init.retainAll ?? false
     this.#antiEntropyMs = init.antiEntropyMs ?? 15_000
+    this.#gate = init.gate
     this.#sync = new RoomSync({
       net: this.net,
       crypto: init.crypto,
@@ -204,6 +208,7 @@ export class Messenger implements RoomRegistry {
       onChange: () => this.#emitRoom(room),
       onLocal: (r, head, entries) => void this.#sync.publish(r, head, entries),
       ...(this.#docs === undefined ? {} : { docs: this.#docs }),
+      ...(this.#gate === undefined ? {} : { gate: this.#gate }),
     })
   }
 

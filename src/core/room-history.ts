@@ -28,6 +28,12 @@ export interface Verified {
   stored: StoredEntry
 }
 
+/**
+ * Which remote entries may be stored (the org's membership check, src/core/org-room.ts): returns the
+ * entries it admits. The caller logs nothing: the gate logs why it refused.
+ */
+export type EntryGate = (room: string, entries: readonly Verified[]) => Promise<readonly Verified[]>
+
 export interface RoomHistoryInit {
   room: string
   store: HistoryStore
@@ -39,6 +45,8 @@ export interface RoomHistoryInit {
   onLocal: (room: string, head: StoredHead, entries: readonly Verified[]) => void
   /** Persists period documents as they change (browser). @default snapshots in `store` */
   docs?: DocPersistence
+  /** Decides which remote entries may be stored. @default every verified entry */
+  gate?: EntryGate
 }
 
 /** A change this device makes. */
@@ -72,6 +80,25 @@ function applyLocal(
       return doc.remove(ctx, op.id, hlc)
     case 'meta':
       return doc.setMeta(ctx, op.fields, hlc)
+  }
+}
+
+/**
+ * The entries `gate` admits. An author with a refused entry loses the whole batch and its head:
+ * a chain cannot continue past a refused entry, and a head without its entries would claim them.
+ */
+async function gated(
+  gate: EntryGate,
+  room: string,
+  entries: readonly Verified[],
+  head: StoredHead | undefined,
+): Promise<{ entries: readonly Verified[]; head: StoredHead | undefined }> {
+  const kept = new Set(await gate(room, entries))
+  if (kept.size === entries.length) return { entries, head }
+  const refused = new Set(entries.filter((v) => !kept.has(v)).map((v) => hex(v.entry.author)))
+  return {
+    entries: entries.filter((v) => !refused.has(hex(v.entry.author))),
+    head: head !== undefined && refused.has(hex(head.author)) ? undefined : head,
   }
 }
 
@@ -128,6 +155,8 @@ export class RoomHistory {
    * `head` is the signed head they were verified against, when it is newer than what we hold.
    */
   async ingest(entries: readonly Verified[], head?: StoredHead): Promise<void> {
+    if (this.#init.gate !== undefined && entries.length > 0)
+      ({ entries, head } = await gated(this.#init.gate, this.room, entries, head))
     if (entries.length === 0 && head === undefined) return
     await this.#store.append(
       this.room,

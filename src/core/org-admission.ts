@@ -1,0 +1,71 @@
+/**
+ * The org's {@link Admission} for the network layer (ORG-DESIGN "Network admission"): our proof is
+ * our certificate chain, the revocations we know and a device signature binding our libp2p peer id;
+ * a remote's proof is accepted if it binds the Noise-authenticated peer id to a key that chains to
+ * our root and is neither revoked nor expired. The records a proof carries (its revocations first
+ * of all) are learnt whatever the verdict, so a reconnecting peer hears of a revocation before it
+ * accepts anything from the revoked member.
+ */
+import { createLogger } from '../net/logger.ts'
+import type { PeerIdString } from '../net/index.ts'
+import { authorId, equalBytes } from '../crdt/entry.ts'
+import { createProof, decodeProof, verifyProofSig } from '../crdt/org-code.ts'
+import type { Org } from './org.ts'
+
+const log = createLogger('parley:core:admission')
+
+/** Revocations one proof carries (the newest), beside the chain. */
+const PROOF_REVOCATIONS = 48
+
+/** The shape src/net's `Admission` has (ORG-DESIGN.md); structural, so core does not depend on it. */
+export interface OrgAdmission {
+  proof(): Promise<Uint8Array>
+  verify(peer: PeerIdString, proof: Uint8Array, options: { signal: AbortSignal }): Promise<boolean>
+}
+
+export interface OrgAdmissionInit {
+  org: Org
+  /** Our own peer id (what our proof binds). */
+  peerId: () => PeerIdString
+  /** Called with each admitted peer and the device key it proved. */
+  onAdmitted?: (peer: PeerIdString, key: Uint8Array) => void
+}
+
+export function createOrgAdmission(init: OrgAdmissionInit): OrgAdmission {
+  const { org } = init
+  return {
+    proof: () =>
+      createProof(org.signer, org.org, init.peerId(), [
+        org.root,
+        ...org.chainOf(org.signer.publicKey),
+        ...org.revocations().slice(0, PROOF_REVOCATIONS),
+      ]),
+    async verify(peer, bytes) {
+      let p
+      try {
+        p = decodeProof(bytes)
+      } catch (err) {
+        log.error('refused %s: %e', peer, err)
+        return false
+      }
+      const root = p.records.find((r) => r.kind === 'root')
+      if (root !== undefined && !equalBytes(root.bytes, org.root.bytes)) {
+        log.error('refused %s: a proof for another org (%s)', peer, root.name)
+        return false
+      }
+      await org.add(p.records)
+      const why =
+        p.peerId !== peer
+          ? `the proof binds another peer id (${p.peerId})`
+          : !(await verifyProofSig(org.crypto, org.org, p))
+            ? 'bad proof signature'
+            : org.refusal(p.key, org.now())
+      if (why !== undefined) {
+        log.error('refused %s (%s): %s', peer, authorId(p.key), why)
+        return false
+      }
+      init.onAdmitted?.(peer, p.key)
+      return true
+    },
+  }
+}

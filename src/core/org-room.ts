@@ -1,0 +1,136 @@
+/**
+ * Binds an {@link Org} to a messenger: the org state is fed from the reserved room `sys.org` (one
+ * signed record per message, synced like any room), records this peer learns elsewhere (its own
+ * chain, admission proofs, records it issues) are posted there, every ingested entry is checked
+ * against its author's certificate ({@link orgGate}), and when a member is revoked the peers it
+ * was admitted on are evicted.
+ */
+import { createLogger } from '../net/logger.ts'
+import type { PeerIdString, PeerNet, Unsubscribe } from '../net/index.ts'
+import { authorId } from '../crdt/entry.ts'
+import { hexOf } from '../crdt/org-hex.ts'
+import { ORG_ROOM, recordOfText, recordText, recordsInUpdate } from '../crdt/org-entry.ts'
+import type { Messenger } from './messenger.ts'
+import type { EntryGate, Verified } from './room-history.ts'
+import type { Org } from './org.ts'
+
+const log = createLogger('parley:core:org')
+
+/**
+ * The ingest check: an entry is stored only if its author holds a certificate valid at the entry's
+ * time and was not revoked before it. In `sys.org` an entry may also carry its author's own
+ * certificate chain (a newcomer's redemption): its records are learnt first.
+ */
+export function orgGate(org: Org): EntryGate {
+  return async (room, entries) => {
+    if (room === ORG_ROOM)
+      for (const v of entries)
+        if (org.refusal(v.entry.author, v.entry.hlc.wall) !== undefined)
+          await org.add(recordsInUpdate(v.entry.update))
+    const kept: Verified[] = []
+    for (const v of entries) {
+      const { author, hlc, seq } = v.entry
+      const why = org.refusal(author, hlc.wall)
+      if (why === undefined) kept.push(v)
+      else log.error('refused entry %d by %s in %s: %s', seq, authorId(author), room, why)
+    }
+    return kept
+  }
+}
+
+/** What the org needs of the net beyond `PeerNet` (src/net's admission, where it exists). */
+interface Evicting {
+  evict?(peer: PeerIdString, options?: { signal?: AbortSignal }): Promise<void>
+  readmitAll?(): Promise<void>
+}
+
+export class OrgRoom {
+  readonly #messenger: Messenger
+  readonly #org: Org
+  readonly #net: PeerNet & Evicting
+  /** Records (by signature) already posted in `sys.org`, by anyone. */
+  readonly #posted = new Set<string>()
+  /** Peers admitted with a proof, and the device key they proved. */
+  readonly #peerKeys = new Map<PeerIdString, Uint8Array>()
+  readonly #off: Unsubscribe[] = []
+  #members = 0
+  #reading: Promise<void> = Promise.resolve()
+  #resync: ReturnType<typeof setTimeout> | undefined
+
+  constructor(messenger: Messenger, org: Org) {
+    this.#messenger = messenger
+    this.#org = org
+    this.#net = messenger.net
+  }
+
+  /** Loads `sys.org` (every period) into the org; call before the messenger starts syncing. */
+  async start(): Promise<void> {
+    this.#members = this.#org.view().members.size
+    this.#off.push(
+      this.#messenger.onRoomChange((room) => room === ORG_ROOM && this.#read()),
+      this.#org.onChange(() => this.#changed()),
+    )
+    await this.#messenger.join(ORG_ROOM)
+    while (await this.#messenger.loadOlder(ORG_ROOM)) {
+      /* every period of sys.org counts */
+    }
+    this.#read()
+    await this.#reading
+    await this.#publish()
+  }
+
+  stop(): void {
+    clearTimeout(this.#resync)
+    for (const off of this.#off.splice(0)) off()
+  }
+
+  /** A peer proved `key` at admission: evicted if that member is revoked. */
+  admitted(peer: PeerIdString, key: Uint8Array): void {
+    this.#peerKeys.set(peer, key)
+  }
+
+  #read(): void {
+    this.#reading = this.#reading.then(async () => {
+      const records = []
+      for (const m of await this.#messenger.messages(ORG_ROOM)) {
+        const r = m.deleted ? undefined : recordOfText(m.text)
+        if (r === undefined) continue
+        this.#posted.add(hexOf(r.sig))
+        records.push(r)
+      }
+      await this.#org.add(records)
+    })
+    this.#reading.catch((err: unknown) => log.error('reading %s failed: %e', ORG_ROOM, err))
+  }
+
+  #changed(): void {
+    void this.#publish().catch((err: unknown) => log.error('posting org records failed: %e', err))
+    for (const [peer, key] of this.#peerKeys) {
+      if (this.#org.isMember(key)) continue
+      this.#peerKeys.delete(peer)
+      log('evicting %s: %s', peer, this.#org.refusal(key, this.#org.now()))
+      void this.#net.evict?.(peer).catch((err: unknown) => log('evict %s: %e', peer, err))
+    }
+    void this.#net.readmitAll?.().catch((err: unknown) => log('readmit failed: %e', err))
+    const members = this.#org.view().members.size
+    if (members > this.#members) {
+      // entries refused while their author was unknown are pulled again
+      clearTimeout(this.#resync)
+      this.#resync = setTimeout(() => void this.#messenger.syncNow().catch(() => undefined), 200)
+    }
+    this.#members = members
+  }
+
+  /** Posts every record we hold that `sys.org` lacks, once we hold a certificate ourselves. */
+  async #publish(): Promise<void> {
+    const me = hexOf(this.#org.signer.publicKey)
+    const records = this.#org.records()
+    if (!records.some((r) => r.kind === 'cert' && hexOf(r.key) === me)) return
+    const missing = records.filter((r) => !this.#posted.has(hexOf(r.sig)))
+    if (missing.length === 0) return
+    for (const r of missing) this.#posted.add(hexOf(r.sig))
+    const h = await this.#messenger.join(ORG_ROOM)
+    // written without a meta entry: a newcomer's first sys.org entry carries its own chain
+    await Promise.all(missing.map((r) => h.write({ kind: 'post', text: recordText(r) })))
+  }
+}

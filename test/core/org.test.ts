@@ -1,0 +1,193 @@
+/**
+ * The organisation on real peers (libp2p over TCP on 127.0.0.1, SQLite): membership from `sys.org`,
+ * every ingested entry checked against its author's certificate, revocation, single-use invitations,
+ * admission proofs.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { Org } from '../../src/core/org.ts'
+import { nodeCrypto } from '../../src/node/crypto-node.ts'
+import { createOrgAdmission } from '../../src/core/org-admission.ts'
+import type { PeerIdString } from '../../src/net/index.ts'
+import {
+  OrgPeerSet,
+  connectOrg,
+  joinWith,
+  newNodeSigner,
+  newOrg,
+  textsOf,
+  type OrgPeer,
+} from '../helpers/org-peers.ts'
+
+const set = new OrgPeerSet()
+afterEach(() => set.teardown())
+
+const signal = (): AbortSignal => AbortSignal.timeout(10_000)
+
+/** Office Node peer A (holds the root), admin alice on B, member carol on C (joined by invite). */
+async function office() {
+  const o = await newOrg()
+  const aSigner = newNodeSigner()
+  const a = await set.add({ ...o, signer: aSigner })
+  await a.org.issueCertificate({
+    userId: 'office',
+    name: 'Office',
+    key: aSigner.publicKey,
+    role: 'peer',
+  })
+  const aliceSigner = newNodeSigner()
+  const aliceCert = await a.org.issueCertificate({
+    userId: 'alice',
+    name: 'Alice',
+    key: aliceSigner.publicKey,
+    role: 'admin',
+  })
+  const b = await set.add({
+    root: o.root,
+    networkKey: o.networkKey,
+    signer: aliceSigner,
+    records: [aliceCert],
+  })
+  await connectOrg(b, a)
+  const { code } = await b.org.createInvite()
+  const c = await set.add(await joinWith(code, 'carol'))
+  await connectOrg(c, a)
+  await vi.waitFor(() => {
+    for (const p of [a, b, c]) expect(p.org.isMember(c.signer.publicKey)).toBe(true)
+  })
+  return { o, a, b, c, code }
+}
+
+/** Posts `text` as `from` in `room`, pushes it to `to`; the seq `to` acknowledged for that chain. */
+async function postAndPush(from: OrgPeer, to: OrgPeer, room: string, text: string) {
+  const posted = await from.messenger.post(room, text)
+  return { seq: posted.seq, acked: await from.messenger.pushTo(to.net.peerId, room, signal()) }
+}
+
+describe('organisation on real peers', () => {
+  it('[ORGC1] members write; a non-member is refused by every peer', async () => {
+    const { o, a, b, c } = await office()
+    const posted = await postAndPush(c, a, 'general', 'hello from carol')
+    expect(posted.acked).toBe(posted.seq)
+    await vi.waitFor(async () => expect(await textsOf(b, 'general')).toContain('hello from carol'))
+
+    const d = await set.add({ root: o.root, networkKey: o.networkKey }) // no certificate
+    for (const p of [a, b, c]) {
+      await connectOrg(d, p)
+      const r = await postAndPush(
+        d,
+        p,
+        'general',
+        `intruder to ${p.org.roleOf(p.signer.publicKey)}`,
+      )
+      expect(r.acked).toBe(0)
+      expect((await textsOf(p, 'general')).some((t) => t.startsWith('intruder'))).toBe(false)
+    }
+  })
+
+  it('[ORGC2] a revoked member: its new entries are refused everywhere, its old ones stay', async () => {
+    const { a, b, c } = await office()
+    await connectOrg(c, b)
+    const before = await postAndPush(c, a, 'general', 'before')
+    expect(before.acked).toBe(before.seq)
+    await expect(b.org.revoke('alice')).rejects.toMatchObject({ name: 'OrgPermissionError' })
+    await b.org.revoke('carol')
+    await vi.waitFor(() => expect(a.org.refusal(c.signer.publicKey, Date.now())).toMatch(/revoked/))
+    for (const p of [a, b]) {
+      const after = await postAndPush(c, p, 'general', `after revocation ${p.net.peerId}`)
+      expect(after.acked).toBeLessThan(after.seq)
+      expect(await textsOf(p, 'general')).toContain('before')
+      expect((await textsOf(p, 'general')).some((t) => t.startsWith('after revocation'))).toBe(
+        false,
+      )
+    }
+  })
+
+  it('[ORGC3] an invitation redeemed twice: the second member is refused everywhere (replayed)', async () => {
+    const { a, b, code } = await office()
+    const e = await set.add(await joinWith(code, 'eve'))
+    await connectOrg(e, a)
+    await connectOrg(e, b)
+    for (const p of [a, b]) {
+      const r = await postAndPush(e, p, 'general', 'second redemption')
+      expect(r.acked).toBe(0)
+    }
+    await vi.waitFor(() => expect(a.org.view().rejected.map((x) => x.reason)).toContain('replayed'))
+    expect(a.org.isMember(e.signer.publicKey)).toBe(false)
+  })
+
+  it('[ORGC4] admission proofs: bound to one peer id, refused for strangers, revoked members and other orgs; they carry revocations', async () => {
+    const { o, a, b, c } = await office()
+    const { admission: ofA } = a.wiring
+    const opts = { signal: signal() }
+    const cProof = await c.wiring.admission.proof()
+    expect(await ofA.verify(c.net.peerId, cProof, opts)).toBe(true)
+    expect(await ofA.verify(b.net.peerId, cProof, opts)).toBe(false)
+    expect(await ofA.verify(c.net.peerId, new Uint8Array([1, 2, 3]), opts)).toBe(false)
+
+    const stranger = await Org.open({
+      crypto: nodeCrypto,
+      root: o.root,
+      networkKey: o.networkKey,
+      signer: newNodeSigner(),
+    })
+    const strangerProof = await createOrgAdmission({
+      org: stranger,
+      peerId: () => 'stranger' as PeerIdString,
+    }).proof()
+    expect(await ofA.verify('stranger' as PeerIdString, strangerProof, opts)).toBe(false)
+
+    const other = await newOrg('Other Corp')
+    const foreign = await Org.open({
+      crypto: nodeCrypto,
+      root: other.root,
+      networkKey: other.networkKey,
+      signer: newNodeSigner(),
+      rootSigner: other.rootSigner,
+    })
+    await foreign.issueCertificate({
+      userId: 'zed',
+      name: 'Zed',
+      key: foreign.signer.publicKey,
+      role: 'admin',
+    })
+    const foreignProof = await createOrgAdmission({
+      org: foreign,
+      peerId: () => 'zed' as PeerIdString,
+    }).proof()
+    expect(await ofA.verify('zed' as PeerIdString, foreignProof, opts)).toBe(false)
+
+    // a peer that was offline (knows only alice) learns carol's revocation from alice's proof
+    const aliceCert = b.org.chainOf(b.signer.publicKey)
+    const offline = await Org.open(
+      { crypto: nodeCrypto, root: o.root, networkKey: o.networkKey, signer: newNodeSigner() },
+      [...aliceCert, ...c.org.chainOf(c.signer.publicKey)],
+    )
+    expect(offline.isMember(c.signer.publicKey)).toBe(true)
+    await b.org.revoke('carol')
+    const admitOffline = createOrgAdmission({ org: offline, peerId: () => 'x' as PeerIdString })
+    expect(await admitOffline.verify(b.net.peerId, await b.wiring.admission.proof(), opts)).toBe(
+      true,
+    )
+    expect(offline.isMember(c.signer.publicKey)).toBe(false)
+    await vi.waitFor(() => expect(a.org.isMember(c.signer.publicKey)).toBe(false))
+    expect(await ofA.verify(c.net.peerId, await c.wiring.admission.proof(), opts)).toBe(false)
+  })
+
+  it('[ORGC5] roles: an admin promotes and demotes; the last admin cannot be demoted; members see roles', async () => {
+    const { a, b, c } = await office()
+    await expect(b.org.setRole('alice', 'member')).rejects.toMatchObject({
+      name: 'OrgPermissionError',
+    })
+    await expect(c.org.revoke('alice')).rejects.toMatchObject({ name: 'OrgPermissionError' })
+    await b.org.setRole('carol', 'admin')
+    await vi.waitFor(() => expect(c.org.roleOf(c.signer.publicKey)).toBe('admin'))
+    await c.org.setRole('alice', 'member')
+    await vi.waitFor(() =>
+      expect(a.org.members().map((m) => `${m.userId}:${m.role}`)).toEqual([
+        'alice:member',
+        'carol:admin',
+        'office:peer',
+      ]),
+    )
+  })
+})

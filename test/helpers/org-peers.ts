@@ -1,0 +1,137 @@
+/**
+ * Parley peers of an organisation for tests: real libp2p (TCP on 127.0.0.1), SQLite, Node crypto,
+ * each with its {@link Org}, the entry gate and the `sys.org` binding wired as a real peer has them.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { vi } from 'vitest'
+import { createLibp2pNet } from '../../src/net/libp2p.ts'
+import type { PeerNet } from '../../src/net/index.ts'
+import { Messenger } from '../../src/core/messenger.ts'
+import { Org } from '../../src/core/org.ts'
+import type { OrgRoom } from '../../src/core/org-room.ts'
+import { wireOrg, type OrgWiring } from '../../src/core/org-wiring.ts'
+import { createRootStatement, redeemInvite } from '../../src/core/org-join.ts'
+import { openSqliteStore } from '../../src/node/sqlite-store.ts'
+import { nodeCrypto, createNodeSigner } from '../../src/node/crypto-node.ts'
+import type { DeviceSigner } from '../../src/crdt/crypto.ts'
+import type { OrgRecord, RootStatement } from '../../src/crdt/org-records.ts'
+import type { HistoryStore } from '../../src/core/store.ts'
+
+export interface OrgPeer {
+  messenger: Messenger
+  net: PeerNet
+  store: HistoryStore
+  org: Org
+  wiring: OrgWiring
+  room: OrgRoom
+  signer: DeviceSigner
+  stop(): Promise<void>
+}
+
+export const newNodeSigner = (): DeviceSigner => createNodeSigner(new Uint8Array(randomBytes(32)))
+
+export class OrgPeerSet {
+  readonly peers: OrgPeer[] = []
+  readonly dirs: string[] = []
+
+  /** A started peer of the org given by `root` and `networkKey`, holding `records`. */
+  async add(init: {
+    root: RootStatement
+    networkKey: Uint8Array
+    records?: OrgRecord[]
+    signer?: DeviceSigner
+    rootSigner?: DeviceSigner
+  }): Promise<OrgPeer> {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-org-'))
+    this.dirs.push(dir)
+    const store = openSqliteStore(join(dir, 'history.db'))
+    const signer = init.signer ?? newNodeSigner()
+    const org = await Org.open(
+      {
+        crypto: nodeCrypto,
+        root: init.root,
+        networkKey: init.networkKey,
+        signer,
+        ...(init.rootSigner === undefined ? {} : { rootSigner: init.rootSigner }),
+      },
+      init.records ?? [],
+    )
+    const net = await createLibp2pNet({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
+    const wiring = wireOrg(org, () => net.peerId)
+    const messenger = new Messenger({
+      net,
+      store,
+      signer,
+      crypto: nodeCrypto,
+      name: `org-${dir.slice(-6)}`,
+      retainAll: true,
+      antiEntropyMs: 2_000,
+      gate: wiring.gate,
+    })
+    await net.start()
+    const room = await wiring.attach(messenger)
+    await messenger.start()
+    let stopped = false
+    const peer: OrgPeer = {
+      messenger,
+      net,
+      store,
+      org,
+      wiring,
+      room,
+      signer,
+      async stop() {
+        if (stopped) return
+        stopped = true
+        room.stop()
+        await messenger.stop()
+        await net.stop()
+        await store.close()
+      },
+    }
+    this.peers.push(peer)
+    return peer
+  }
+
+  async teardown(): Promise<void> {
+    for (const p of this.peers.splice(0)) await p.stop()
+    for (const d of this.dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+  }
+}
+
+/** A new org: its root Node peer's keys and statement. */
+export async function newOrg(name = 'Acme'): Promise<{
+  rootSigner: DeviceSigner
+  root: RootStatement
+  networkKey: Uint8Array
+}> {
+  const rootSigner = newNodeSigner()
+  return {
+    rootSigner,
+    root: await createRootStatement(rootSigner, name),
+    networkKey: new Uint8Array(randomBytes(32)),
+  }
+}
+
+/** Redeems `code` as a new device; the records it would start with. */
+export async function joinWith(code: string, userId: string) {
+  const signer = newNodeSigner()
+  const r = await redeemInvite(nodeCrypto, code, { userId, name: userId, signer })
+  return { signer, root: r.root, networkKey: r.networkKey, records: [r.invitation, r.cert] }
+}
+
+export async function connectOrg(a: OrgPeer, b: OrgPeer): Promise<void> {
+  const addr = b.net.addresses().find((x) => x.includes('/tcp/'))!
+  await a.net.dial(addr)
+  await vi.waitFor(() => {
+    if (!a.net.peers().includes(b.net.peerId)) throw new Error('not connected yet')
+  })
+}
+
+/** The texts `p` shows in `room`. */
+export async function textsOf(p: OrgPeer, room: string): Promise<string[]> {
+  return (await p.messenger.messages(room)).map((m) => m.text)
+}
