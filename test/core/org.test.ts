@@ -22,6 +22,7 @@ const set = new OrgPeerSet()
 afterEach(() => set.teardown())
 
 const signal = (): AbortSignal => AbortSignal.timeout(10_000)
+const WAIT = { timeout: 15_000, interval: 50 }
 
 /** Office Node peer A (holds the root), admin alice on B, member carol on C (joined by invite). */
 async function office() {
@@ -53,7 +54,7 @@ async function office() {
   await connectOrg(c, a)
   await vi.waitFor(() => {
     for (const p of [a, b, c]) expect(p.org.isMember(c.signer.publicKey)).toBe(true)
-  })
+  }, WAIT)
   return { o, a, b, c, code }
 }
 
@@ -68,7 +69,10 @@ describe('organisation on real peers', () => {
     const { o, a, b, c } = await office()
     const posted = await postAndPush(c, a, 'general', 'hello from carol')
     expect(posted.acked).toBe(posted.seq)
-    await vi.waitFor(async () => expect(await textsOf(b, 'general')).toContain('hello from carol'))
+    await vi.waitFor(
+      async () => expect(await textsOf(b, 'general')).toContain('hello from carol'),
+      WAIT,
+    )
 
     const d = await set.add({ root: o.root, networkKey: o.networkKey }) // no certificate
     for (const p of [a, b, c]) {
@@ -89,9 +93,13 @@ describe('organisation on real peers', () => {
     await connectOrg(c, b)
     const before = await postAndPush(c, a, 'general', 'before')
     expect(before.acked).toBe(before.seq)
+    await vi.waitFor(async () => expect(await textsOf(b, 'general')).toContain('before'), WAIT)
     await expect(b.org.revoke('alice')).rejects.toMatchObject({ name: 'OrgPermissionError' })
     await b.org.revoke('carol')
-    await vi.waitFor(() => expect(a.org.refusal(c.signer.publicKey, Date.now())).toMatch(/revoked/))
+    await vi.waitFor(
+      () => expect(a.org.refusal(c.signer.publicKey, Date.now())).toMatch(/revoked/),
+      WAIT,
+    )
     for (const p of [a, b]) {
       const after = await postAndPush(c, p, 'general', `after revocation ${p.net.peerId}`)
       expect(after.acked).toBeLessThan(after.seq)
@@ -111,7 +119,10 @@ describe('organisation on real peers', () => {
       const r = await postAndPush(e, p, 'general', 'second redemption')
       expect(r.acked).toBe(0)
     }
-    await vi.waitFor(() => expect(a.org.view().rejected.map((x) => x.reason)).toContain('replayed'))
+    await vi.waitFor(
+      () => expect(a.org.view().rejected.map((x) => x.reason)).toContain('replayed'),
+      WAIT,
+    )
     expect(a.org.isMember(e.signer.publicKey)).toBe(false)
   })
 
@@ -169,7 +180,7 @@ describe('organisation on real peers', () => {
       true,
     )
     expect(offline.isMember(c.signer.publicKey)).toBe(false)
-    await vi.waitFor(() => expect(a.org.isMember(c.signer.publicKey)).toBe(false))
+    await vi.waitFor(() => expect(a.org.isMember(c.signer.publicKey)).toBe(false), WAIT)
     expect(await ofA.verify(c.net.peerId, await c.wiring.admission.proof(), opts)).toBe(false)
   })
 
@@ -180,14 +191,16 @@ describe('organisation on real peers', () => {
     })
     await expect(c.org.revoke('alice')).rejects.toMatchObject({ name: 'OrgPermissionError' })
     await b.org.setRole('carol', 'admin')
-    await vi.waitFor(() => expect(c.org.roleOf(c.signer.publicKey)).toBe('admin'))
+    await vi.waitFor(() => expect(c.org.roleOf(c.signer.publicKey)).toBe('admin'), WAIT)
     await c.org.setRole('alice', 'member')
-    await vi.waitFor(() =>
-      expect(a.org.members().map((m) => `${m.userId}:${m.role}`)).toEqual([
-        'alice:member',
-        'carol:admin',
-        'office:peer',
-      ]),
+    await vi.waitFor(
+      () =>
+        expect(a.org.members().map((m) => `${m.userId}:${m.role}`)).toEqual([
+          'alice:member',
+          'carol:admin',
+          'office:peer',
+        ]),
+      WAIT,
     )
   })
 })

@@ -126,9 +126,12 @@ export async function joinWith(code: string, userId: string) {
 export async function connectOrg(a: OrgPeer, b: OrgPeer): Promise<void> {
   const addr = b.net.addresses().find((x) => x.includes('/tcp/'))!
   await a.net.dial(addr)
-  await vi.waitFor(() => {
-    if (!a.net.peers().includes(b.net.peerId)) throw new Error('not connected yet')
-  })
+  await vi.waitFor(
+    () => {
+      if (!a.net.peers().includes(b.net.peerId)) throw new Error('not connected yet')
+    },
+    { timeout: 10_000 },
+  )
 }
 
 /** The texts `p` shows in `room`. */
