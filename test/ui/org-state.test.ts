@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest'
+import {
+  OrgState,
+  type OrgFacade,
+  type OrgMemberInfo,
+  type OrgSummary,
+} from '../../src/ui/state/org.svelte.ts'
+
+/** A plain-object facade with the core client's rules for the last admin. */
+function fakeOrg() {
+  const listeners = new Set<() => void>()
+  const emit = (): void => listeners.forEach((cb) => cb())
+  let summary: OrgSummary = { name: 'Acme', orgId: 'abc', role: 'admin', removed: false }
+  const members: OrgMemberInfo[] = [
+    { userId: 'ann', name: 'Ann', role: 'admin', revoked: false, keys: ['A'] },
+    { userId: 'bob', name: 'Bob', role: 'member', revoked: false, keys: ['B'] },
+    { userId: 'node', name: 'office', role: 'peer', revoked: false, keys: ['N'] },
+  ]
+  const admins = () => members.filter((m) => m.role === 'admin' && !m.revoked).length
+  const facade: OrgFacade = {
+    org: () => summary,
+    members: () => members.map((m) => ({ ...m })),
+    people: () => [
+      { author: 'A', status: 'online' },
+      { author: 'B', status: 'away' },
+    ],
+    createInvite: async ({ role }) => ({ code: `code-${role}` }),
+    async revoke(userId) {
+      const m = members.find((x) => x.userId === userId)!
+      if (m.role === 'admin' && admins() <= 1) throw new Error('the last admin cannot be removed')
+      m.revoked = true
+      emit()
+    },
+    async setRole(userId, role) {
+      const m = members.find((x) => x.userId === userId)!
+      if (m.role === 'admin' && role !== 'admin' && admins() <= 1)
+        throw new Error('the last admin cannot be demoted')
+      m.role = role
+      emit()
+    },
+    on(_channel, cb) {
+      listeners.add(cb)
+      return () => listeners.delete(cb)
+    },
+  }
+  return { facade, set: (s: Partial<OrgSummary>) => ((summary = { ...summary, ...s }), emit()) }
+}
+
+describe('OrgState (no DOM)', () => {
+  it('[ORGUI1] members with presence, Node peers left out, the last admin locked', () => {
+    const { facade } = fakeOrg()
+    const org = new OrgState(
+      facade,
+      () => 'A',
+      (c) => `https://h/#invite=${c}`,
+    )
+    expect(org.isAdmin).toBe(true)
+    expect(org.members.map((m) => [m.userId, m.status, m.self])).toEqual([
+      ['ann', 'online', true],
+      ['bob', 'away', false],
+    ])
+    expect(org.members[0]!.locked).toMatch(/last admin/)
+    expect(org.members[1]!.locked).toBeUndefined()
+    org.destroy()
+  })
+
+  it('[ORGUI2] invitation link, promote, revoke; a refused action is an error, not a throw', async () => {
+    const { facade, set } = fakeOrg()
+    const org = new OrgState(
+      facade,
+      () => 'A',
+      (c) => `https://h/#invite=${c}`,
+    )
+    await org.createInvite('admin', 3_600_000)
+    expect(org.invite).toMatchObject({ link: 'https://h/#invite=code-admin', role: 'admin' })
+    expect(org.invite!.expires).toBeGreaterThan(Date.now() + 3_500_000)
+
+    await org.revoke('ann')
+    expect(org.error).toMatch(/last admin/)
+    await org.setRole('bob', 'admin')
+    expect(org.error).toBeUndefined()
+    expect(org.members.every((m) => m.locked === undefined)).toBe(true)
+    await org.revoke('bob')
+    expect(org.members.find((m) => m.userId === 'bob')).toMatchObject({
+      revoked: true,
+      status: 'offline',
+    })
+    expect(org.members.at(-1)!.userId).toBe('bob')
+
+    set({ removed: true })
+    expect(org.org?.removed).toBe(true)
+    expect(org.isAdmin).toBe(false)
+    org.destroy()
+    set({ name: 'After' })
+    expect(org.org?.name).toBe('Acme')
+  })
+})
