@@ -6,11 +6,13 @@
  * y-indexeddb. Nothing to configure.
  *
  * Other browsers are dialled directly over WebRTC through that peer as relay ({@link DirectLinks}).
+ * Hashing and signature checks of catch-ups run in a Web Worker ({@link createOffloadCrypto}).
  */
 import { settingOrCreate } from './store.ts'
 import { createLogger } from '../net/logger.ts'
 import { createLibp2pNet, generateNetKey } from '../net/libp2p.ts'
-import { createNobleSigner, nobleCrypto } from '../crdt/crypto.ts'
+import { createNobleSigner } from '../crdt/crypto.ts'
+import { createOffloadCrypto } from './crypto-offload.ts'
 import { Messenger } from './messenger.ts'
 import { ParleyClient } from './client.ts'
 import { DirectLinks } from './direct-links.ts'
@@ -132,13 +134,19 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     privateKey,
     bootstrap: addr === undefined ? [] : [addr],
   })
+  // Catch-up hashing and signature checks run in a worker, off the thread that paints.
+  const crypto = createOffloadCrypto({
+    connect: () => new Worker(new URL('./crypto-worker.ts', import.meta.url), { type: 'module' }),
+  })
   const messenger = new Messenger({
     net,
     store,
     signer: createNobleSigner(account.secretKey),
-    crypto: nobleCrypto,
+    crypto,
     name: account.name,
     docs,
+    // IndexedDB clones each row on this thread: ~0.1 ms a row, so 256 rows a write stays a short task.
+    ingestBatch: 256,
   })
   await net.start()
   await messenger.start()
@@ -160,6 +168,7 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
       await messenger.stop()
       await net.stop()
       await store.close()
+      crypto.close()
       release()
     },
   }

@@ -42,6 +42,12 @@ export interface MessengerInit {
   docs?: DocPersistence
   /** Which remote entries may be stored (the org's membership check). @default all */
   gate?: EntryGate
+  /**
+   * Most entries a catch-up stores in one write. Each write is one store transaction; the browser
+   * keeps them small so that storing a big catch-up never holds the main thread for long
+   * (IndexedDB copies every row on the calling thread). @default unbounded (one write per frame)
+   */
+  ingestBatch?: number
 }
 
 export interface Posted {
@@ -97,6 +103,7 @@ export class Messenger implements RoomRegistry {
       rooms: this,
       heads: this.#heads,
       onIngested: (room) => this.#announcer.soon(room),
+      ...(init.ingestBatch === undefined ? {} : { ingestBatch: init.ingestBatch }),
     })
     this.#announcer = new RoomAnnouncer(this.net, this.#sync, (room) => this.accepts(room))
     this.typing = new Typing({ net: this.net, identity: this.identity })

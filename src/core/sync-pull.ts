@@ -7,7 +7,7 @@
 import { createLogger } from '../net/logger.ts'
 import type { PeerIdString } from '../net/index.ts'
 import { decodeEntry, entryAuthorOf, verifyHead, type SignedHead } from '../crdt/entry.ts'
-import { verifyBackward, type ChainAnchor } from '../crdt/chain.ts'
+import { verifyBackwardBatch, type ChainAnchor } from '../crdt/chain.ts'
 import type { HistoryCrypto } from '../crdt/crypto.ts'
 import { hex } from './store.ts'
 import type { RoomHistory } from './room-history.ts'
@@ -38,10 +38,14 @@ export class PullSession {
   readonly theirs = new Map<string, number>()
   ingested = 0
 
-  constructor(crypto: HistoryCrypto, h: RoomHistory, peer: PeerIdString) {
+  readonly #batch: number
+
+  /** `batch`: most entries stored in one write (a write's entries are stored atomically). */
+  constructor(crypto: HistoryCrypto, h: RoomHistory, peer: PeerIdString, batch = Infinity) {
     this.#crypto = crypto
     this.#h = h
     this.#peer = peer
+    this.#batch = Math.max(1, batch)
   }
 
   async onHeads(heads: readonly SignedHead[]): Promise<void> {
@@ -97,10 +101,20 @@ export class PullSession {
     }
     if (chain.length === 0) return
     try {
-      const { verified, nextExpected } = verifyBackward(this.#crypto, trust.anchor, chain)
+      const { verified, nextExpected } = await verifyBackwardBatch(
+        this.#crypto,
+        trust.anchor,
+        chain,
+      )
       this.#expected.set(key, { anchor: nextExpected, head: trust.head })
-      await this.#h.ingest(verified.reverse().map(toVerified), trust.head)
-      this.ingested += verified.length
+      // Newest part first, like the pull itself: the newest messages show before older ones
+      // are stored (a store keeps entries above a hole; the prefix grows when it fills).
+      const asc = verified.reverse().map(toVerified)
+      for (let end = asc.length; end > 0; end -= this.#batch) {
+        const part = asc.slice(Math.max(0, end - this.#batch), end)
+        await this.#h.ingest(part, trust.head)
+        this.ingested += part.length
+      }
     } catch (err) {
       log.error(
         'broken chain from %s for %s in %s: %e',

@@ -47,6 +47,8 @@ export interface SyncInit {
   heads: HeadsBook
   /** A pull or a push request brought entries we did not have (gossip ones are already spread). */
   onIngested?: (room: string) => void
+  /** Most entries a pull stores in one write. @default Infinity */
+  ingestBatch?: number
 }
 
 export class RoomSync {
@@ -60,8 +62,10 @@ export class RoomSync {
   readonly #again = new Map<string, Set<PeerIdString>>()
   readonly #gossipQueues = new Map<string, { tail: Promise<void>; length: number }>()
   readonly #onIngested: (room: string) => void
+  readonly #ingestBatch: number
 
   constructor(init: SyncInit) {
+    this.#ingestBatch = init.ingestBatch ?? Infinity
     this.#net = init.net
     this.#crypto = init.crypto
     this.#rooms = init.rooms
@@ -189,7 +193,7 @@ export class RoomSync {
     const h = await this.#rooms.open(room)
     if (h === undefined) return new Map()
     const have = (await h.authors()).map((a) => ({ author: a.author, seq: a.contig }))
-    const session = new PullSession(this.#crypto, h, peer)
+    const session = new PullSession(this.#crypto, h, peer, this.#ingestBatch)
     const request = encodeFrame({ type: 'pull', room, have })
     const opts = signal === undefined ? {} : { signal }
     try {

@@ -6,7 +6,7 @@
  * counted as `unanchored`, and re-verified once the hole fills.
  */
 import { verifyHead } from '../crdt/entry.ts'
-import { verifyBackward } from '../crdt/chain.ts'
+import { verifyBackwardBatch } from '../crdt/chain.ts'
 import { BrokenChainError } from '../crdt/errors.ts'
 import type { HistoryCrypto } from '../crdt/crypto.ts'
 import { hex, type AuthorState } from './store.ts'
@@ -56,7 +56,7 @@ async function verifyAuthor(
     const rows = await h.entriesOf(a.author, from, to)
     if (rows.length !== to - from + 1) return `entries ${from}..${to} are missing`
     try {
-      const { nextExpected } = verifyBackward(
+      const { nextExpected } = await verifyBackwardBatch(
         crypto,
         anchor,
         rows.reverse().map((r) => r.bytes),

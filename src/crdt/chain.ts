@@ -5,7 +5,7 @@
  * `prev`. So verification walks backwards from something trusted, hashing before decoding: no byte is
  * parsed before it is known to be the author's.
  */
-import type { DeviceSigner, HistoryCrypto } from './crypto.ts'
+import { sha256Batch, type DeviceSigner, type HistoryCrypto } from './crypto.ts'
 import { BrokenChainError, ChainGapError, InvalidSignatureError } from './errors.ts'
 import { compareHlc, nextHlc, type HybridClock, type Hlc } from './hlc.ts'
 import {
@@ -113,19 +113,23 @@ export class ChainWriter {
  * All or nothing: on the first failure it throws a {@link BrokenChainError} whose `index` is the
  * position of the failing entry; `entriesDesc.slice(0, index)` did verify, and a caller that wants to
  * keep them calls again with that slice. `nextExpected` is where the next (older) batch must continue;
- * seq 0 means the chain is complete down to seq 1.
+ * seq 0 means the chain is complete down to seq 1. `hashes`, when given, are the SHA-256 of each of
+ * `entriesDesc` computed beforehand ({@link verifyBackwardBatch}); the checks are the same.
  */
 export function verifyBackward(
   crypto: HistoryCrypto,
   trusted: ChainAnchor,
   entriesDesc: readonly Uint8Array[],
+  hashes?: readonly Uint8Array[],
 ): { verified: VerifiedEntry[]; nextExpected: ChainAnchor } {
+  if (hashes !== undefined && hashes.length !== entriesDesc.length)
+    throw new RangeError('one hash per entry')
   const { room, author } = trusted
   let expected: ChainTip = { seq: trusted.seq, hash: trusted.hash }
   const verified: VerifiedEntry[] = []
   for (const [i, bytes] of entriesDesc.entries()) {
     if (expected.seq < 1) throw new BrokenChainError('seq', i, 'Entries below seq 1')
-    const hash = crypto.sha256(bytes)
+    const hash = hashes?.[i] ?? crypto.sha256(bytes)
     if (!equalBytes(hash, expected.hash)) throw new BrokenChainError('hash', i)
     let entry: Entry
     try {
@@ -140,6 +144,18 @@ export function verifyBackward(
     expected = { seq: entry.seq - 1, hash: entry.prev }
   }
   return { verified, nextExpected: { room, author, ...expected } }
+}
+
+/**
+ * {@link verifyBackward} with the hashing done first as one batch through
+ * {@link HistoryCrypto.sha256Many} where the crypto has it (off the main thread in the browser).
+ */
+export async function verifyBackwardBatch(
+  crypto: HistoryCrypto,
+  trusted: ChainAnchor,
+  entriesDesc: readonly Uint8Array[],
+): Promise<{ verified: VerifiedEntry[]; nextExpected: ChainAnchor }> {
+  return verifyBackward(crypto, trusted, entriesDesc, await sha256Batch(crypto, entriesDesc))
 }
 
 /**
@@ -168,7 +184,7 @@ export async function verifyForward(
   const n = entriesAsc.length
   let result: ReturnType<typeof verifyBackward>
   try {
-    result = verifyBackward(crypto, head, entriesAsc.toReversed())
+    result = await verifyBackwardBatch(crypto, head, entriesAsc.toReversed())
   } catch (err) {
     // report the position in `entriesAsc`, not in the reversed list
     if (!(err instanceof BrokenChainError)) throw err

@@ -20,6 +20,20 @@ export interface HistoryCrypto {
    * (never rejects) for malformed keys or signatures.
    */
   verify(publicKey: Uint8Array, sig: Uint8Array, msg: Uint8Array): Promise<boolean>
+  /**
+   * SHA-256 of each of `data`, in order: the same hashes as {@link HistoryCrypto.sha256}. Optional,
+   * for an implementation that hashes big batches off the calling thread (the browser's crypto
+   * worker, src/core/crypto-offload.ts); without it callers hash one by one.
+   */
+  sha256Many?(data: readonly Uint8Array[]): Promise<Uint8Array[]>
+}
+
+/** The hashes of `data` from {@link HistoryCrypto.sha256Many}, or undefined where it has none. */
+export async function sha256Batch(
+  crypto: HistoryCrypto,
+  data: readonly Uint8Array[],
+): Promise<Uint8Array[] | undefined> {
+  return crypto.sha256Many === undefined ? undefined : crypto.sha256Many(data)
 }
 
 /** The local device's signing key. The secret never leaves the implementation. */

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { PeerSet, connect, untilTexts } from '../helpers/peers.ts'
+import { createOffloadCrypto } from '../../src/core/crypto-offload.ts'
+import { channelWorker } from '../helpers/crypto-channel.ts'
 
 describe('messenger over real libp2p (TCP on 127.0.0.1)', () => {
   const set = new PeerSet()
@@ -48,6 +50,31 @@ describe('messenger over real libp2p (TCP on 127.0.0.1)', () => {
     const b = await set.add()
     await connect(b, a)
     await untilTexts(b, 'general', texts, 60_000)
+  })
+
+  it('[CORE6] the browser set-up: hashing in the crypto worker, catch-up stored in small writes', async () => {
+    const a = await set.add()
+    const texts = Array.from({ length: 1_000 }, (_, i) => `message ${i}`)
+    await Promise.all(texts.map((t) => a.messenger.post('general', t)))
+    const worker = channelWorker()
+    const crypto = createOffloadCrypto({ connect: () => worker.port })
+    const b = await set.add({ crypto, ingestBatch: 64 })
+    const writes: number[] = []
+    const append = b.store.append.bind(b.store)
+    b.store.append = (room, entries, head) => (
+      writes.push(entries.length),
+      append(room, entries, head)
+    )
+    await connect(b, a)
+    await untilTexts(b, 'general', texts)
+    expect(worker.requests()).toBeGreaterThan(0)
+    expect(crypto.mode).toBe('worker')
+    expect(Math.max(...writes)).toBeLessThanOrEqual(64)
+    expect(writes.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(1_000)
+    const report = await b.messenger.verifyHistory('general')
+    expect(report.problems).toEqual([])
+    expect(report.verified).toBeGreaterThanOrEqual(1_000)
+    crypto.close()
   })
 
   it('[CORE3] history survives a restart', async () => {
