@@ -7,7 +7,7 @@
  * accepts anything from the revoked member.
  */
 import { createLogger } from '../net/logger.ts'
-import type { PeerIdString } from '../net/index.ts'
+import type { Admission, PeerIdString } from '../net/index.ts'
 import { authorId, equalBytes } from '../crdt/entry.ts'
 import { createProof, decodeProof, verifyProofSig } from '../crdt/org-code.ts'
 import type { Org } from './org.ts'
@@ -17,11 +17,8 @@ const log = createLogger('parley:core:admission')
 /** Revocations one proof carries (the newest), beside the chain. */
 const PROOF_REVOCATIONS = 48
 
-/** The shape src/net's `Admission` has (ORG-DESIGN.md); structural, so core does not depend on it. */
-export interface OrgAdmission {
-  proof(): Promise<Uint8Array>
-  verify(peer: PeerIdString, proof: Uint8Array, options: { signal: AbortSignal }): Promise<boolean>
-}
+/** The net's {@link Admission}, answered by the org. */
+export type OrgAdmission = Admission
 
 export interface OrgAdmissionInit {
   org: Org

@@ -38,16 +38,10 @@ export function orgGate(org: Org): EntryGate {
   }
 }
 
-/** What the org needs of the net beyond `PeerNet` (src/net's admission, where it exists). */
-interface Evicting {
-  evict?(peer: PeerIdString, options?: { signal?: AbortSignal }): Promise<void>
-  readmitAll?(): Promise<void>
-}
-
 export class OrgRoom {
   readonly #messenger: Messenger
   readonly #org: Org
-  readonly #net: PeerNet & Evicting
+  readonly #net: PeerNet
   /** Records (by signature) already posted in `sys.org`, by anyone. */
   readonly #posted = new Set<string>()
   /** Peers admitted with a proof, and the device key they proved. */
@@ -109,9 +103,9 @@ export class OrgRoom {
       if (this.#org.isMember(key)) continue
       this.#peerKeys.delete(peer)
       log('evicting %s: %s', peer, this.#org.refusal(key, this.#org.now()))
-      void this.#net.evict?.(peer).catch((err: unknown) => log('evict %s: %e', peer, err))
+      void this.#net.evict(peer).catch((err: unknown) => log('evict %s: %e', peer, err))
     }
-    void this.#net.readmitAll?.().catch((err: unknown) => log('readmit failed: %e', err))
+    void this.#net.readmitAll().catch((err: unknown) => log('readmit failed: %e', err))
     const members = this.#org.view().members.size
     if (members > this.#members) {
       // entries refused while their author was unknown are pulled again

@@ -197,20 +197,28 @@ export class Org {
    * (admin certificates, the invitation it redeemed), the role changes of those users.
    */
   chainOf(key: Uint8Array): OrgRecord[] {
-    const v = this.#view
+    // From the raw records, not the resolved view: a newcomer that does not know its inviting
+    // admin's certificate yet still shows its redemption to peers that do.
+    const all = [...this.#records.values()]
     const out = new Map<string, OrgRecord>()
+    const keys = new Set<string>()
     const visit = (k: Uint8Array, depth: number): void => {
-      const userId = v.byKey.get(hexOf(k))
-      const cert = userId === undefined ? undefined : v.members.get(userId)?.keys.get(hexOf(k))
-      if (cert === undefined || depth > 16 || out.has(hexOf(cert.sig))) return
-      out.set(hexOf(cert.sig), cert)
-      for (const r of this.#records.values())
-        if (r.kind === 'role' && r.userId === userId) out.set(hexOf(r.sig), r)
-      const inv = v.invitations.get(hexOf(cert.issuer))
-      if (inv !== undefined) {
-        out.set(hexOf(inv.invitation.sig), inv.invitation)
-        visit(inv.invitation.issuer, depth + 1)
-      } else visit(cert.issuer, depth + 1)
+      if (depth > 16 || keys.has(hexOf(k))) return
+      keys.add(hexOf(k))
+      for (const cert of all) {
+        if (cert.kind !== 'cert' || hexOf(cert.key) !== hexOf(k)) continue
+        out.set(hexOf(cert.sig), cert)
+        for (const r of all)
+          if (r.kind === 'role' && r.userId === cert.userId) out.set(hexOf(r.sig), r)
+        const invs = all.filter(
+          (r): r is Invitation => r.kind === 'invite' && hexOf(r.inviteKey) === hexOf(cert.issuer),
+        )
+        for (const inv of invs) {
+          out.set(hexOf(inv.sig), inv)
+          visit(inv.issuer, depth + 1)
+        }
+        if (invs.length === 0) visit(cert.issuer, depth + 1)
+      }
     }
     visit(key, 0)
     return [...out.values()]

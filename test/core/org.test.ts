@@ -14,6 +14,7 @@ import {
   joinWith,
   newNodeSigner,
   newOrg,
+  tcpAddr,
   textsOf,
   type OrgPeer,
 } from '../helpers/org-peers.ts'
@@ -74,56 +75,80 @@ describe('organisation on real peers', () => {
       WAIT,
     )
 
-    const d = await set.add({ root: o.root, networkKey: o.networkKey }) // no certificate
-    for (const p of [a, b, c]) {
-      await connectOrg(d, p)
-      const r = await postAndPush(
-        d,
-        p,
-        'general',
-        `intruder to ${p.org.roleOf(p.signer.publicKey)}`,
-      )
+    // no certificate, but the network key: it connects at the transport, is refused admission
+    const d = await set.add({ root: o.root, networkKey: o.networkKey })
+    await d.net.dial(tcpAddr(a)).catch(() => undefined)
+    await vi.waitFor(
+      () => expect(a.verdicts).toContainEqual({ peer: d.net.peerId, ok: false }),
+      WAIT,
+    )
+    expect(a.net.peers()).not.toContain(d.net.peerId)
+    expect(d.net.peers()).not.toContain(a.net.peerId)
+    await d.messenger.post('general', 'intruder')
+    await expect(d.messenger.pushTo(a.net.peerId, 'general', signal())).rejects.toThrow()
+    // not even the network key: no connection at all
+    const outsider = await set.add(await newOrg('Elsewhere'))
+    await expect(outsider.net.dial(tcpAddr(a), { signal: signal() })).rejects.toThrow()
+    expect(a.verdicts.map((v) => v.peer)).not.toContain(outsider.net.peerId)
+  })
+
+  it('[ORGC1b] a member relaying entries written by a non-member key: refused by every peer', async () => {
+    const { a, b, code } = await office()
+    void code
+    const { code: fresh } = await b.org.createInvite()
+    const rogue = await set.add({
+      ...(await joinWith(fresh, 'rita')),
+      entrySigner: newNodeSigner(),
+    })
+    await connectOrg(rogue, a)
+    await connectOrg(rogue, b)
+    for (const p of [a, b]) {
+      const r = await postAndPush(rogue, p, 'general', 'written by a stranger key')
       expect(r.acked).toBe(0)
-      expect((await textsOf(p, 'general')).some((t) => t.startsWith('intruder'))).toBe(false)
+      expect(await textsOf(p, 'general')).not.toContain('written by a stranger key')
     }
   })
 
-  it('[ORGC2] a revoked member: its new entries are refused everywhere, its old ones stay', async () => {
+  it('[ORGC2] a revoked member: a peer that was offline learns it on reconnect; its new entries are refused everywhere, its old ones stay', async () => {
     const { a, b, c } = await office()
-    await connectOrg(c, b)
     const before = await postAndPush(c, a, 'general', 'before')
     expect(before.acked).toBe(before.seq)
     await vi.waitFor(async () => expect(await textsOf(b, 'general')).toContain('before'), WAIT)
-    await expect(b.org.revoke('alice')).rejects.toMatchObject({ name: 'OrgPermissionError' })
+    // dan is a member who only ever meets carol while the revocation happens
+    const { code } = await b.org.createInvite()
+    const x = await set.add(await joinWith(code, 'dan'))
+    await connectOrg(x, a)
+    await vi.waitFor(() => expect(b.org.isMember(x.signer.publicKey)).toBe(true), WAIT)
+    await a.net.evict(x.net.peerId)
+    await connectOrg(c, x)
     await b.org.revoke('carol')
-    await vi.waitFor(
-      () => expect(a.org.refusal(c.signer.publicKey, Date.now())).toMatch(/revoked/),
-      WAIT,
-    )
+    await vi.waitFor(() => expect(a.net.peers()).not.toContain(c.net.peerId), WAIT)
+    const after = await postAndPush(c, x, 'general', 'after revocation')
+    expect(after.acked).toBe(after.seq) // dan does not know yet
+    expect(x.org.isMember(c.signer.publicKey)).toBe(true)
+    // dan reconnects: alice's proof carries the revocation, dan learns it at admission
+    await connectOrg(x, b)
+    expect(x.org.isMember(c.signer.publicKey)).toBe(false)
+    await vi.waitFor(() => expect(x.net.peers()).not.toContain(c.net.peerId), WAIT)
     for (const p of [a, b]) {
-      const after = await postAndPush(c, p, 'general', `after revocation ${p.net.peerId}`)
-      expect(after.acked).toBeLessThan(after.seq)
+      await p.messenger.syncNow(signal())
       expect(await textsOf(p, 'general')).toContain('before')
-      expect((await textsOf(p, 'general')).some((t) => t.startsWith('after revocation'))).toBe(
-        false,
-      )
+      expect(await textsOf(p, 'general')).not.toContain('after revocation')
     }
   })
 
-  it('[ORGC3] an invitation redeemed twice: the second member is refused everywhere (replayed)', async () => {
+  it('[ORGC3] an invitation redeemed twice: the second member is refused admission and its entries everywhere (replayed)', async () => {
     const { a, b, code } = await office()
     const e = await set.add(await joinWith(code, 'eve'))
-    await connectOrg(e, a)
-    await connectOrg(e, b)
-    for (const p of [a, b]) {
-      const r = await postAndPush(e, p, 'general', 'second redemption')
-      expect(r.acked).toBe(0)
-    }
+    await e.net.dial(tcpAddr(a)).catch(() => undefined)
     await vi.waitFor(
-      () => expect(a.org.view().rejected.map((x) => x.reason)).toContain('replayed'),
+      () => expect(a.verdicts).toContainEqual({ peer: e.net.peerId, ok: false }),
       WAIT,
     )
+    expect(a.org.view().rejected.map((x) => x.reason)).toContain('replayed')
     expect(a.org.isMember(e.signer.publicKey)).toBe(false)
+    // its redemption, relayed into sys.org by a member, does not make it one either
+    expect(b.org.refusal(e.signer.publicKey, Date.now())).toBe('no certificate')
   })
 
   it('[ORGC4] admission proofs: bound to one peer id, refused for strangers, revoked members and other orgs; they carry revocations', async () => {
@@ -202,5 +227,31 @@ describe('organisation on real peers', () => {
         ]),
       WAIT,
     )
+  })
+})
+
+describe('revocation on the network', () => {
+  it('[ORGC6] a revoked member is cut off by every online peer within 10 s and cannot come back', async () => {
+    const { a, b, c } = await office()
+    await connectOrg(c, b)
+    expect(a.net.peers()).toContain(c.net.peerId)
+    const revokedAt = Date.now()
+    await b.org.revoke('carol')
+    await vi.waitFor(
+      () => {
+        for (const p of [a, b]) expect(p.net.peers()).not.toContain(c.net.peerId)
+      },
+      { timeout: 10_000, interval: 50 },
+    )
+    process.stdout.write(`[ORGC6] carol cut off after ${Date.now() - revokedAt} ms\n`)
+    await c.net.dial(tcpAddr(a)).catch(() => undefined)
+    await vi.waitFor(
+      () =>
+        expect(a.verdicts.filter((v) => v.peer === c.net.peerId && !v.ok).length).toBeGreaterThan(
+          0,
+        ),
+      WAIT,
+    )
+    expect(a.net.peers()).not.toContain(c.net.peerId)
   })
 })

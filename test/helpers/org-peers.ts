@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { vi } from 'vitest'
 import { createLibp2pNet } from '../../src/net/libp2p.ts'
-import type { PeerNet } from '../../src/net/index.ts'
+import type { PeerIdString, PeerNet } from '../../src/net/index.ts'
 import { Messenger } from '../../src/core/messenger.ts'
 import { Org } from '../../src/core/org.ts'
 import type { OrgRoom } from '../../src/core/org-room.ts'
@@ -28,7 +28,14 @@ export interface OrgPeer {
   wiring: OrgWiring
   room: OrgRoom
   signer: DeviceSigner
+  /** Every admission verdict this peer gave. */
+  verdicts: Verdict[]
   stop(): Promise<void>
+}
+
+export interface Verdict {
+  peer: PeerIdString
+  ok: boolean
 }
 
 export const newNodeSigner = (): DeviceSigner => createNodeSigner(new Uint8Array(randomBytes(32)))
@@ -44,6 +51,8 @@ export class OrgPeerSet {
     records?: OrgRecord[]
     signer?: DeviceSigner
     rootSigner?: DeviceSigner
+    /** Writes entries with another key than the one it proves at admission (a rogue member). */
+    entrySigner?: DeviceSigner
   }): Promise<OrgPeer> {
     const dir = mkdtempSync(join(tmpdir(), 'parley-org-'))
     this.dirs.push(dir)
@@ -59,12 +68,29 @@ export class OrgPeerSet {
       },
       init.records ?? [],
     )
-    const net = await createLibp2pNet({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
-    const wiring = wireOrg(org, () => net.peerId)
+    let peerId = (): PeerIdString => {
+      throw new Error('no peer id yet')
+    }
+    const wiring = wireOrg(org, () => peerId())
+    const verdicts: Verdict[] = []
+    const net = await createLibp2pNet({
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      mdns: false,
+      networkKey: wiring.networkKey,
+      admission: {
+        proof: () => wiring.admission.proof(),
+        async verify(peer, proof, options) {
+          const ok = await wiring.admission.verify(peer, proof, options)
+          verdicts.push({ peer, ok })
+          return ok
+        },
+      },
+    })
+    peerId = () => net.peerId
     const messenger = new Messenger({
       net,
       store,
-      signer,
+      signer: init.entrySigner ?? signer,
       crypto: nodeCrypto,
       name: `org-${dir.slice(-6)}`,
       retainAll: true,
@@ -83,6 +109,7 @@ export class OrgPeerSet {
       wiring,
       room,
       signer,
+      verdicts,
       async stop() {
         if (stopped) return
         stopped = true
@@ -123,9 +150,11 @@ export async function joinWith(code: string, userId: string) {
   return { signer, root: r.root, networkKey: r.networkKey, records: [r.invitation, r.cert] }
 }
 
+export const tcpAddr = (p: OrgPeer): string => p.net.addresses().find((x) => x.includes('/tcp/'))!
+
+/** Connects `a` to `b` and waits until `a` admitted `b`. */
 export async function connectOrg(a: OrgPeer, b: OrgPeer): Promise<void> {
-  const addr = b.net.addresses().find((x) => x.includes('/tcp/'))!
-  await a.net.dial(addr)
+  await a.net.dial(tcpAddr(b))
   await vi.waitFor(
     () => {
       if (!a.net.peers().includes(b.net.peerId)) throw new Error('not connected yet')
