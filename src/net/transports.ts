@@ -3,7 +3,12 @@
  * transports: the browser build never sees `@libp2p/tcp` (node:net), Node never loads WebRTC, and
  * `@libp2p/memory` (a dev dependency) is only loaded by tests.
  */
-import type { ConnectionGater, ConnectionProtector } from '@libp2p/interface'
+import type {
+  ConnectionGater,
+  ConnectionProtector,
+  MessageStream,
+  StreamMessageEvent,
+} from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
 import { InvalidNetworkKeyError } from './errors.ts'
 
@@ -77,5 +82,50 @@ export async function loadProtector(networkKey: Uint8Array): Promise<() => Conne
   const hex = Array.from(networkKey, (b) => b.toString(16).padStart(2, '0')).join('')
   // pnet reads the go-ipfs swarm.key text format.
   const psk = new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${hex}`)
-  return preSharedKey({ psk })
+  const pnet = preSharedKey({ psk })
+  return () => listenerWaits(pnet())
+}
+
+/**
+ * pnet opens with both sides sending a nonce at once. A Node 20 dialer over WebSocket (the `ws`
+ * polyfill) loses a nonce that arrives with the upgrade response: `ws` fires `open` and that
+ * `message` in one tick, before libp2p has wrapped the socket and listens, and the dial hangs
+ * until its timeout (measured: every such dial). So the listener sends its nonce only once the
+ * dialer's has arrived (put back for pnet to read): by then the dialer is listening.
+ */
+function listenerWaits(inner: ConnectionProtector): ConnectionProtector {
+  return {
+    async protect(conn, options) {
+      if (conn.direction === 'inbound') await firstBytes(conn, options?.signal)
+      return inner.protect(conn, options)
+    },
+  }
+}
+
+function firstBytes(conn: MessageStream, signal?: AbortSignal): Promise<void> {
+  if (conn.readBufferLength > 0) return Promise.resolve()
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      conn.removeEventListener('message', onMessage)
+      conn.removeEventListener('close', onClose)
+      signal?.removeEventListener('abort', onAbort)
+    }
+    const onMessage = (evt: StreamMessageEvent): void => {
+      cleanup()
+      conn.unshift(evt.data)
+      resolve()
+    }
+    const onClose = (): void => {
+      cleanup()
+      reject(new Error('connection closed before the pnet nonce'))
+    }
+    const onAbort = (): void => {
+      cleanup()
+      reject(new Error('no pnet nonce in time'))
+    }
+    conn.addEventListener('message', onMessage)
+    conn.addEventListener('close', onClose)
+    signal?.addEventListener('abort', onAbort)
+    if (signal?.aborted === true) onAbort()
+  })
 }
