@@ -16,6 +16,7 @@ import { ADMISSION_TIMEOUT_MS, ADMIT_PROTOCOL, MAX_UNADMITTED_CONNECTIONS } from
 import { readProof, sendProof, sendVerdict } from './admit-protocol.ts'
 import { asPeerIdString } from './keys.ts'
 import { MemoryGate, raceSignal } from './memory-admission.ts'
+import { callSafely } from './safe.ts'
 import type { Admission } from './index.ts'
 
 interface PeerState {
@@ -262,8 +263,13 @@ export class AdmissionGate {
       .catch((err: unknown) => {
         stream.abort(err instanceof Error ? err : new Error(String(err)))
         if (this.#peers.get(peer) !== state) return
+        // A stream cut by a closing connection (a relayed link replaced by WebRTC, say) is no
+        // offence: the deadline still applies. Oversized, malformed or endless proofs are.
+        const name = err instanceof Error ? err.name : ''
+        const offence =
+          name === 'FrameTooLargeError' || name === 'InvalidFrameError' || name === 'AbortError'
         this.#log.error('bad admission stream from %s - %e', peer, err)
-        this.#refuse(peer, undefined)
+        if (offence) this.#refuse(peer, undefined)
       })
   }
 
@@ -290,12 +296,7 @@ export class AdmissionGate {
   }
 
   #emit(peer: string): void {
-    for (const cb of [...this.#listeners]) {
-      try {
-        cb(peer)
-      } catch (err) {
-        this.#log.error('admission listener threw - %e', err)
-      }
-    }
+    for (const cb of [...this.#listeners])
+      callSafely(this.#log, 'admission listener', () => cb(peer))
   }
 }
