@@ -176,7 +176,8 @@ export async function browserLatencyBench(opts: BenchOptions): Promise<BenchResu
 async function heldEntries(): Promise<number> {
   let total = 0
   for (const info of await indexedDB.databases()) {
-    if (info.name?.startsWith('parley-history-') !== true) continue
+    // Entry stores only: the period documents are y-indexeddb databases `<store>/<room>/<period>`.
+    if (info.name?.startsWith('parley-history-') !== true || info.name.includes('/')) continue
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
       const req = indexedDB.open(info.name!)
       req.onsuccess = () => resolve(req.result)
