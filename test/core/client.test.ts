@@ -119,10 +119,13 @@ describe('ParleyClient (core of the web app) over TCP with a retainAll node', ()
     expect(await b.client.claim(100)).toBe('pending')
     await a.dial(node)
     await b.dial(node)
-    await vi.waitFor(() => {
-      expect(a.client.people()).toHaveLength(2)
-      expect(b.client.people()).toHaveLength(2)
-    })
+    await vi.waitFor(
+      () => {
+        expect(a.client.people()).toHaveLength(2)
+        expect(b.client.people()).toHaveLength(2)
+      },
+      { timeout: 15_000 },
+    )
     const states = [a.client.me.claim, b.client.me.claim]
     expect(states.filter((s) => s === 'taken')).toHaveLength(1)
     const winner = a.client.me.claim === 'taken' ? b.client : a.client
