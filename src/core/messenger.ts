@@ -19,6 +19,14 @@ import { HeadsBook, toVerified } from './heads-book.ts'
 import { Presence, type PresenceInfo } from './presence.ts'
 import { Typing } from './typing.ts'
 import { verifyStored, type VerifyReport } from './verify-stored.ts'
+import { utf8Length } from '../crdt/guards.ts'
+import type { Attachment } from '../crdt/schema.ts'
+import { FileService, type FileServiceInit } from './files/service.ts'
+import { FileKeeper } from './files/keeper.ts'
+import { MemoryChunkStore } from './files/memory-store.ts'
+import type { ChunkStore } from './files/store.ts'
+import { isFileFrame } from './files/wire.ts'
+import { LONG_TEXT_BYTES, previewOf } from './files/long-text.ts'
 
 const log = createLogger('parley:core:messenger')
 
@@ -48,6 +56,10 @@ export interface MessengerInit {
    * (IndexedDB copies every row on the calling thread). @default unbounded (one write per frame)
    */
   ingestBatch?: number
+  /** Where shared files and long texts are kept. @default a {@link MemoryChunkStore} */
+  files?: ChunkStore
+  /** Tuning of file transfers and chunk size of files added here (tests, bench). */
+  fileTuning?: Pick<FileServiceInit, 'fetch' | 'chunkSize'>
 }
 
 export interface Posted {
@@ -70,6 +82,9 @@ export class Messenger implements RoomRegistry {
   readonly presence: Presence
   /** Typing indicators; every peer follows the topic, so always-on peers relay them. */
   readonly typing: Typing
+  /** Files and long texts: add, fetch, progress, read (src/core/files/service.ts). */
+  readonly files: FileService
+  readonly #keeper: FileKeeper
   readonly #store: HistoryStore
   readonly #docs: DocPersistence | undefined
   readonly #clock: HybridClock
@@ -107,6 +122,14 @@ export class Messenger implements RoomRegistry {
     })
     this.#announcer = new RoomAnnouncer(this.net, this.#sync, (room) => this.accepts(room))
     this.typing = new Typing({ net: this.net, identity: this.identity })
+    this.files = new FileService({
+      net: this.net,
+      store: init.files ?? new MemoryChunkStore(),
+      sha256: (data) => init.crypto.sha256(data),
+      retain: this.#retainAll,
+      ...init.fileTuning,
+    })
+    this.#keeper = new FileKeeper(this.files, (room) => this.messages(room))
     this.presence = new Presence({
       net: this.net,
       identity: this.identity,
@@ -123,7 +146,12 @@ export class Messenger implements RoomRegistry {
     if (this.#started) return
     this.#started = true
     for (const room of await this.#store.rooms()) await this.join(room)
-    this.#off.push(this.net.handle((req, from) => this.#sync.serve(req, from)))
+    this.#off.push(
+      this.net.handle((req, from, { signal }) =>
+        isFileFrame(req) ? this.files.serve(req, from, signal) : this.#sync.serve(req, from),
+      ),
+    )
+    if (this.#retainAll) this.#off.push(this.onRoomChange((room) => this.#keeper.soon(room)))
     this.#announcer.start()
     let before = new Set<PeerIdString>()
     this.#off.push(
@@ -145,6 +173,8 @@ export class Messenger implements RoomRegistry {
     this.#started = false
     clearTimeout(this.#timer)
     this.#announcer.stop()
+    this.#keeper.stop()
+    await this.files.stopAll()
     this.typing.stop()
     await this.presence.stop()
     for (const off of this.#off.splice(0)) off()
@@ -271,11 +301,25 @@ export class Messenger implements RoomRegistry {
     return p
   }
 
-  /** Posts `text` in `room` (created on first use). Resolves once stored on this peer. */
+  /**
+   * Posts `text` in `room` (created on first use). Resolves once stored on this peer. A text over
+   * {@link LONG_TEXT_BYTES} is stored whole as a text file and posted as its preview with a 'text'
+   * attachment (`files.readText(message.file.id)` reads it all).
+   */
   async post(room: string, text: string): Promise<Posted> {
+    if (utf8Length(text) <= LONG_TEXT_BYTES) return this.#post(room, text, undefined)
+    return this.#post(room, previewOf(text), await this.files.addText(text))
+  }
+
+  /** Posts a message sharing a file added with `files.add` (`text` is its caption). */
+  async share(room: string, file: Attachment, text = ''): Promise<Posted> {
+    return this.#post(room, text, file)
+  }
+
+  async #post(room: string, text: string, file: Attachment | undefined): Promise<Posted> {
     await this.#ensureRoom(room)
     const h = await this.join(room)
-    const message = await h.write({ kind: 'post', text })
+    const message = await h.write({ kind: 'post', text, ...(file === undefined ? {} : { file }) })
     const me = h.author(this.identity.signer.publicKey)!
     return { room, seq: me.head.seq, message: message! }
   }

@@ -9,7 +9,7 @@ import type { DisplayMessage } from '../crdt/period-doc.ts'
 import type { PeriodDoc } from '../crdt/period-doc.ts'
 import { META_PERIOD, encodeEntry, periodOf, signHead, type Entry } from '../crdt/entry.ts'
 import type { Hlc, HybridClock } from '../crdt/hlc.ts'
-import type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
+import type { Attachment, ChatMessage, RoomMeta } from '../crdt/schema.ts'
 import type { UpdateContext } from '../crdt/validate.ts'
 import {
   hex,
@@ -51,7 +51,7 @@ export interface RoomHistoryInit {
 
 /** A change this device makes. */
 export type LocalOp =
-  | { kind: 'post'; text: string }
+  | { kind: 'post'; text: string; file?: Attachment }
   | { kind: 'edit'; id: string; text: string }
   | { kind: 'remove'; id: string }
   | { kind: 'meta'; fields: Partial<RoomMeta> }
@@ -73,7 +73,7 @@ function applyLocal(
 ): { update: Uint8Array; message?: ChatMessage } {
   switch (op.kind) {
     case 'post':
-      return doc.post(ctx, op.text, hlc)
+      return doc.post(ctx, op.text, hlc, op.file)
     case 'edit':
       return doc.edit(ctx, op.id, op.text, hlc)
     case 'remove':

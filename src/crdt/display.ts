@@ -18,8 +18,19 @@ export interface DisplayMessage extends ChatMessage {
 
 /** `m` unedited, as a fresh object. */
 export function toDisplay(m: ChatMessage): DisplayMessage {
-  const { id, room, author, wall, count, text } = m
-  return { id, room, author, wall, count, text, edited: false, deleted: false, editedAt: null }
+  const { id, room, author, wall, count, text, file } = m
+  const base = {
+    id,
+    room,
+    author,
+    wall,
+    count,
+    text,
+    edited: false,
+    deleted: false,
+    editedAt: null,
+  }
+  return file === undefined ? base : { ...base, file: { ...file } }
 }
 
 /**
@@ -30,7 +41,11 @@ export function withEdit(m: DisplayMessage, e: EditRecord | undefined): DisplayM
   if (e === undefined || e.id !== m.id || compareHlc(e, m) <= 0) return m
   if (m.editedAt !== null && compareHlc(e, m.editedAt) <= 0) return m
   const editedAt = { wall: e.wall, count: e.count }
-  return { ...m, text: e.deleted ? '' : e.text, edited: !e.deleted, deleted: e.deleted, editedAt }
+  const edited = { ...m, text: e.deleted ? '' : e.text, edited: !e.deleted, deleted: e.deleted }
+  if (!e.deleted) return { ...edited, editedAt }
+  // A deleted message keeps nothing of what it shared.
+  const { file: _file, ...rest } = edited
+  return { ...rest, editedAt }
 }
 
 /** Display order: `(wall, count, author, seq)`, the same on every peer (docs/architecture.md). */

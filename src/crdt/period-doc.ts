@@ -22,6 +22,7 @@ import {
   editsOf,
   isAuthorId,
   isChatMessage,
+  type Attachment,
   isEditRecord,
   isIdOf,
   messageId,
@@ -142,7 +143,12 @@ export class PeriodDoc {
   }
 
   /** Posts `text` as entry `ctx.seq` of the author; `hlc` must fall in this period. */
-  post(ctx: UpdateContext, text: string, hlc: Hlc): { update: Uint8Array; message: ChatMessage } {
+  post(
+    ctx: UpdateContext,
+    text: string,
+    hlc: Hlc,
+    file?: Attachment,
+  ): { update: Uint8Array; message: ChatMessage } {
     this.#checkClock(hlc)
     const id = messageId(ctx.authorId, ctx.seq)
     const message: ChatMessage = {
@@ -152,6 +158,7 @@ export class PeriodDoc {
       wall: hlc.wall,
       count: hlc.count,
       text: wellFormed(text),
+      ...(file === undefined ? {} : { file: { ...file, name: wellFormed(file.name) } }),
     }
     if (!isChatMessage(message)) throw new InvalidRecordError('Invalid message (text too long?)')
     if (messagesOf(this.#doc).has(id)) throw new InvalidRecordError(`Message ${id} exists`)

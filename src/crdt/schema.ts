@@ -39,7 +39,63 @@ export interface ChatMessage extends Hlc {
   id: string
   room: string
   author: string
+  /** The message; for a long text ({@link Attachment} of kind 'text'), its preview. */
   text: string
+  /** A shared file, or the whole of a long text, fetched peer to peer by its id. */
+  file?: Attachment
+}
+
+/**
+ * A file shared in a message (issue #5): its id is the SHA-256 of its manifest (src/core/files),
+ * which lists the SHA-256 of every chunk. Kind 'text' holds a long message whose `text` is a preview.
+ */
+export interface Attachment {
+  id: string
+  name: string
+  size: number
+  type: string
+  kind: 'file' | 'text'
+  /** A small preview image made by the sender: `data:image/(png|jpeg|webp|gif);base64,…`. */
+  thumb?: string
+}
+
+/** Longest attachment file name, in UTF-8 bytes. */
+export const MAX_FILE_NAME_BYTES = 255
+/** Longest attachment media type. */
+export const MAX_FILE_TYPE_LENGTH = 127
+/** Largest embedded thumbnail (its data URL, in characters). */
+export const MAX_THUMB_CHARS = 64 * 1024
+const FILE_ID_RE = /^[0-9a-f]{64}$/
+const MEDIA_TYPE_RE = /^[\x21-\x7e][\x20-\x7e]*$/
+const THUMB_RE = /^data:image\/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/]*={0,2}$/
+
+/** Whether `v` is a file id: 64 lowercase hex digits. */
+export const isFileId = (v: unknown): v is string => typeof v === 'string' && FILE_ID_RE.test(v)
+
+const isThumb = (v: unknown): boolean =>
+  typeof v === 'string' && v.length <= MAX_THUMB_CHARS && THUMB_RE.test(v)
+
+/** Whether `v` has no own `key`, or one whose value passes `guard` (`undefined` does not). */
+function optional(v: object, key: string, guard: (x: unknown) => boolean): boolean {
+  const d = Object.getOwnPropertyDescriptor(v, key)
+  return d === undefined || guard(d.value)
+}
+
+/** Whether `v` is a well-formed {@link Attachment}. */
+export function isAttachment(v: unknown): v is Attachment {
+  return (
+    hasKeys(v, ['id', 'name', 'size', 'type', 'kind'], 'thumb') &&
+    isFileId(v.id) &&
+    isText(v.name, MAX_FILE_NAME_BYTES) &&
+    v.name !== '' &&
+    Number.isSafeInteger(v.size) &&
+    (v.size as number) >= 0 &&
+    typeof v.type === 'string' &&
+    v.type.length <= MAX_FILE_TYPE_LENGTH &&
+    (v.type === '' || MEDIA_TYPE_RE.test(v.type)) &&
+    (v.kind === 'file' || v.kind === 'text') &&
+    optional(v, 'thumb', isThumb)
+  )
 }
 
 /** The author's latest change of message `id`: new text, or a deletion (`deleted`, `text` empty). */
@@ -77,7 +133,8 @@ export const isIdOf = (id: string, authorId: string): boolean =>
 /** Whether `v` is a well-formed {@link ChatMessage} whose id has its author's prefix. */
 export function isChatMessage(v: unknown): v is ChatMessage {
   return (
-    hasKeys(v, ['id', 'room', 'author', 'wall', 'count', 'text']) &&
+    hasKeys(v, ['id', 'room', 'author', 'wall', 'count', 'text'], 'file') &&
+    optional(v, 'file', isAttachment) &&
     isAuthorId(v.author) &&
     typeof v.id === 'string' &&
     isIdOf(v.id, v.author) &&

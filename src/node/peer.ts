@@ -6,10 +6,11 @@ import { settingOrCreate } from '../core/store.ts'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { createLibp2pNet, generateNetKey } from '../net/libp2p.ts'
-import { Messenger } from '../core/messenger.ts'
+import { Messenger, type MessengerInit } from '../core/messenger.ts'
 import { nodeCrypto, createNodeSigner } from './crypto-node.ts'
 import { openSqliteStore } from './sqlite-store.ts'
 import { lockDataDir } from './data-dir.ts'
+import { DiskChunkStore } from './file-store.ts'
 import type { HistoryStore } from '../core/store.ts'
 import { hostname, userInfo } from 'node:os'
 
@@ -25,19 +26,29 @@ export interface PeerOptions {
   retainAll?: boolean
   name?: string
   antiEntropyMs?: number
+  /** Bytes of shared files kept at most (`--file-quota`). @default unlimited */
+  fileQuota?: number
+  /** Transfer tuning (bench). */
+  fileTuning?: MessengerInit['fileTuning']
 }
 
 export interface NodePeer {
   messenger: Messenger
   store: HistoryStore
+  files: DiskChunkStore
   stop(): Promise<void>
 }
 
 export async function startPeer(opts: PeerOptions): Promise<NodePeer> {
   const lock = lockDataDir(opts.dataDir)
   let store: HistoryStore | undefined
+  let files: DiskChunkStore | undefined
   try {
     store = openSqliteStore(join(opts.dataDir, 'history.db'))
+    files = new DiskChunkStore({
+      dir: join(opts.dataDir, 'files'),
+      ...(opts.fileQuota === undefined ? {} : { quota: opts.fileQuota }),
+    })
     const seed = await settingOrCreate(
       store,
       'device-key',
@@ -58,15 +69,19 @@ export async function startPeer(opts: PeerOptions): Promise<NodePeer> {
       crypto: nodeCrypto,
       name: opts.name ?? `${userInfo().username}@${hostname()}`,
       retainAll: opts.retainAll ?? false,
+      files,
+      ...(opts.fileTuning === undefined ? {} : { fileTuning: opts.fileTuning }),
       ...(opts.antiEntropyMs === undefined ? {} : { antiEntropyMs: opts.antiEntropyMs }),
     })
     await net.start()
     await messenger.start()
     const s = store
+    const f = files
     let stopped = false
     return {
       messenger,
       store: s,
+      files: f,
       async stop() {
         if (stopped) return
         stopped = true
@@ -74,12 +89,14 @@ export async function startPeer(opts: PeerOptions): Promise<NodePeer> {
           await messenger.stop()
           await net.stop()
         } finally {
+          await f.close()
           await s.close()
           lock.release()
         }
       },
     }
   } catch (err) {
+    await files?.close()
     await store?.close()
     lock.release()
     throw err

@@ -13,11 +13,15 @@ import { Messenger, type MessengerInit } from '../../src/core/messenger.ts'
 import { openSqliteStore } from '../../src/node/sqlite-store.ts'
 import { nodeCrypto, createNodeSigner } from '../../src/node/crypto-node.ts'
 import type { HistoryStore } from '../../src/core/store.ts'
+import { DiskChunkStore } from '../../src/node/file-store.ts'
+import type { ChunkStore } from '../../src/core/files/store.ts'
 
 export interface TestPeer {
   messenger: Messenger
   net: PeerNet
   store: HistoryStore
+  /** The peer's chunk store (`<dir>/files` unless the test gave one). */
+  files: ChunkStore
   dir: string
   /** Stops the peer, keeping its directory and keys, so that `restart` brings it back. */
   stop(): Promise<void>
@@ -36,6 +40,7 @@ export async function startTestPeer(
 ): Promise<TestPeer> {
   const k = keys ?? { seed: new Uint8Array(randomBytes(32)), netKey: await generateNetKey() }
   const store = openSqliteStore(join(dir, 'history.db'))
+  const files = extra.files ?? new DiskChunkStore({ dir: join(dir, 'files') })
   const net = await createLibp2pNet({
     privateKey: k.netKey,
     listen: ['/ip4/127.0.0.1/tcp/0'],
@@ -50,6 +55,7 @@ export async function startTestPeer(
     retainAll: true,
     antiEntropyMs: 60_000,
     ...extra,
+    files,
   })
   await net.start()
   await messenger.start()
@@ -58,12 +64,14 @@ export async function startTestPeer(
     messenger,
     net,
     store,
+    files,
     dir,
     async stop() {
       if (stopped) return
       stopped = true
       await messenger.stop()
       await net.stop()
+      await files.close()
       await store.close()
     },
     async restart() {

@@ -1,0 +1,331 @@
+/**
+ * The receiver's side of file transfer: fetches a file's manifest, asks every holder which chunks
+ * it has, and fetches missing chunks from all of them at once (a few requests in flight per peer,
+ * a few chunks per request), verifying each chunk's SHA-256 before it is stored. A peer that sends
+ * a chunk that does not match is dropped for this transfer and logged; the chunk is fetched from
+ * another holder. Chunks held are durable (the store's bitmap), so a fetch started again after a
+ * dropped link, a restart or a kill resumes with what is missing.
+ */
+import { createLogger } from '../../net/logger.ts'
+import { AbortError, type PeerIdString, type PeerNet } from '../../net/index.ts'
+import { FileStoreFullError, FileUnavailableError } from './errors.ts'
+import {
+  chunkCount,
+  chunkHash,
+  chunkLength,
+  decodeManifest,
+  MAX_MANIFEST_BYTES,
+} from './manifest.ts'
+import { hasBit, type ChunkStore, type StoredFileInfo } from './store.ts'
+import { MAX_CHUNKS_PER_REQUEST, decodeFileFrame, encodeFileFrame, toHex } from './wire.ts'
+import type { FileManifest } from './manifest.ts'
+import type { ProgressMeter } from './progress.ts'
+
+const log = createLogger('parley:core:files:fetch')
+
+export interface FetchInit {
+  id: string
+  net: PeerNet
+  store: ChunkStore
+  sha256: (data: Uint8Array) => Uint8Array
+  /** The peers to ask (connected peers of the room); called again as the transfer runs. */
+  holders: () => readonly PeerIdString[]
+  /** Keep the file when the store needs room (the user asked for it). */
+  pinned: boolean
+  signal: AbortSignal
+  meter: ProgressMeter
+  /** A peer sent a chunk or manifest that does not match: it is not asked again in this transfer. */
+  onLyingPeer?: (peer: PeerIdString) => void
+  /** Requests in flight per peer. @default 2 */
+  window?: number
+  /** Chunks per request. @default 8 */
+  batch?: number
+  /** Give up when no chunk arrived and no holder could serve one for this long. @default 30000 */
+  idleMs?: number
+}
+
+interface PeerState {
+  have: Uint8Array | undefined
+  asking: boolean
+  askedAt: number
+  inflight: number
+  bad: boolean
+  fails: number
+  retryAt: number
+}
+
+/** Fetches the whole file `init.id` into the store. Rejects with AbortError when cancelled. */
+export async function fetchFile(init: FetchInit): Promise<void> {
+  const info = await ensureManifest(init)
+  const m = info.manifest
+  init.meter.update(
+    { name: m.name, size: m.size, bytes: heldBytes(m, info.have), state: 'fetching' },
+    true,
+  )
+  if (info.complete) return
+  await new ChunkFetch(init, m, info.have).run()
+}
+
+export type ManifestInit = Pick<
+  FetchInit,
+  'id' | 'net' | 'store' | 'sha256' | 'holders' | 'pinned' | 'signal' | 'onLyingPeer'
+>
+
+/** What the store holds of `init.id`, after fetching and storing its manifest if it had none. */
+export async function ensureManifest(init: ManifestInit): Promise<StoredFileInfo> {
+  const { id, store } = init
+  let info = await store.get(id)
+  if (info === undefined) {
+    const bytes = await fetchManifest(init)
+    await store.add(id, bytes, decodeManifest(bytes), { pinned: init.pinned })
+    info = await store.get(id)
+    if (info === undefined) throw new Error('the file vanished from the store')
+  } else if (init.pinned && !info.pinned) {
+    await store.add(id, (await store.manifestBytes(id))!, info.manifest, { pinned: true })
+  }
+  return info
+}
+
+/** The manifest of `init.id` from the first holder that has it and whose bytes hash to the id. */
+async function fetchManifest(init: ManifestInit): Promise<Uint8Array> {
+  const request = encodeFileFrame({ type: 'manifest-request', id: init.id })
+  for (const peer of init.holders()) {
+    try {
+      let bytes: Uint8Array | undefined
+      let filled = 0
+      for await (const frame of init.net.request(peer, request, { signal: init.signal })) {
+        const f = decodeFileFrame(frame)
+        if (f.type !== 'manifest-part' || f.id !== init.id) break
+        if (f.total > MAX_MANIFEST_BYTES || f.offset !== filled)
+          throw new Error('bad manifest part')
+        bytes ??= new Uint8Array(f.total)
+        if (bytes.length !== f.total) throw new Error('manifest size changed')
+        bytes.set(f.bytes, f.offset)
+        filled += f.bytes.length
+      }
+      if (bytes === undefined || filled !== bytes.length) continue
+      if (toHex(init.sha256(bytes)) !== init.id) {
+        log.error('%s sent a manifest that does not match %s', peer, init.id)
+        init.onLyingPeer?.(peer)
+        continue
+      }
+      return bytes
+    } catch (err) {
+      if (init.signal.aborted) throw new AbortError()
+      log('manifest of %s from %s failed: %e', init.id, peer, err)
+    }
+  }
+  throw new FileUnavailableError(`No connected peer holds file ${init.id}`)
+}
+
+const heldBytes = (m: FileManifest, have: Uint8Array): number => {
+  let n = 0
+  for (let i = 0; i < chunkCount(m); i++) if (hasBit(have, i)) n += chunkLength(m, i)
+  return n
+}
+
+const TODO = 0
+const ASSIGNED = 1
+const DONE = 2
+const HAVE_REFRESH_MS = 2_000
+
+class ChunkFetch {
+  readonly #init: FetchInit
+  readonly #m: FileManifest
+  readonly #state: Uint8Array
+  readonly #peers = new Map<PeerIdString, PeerState>()
+  readonly #window: number
+  readonly #batch: number
+  #remaining = 0
+  #bytes: number
+  #cursor = 0
+  #inflight = 0
+  #fatal: unknown
+  #lastProgress = Date.now()
+  #wake: (() => void) | undefined
+
+  constructor(init: FetchInit, m: FileManifest, have: Uint8Array) {
+    this.#init = init
+    this.#m = m
+    this.#window = init.window ?? 2
+    this.#batch = Math.min(init.batch ?? 8, MAX_CHUNKS_PER_REQUEST)
+    const count = chunkCount(m)
+    this.#state = new Uint8Array(count)
+    for (let i = 0; i < count; i++) {
+      if (hasBit(have, i)) this.#state[i] = DONE
+      else this.#remaining++
+    }
+    this.#bytes = heldBytes(m, have)
+  }
+
+  async run(): Promise<void> {
+    const { signal, store, id } = this.#init
+    const idleMs = this.#init.idleMs ?? 30_000
+    const onAbort = (): void => this.#notify()
+    signal.addEventListener('abort', onAbort)
+    try {
+      while (this.#remaining > 0 || this.#inflight > 0) {
+        if (this.#fatal !== undefined || signal.aborted) {
+          if (this.#inflight === 0) break
+        } else {
+          this.#discover()
+          this.#dispatch()
+          const idle = this.#inflight === 0 && Date.now() - this.#lastProgress > idleMs
+          if (idle && ![...this.#peers.values()].some((p) => p.asking)) {
+            throw new FileUnavailableError(`No connected peer serves the rest of file ${id}`)
+          }
+        }
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve
+          setTimeout(resolve, 250)
+        })
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      await store.flush(id)
+      this.#init.meter.update({ peers: 0 }, true)
+    }
+    if (this.#fatal !== undefined) throw this.#fatal
+    if (signal.aborted) throw new AbortError()
+  }
+
+  #notify(): void {
+    this.#wake?.()
+    this.#wake = undefined
+  }
+
+  /** Asks new holders (and, every few seconds, idle ones) which chunks they have. */
+  #discover(): void {
+    const now = Date.now()
+    for (const peer of this.#init.holders()) {
+      let ps = this.#peers.get(peer)
+      if (ps === undefined) {
+        ps = {
+          have: undefined,
+          asking: false,
+          askedAt: 0,
+          inflight: 0,
+          bad: false,
+          fails: 0,
+          retryAt: 0,
+        }
+        this.#peers.set(peer, ps)
+      }
+      if (!ps.bad && !ps.asking && ps.inflight === 0 && now - ps.askedAt > HAVE_REFRESH_MS) {
+        void this.#askHave(peer, ps)
+      }
+    }
+  }
+
+  async #askHave(peer: PeerIdString, ps: PeerState): Promise<void> {
+    ps.asking = true
+    ps.askedAt = Date.now()
+    try {
+      const request = encodeFileFrame({ type: 'have-request', id: this.#init.id })
+      for await (const frame of this.#init.net.request(peer, request, {
+        signal: this.#init.signal,
+      })) {
+        const f = decodeFileFrame(frame)
+        if (f.type === 'have' && f.id === this.#init.id && f.count === this.#state.length) {
+          ps.have = f.bitmap.slice()
+        }
+      }
+    } catch (err) {
+      log('have of %s from %s failed: %e', this.#init.id, peer, err)
+    } finally {
+      ps.asking = false
+      this.#notify()
+    }
+  }
+
+  #dispatch(): void {
+    const connected = new Set(this.#init.holders())
+    const now = Date.now()
+    let serving = 0
+    for (const [peer, ps] of this.#peers) {
+      if (ps.inflight > 0) serving++
+      if (ps.bad || ps.have === undefined || now < ps.retryAt || !connected.has(peer)) continue
+      while (ps.inflight < this.#window) {
+        const pick = this.#pick(ps.have)
+        if (pick.length === 0) break
+        for (const i of pick) this.#state[i] = ASSIGNED
+        void this.#fetchBatch(peer, ps, pick)
+      }
+    }
+    this.#init.meter.update({ peers: serving })
+  }
+
+  /** Up to `batch` unassigned chunks that `have` holds, lowest first. */
+  #pick(have: Uint8Array): number[] {
+    while (this.#cursor < this.#state.length && this.#state[this.#cursor] === DONE) this.#cursor++
+    const out: number[] = []
+    for (let i = this.#cursor; i < this.#state.length && out.length < this.#batch; i++) {
+      if (this.#state[i] === TODO && hasBit(have, i)) out.push(i)
+    }
+    return out
+  }
+
+  async #fetchBatch(peer: PeerIdString, ps: PeerState, indices: number[]): Promise<void> {
+    const { id, net, store, sha256, signal } = this.#init
+    ps.inflight++
+    this.#inflight++
+    const pending = new Set(indices)
+    try {
+      const request = encodeFileFrame({ type: 'chunks-request', id, indices })
+      for await (const frame of net.request(peer, request, { signal })) {
+        const f = decodeFileFrame(frame)
+        if (f.type === 'file-error') break
+        if (f.type !== 'chunk' || f.id !== id || !pending.has(f.index)) {
+          throw new Error(`unexpected ${f.type} frame`)
+        }
+        if (!this.#matches(f.index, f.bytes, sha256)) {
+          this.#reject(peer, ps, f.index)
+          break
+        }
+        await store.writeChunk(id, f.index, f.bytes)
+        pending.delete(f.index)
+        this.#state[f.index] = DONE
+        this.#remaining--
+        this.#bytes += f.bytes.length
+        this.#lastProgress = Date.now()
+        ps.fails = 0
+        this.#init.meter.update({ bytes: this.#bytes })
+      }
+    } catch (err) {
+      if (err instanceof FileStoreFullError) this.#fatal ??= err
+      else if (!signal.aborted) {
+        ps.fails++
+        ps.retryAt = Date.now() + Math.min(10_000, 250 * 2 ** ps.fails)
+        log('chunks of %s from %s failed: %e', id, peer, err)
+      }
+    } finally {
+      for (const i of pending) {
+        this.#state[i] = TODO
+        this.#cursor = Math.min(this.#cursor, i)
+      }
+      ps.inflight--
+      this.#inflight--
+      this.#notify()
+    }
+  }
+
+  #matches(index: number, bytes: Uint8Array, sha256: (b: Uint8Array) => Uint8Array): boolean {
+    if (bytes.length !== chunkLength(this.#m, index)) return false
+    const want = chunkHash(this.#m, index)
+    const got = sha256(bytes)
+    for (let i = 0; i < 32; i++) if (got[i] !== want[i]) return false
+    return true
+  }
+
+  #reject(peer: PeerIdString, ps: PeerState, index: number): void {
+    if (ps.bad) return // another request to it was refused first
+    log.error(
+      '%s sent chunk %d of %s that does not match its hash: not asking it again',
+      peer,
+      index,
+      this.#init.id,
+    )
+    ps.bad = true
+    this.#init.onLyingPeer?.(peer)
+  }
+}

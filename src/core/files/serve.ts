@@ -1,0 +1,86 @@
+/**
+ * The holder's side of file transfer: answers manifest, have and chunk requests from the chunk
+ * store, streaming one frame at a time (the request protocol waits for each to drain), and hands
+ * offers to the file service.
+ */
+import { createLogger } from '../../net/logger.ts'
+import type { PeerIdString } from '../../net/index.ts'
+import type { ChunkStore } from './store.ts'
+import { hasBit } from './store.ts'
+import { chunkCount } from './manifest.ts'
+import { MANIFEST_PART_BYTES, decodeFileFrame, encodeFileFrame, type FileFrame } from './wire.ts'
+
+const log = createLogger('parley:core:files:serve')
+
+export interface FileServeInit {
+  store: ChunkStore
+  /** Answers an offer (the service fetches what it is offered). */
+  onOffer(
+    id: string,
+    from: PeerIdString,
+    full: boolean,
+    signal: AbortSignal,
+  ): AsyncIterable<FileFrame>
+}
+
+export async function* serveFileRequest(
+  init: FileServeInit,
+  request: Uint8Array,
+  from: PeerIdString,
+  signal: AbortSignal,
+): AsyncGenerator<Uint8Array> {
+  let f: FileFrame
+  try {
+    f = decodeFileFrame(request)
+  } catch (err) {
+    log('malformed file request from %s: %e', from, err)
+    return
+  }
+  const { store } = init
+  const notHeld = encodeFileFrame({ type: 'file-error', id: f.id, code: 'not-held' })
+  switch (f.type) {
+    case 'manifest-request': {
+      const bytes = await store.manifestBytes(f.id)
+      if (bytes === undefined) return yield notHeld
+      for (let offset = 0; offset < bytes.length || offset === 0; offset += MANIFEST_PART_BYTES) {
+        const part = bytes.subarray(offset, offset + MANIFEST_PART_BYTES)
+        yield encodeFileFrame({
+          type: 'manifest-part',
+          id: f.id,
+          total: bytes.length,
+          offset,
+          bytes: part,
+        })
+        if (bytes.length === 0) break
+      }
+      return
+    }
+    case 'have-request': {
+      const info = await store.get(f.id)
+      if (info === undefined) return yield notHeld
+      const count = chunkCount(info.manifest)
+      yield encodeFileFrame({ type: 'have', id: f.id, count, bitmap: info.have })
+      return
+    }
+    case 'chunks-request': {
+      const info = await store.get(f.id)
+      if (info === undefined) return yield notHeld
+      for (const index of f.indices) {
+        if (signal.aborted) return
+        if (!hasBit(info.have, index)) return yield notHeld
+        const bytes = await store.readChunk(f.id, index)
+        yield encodeFileFrame({ type: 'chunk', id: f.id, index, bytes })
+      }
+      void store.touch(f.id).catch((err: unknown) => log('touch failed: %e', err))
+      return
+    }
+    case 'offer':
+      for await (const answer of init.onOffer(f.id, from, f.full, signal)) {
+        yield encodeFileFrame(answer)
+      }
+      return
+    default:
+      log('unexpected %s request from %s', f.type, from)
+      yield encodeFileFrame({ type: 'file-error', id: f.id, code: 'malformed' })
+  }
+}

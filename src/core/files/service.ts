@@ -1,0 +1,338 @@
+/**
+ * File sharing for one peer (issue #5): the facade the Messenger, the CLI and the UI use.
+ *
+ * ```ts
+ * const att = await messenger.files.add(file.stream(), { name, type, size })  // hash + store
+ * await messenger.share('general', att)                                       // the chat message
+ * await messenger.files.fetch(att.id, { signal })                             // from every holder
+ * messenger.files.onProgress((p) => show(p.bytes, p.size, p.speed, p.etaMs))
+ * for await (const bytes of messenger.files.read(att.id)) sink.write(bytes)
+ * ```
+ */
+import { createLogger } from '../../net/logger.ts'
+import { AbortError, type PeerIdString, type PeerNet, type Unsubscribe } from '../../net/index.ts'
+import type { Attachment } from '../../crdt/schema.ts'
+import { FileNotHeldError, FileQuotaError } from './errors.ts'
+import { ensureManifest, fetchFile, type FetchInit } from './fetch.ts'
+import { bytesSource, importFile, type ImportMeta } from './import.ts'
+import { chunkCount, chunkHash } from './manifest.ts'
+import { ProgressMeter, type TransferProgress } from './progress.ts'
+import { serveFileRequest } from './serve.ts'
+import type { ChunkStore } from './store.ts'
+import { decodeFileFrame, encodeFileFrame, type FileFrame } from './wire.ts'
+
+const log = createLogger('parley:core:files')
+
+export interface FileServiceInit {
+  net: PeerNet
+  store: ChunkStore
+  sha256: (data: Uint8Array) => Uint8Array
+  /** Accept offers and keep the files of held rooms (always-on peers). @default false */
+  retain?: boolean
+  /** Tuning of transfers (tests, bench). */
+  fetch?: Pick<FetchInit, 'window' | 'batch' | 'idleMs'>
+  /** Chunk size of files added here. @default CHUNK_SIZE (1 MiB) */
+  chunkSize?: number
+}
+
+export interface FetchOptions {
+  signal?: AbortSignal
+  /** Never evicted (the user asked for it). @default true */
+  pinned?: boolean
+}
+
+interface Running {
+  promise: Promise<void>
+  ac: AbortController
+  meter: ProgressMeter
+}
+
+export class FileService {
+  readonly store: ChunkStore
+  readonly #net: PeerNet
+  readonly #sha256: (data: Uint8Array) => Uint8Array
+  readonly #retain: boolean
+  readonly #tuning: Pick<FetchInit, 'window' | 'batch' | 'idleMs'>
+  readonly #chunkSize: number | undefined
+  readonly #running = new Map<string, Running>()
+  readonly #last = new Map<string, TransferProgress>()
+  readonly #listeners = new Set<(p: TransferProgress) => void>()
+  readonly #lying = new Set<(peer: PeerIdString) => void>()
+
+  constructor(init: FileServiceInit) {
+    this.store = init.store
+    this.#net = init.net
+    this.#sha256 = init.sha256
+    this.#retain = init.retain ?? false
+    this.#tuning = init.fetch ?? {}
+    this.#chunkSize = init.chunkSize
+  }
+
+  /** Answers a file request (the Messenger routes file frames here). */
+  serve(request: Uint8Array, from: PeerIdString, signal: AbortSignal): AsyncIterable<Uint8Array> {
+    return serveFileRequest(
+      { store: this.store, onOffer: (id, peer, full, s) => this.#onOffer(id, peer, full, s) },
+      request,
+      from,
+      signal,
+    )
+  }
+
+  /** Stores a file from this device (a byte stream of any length) and gives its attachment record. */
+  async add(
+    source: AsyncIterable<Uint8Array>,
+    meta: ImportMeta,
+    signal?: AbortSignal,
+  ): Promise<Attachment> {
+    const { id, manifest } = await importFile(
+      this.store,
+      this.#sha256,
+      source,
+      meta,
+      signal,
+      this.#chunkSize,
+    )
+    return { id, name: manifest.name, size: manifest.size, type: manifest.type, kind: 'file' }
+  }
+
+  /** Stores a long text as a file (UTF-8) and gives its attachment record. */
+  async addText(text: string): Promise<Attachment> {
+    const bytes = new TextEncoder().encode(text)
+    const meta = { name: 'message.txt', type: 'text/plain; charset=utf-8', size: bytes.length }
+    return { ...(await this.add(bytesSource(bytes), meta)), kind: 'text' }
+  }
+
+  /**
+   * Fetches file `id` from every connected peer that holds it, resuming with what is already
+   * stored. One transfer per file: a second call joins the first. Rejects with
+   * `FileUnavailableError`, `FileStoreFullError` (paused: call again once there is room),
+   * `FileQuotaError`, or `AbortError` (cancelled).
+   */
+  fetch(id: string, opts: FetchOptions = {}): Promise<void> {
+    let run = this.#running.get(id)
+    if (run === undefined) {
+      const ac = new AbortController()
+      const meter = new ProgressMeter(id, (p) => this.#emit(p))
+      const promise = fetchFile({
+        ...this.#tuning,
+        id,
+        net: this.#net,
+        store: this.store,
+        sha256: this.#sha256,
+        holders: () => this.#net.peers(),
+        pinned: opts.pinned ?? true,
+        signal: ac.signal,
+        meter,
+        onLyingPeer: (peer) => {
+          for (const cb of this.#lying) cb(peer)
+        },
+      }).then(
+        () => meter.update({ state: 'done', peers: 0, etaMs: 0 }, true),
+        (err: unknown) => {
+          const e = err instanceof Error ? err : new Error(String(err))
+          const state =
+            e.name === 'AbortError'
+              ? 'cancelled'
+              : e.name === 'FileStoreFullError'
+                ? 'paused'
+                : 'failed'
+          meter.update({ state, error: { name: e.name, message: e.message } }, true)
+          throw err
+        },
+      )
+      const entry: Running = { promise, ac, meter }
+      this.#running.set(id, entry)
+      void promise
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.#running.get(id) === entry) this.#running.delete(id)
+        })
+      run = entry
+    }
+    const signal = opts.signal
+    if (signal === undefined) return run.promise
+    const r = run
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        this.cancel(id)
+        reject(new AbortError())
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      r.promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+    })
+  }
+
+  /** Cancels the transfer of `id`; what was stored is kept (a later fetch resumes). */
+  cancel(id: string): void {
+    this.#running.get(id)?.ac.abort()
+  }
+
+  /** Cancels every transfer and waits for them to settle (the messenger stops). */
+  async stopAll(): Promise<void> {
+    const runs = [...this.#running.values()]
+    for (const run of runs) run.ac.abort()
+    await Promise.allSettled(runs.map((r) => r.promise))
+  }
+
+  /** The latest progress of every transfer this session. */
+  transfers(): TransferProgress[] {
+    return [...this.#last.values()]
+  }
+
+  onProgress(cb: (p: TransferProgress) => void): Unsubscribe {
+    this.#listeners.add(cb)
+    return () => this.#listeners.delete(cb)
+  }
+
+  /** Called with a peer that served a chunk or manifest that did not match (tests, UI). */
+  onLyingPeer(cb: (peer: PeerIdString) => void): Unsubscribe {
+    this.#lying.add(cb)
+    return () => this.#lying.delete(cb)
+  }
+
+  #emit(p: TransferProgress): void {
+    this.#last.set(p.id, p)
+    for (const cb of this.#listeners) cb(p)
+  }
+
+  /** Whether this store holds all of `id`. */
+  async has(id: string): Promise<boolean> {
+    return (await this.store.get(id))?.complete === true
+  }
+
+  /**
+   * The bytes of a file this store holds whole, chunk by chunk, each checked against its hash
+   * again (`FileNotHeldError` when not all is held).
+   */
+  async *read(id: string): AsyncGenerator<Uint8Array> {
+    const info = await this.store.get(id)
+    if (info?.complete !== true) throw new FileNotHeldError(`file ${id} is not held whole`)
+    const m = info.manifest
+    for (let i = 0; i < chunkCount(m); i++) {
+      const bytes = await this.store.readChunk(id, i)
+      if (!equal(this.#sha256(bytes), chunkHash(m, i))) {
+        throw new FileNotHeldError(`chunk ${i} of ${id} is corrupt on this disk`)
+      }
+      yield bytes
+    }
+    await this.store.touch(id)
+  }
+
+  /** The whole text of a long-text attachment, fetched first if needed. */
+  async readText(id: string, signal?: AbortSignal): Promise<string> {
+    if (!(await this.has(id))) await this.fetch(id, signal === undefined ? {} : { signal })
+    const utf8 = new TextDecoder()
+    let text = ''
+    for await (const bytes of this.read(id)) text += utf8.decode(bytes, { stream: true })
+    return text + utf8.decode()
+  }
+
+  /**
+   * Offers `id` to `peer`: a peer that keeps files fetches the manifest (and, with `full`, the
+   * whole file) from us and acknowledges. Resolves with the last stage acknowledged.
+   */
+  async offer(
+    peer: PeerIdString,
+    id: string,
+    full: boolean,
+    signal?: AbortSignal,
+  ): Promise<'manifest' | 'complete' | undefined> {
+    let stage: 'manifest' | 'complete' | undefined
+    const req = encodeFileFrame({ type: 'offer', id, full })
+    for await (const bytes of this.#net.request(
+      peer,
+      req,
+      signal === undefined ? {} : { signal },
+    )) {
+      const f = decodeFileFrame(bytes)
+      if (f.type === 'ack' && f.id === id) stage = f.stage
+    }
+    return stage
+  }
+
+  /**
+   * Offers `id` to every connected peer (and to peers as they connect) until one acknowledges
+   * `stage`; resolves with that peer.
+   */
+  async waitHeld(
+    id: string,
+    stage: 'manifest' | 'complete',
+    signal: AbortSignal,
+  ): Promise<PeerIdString> {
+    const tried = new Set<PeerIdString>()
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        off()
+        signal.removeEventListener('abort', onAbort)
+      }
+      const onAbort = (): void => {
+        done()
+        reject(new AbortError())
+      }
+      const tryPeers = (peers: readonly PeerIdString[]): void => {
+        for (const p of peers) {
+          if (tried.has(p)) continue
+          tried.add(p)
+          this.offer(p, id, stage === 'complete', signal).then(
+            (got) => {
+              if (got !== stage && got !== 'complete') return
+              done()
+              resolve(p)
+            },
+            (err: unknown) => {
+              tried.delete(p)
+              log('offer of %s to %s failed: %e', id, p, err)
+            },
+          )
+        }
+      }
+      const off = this.#net.onPeers(tryPeers)
+      signal.addEventListener('abort', onAbort, { once: true })
+      tryPeers(this.#net.peers())
+    })
+  }
+
+  /** Keeps a file seen in a held room (always-on peers): fetched in the background, evictable. */
+  keep(id: string): void {
+    if (!this.#retain || this.#running.has(id)) return
+    void this.has(id)
+      .then(async (held) => {
+        if (!held) await this.fetch(id, { pinned: false })
+      })
+      .catch((err: unknown) => log('keeping %s failed: %e', id, err))
+  }
+
+  async *#onOffer(
+    id: string,
+    from: PeerIdString,
+    full: boolean,
+    signal: AbortSignal,
+  ): AsyncGenerator<FileFrame> {
+    if (!this.#retain) return yield { type: 'file-error', id, code: 'refused' }
+    try {
+      // Ask the offerer first: it holds the file.
+      await ensureManifest({
+        id,
+        net: this.#net,
+        store: this.store,
+        sha256: this.#sha256,
+        holders: () => [from, ...this.#net.peers().filter((p) => p !== from)],
+        pinned: false,
+        signal,
+      })
+      yield { type: 'ack', id, stage: 'manifest' }
+      if (!full) return this.keep(id)
+      await this.fetch(id, { pinned: false, signal })
+      yield { type: 'ack', id, stage: 'complete' }
+    } catch (err) {
+      log('offer of %s from %s failed: %e', id, from, err)
+      yield { type: 'file-error', id, code: err instanceof FileQuotaError ? 'refused' : 'failed' }
+    }
+  }
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
