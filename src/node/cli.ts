@@ -3,14 +3,19 @@
  */
 import { parseArgs } from 'node:util'
 import { DEFAULT_DATA_DIR } from './data-dir.ts'
+import { resolve } from 'node:path'
 import { UsageError, type CliOptions } from './options.ts'
+import { parseSize } from './file-io.ts'
 
 const HELP = `parley — peer-to-peer office messenger
 
 Usage:
   parley serve [--port N] [--host ADDR] [--tcp-port N] [--no-mdns]   run the always-on peer
                [--cert FILE --key FILE]                               (own TLS certificate)
+               [--file-quota SIZE]                                    (e.g. 20GB: shared files kept)
   parley send --room NAME [--timeout S] TEXT                         post a message
+  parley send --room NAME --file PATH [TEXT]                          share a file (any size)
+  parley get FILE-ID --out PATH [--json]                              fetch a shared file
   parley read --room NAME [--follow] [--json]                         print a room's history
   parley rooms                                                        rooms this peer holds
   parley peers                                                        people and connections
@@ -26,7 +31,7 @@ Options for every command:
 While \`parley serve\` runs on a data directory, the other commands work through it.
 `
 
-const COMMANDS = ['serve', 'send', 'read', 'rooms', 'peers', 'dial']
+const COMMANDS = ['serve', 'send', 'get', 'read', 'rooms', 'peers', 'dial']
 
 export function parseCli(argv: string[]): CliOptions | 'help' {
   const { values, positionals } = parseArgs({
@@ -46,6 +51,9 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
       'tcp-port': { type: 'string' },
       cert: { type: 'string' },
       key: { type: 'string' },
+      file: { type: 'string' },
+      out: { type: 'string' },
+      'file-quota': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -55,8 +63,13 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   if (!COMMANDS.includes(command)) throw new UsageError(`unknown command ${command}`)
   if ((command === 'send' || command === 'read') && values.room === undefined)
     throw new UsageError(`${command} needs --room NAME`)
-  if (command === 'send' && rest.join(' ') === '')
+  if (command === 'send' && rest.join(' ') === '' && values.file === undefined)
     throw new UsageError('send needs the text to post')
+  if (command === 'get' && (!/^[0-9a-f]{64}$/.test(rest[0] ?? '') || values.out === undefined))
+    throw new UsageError('get needs a FILE-ID (64 hex digits) and --out PATH')
+  const quota = values['file-quota'] === undefined ? undefined : parseSize(values['file-quota'])
+  if (values['file-quota'] !== undefined && quota === undefined)
+    throw new UsageError(`--file-quota must be a size like 20GB, not ${values['file-quota']}`)
   if (command === 'dial' && rest[0] === undefined) throw new UsageError('dial needs a MULTIADDR')
   if ((values.cert === undefined) !== (values.key === undefined))
     throw new UsageError('--cert FILE and --key FILE go together')
@@ -84,6 +97,9 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
       values['tcp-port'] === undefined ? undefined : num(values['tcp-port'], '--tcp-port', 0),
     cert: values.cert,
     key: values.key,
+    file: values.file === undefined ? undefined : resolve(values.file),
+    out: values.out === undefined ? undefined : resolve(values.out),
+    fileQuota: quota,
   }
 }
 

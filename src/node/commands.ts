@@ -6,6 +6,12 @@ import type { NodePeer } from './peer.ts'
 import { callControl, findControl, roomList, type ControlInfo } from './control.ts'
 import { historyOf, toJsonLine, toTextLine, type HistoryLine } from './output.ts'
 import { UsageError, type CliOptions } from './options.ts'
+import {
+  getStandalone,
+  getViaServe,
+  sendFileStandalone,
+  sendFileViaServe,
+} from './file-commands.ts'
 
 const out = (s: string): void => void process.stdout.write(s + '\n')
 
@@ -63,6 +69,8 @@ async function deliverQueued(peer: NodePeer, o: CliOptions): Promise<void> {
 
 async function viaServe(o: CliOptions, c: ControlInfo): Promise<number> {
   for (const addr of o.peers) await json(await callControl(c, 'dial', { body: { addr } }))
+  if (o.command === 'send' && o.file !== undefined) return sendFileViaServe(o, c)
+  if (o.command === 'get') return getViaServe(o, c)
   switch (o.command) {
     case 'send': {
       const room = needRoom(o)
@@ -182,6 +190,8 @@ async function settle(peer: NodePeer, o: CliOptions): Promise<void> {
 
 async function standalone(o: CliOptions, peer: NodePeer): Promise<number> {
   const { messenger } = peer
+  if (o.command === 'send' && o.file !== undefined) return sendFileStandalone(o, peer)
+  if (o.command === 'get') return getStandalone(o, peer)
   switch (o.command) {
     case 'send': {
       const room = needRoom(o)

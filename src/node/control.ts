@@ -9,6 +9,7 @@ import type { Messenger } from '../core/messenger.ts'
 import { sendJson, type ControlHandler } from './http.ts'
 import { lockHolder } from './data-dir.ts'
 import { toJsonLine, toLine, historyOf } from './output.ts'
+import { getControl, sendFileControl } from './file-control.ts'
 
 export interface ControlInfo {
   pid: number
@@ -43,7 +44,7 @@ async function body(req: IncomingMessage): Promise<Record<string, unknown>> {
   return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>
 }
 
-/** Serves `/api/ctl/{send,read,rooms,peers,dial}` for a running peer. */
+/** Serves `/api/ctl/{send,send-file,get,read,rooms,peers,dial}` for a running peer. */
 export function controlHandler(messenger: Messenger): ControlHandler {
   return async (
     req: IncomingMessage,
@@ -68,6 +69,10 @@ export function controlHandler(messenger: Messenger): ControlHandler {
           return sendJson(res, 504, { id: posted.message.id, seq: posted.seq, queued: true })
         }
       }
+      case 'send-file':
+        return sendFileControl(messenger, await body(req), res)
+      case 'get':
+        return getControl(messenger, await body(req), req, res)
       case 'read': {
         const room = query.get('room') ?? ''
         const history = await historyOf(messenger, room)

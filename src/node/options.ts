@@ -16,6 +16,12 @@ export interface CliOptions {
   /** The operator's own PEM certificate (chain) and key for the web port. */
   cert: string | undefined
   key: string | undefined
+  /** `send --file PATH`: share this file. */
+  file: string | undefined
+  /** `get --out PATH`: where the file goes. */
+  out: string | undefined
+  /** `serve --file-quota SIZE`: bytes of shared files kept at most. */
+  fileQuota: number | undefined
 }
 
 export class UsageError extends Error {

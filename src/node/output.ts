@@ -10,6 +10,8 @@ export interface HistoryLine {
   text: string
   edited?: boolean
   deleted?: boolean
+  /** A shared file (or the whole of a long text): `parley get <file.id> --out PATH`. */
+  file?: { id: string; name: string; size: number; type: string; kind: 'file' | 'text' }
 }
 
 /** The whole history of `room` in display order (older periods loaded as needed). */
@@ -27,9 +29,26 @@ export const toLine = (m: DisplayMessage): HistoryLine => ({
   text: m.text,
   ...(m.edited ? { edited: true } : {}),
   ...(m.deleted ? { deleted: true } : {}),
+  ...(m.file === undefined
+    ? {}
+    : {
+        file: {
+          id: m.file.id,
+          name: m.file.name,
+          size: m.file.size,
+          type: m.file.type,
+          kind: m.file.kind,
+        },
+      }),
 })
 
 export const toJsonLine = (m: HistoryLine): string => JSON.stringify(m)
 
 export const toTextLine = (m: HistoryLine): string =>
-  `[${m.time.replace('T', ' ').slice(0, 19)}] ${m.author.slice(0, 8)}: ${m.deleted ? '(deleted)' : m.text}`
+  `[${m.time.replace('T', ' ').slice(0, 19)}] ${m.author.slice(0, 8)}: ${m.deleted ? '(deleted)' : m.text}` +
+  (m.file === undefined || m.deleted === true ? '' : fileNote(m.file))
+
+const fileNote = (f: NonNullable<HistoryLine['file']>): string =>
+  f.kind === 'text'
+    ? ` … (${f.size} bytes in all: parley get ${f.id} --out FILE)`
+    : ` [file ${f.name}, ${f.size} bytes, ${f.type}: parley get ${f.id} --out FILE]`

@@ -70,6 +70,7 @@ export async function serve(o: CliOptions): Promise<number> {
     peers: o.peers,
     retainAll: true,
     ...(o.name === undefined ? {} : { name: o.name }),
+    ...(o.fileQuota === undefined ? {} : { fileQuota: o.fileQuota }),
   })
   const { messenger } = peer
   const wsPort = (): number | undefined => {

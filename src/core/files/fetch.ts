@@ -241,9 +241,7 @@ class ChunkFetch {
   #dispatch(): void {
     const connected = new Set(this.#init.holders())
     const now = Date.now()
-    let serving = 0
     for (const [peer, ps] of this.#peers) {
-      if (ps.inflight > 0) serving++
       if (ps.bad || ps.have === undefined || now < ps.retryAt || !connected.has(peer)) continue
       while (ps.inflight < this.#window) {
         const pick = this.#pick(ps.have)
@@ -252,6 +250,8 @@ class ChunkFetch {
         void this.#fetchBatch(peer, ps, pick)
       }
     }
+    let serving = 0
+    for (const ps of this.#peers.values()) if (ps.inflight > 0) serving++
     this.#init.meter.update({ peers: serving })
   }
 

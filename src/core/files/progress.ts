@@ -47,15 +47,13 @@ export class ProgressMeter {
   update(patch: Partial<TransferProgress>, force = false): void {
     const now = Date.now()
     const p = { ...this.progress, ...patch }
-    if (patch.bytes !== undefined) {
-      this.#samples.push({ t: now, bytes: patch.bytes })
-      while (this.#samples.length > 2 && now - this.#samples[0]!.t > WINDOW_MS)
-        this.#samples.shift()
-      const first = this.#samples[0]!
-      const dt = (now - first.t) / 1000
-      p.speed = dt > 0 ? (patch.bytes - first.bytes) / dt : 0
-      p.etaMs = p.speed > 0 ? ((p.size - p.bytes) / p.speed) * 1000 : undefined
-    }
+    // Speed over the window, recomputed on every update: it falls to 0 while nothing arrives.
+    this.#samples.push({ t: now, bytes: p.bytes })
+    while (this.#samples.length > 2 && now - this.#samples[0]!.t > WINDOW_MS) this.#samples.shift()
+    const first = this.#samples[0]!
+    const dt = (now - first.t) / 1000
+    p.speed = dt > 0 ? Math.max(0, p.bytes - first.bytes) / dt : 0
+    p.etaMs = p.speed > 0 ? ((p.size - p.bytes) / p.speed) * 1000 : undefined
     const changed = p.state !== this.progress.state
     this.progress = p
     if (force || changed || now - this.#last >= EMIT_EVERY_MS) {
