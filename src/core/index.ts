@@ -9,14 +9,18 @@ export type { PeerIdString, Unsubscribe, PeerConnectionInfo } from '../net/index
 export type { PresenceInfo, PresenceStatus } from './presence.ts'
 export type { HistoryStore } from './store.ts'
 export type { Attachment } from '../crdt/schema.ts'
-export { FileService, type FetchOptions } from './files/service.ts'
-export type { ChunkStore, StoredFileInfo, ImportSink } from './files/store.ts'
-export { MemoryChunkStore } from './files/memory-store.ts'
-export type { TransferProgress, TransferState } from './files/progress.ts'
 export {
+  FileService,
+  MemoryChunkStore,
+  LONG_TEXT_BYTES,
   FileStoreFullError,
   FileQuotaError,
   FileUnavailableError,
   FileNotHeldError,
-} from './files/errors.ts'
-export { LONG_TEXT_BYTES } from './files/long-text.ts'
+  type FetchOptions,
+  type ChunkStore,
+  type ImportSink,
+  type StoredFileInfo,
+  type TransferProgress,
+  type TransferState,
+} from './files/index.ts'

@@ -19,14 +19,9 @@ import { HeadsBook, toVerified } from './heads-book.ts'
 import { Presence, type PresenceInfo } from './presence.ts'
 import { Typing } from './typing.ts'
 import { verifyStored, type VerifyReport } from './verify-stored.ts'
-import { utf8Length } from '../crdt/guards.ts'
 import type { Attachment } from '../crdt/schema.ts'
-import { FileService, type FileServiceInit } from './files/service.ts'
-import { FileKeeper } from './files/keeper.ts'
-import { MemoryChunkStore } from './files/memory-store.ts'
-import type { ChunkStore } from './files/store.ts'
-import { isFileFrame } from './files/wire.ts'
-import { LONG_TEXT_BYTES, previewOf } from './files/long-text.ts'
+import { FileService, MemoryChunkStore, isFileFrame } from './files/index.ts'
+import type { ChunkStore, FileTuning } from './files/index.ts'
 
 const log = createLogger('parley:core:messenger')
 
@@ -59,7 +54,7 @@ export interface MessengerInit {
   /** Where shared files and long texts are kept. @default a {@link MemoryChunkStore} */
   files?: ChunkStore
   /** Tuning of file transfers and chunk size of files added here (tests, bench). */
-  fileTuning?: Pick<FileServiceInit, 'fetch' | 'chunkSize'>
+  fileTuning?: FileTuning
 }
 
 export interface Posted {
@@ -84,7 +79,6 @@ export class Messenger implements RoomRegistry {
   readonly typing: Typing
   /** Files and long texts: add, fetch, progress, read (src/core/files/service.ts). */
   readonly files: FileService
-  readonly #keeper: FileKeeper
   readonly #store: HistoryStore
   readonly #docs: DocPersistence | undefined
   readonly #clock: HybridClock
@@ -129,7 +123,6 @@ export class Messenger implements RoomRegistry {
       retain: this.#retainAll,
       ...init.fileTuning,
     })
-    this.#keeper = new FileKeeper(this.files, (room) => this.messages(room))
     this.presence = new Presence({
       net: this.net,
       identity: this.identity,
@@ -151,7 +144,9 @@ export class Messenger implements RoomRegistry {
         isFileFrame(req) ? this.files.serve(req, from, signal) : this.#sync.serve(req, from),
       ),
     )
-    if (this.#retainAll) this.#off.push(this.onRoomChange((room) => this.#keeper.soon(room)))
+    const messages = (room: string): Promise<DisplayMessage[]> => this.messages(room)
+    if (this.#retainAll)
+      this.#off.push(this.files.keepFilesOf((cb) => this.onRoomChange(cb), messages))
     this.#announcer.start()
     let before = new Set<PeerIdString>()
     this.#off.push(
@@ -173,7 +168,6 @@ export class Messenger implements RoomRegistry {
     this.#started = false
     clearTimeout(this.#timer)
     this.#announcer.stop()
-    this.#keeper.stop()
     await this.files.stopAll()
     this.typing.stop()
     await this.presence.stop()
@@ -302,13 +296,12 @@ export class Messenger implements RoomRegistry {
   }
 
   /**
-   * Posts `text` in `room` (created on first use). Resolves once stored on this peer. A text over
-   * {@link LONG_TEXT_BYTES} is stored whole as a text file and posted as its preview with a 'text'
-   * attachment (`files.readText(message.file.id)` reads it all).
+   * Posts `text` in `room` (created on first use). Resolves once stored on this peer. A long text
+   * is stored whole as a file and posted as its preview with a 'text' attachment (`files.readText`).
    */
   async post(room: string, text: string): Promise<Posted> {
-    if (utf8Length(text) <= LONG_TEXT_BYTES) return this.#post(room, text, undefined)
-    return this.#post(room, previewOf(text), await this.files.addText(text))
+    const long = await this.files.longText(text)
+    return this.#post(room, long?.preview ?? text, long?.file)
   }
 
   /** Posts a message sharing a file added with `files.add` (`text` is its caption). */

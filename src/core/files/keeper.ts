@@ -4,18 +4,20 @@
  * (evictable under the quota). Scans are debounced per room.
  */
 import type { DisplayMessage } from '../../crdt/display.ts'
-import type { FileService } from './service.ts'
 
 const DEBOUNCE_MS = 300
 
 export class FileKeeper {
-  readonly #files: FileService
+  readonly #keep: (id: string) => void
   readonly #messages: (room: string) => Promise<readonly DisplayMessage[]>
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>()
   readonly #seen = new Set<string>()
 
-  constructor(files: FileService, messages: (room: string) => Promise<readonly DisplayMessage[]>) {
-    this.#files = files
+  constructor(
+    keep: (id: string) => void,
+    messages: (room: string) => Promise<readonly DisplayMessage[]>,
+  ) {
+    this.#keep = keep
     this.#messages = messages
   }
 
@@ -39,7 +41,7 @@ export class FileKeeper {
     for (const m of await this.#messages(room).catch(() => [])) {
       if (m.file === undefined || this.#seen.has(m.file.id)) continue
       this.#seen.add(m.file.id)
-      this.#files.keep(m.file.id)
+      this.#keep(m.file.id)
     }
   }
 }

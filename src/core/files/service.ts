@@ -12,6 +12,10 @@
 import { createLogger } from '../../net/logger.ts'
 import { AbortError, type PeerIdString, type PeerNet, type Unsubscribe } from '../../net/index.ts'
 import type { Attachment } from '../../crdt/schema.ts'
+import type { DisplayMessage } from '../../crdt/display.ts'
+import { utf8Length } from '../../crdt/guards.ts'
+import { FileKeeper } from './keeper.ts'
+import { LONG_TEXT_BYTES, previewOf } from './long-text.ts'
 import { FileNotHeldError, FileQuotaError } from './errors.ts'
 import { ensureManifest, fetchFile, type FetchInit } from './fetch.ts'
 import { bytesSource, importFile, type ImportMeta } from './import.ts'
@@ -34,6 +38,9 @@ export interface FileServiceInit {
   /** Chunk size of files added here. @default CHUNK_SIZE (1 MiB) */
   chunkSize?: number
 }
+
+/** Transfer tuning and the chunk size of files added here (tests, bench). */
+export type FileTuning = Pick<FileServiceInit, 'fetch' | 'chunkSize'>
 
 export interface FetchOptions {
   signal?: AbortSignal
@@ -93,6 +100,31 @@ export class FileService {
       this.#chunkSize,
     )
     return { id, name: manifest.name, size: manifest.size, type: manifest.type, kind: 'file' }
+  }
+
+  /**
+   * For a text over {@link LONG_TEXT_BYTES}: stores it whole as a text file and gives its preview
+   * and attachment record. Undefined for a text that fits a message.
+   */
+  async longText(text: string): Promise<{ preview: string; file: Attachment } | undefined> {
+    if (utf8Length(text) <= LONG_TEXT_BYTES) return undefined
+    return { preview: previewOf(text), file: await this.addText(text) }
+  }
+
+  /**
+   * Keeps the files of held rooms (always-on peers): scans a room's messages when it changes and
+   * fetches attachments not held, in the background. Returns a function that stops it.
+   */
+  keepFilesOf(
+    onRoomChange: (cb: (room: string) => void) => Unsubscribe,
+    messages: (room: string) => Promise<readonly DisplayMessage[]>,
+  ): Unsubscribe {
+    const keeper = new FileKeeper((id) => this.keep(id), messages)
+    const off = onRoomChange((room) => keeper.soon(room))
+    return () => {
+      off()
+      keeper.stop()
+    }
   }
 
   /** Stores a long text as a file (UTF-8) and gives its attachment record. */
