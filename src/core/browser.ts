@@ -10,7 +10,6 @@
  */
 import { settingOrCreate } from './store.ts'
 import { createLogger } from '../net/logger.ts'
-import { createLibp2pNet, generateNetKey } from '../net/libp2p.ts'
 import { createNobleSigner } from '../crdt/crypto.ts'
 import { createOffloadCrypto } from './crypto-offload.ts'
 import { Messenger } from './messenger.ts'
@@ -111,8 +110,14 @@ export async function startBrowserClient(init: BrowserClientInit): Promise<Brows
 
 async function start(init: BrowserClientInit, release: () => void): Promise<BrowserSession> {
   const { account } = init
+  // libp2p is a chunk of its own: it loads while IndexedDB opens, and the app's first bundle is
+  // smaller (history can show before the network code has even been parsed).
+  const netCode = import('../net/libp2p.ts')
+  const info = (init.fetchInfo ?? fetchInfo)()
+  info.catch(() => undefined) // read below
   const history = `parley-history-${account.author}`
   const store = await openIdbStore(history, init.idb)
+  performance.mark('parley:store-open')
   // Period documents persist themselves with y-indexeddb, one database each (`<history>/<room>/<period>`).
   const docs = createIdbDocs({
     prefix: history,
@@ -120,7 +125,7 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   })
   let addr: string | undefined
   try {
-    const { peerId } = await (init.fetchInfo ?? fetchInfo)()
+    const { peerId } = await info
     addr = peerAddress(init.page, peerId)
     await store.putSetting('net/bootstrap', enc.encode(addr))
   } catch (err) {
@@ -128,6 +133,8 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     addr = saved === undefined ? undefined : dec.decode(saved)
     log('cannot reach /api/info (%e); using %s', err, addr ?? 'no remembered peer')
   }
+  performance.mark('parley:info')
+  const { createLibp2pNet, generateNetKey } = await netCode
   const privateKey = await settingOrCreate(store, 'net/key', generateNetKey)
   const net = await createLibp2pNet({
     transports: 'browser',
@@ -148,13 +155,17 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     // IndexedDB clones each row on this thread: ~0.1 ms a row, so 256 rows a write stays a short task.
     ingestBatch: 256,
   })
+  performance.mark('parley:net-created')
   await net.start()
+  performance.mark('parley:net-started')
   await messenger.start()
+  performance.mark('parley:messenger-started')
   // Direct WebRTC links to other browsers, signalled through the serving peer as relay.
   const links = new DirectLinks({ net, presence: messenger.presence, relay: () => addr })
   links.start()
   const client = new ParleyClient({ messenger, store, account })
   await client.start()
+  performance.mark('parley:client-started')
   return {
     client,
     peerAddress: addr,

@@ -144,6 +144,14 @@ describe('a 100,000-message room in the browser', () => {
     await newest().waitFor({ timeout: 30_000 })
     console.log(`reload → newest message painted: ${Date.now() - t1} ms`)
     console.log(`main thread from reload to paint: ${await longTasks()}`)
+    // Where the reload's time went: the app's performance marks (docs/web.md), ms after navigation.
+    const marks = await page.evaluate(() =>
+      performance
+        .getEntriesByType('mark')
+        .filter((m) => m.name.startsWith('parley:'))
+        .map((m) => `${m.name.slice(7)} ${Math.round(m.startTime)}`),
+    )
+    console.log(`reload phases (ms after navigation): ${marks.join(', ')}`)
     await screenshot(page, 'e2e-big-reloaded')
   })
 })

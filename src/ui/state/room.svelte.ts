@@ -40,6 +40,9 @@ export class RoomState {
     const msgs = await this.#client.messages(this.room)
     if (n !== this.#reads || this.#destroyed) return
     this.messages = msgs
+    // The first room shown since the page loaded (docs/web.md, "reload phases").
+    if (performance.getEntriesByName('parley:room-messages').length === 0)
+      performance.mark('parley:room-messages')
     this.delivered = this.#client.deliveredSeq(this.room)
   }
 

@@ -44,7 +44,9 @@ export class SessionState {
     await this.#run(async () => {
       const accounts = await this.#open()
       this.known = await accounts.list()
+      performance.mark('parley:accounts-open')
       const resumed = await accounts.resume()
+      performance.mark('parley:resumed')
       if (resumed === undefined) this.phase = 'signed-out'
       else await this.#enter(resumed, false)
     })
