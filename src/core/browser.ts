@@ -16,6 +16,7 @@ import { Messenger } from './messenger.ts'
 import { ParleyClient } from './client.ts'
 import { DirectLinks } from './direct-links.ts'
 import { openIdbStore } from './idb-store.ts'
+import { IdbChunkStore } from './idb-chunk-store.ts'
 import { createIdbDocs } from '../crdt/idb-docs.ts'
 import type { UnlockedAccount } from './accounts.ts'
 
@@ -123,6 +124,11 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     prefix: history,
     onError: (err) => log.error('stored document unusable, rebuilt from entries: %e', err),
   })
+  // Shared files, chunk by chunk, as Blobs on disk (src/core/idb-chunk-store.ts).
+  const files = await IdbChunkStore.open({
+    name: `${history}-files`,
+    ...(init.idb === undefined ? {} : { idb: init.idb }),
+  })
   let addr: string | undefined
   try {
     const { peerId } = await info
@@ -154,6 +160,7 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     docs,
     // IndexedDB clones each row on this thread: ~0.1 ms a row, so 256 rows a write stays a short task.
     ingestBatch: 256,
+    files,
   })
   performance.mark('parley:net-created')
   await net.start()
@@ -163,7 +170,12 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   // Direct WebRTC links to other browsers, signalled through the serving peer as relay.
   const links = new DirectLinks({ net, presence: messenger.presence, relay: () => addr })
   links.start()
-  const client = new ParleyClient({ messenger, store, account })
+  const client = new ParleyClient({
+    messenger,
+    store,
+    account,
+    fileBlob: (id, type) => files.fileBlob(id, type),
+  })
   await client.start()
   performance.mark('parley:client-started')
   return {
@@ -180,6 +192,7 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
       await net.stop()
       await store.close()
       crypto.close()
+      await files.close()
       release()
     },
   }

@@ -23,6 +23,7 @@ import type { Typing } from './typing.ts'
 import { directoryOf, heldByOther, peopleView, type ClaimState, type PersonView } from './people.ts'
 import { Emitter } from './emitter.ts'
 import { Delivery } from './delivery.ts'
+import { FileTransfers, type FileTransfersInit } from './file-transfers.ts'
 
 export type { PersonView, ClaimState, RoomSummary }
 export { slugOf } from './room-list.ts'
@@ -45,12 +46,16 @@ export interface ClientInit {
   messenger: Messenger
   store: HistoryStore
   account: { userId: string; name: string; author: string }
+  /** The stored file as one Blob (the browser's IndexedDB chunk store). */
+  fileBlob?: FileTransfersInit['fileBlob']
 }
 
 export class ParleyClient {
   readonly messenger: Messenger
   readonly local: LocalState
   readonly typing: Typing
+  /** Sharing files: attach, progress, cancel, download (src/core/file-transfers.ts). */
+  readonly files: FileTransfers
   readonly #delivery: Delivery
   readonly #events = new Emitter()
   readonly #off: Unsubscribe[] = []
@@ -66,6 +71,11 @@ export class ParleyClient {
     this.typing = init.messenger.typing
     this.#delivery = new Delivery(this.messenger, this.local, (room) => this.#events.emit(room))
     this.#me = { ...init.account, claim: 'pending' }
+    this.files = new FileTransfers({
+      messenger: this.messenger,
+      ...(init.fileBlob === undefined ? {} : { fileBlob: init.fileBlob }),
+      onPosted: (room, seq) => void this.#delivery.track(room, seq),
+    })
     this.#rooms = new RoomList({
       messenger: this.messenger,
       local: this.local,
@@ -94,6 +104,7 @@ export class ParleyClient {
 
   async stop(): Promise<void> {
     this.#stopped = true
+    this.files.stop()
     for (const off of this.#off.splice(0)) off()
     this.#delivery.stop()
   }

@@ -24,3 +24,10 @@ export {
   type TransferProgress,
   type TransferState,
 } from './files/index.ts'
+export { MAX_THUMB_CHARS } from '../crdt/schema.ts'
+export {
+  FileTransfers,
+  describeTransferError,
+  type TransferView,
+  type PickedFile,
+} from './file-transfers.ts'

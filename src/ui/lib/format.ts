@@ -46,3 +46,25 @@ export function ago(wall: number | undefined, now = Date.now()): string {
   if (s < 86_400) return `${Math.floor(s / 3600)} h ago`
   return new Date(wall).toLocaleDateString()
 }
+
+/** "512 B", "3.4 KB", "50.0 MB", "1.20 GB" (powers of 1000, as file managers show). */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`
+  const units = ['KB', 'MB', 'GB', 'TB']
+  let v = n / 1000
+  let u = 0
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000
+    u++
+  }
+  return `${v.toFixed(v < 10 && u >= 2 ? 2 : 1)} ${units[u]}`
+}
+
+/** "12 s left", "3 min left", "2 h 5 min left"; '' while unknown. */
+export function timeLeft(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return ''
+  const s = Math.ceil(ms / 1000)
+  if (s < 60) return `${s} s left`
+  if (s < 3600) return `${Math.ceil(s / 60)} min left`
+  return `${Math.floor(s / 3600)} h ${Math.ceil((s % 3600) / 60)} min left`
+}

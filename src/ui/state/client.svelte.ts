@@ -10,6 +10,7 @@ import type {
   RoomSummary,
 } from '../../core/client.ts'
 import type { Unsubscribe } from '../../core/index.ts'
+import { FilesState } from './files.svelte.ts'
 
 export class ClientState {
   rooms = $state.raw<readonly RoomSummary[]>([])
@@ -18,10 +19,13 @@ export class ClientState {
   me = $state.raw<Me>()
   current = $state.raw('general')
   readonly client: ParleyClient
+  /** Uploads, downloads and file URLs. */
+  readonly files: FilesState
   readonly #off: Unsubscribe[] = []
 
   constructor(client: ParleyClient) {
     this.client = client
+    this.files = new FilesState(client)
     this.me = client.me
     this.current = client.local.data.current
     const sync = {
@@ -63,6 +67,7 @@ export class ClientState {
   }
 
   destroy(): void {
+    this.files.destroy()
     for (const off of this.#off.splice(0)) off()
   }
 }
