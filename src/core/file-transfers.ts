@@ -106,7 +106,7 @@ export class FileTransfers {
     const meter = new ProgressMeter(key, (p) => this.#set({ ...p, key, direction: 'up' }))
     meter.update({ name: file.name, size: file.size, state: 'fetching', bytes: 0 }, true)
     try {
-      const source = counted(file.stream(), (bytes) => meter.update({ bytes }))
+      const source = counted(file.stream(), ac.signal, (bytes) => meter.update({ bytes }))
       const meta = { name: file.name || 'file', type: file.type, size: file.size }
       const added = await this.#messenger.files.add(source, meta, ac.signal)
       const att: Attachment = opts.thumb === undefined ? added : { ...added, thumb: opts.thumb }
@@ -178,22 +178,30 @@ export class FileTransfers {
   }
 }
 
-/** The pieces of `stream`, reporting the bytes read so far. */
+/**
+ * The pieces of `stream`, reporting the bytes read so far. Cancelling `signal` stops a read that
+ * is waiting (a slow disk) at once and throws its AbortError, so a cut file is never shared.
+ */
 async function* counted(
   stream: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
   onBytes: (total: number) => void,
 ): AsyncGenerator<Uint8Array> {
   const reader = stream.getReader()
+  const onAbort = (): void => void reader.cancel(signal.reason).catch(() => undefined)
+  signal.addEventListener('abort', onAbort, { once: true })
   let total = 0
   try {
     for (;;) {
       const { done, value } = await reader.read()
+      signal.throwIfAborted()
       if (done) return
       total += value.length
       onBytes(total)
       yield value
     }
   } finally {
+    signal.removeEventListener('abort', onAbort)
     // Stops reading the file when the import ends early (cancelled, disk full).
     await reader.cancel().catch(() => undefined)
   }
