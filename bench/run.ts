@@ -6,7 +6,8 @@
  *   npm run bench -- latency catchup    # only benches whose name contains one of these words
  *   npm run bench -- --profile DIR      # also write a V8 CPU profile of every peer process
  *   npm run bench -- --compiled         # peers from an esbuild bundle on plain Node (no tsx)
- *   npm run bench -- browser            # Chromium: browser→browser latency, 100k-room first paint
+ *   npm run bench -- browser            # Chromium: browser→browser latency, 100k-room first paint,
+ *                                       #   browser→browser file throughput (browser-files: only that)
  *
  * Prints a table (with the load average around each bench: other work shares the machine) and
  * writes bench/results/latest.json (latest-quick.json with --quick) and a dated copy.
@@ -19,6 +20,7 @@ import { throughputBench } from './throughput.ts'
 import { catchupBench } from './catchup.ts'
 import { coldLoadBench, idleRss } from './cold-load.ts'
 import { browserBenches } from './browser.ts'
+import { browserFileBench } from './browser-files.ts'
 import { bundlePeer } from './lib/compiled.ts'
 import { TS_PEER, usePeerScript } from './lib/proc.ts'
 import { formatTable, machine, parseArgs, writeResults, type BenchResult } from './lib/report.ts'
@@ -62,6 +64,7 @@ export async function runAll(argv: readonly string[]): Promise<BenchResult[]> {
   await run('latency', () => fanOutLatency(opts, false))
   await run('throughput', () => throughputBench(opts))
   if (wanted('browser')) done(await browserBenches(opts))
+  await run('browser-files', () => browserFileBench(opts))
   const sizes = opts.quick ? [10_000] : [10_000, 100_000]
   const runs = opts.quick ? 1 : 3
   for (const count of sizes) {
