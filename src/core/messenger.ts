@@ -22,6 +22,8 @@ import { verifyStored, type VerifyReport } from './verify-stored.ts'
 import type { Attachment } from '../crdt/schema.ts'
 import { FileService, MemoryChunkStore, isFileFrame } from './files/index.ts'
 import type { ChunkStore, FileTuning } from './files/index.ts'
+import { isEncryptedRoom } from '../crdt/e2ee.ts'
+import { addMember, newPrivateRoom, removeMember, type PrivateRoomInit } from './private-rooms.ts'
 
 const log = createLogger('parley:core:messenger')
 
@@ -283,11 +285,40 @@ export class Messenger implements RoomRegistry {
     this.#announcer.soon(room)
   }
 
+  /**
+   * Creates an end-to-end encrypted room with `init.members` (author ids) and us; resolves with its
+   * id. Only members hold its keys (src/crdt/e2ee.ts).
+   */
+  async createPrivateRoom(init: PrivateRoomInit): Promise<string> {
+    const { room, members } = newPrivateRoom(this.identity.signer.publicKey, init)
+    const topic = init.topic === undefined || init.topic === '' ? {} : { topic: init.topic }
+    await this.createRoom(room, { kind: 'private', members, name: init.name, ...topic })
+    return room
+  }
+
+  /** The members of an encrypted room (author ids), once its first key record is here. */
+  async roomMembers(room: string): Promise<string[] | undefined> {
+    return (await this.join(room)).keys.members()
+  }
+
+  /** Adds a member to an encrypted room: a new key epoch, older keys passed on (history readable). */
+  async addMember(room: string, author: string): Promise<void> {
+    await addMember(await this.join(room), this.identity.signer.publicKey, author)
+    this.#announcer.soon(room)
+  }
+
+  /** Removes a member (or, with our own id, leaves): later entries use a key it never gets. */
+  async removeMember(room: string, author: string): Promise<void> {
+    await removeMember(await this.join(room), this.identity.signer.publicKey, author)
+    this.#announcer.soon(room)
+  }
+
   #ensureRoom(room: string): Promise<void> {
     let p = this.#ensured.get(room)
     if (p === undefined) {
       p = this.join(room).then(async (h) => {
-        if ((await h.meta()) === undefined) await this.createRoom(room)
+        // an encrypted room is created with its members (createPrivateRoom, a dm), never implicitly
+        if ((await h.meta()) === undefined && !isEncryptedRoom(room)) await this.createRoom(room)
       })
       this.#ensured.set(room, p)
       p.catch(() => this.#ensured.delete(room))

@@ -23,7 +23,7 @@ export const WINDOW_MESSAGES = 200
 /** How long a changed document waits before its snapshot (or covers) is written. */
 const SNAPSHOT_DELAY_MS = 2_000
 
-export type ApplyOutcome = 'applied' | 'gap' | 'duplicate' | 'invalid'
+export type ApplyOutcome = 'applied' | 'gap' | 'duplicate' | 'invalid' | 'locked'
 
 export interface PeriodCacheInit extends PeriodSource {
   onChange: () => void
@@ -114,11 +114,18 @@ export class PeriodCache {
     }
     const d = await p
     let gap = false
+    const locked = new Set<string>()
     d.doc.batch(() => {
       for (const entry of entries) {
-        if (this.applyEntry(d, entry) === 'gap') {
+        const key = hex(entry.author)
+        const outcome = locked.has(key) ? 'locked' : this.applyEntry(d, entry)
+        if (outcome === 'gap') {
           gap = true
           break
+        }
+        if (outcome === 'locked') {
+          locked.add(key)
+          d.locked.set(`${key}:${entry.seq}`, entry)
         }
       }
     })
@@ -137,22 +144,28 @@ export class PeriodCache {
   /** Applies stored entries (ascending per author) as one change of the document. */
   #replay(d: LoadedDoc, entries: readonly StoredEntry[]): void {
     d.behind = false
-    let blocked: string | undefined
+    d.locked.clear()
+    const blocked = new Set<string>()
+    const locked = new Set<string>()
     d.doc.batch(() => {
       for (const e of entries) {
         const key = hex(e.author)
-        if (key === blocked) continue
+        if (blocked.has(key)) continue
         let entry: Entry
         try {
           entry = decodeEntry(e.bytes)
         } catch (err) {
           log.error('stored entry %s/%d unreadable: %e', this.#room, e.seq, err)
-          blocked = key
+          blocked.add(key)
           continue
         }
-        if (this.applyEntry(d, entry) === 'gap') {
-          blocked = key
+        const outcome = locked.has(key) ? 'locked' : this.applyEntry(d, entry)
+        if (outcome === 'gap') {
+          blocked.add(key)
           d.behind = true
+        } else if (outcome === 'locked') {
+          locked.add(key)
+          d.locked.set(`${key}:${entry.seq}`, entry)
         }
       }
     })
@@ -162,8 +175,13 @@ export class PeriodCache {
     const key = hex(entry.author)
     if ((d.covers.get(key) ?? 0) >= entry.seq) return 'duplicate'
     try {
+      const update = this.#init.open === undefined ? entry.update : this.#init.open(entry)
+      if (update === 'locked') return 'locked'
+      // Not a document update (a key record): nothing to apply. `covers` stays: it may only pass
+      // entries applied in chain order, and this one may have come before its predecessors.
+      if (update === 'skip') return 'duplicate'
       const ctx = this.#init.identity.ctxFor(entry.author, entry.seq, this.#room, entry.period)
-      const result = d.doc.apply(ctx, entry.update)
+      const result = d.doc.apply(ctx, update)
       if (result !== 'gap') {
         d.covers.set(key, entry.seq)
         d.dirty = true
@@ -176,6 +194,24 @@ export class PeriodCache {
       d.covers.set(key, entry.seq)
       return 'invalid'
     }
+  }
+
+  /**
+   * New keys arrived: applies to every loaded document the stored entries it lacks (locked ones,
+   * and those that arrived while this peer held no key and built no documents).
+   */
+  async unlock(): Promise<void> {
+    for (const [period, p] of [...this.#docs]) {
+      const d = await p.catch(() => undefined)
+      if (d !== undefined) await this.applyStored(period, d)
+    }
+  }
+
+  /** Entries of the loaded day documents that wait for their key, in no particular order. */
+  async locked(): Promise<Entry[]> {
+    const out: Entry[] = []
+    for (const p of this.#dayPeriods()) out.push(...(await this.doc(p)).locked.values())
+    return out
   }
 
   #dayPeriods(): number[] {

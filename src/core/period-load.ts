@@ -5,7 +5,7 @@
  */
 import { createLogger } from '../net/logger.ts'
 import { PeriodDoc } from '../crdt/period-doc.ts'
-import { decodeEntry } from '../crdt/entry.ts'
+import { decodeEntry, type Entry } from '../crdt/entry.ts'
 import { clockAfter } from '../crdt/validate.ts'
 import type { DocPersistence, PersistedPeriod } from '../crdt/doc-persistence.ts'
 import { hex, type HistoryStore, type StoredEntry } from './store.ts'
@@ -22,6 +22,11 @@ export interface LoadedDoc {
   behind: boolean
   /** Where it persists itself (browser); without, its snapshot goes to the store. */
   persisted?: PersistedPeriod
+  /**
+   * Entries of an encrypted room stored but not applied because their epoch key is not held here
+   * (and the same author's later ones, which wait behind them), by `hex(author):seq`.
+   */
+  locked: Map<string, Entry>
 }
 
 export interface PeriodSource {
@@ -30,6 +35,12 @@ export interface PeriodSource {
   identity: Identity
   /** Persists documents as they change (browser: y-indexeddb). @default snapshots in `store` */
   docs?: DocPersistence
+  /**
+   * The Yjs update of an entry (decrypted, in an encrypted room), `'skip'` for an entry that is no
+   * document update (a key record), `'locked'` while its key is missing; throws for one never applied.
+   * @default the entry's update as it is
+   */
+  open?: (entry: Entry) => Uint8Array | 'skip' | 'locked'
 }
 
 /** A document `(room, period)` and the stored entries to apply to it (ascending per author). */
@@ -56,12 +67,13 @@ async function fromSnapshot(src: PeriodSource, period: number): Promise<LoadedDo
   if (snap !== undefined) {
     try {
       const doc = PeriodDoc.fromSnapshot(src.room, period, snap.bytes)
-      return { doc, covers: snap.covers, dirty: false, behind: false }
+      return { doc, covers: snap.covers, dirty: false, behind: false, locked: new Map() }
     } catch (err) {
       log.error('snapshot of %s/%d unreadable, rebuilding from entries: %e', src.room, period, err)
     }
   }
-  return { doc: new PeriodDoc(src.room, period), covers: new Map(), dirty: false, behind: false }
+  const doc = new PeriodDoc(src.room, period)
+  return { doc, covers: new Map(), dirty: false, behind: false, locked: new Map() }
 }
 
 async function openPersisted(
@@ -83,12 +95,18 @@ async function openPersisted(
     // Our writes reach the document (and y-indexeddb) before their entries reach the store: a
     // crash or a failed write in between leaves changes that no entry holds. Writing on top of
     // them would reuse our Yjs clocks (a fork): start the document again from what is stored.
-    if (attempt === 0 && p.doc.clockOf(myClient) > storedEnd(entries, me, myClient, p)) {
+    if (attempt === 0 && p.doc.clockOf(myClient) > storedEnd(src, entries, myClient, p)) {
       log.error('%s/%d held writes never stored: rebuilding from entries', src.room, period)
       await p.discard()
       continue
     }
-    const d: LoadedDoc = { doc: p.doc, covers: p.covers, dirty: false, behind: false }
+    const d: LoadedDoc = {
+      doc: p.doc,
+      covers: p.covers,
+      dirty: false,
+      behind: false,
+      locked: new Map(),
+    }
     d.persisted = p
     return { d, entries }
   }
@@ -99,17 +117,21 @@ async function openPersisted(
  * its covers (`entries`, ascending by author and seq), else where the covers were recorded.
  */
 function storedEnd(
+  src: PeriodSource,
   entries: readonly StoredEntry[],
-  me: Uint8Array,
   myClient: number,
   p: PersistedPeriod,
 ): number {
-  const mine = hex(me)
+  const mine = hex(src.identity.signer.publicKey)
   for (let i = entries.length - 1; i >= 0; i--) {
     const e = entries[i]!
     if (hex(e.author) !== mine) continue
     try {
-      return clockAfter(decodeEntry(e.bytes).update, myClient)
+      const entry = decodeEntry(e.bytes)
+      const update = src.open === undefined ? entry.update : src.open(entry)
+      if (update === 'skip') continue // a key record: no document update
+      if (update === 'locked') break // our own key is missing: trust nothing past the covers
+      return clockAfter(update, myClient)
     } catch (err) {
       // Our own entry unreadable: nothing of ours past the covers can be trusted.
       log.error('own stored entry %s/%d unreadable: %e', p.doc.room, e.seq, err)

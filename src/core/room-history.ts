@@ -6,11 +6,9 @@
  * whether it was written here, gossiped, pulled or loaded from disk.
  */
 import type { DisplayMessage } from '../crdt/period-doc.ts'
-import type { PeriodDoc } from '../crdt/period-doc.ts'
 import { META_PERIOD, encodeEntry, periodOf, signHead, type Entry } from '../crdt/entry.ts'
 import type { Hlc, HybridClock } from '../crdt/hlc.ts'
-import type { Attachment, ChatMessage, RoomMeta } from '../crdt/schema.ts'
-import type { UpdateContext } from '../crdt/validate.ts'
+import type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
 import {
   hex,
   type AuthorState,
@@ -21,6 +19,11 @@ import {
 import type { DocPersistence } from '../crdt/doc-persistence.ts'
 import type { Identity } from './identity.ts'
 import { PeriodCache } from './period-cache.ts'
+import { RoomKeys } from './room-keys.ts'
+import { BatchSealer } from './batch-sealer.ts'
+import { applyLocal, genesisOf, type LocalOp } from './local-ops.ts'
+
+export type { LocalOp }
 
 /** An entry whose place in its author's chain has been verified, with its stored form. */
 export interface Verified {
@@ -49,13 +52,6 @@ export interface RoomHistoryInit {
   gate?: EntryGate
 }
 
-/** A change this device makes. */
-export type LocalOp =
-  | { kind: 'post'; text: string; file?: Attachment }
-  | { kind: 'edit'; id: string; text: string }
-  | { kind: 'remove'; id: string }
-  | { kind: 'meta'; fields: Partial<RoomMeta> }
-
 interface QueuedWrite {
   op: LocalOp
   resolve: (m: ChatMessage | undefined) => void
@@ -64,24 +60,6 @@ interface QueuedWrite {
 
 /** Most local writes signed and stored together. */
 const MAX_BATCH = 256
-
-function applyLocal(
-  doc: PeriodDoc,
-  ctx: UpdateContext,
-  op: LocalOp,
-  hlc: Hlc,
-): { update: Uint8Array; message?: ChatMessage } {
-  switch (op.kind) {
-    case 'post':
-      return doc.post(ctx, op.text, hlc, op.file)
-    case 'edit':
-      return doc.edit(ctx, op.id, op.text, hlc)
-    case 'remove':
-      return doc.remove(ctx, op.id, hlc)
-    case 'meta':
-      return doc.setMeta(ctx, op.fields, hlc)
-  }
-}
 
 /**
  * The entries `gate` admits. An author with a refused entry loses the whole batch and its head:
@@ -107,6 +85,7 @@ export class RoomHistory {
   readonly #init: RoomHistoryInit
   readonly #store: HistoryStore
   readonly #docs: PeriodCache
+  readonly #keys: RoomKeys
   #queue: QueuedWrite[] = []
   #draining = false
   #drained: Promise<void> = Promise.resolve()
@@ -118,19 +97,28 @@ export class RoomHistory {
     this.room = init.room
     this.#init = init
     this.#store = init.store
-    this.#docs = new PeriodCache(init)
+    this.#keys = new RoomKeys(init.room, init.identity.signer)
+    this.#docs = new PeriodCache({ ...init, open: (entry) => this.#keys.open(entry) })
   }
 
-  /** Loads author states and the newest window of documents. */
+  /** The room's keys (encrypted rooms; see room-keys.ts). */
+  get keys(): RoomKeys {
+    return this.#keys
+  }
+
+  /** Loads author states, key records and the newest window of documents. */
   async open(): Promise<void> {
     await this.#reloadAuthors()
-    await this.#docs.loadWindow()
+    await this.#keys.load(this.#store)
+    // A peer that holds no key of an encrypted room keeps its entries but builds no documents.
+    if (this.#keys.readable) await this.#docs.loadWindow()
   }
 
   /** Re-reads author states from the store (another instance may have written to it). */
   async reload(): Promise<void> {
     await this.#reloadAuthors()
-    await this.#docs.loadWindow()
+    await this.#keys.load(this.#store)
+    if (this.#keys.readable) await this.#docs.loadWindow()
   }
 
   async authors(): Promise<AuthorState[]> {
@@ -165,6 +153,11 @@ export class RoomHistory {
     )
     this.#advanceAuthors(entries, head)
     for (const v of entries) this.#init.clock.observe(v.entry.hlc)
+    const wasReadable = this.#keys.readable
+    const learned = await this.#keys.add(entries.map((v) => v.entry))
+    // A peer without a key of an encrypted room stores its entries and builds no documents.
+    if (!this.#keys.readable) return
+    if (!wasReadable) await this.#docs.loadWindow()
     const byPeriod = new Map<number, Entry[]>()
     for (const { entry } of entries) {
       const list = byPeriod.get(entry.period)
@@ -172,6 +165,7 @@ export class RoomHistory {
       else list.push(entry)
     }
     for (const [period, list] of byPeriod) await this.#docs.apply(period, list)
+    if (learned) await this.#docs.unlock()
   }
 
   #advanceAuthors(entries: readonly Verified[], head: StoredHead | undefined): void {
@@ -231,25 +225,40 @@ export class RoomHistory {
     const verified: Verified[] = []
     const results: (ChatMessage | undefined)[] = []
     const touched = new Set<number>()
+    const sealer = new BatchSealer(this.#keys, me)
     const done = this.#docs.beginWrite()
+    const append = async (period: number, update: Uint8Array, hlc: Hlc): Promise<void> => {
+      seq += 1
+      const entry: Entry = { room: this.room, author: me, seq, prev, hlc, period, update }
+      const bytes = encodeEntry(entry)
+      const hash = identity.crypto.sha256(bytes)
+      verified.push({ entry, stored: { author: me, seq, hash, period, bytes } })
+      prev = hash
+      const d = await this.#docs.doc(period)
+      touched.add(period)
+      d.covers.set(hex(me), seq)
+      d.dirty = true
+    }
     try {
       for (const w of batch) {
         const hlc = clock.now()
+        if (w.op.kind === 'members') {
+          await append(META_PERIOD, sealer.members(w.op), hlc)
+          results.push(undefined)
+          continue
+        }
+        sealer.prepare(genesisOf(w.op))
         const period = w.op.kind === 'meta' ? META_PERIOD : periodOf(hlc.wall)
         const d = await this.#docs.doc(period)
         touched.add(period)
         const ctx = identity.ctxFor(me, seq + 1, this.room, period)
         const { update, message } = applyLocal(d.doc, ctx, w.op, hlc)
-        seq += 1
-        const entry: Entry = { room: this.room, author: me, seq, prev, hlc, period, update }
-        const bytes = encodeEntry(entry)
-        const hash = identity.crypto.sha256(bytes)
-        verified.push({ entry, stored: { author: me, seq, hash, period, bytes } })
-        d.covers.set(hex(me), seq)
-        d.dirty = true
-        prev = hash
+        const id = { room: this.room, author: me, seq: seq + 1, period }
+        await append(period, sealer.seal(id, update), hlc)
         results.push(message)
       }
+      const closing = sealer.closing()
+      if (closing !== undefined) await append(META_PERIOD, closing, clock.now())
       const { sig } = await signHead(identity.signer, this.room, seq, prev)
       const head: StoredHead = { author: me, seq, hash: prev, sig }
       await this.#store.append(
@@ -258,6 +267,7 @@ export class RoomHistory {
         head,
       )
       this.#authors.set(hex(me), { author: me, contig: Math.max(seq, cur?.contig ?? 0), head })
+      await sealer.commit(verified.map((v) => v.entry))
       batch.forEach((w, i) => w.resolve(results[i]))
       this.#init.onLocal(this.room, head, verified)
     } catch (err) {
@@ -308,6 +318,11 @@ export class RoomHistory {
   /** The room's name, topic and kind, once someone has written them. */
   meta(): Promise<RoomMeta | undefined> {
     return this.#docs.meta()
+  }
+
+  /** Stored entries of the loaded days that wait for a key this device does not hold (yet). */
+  locked(): Promise<Entry[]> {
+    return this.#docs.locked()
   }
 
   /** Loads the next older period that holds messages; false when there is none. */

@@ -14,7 +14,7 @@ import {
 } from '../crdt/directory.ts'
 import type { Messenger } from './messenger.ts'
 import type { LocalState } from './local-state.ts'
-import { hex } from './store.ts'
+import { dmRoomId } from '../crdt/e2ee.ts'
 
 export interface RoomSummary {
   id: string
@@ -115,10 +115,8 @@ export class RoomList {
 
   async startDm(author: string): Promise<string> {
     const members = [this.#me, author].sort()
-    const digest = this.#messenger.identity.crypto.sha256(
-      new TextEncoder().encode(members.join('\0')),
-    )
-    const id = `dm.${hex(digest).slice(0, 32)}`
+    // a dm is end-to-end encrypted (src/crdt/e2ee.ts): only the two members hold its keys
+    const id = dmRoomId(this.#me, author)
     const h = await this.#messenger.join(id)
     if ((await h.meta()) === undefined) {
       await this.#messenger.createRoom(id, { kind: 'dm', members })

@@ -6,7 +6,7 @@
  * OpenSSL's: RFC 8032 with canonical encodings, `S < L`, the cofactorless equation `[S]B = R + [k]A`,
  * plus one rule of its own: public keys of small order are refused (anyone can sign for those).
  */
-import { ed25519 } from '@noble/curves/ed25519.js'
+import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { bytesToNumberLE } from '@noble/curves/utils.js'
 import { sha256, sha512 } from '@noble/hashes/sha2.js'
 import { concatBytes } from '@noble/hashes/utils.js'
@@ -42,6 +42,12 @@ export interface DeviceSigner {
   readonly publicKey: Uint8Array
   /** 64-byte Ed25519 signature of `msg`. */
   sign(msg: Uint8Array): Promise<Uint8Array>
+  /**
+   * X25519 shared secret of this device's key (the Montgomery form of its Ed25519 secret) and the
+   * X25519 public key `theirs`: how room keys wrapped for this device are opened (src/crdt/e2ee.ts).
+   * Rejects for a public key of small order. Absent: this device cannot hold room keys.
+   */
+  agree?(theirs: Uint8Array): Promise<Uint8Array>
 }
 
 /** Length of Ed25519 public keys and secret seeds. */
@@ -94,6 +100,26 @@ export function createNobleSigner(secretKey: Uint8Array): DeviceSigner {
   return {
     publicKey,
     sign: (msg) => Promise.resolve(ed25519.sign(msg, seed)),
+    agree: x25519Agreement(seed),
+  }
+}
+
+/**
+ * The {@link DeviceSigner.agree} of the Ed25519 secret seed `secretKey`: X25519 with its Montgomery
+ * secret (RFC 7748 from RFC 8032's clamped scalar, as libsodium's `crypto_sign_ed25519_sk_to_curve25519`).
+ */
+export function x25519Agreement(
+  secretKey: Uint8Array,
+): (theirs: Uint8Array) => Promise<Uint8Array> {
+  if (secretKey.length !== KEY_BYTES) throw new RangeError('Ed25519 secret key must be 32 bytes')
+  const secret = ed25519.utils.toMontgomerySecret(secretKey)
+  return (theirs) => {
+    try {
+      // noble refuses an all-zero result (a public key of small order)
+      return Promise.resolve(x25519.getSharedSecret(secret, theirs))
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)))
+    }
   }
 }
 

@@ -155,3 +155,24 @@ export class MalformedProofError extends Error {
     this.name = 'MalformedProofError'
   }
 }
+
+/** Bytes that claim to be a sealed update or a room key record but do not decode as one. */
+export class MalformedEnvelopeError extends Error {
+  static override name = 'MalformedEnvelopeError'
+  constructor(message = 'Malformed envelope', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'MalformedEnvelopeError'
+  }
+}
+
+/**
+ * A sealed update (or a record's key history) does not open under the key its epoch names: the
+ * ciphertext, its epoch, or the entry it claims to belong to was changed, or the key is not that epoch's.
+ */
+export class DecryptionError extends Error {
+  static override name = 'DecryptionError'
+  constructor(message = 'Ciphertext does not open under its epoch key', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'DecryptionError'
+  }
+}

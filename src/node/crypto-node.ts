@@ -15,6 +15,7 @@ import {
   KEY_BYTES,
   SIG_BYTES,
   isValidAuthorKey,
+  x25519Agreement,
   type DeviceSigner,
   type HistoryCrypto,
 } from '../crdt/crypto.ts'
@@ -90,5 +91,7 @@ export function createNodeSigner(secretKey: Uint8Array): DeviceSigner {
   return {
     publicKey,
     sign: (msg) => Promise.resolve(new Uint8Array(edSign(null, msg, key))),
+    // one ECDH per room key received: noble's portable X25519 is fast enough, the seed stays here
+    agree: x25519Agreement(secretKey),
   }
 }

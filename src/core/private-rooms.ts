@@ -1,0 +1,55 @@
+/**
+ * Membership of encrypted rooms (private rooms and dms; src/crdt/e2ee.ts): who is in, and the key
+ * records that say so. Adding a member starts a new epoch whose record also hands the new member
+ * every older epoch key (it reads the history); removing one starts a new epoch it does not get;
+ * leaving writes a record without a key, and the next member who writes starts the new epoch.
+ */
+import { authorFromId, authorId } from '../crdt/entry.ts'
+import { isEncryptedRoom, privateRoomId } from '../crdt/e2ee.ts'
+import type { RoomHistory } from './room-history.ts'
+import { NotRoomMemberError, RoomKeyMissingError } from './room-keys.ts'
+
+/** What a new private room needs. */
+export interface PrivateRoomInit {
+  name: string
+  topic?: string
+  /** Author ids of the other members (the creator is added). */
+  members: readonly string[]
+}
+
+/** A new private room id for `creator` and its creation fields (see Messenger.createPrivateRoom). */
+export function newPrivateRoom(
+  creator: Uint8Array,
+  init: PrivateRoomInit,
+): { room: string; members: string[] } {
+  const members = [...new Set([authorId(creator), ...init.members])].sort()
+  for (const m of members) authorFromId(m) // throws InvalidAuthorIdError for a malformed id
+  return { room: privateRoomId(creator), members }
+}
+
+function currentMembers(h: RoomHistory): string[] {
+  if (!isEncryptedRoom(h.room)) throw new RangeError(`${h.room} is not a private room`)
+  const members = h.keys.members()
+  if (members === undefined) throw new RoomKeyMissingError(h.room)
+  return members
+}
+
+/** Adds `author` to the room: a new epoch for everyone, older keys passed on. */
+export async function addMember(h: RoomHistory, me: Uint8Array, author: string): Promise<void> {
+  const members = currentMembers(h)
+  if (!members.includes(authorId(me))) throw new NotRoomMemberError()
+  if (members.includes(author)) return
+  const keys = [...members, author].map(authorFromId)
+  await h.write({ kind: 'members', members: keys, rotate: true })
+}
+
+/** Removes `author` from the room and rotates the key (it never gets the new one). */
+export async function removeMember(h: RoomHistory, me: Uint8Array, author: string): Promise<void> {
+  const members = currentMembers(h)
+  if (!members.includes(authorId(me))) throw new NotRoomMemberError()
+  if (!members.includes(author)) return
+  const rest = members.filter((m) => m !== author).map(authorFromId)
+  const self = author === authorId(me)
+  // Leaving ourselves: a record without a key (a key we made would be one we hold).
+  await h.write({ kind: 'members', members: rest, rotate: !self })
+}
