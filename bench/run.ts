@@ -8,6 +8,7 @@
  *   npm run bench -- --compiled         # peers from an esbuild bundle on plain Node (no tsx)
  *   npm run bench -- browser            # Chromium: browser→browser latency, 100k-room first paint,
  *                                       #   browser→browser file throughput (browser-files: only that)
+ *   npm run bench -- node-files --file-mb=2048  # Node→Node file transfer (1 GiB default) beside raw TCP
  *
  * Prints a table (with the load average around each bench: other work shares the machine) and
  * writes bench/results/latest.json (latest-quick.json with --quick) and a dated copy.
@@ -17,6 +18,7 @@ import { mkdirSync } from 'node:fs'
 import { fanOutNetLatency, twoPeerNetLatency } from './net-latency.ts'
 import { fanOutLatency, twoPeerLatency } from './latency.ts'
 import { throughputBench } from './throughput.ts'
+import { filesBench } from './files.ts'
 import { catchupBench } from './catchup.ts'
 import { coldLoadBench, idleRss } from './cold-load.ts'
 import { browserBenches } from './browser.ts'
@@ -63,6 +65,7 @@ export async function runAll(argv: readonly string[]): Promise<BenchResult[]> {
   await run('latency', () => fanOutLatency(opts, true))
   await run('latency', () => fanOutLatency(opts, false))
   await run('throughput', () => throughputBench(opts))
+  await run('node-files', () => filesBench(opts, argv))
   if (wanted('browser')) done(await browserBenches(opts))
   await run('browser-files', () => browserFileBench(opts))
   const sizes = opts.quick ? [10_000] : [10_000, 100_000]

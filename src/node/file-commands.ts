@@ -40,11 +40,16 @@ function progressPrinter(): (p: TransferProgress) => void {
   }
 }
 
-function result(o: CliOptions, id: string, path: string, bytes: number, t0: number): void {
-  const seconds = (performance.now() - t0) / 1000
-  if (!o.json) return out(`${id} → ${path} (${bytes} bytes in ${seconds.toFixed(1)} s)`)
+/** Prints the result; `fetchSeconds` is the transfer alone (without writing `--out`). */
+function result(
+  o: CliOptions,
+  r: { id: string; path: string; bytes: number; t0: number; fetchSeconds?: number },
+): void {
+  const seconds = (performance.now() - r.t0) / 1000
+  if (!o.json) return out(`${r.id} → ${r.path} (${r.bytes} bytes in ${seconds.toFixed(1)} s)`)
   const maxRssMB = process.resourceUsage().maxRSS / 1024
-  out(JSON.stringify({ id, out: path, bytes, seconds, mbPerS: bytes / 1e6 / seconds, maxRssMB }))
+  const { id, path, bytes, fetchSeconds } = r
+  out(JSON.stringify({ id, out: path, bytes, seconds, fetchSeconds, maxRssMB }))
 }
 
 export async function sendFileViaServe(o: CliOptions, c: ControlInfo): Promise<number> {
@@ -87,7 +92,7 @@ export async function getViaServe(o: CliOptions, c: ControlInfo): Promise<number
       if (line.error !== undefined)
         throw Object.assign(new Error(line.error.message), { name: line.error.name })
       if (line.done === true) {
-        result(o, id, path, line.bytes ?? 0, t0)
+        result(o, { id, path, bytes: line.bytes ?? 0, t0 })
         return 0
       }
     }
@@ -121,14 +126,18 @@ export async function getStandalone(o: CliOptions, peer: NodePeer): Promise<numb
   const onSignal = (): void => stop.abort()
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
+  let fetchSeconds: number
   try {
+    const f0 = performance.now()
     await messenger.files.fetch(id, { signal: stop.signal })
+    fetchSeconds = (performance.now() - f0) / 1000
   } finally {
     off()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
-  result(o, id, path, await writeLocalFile(messenger, id, path), t0)
+  const bytes = await writeLocalFile(messenger, id, path)
+  result(o, { id, path, bytes, t0, fetchSeconds })
   return 0
 }
 

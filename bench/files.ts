@@ -1,0 +1,163 @@
+/**
+ * File transfer (issue #5 §9): Node→Node throughput of one large file beside raw TCP on loopback in
+ * the same run, and the peak resident memory of sender and receiver.
+ *
+ *   npm run bench -- node-files              # 1 GiB (256 MiB with --quick)
+ *   npm run bench -- node-files --file-mb=2048  # any size
+ *
+ * The sender is a real `parley serve` (its store seeded with the file before it starts); the
+ * receiver a real `parley get` (standalone, dialling the sender), each its own process. The
+ * receiver runs twice: with its data directory on the disk (fdatasync before chunks count as held),
+ * and on tmpfs (/dev/shm), which shows the network path without the disk's write speed.
+ */
+import { spawn } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import {
+  closeSync,
+  createReadStream,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createInterface } from 'node:readline'
+import { DiskChunkStore } from '../src/node/file-store.ts'
+import { importFile } from '../src/core/files/import.ts'
+import { timed, type BenchResult, type Row } from './lib/report.ts'
+
+const sha256 = (b: Uint8Array): Uint8Array =>
+  new Uint8Array(createHash('sha256').update(b).digest())
+const MiB = 1024 * 1024
+const BIN = fileURLToPath(new URL('../bin/parley.js', import.meta.url))
+
+/** Loopback TCP between two processes: MB/s for `bytes`. */
+async function rawTcp(bytes: number): Promise<number> {
+  const server = `
+    const net = require('node:net'); const buf = Buffer.alloc(1 << 20, 7); const size = ${bytes}
+    const srv = net.createServer((s) => { let sent = 0
+      const pump = () => { while (sent < size) { sent += buf.length; if (!s.write(buf)) return s.once('drain', pump) } s.end(() => srv.close()) }
+      pump() })
+    srv.listen(0, '127.0.0.1', () => console.log(srv.address().port))`
+  const child = spawn(process.execPath, ['-e', server], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = Number(await firstLine(child.stdout))
+  const { connect } = await import('node:net')
+  const t0 = performance.now()
+  let got = 0
+  await new Promise<void>((resolve, reject) => {
+    const c = connect(port, '127.0.0.1')
+    c.on('data', (d: Buffer) => (got += d.length))
+    c.on('end', resolve)
+    c.on('error', reject)
+  })
+  const s = (performance.now() - t0) / 1000
+  child.kill()
+  return got / 1e6 / s
+}
+
+async function firstLine(stream: NodeJS.ReadableStream, match: RegExp = /./): Promise<string> {
+  const rl = createInterface({ input: stream })
+  for await (const line of rl) if (match.test(line)) return line
+  throw new Error('stream ended before the line came')
+}
+
+/** Peak resident memory (VmHWM) of a running process, in MB. */
+function peakRssMB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m === null ? NaN : Number(m[1]) / 1024
+}
+
+interface GetResult {
+  bytes: number
+  fetchSeconds: number
+  maxRssMB: number
+}
+
+async function get(id: string, addr: string, dataDir: string, out: string): Promise<GetResult> {
+  const child = spawn(
+    process.execPath,
+    [BIN, 'get', id, '--out', out, '--data', dataDir, '--peer', addr, '--no-mdns', '--json'],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  )
+  const line = await firstLine(child.stdout, /^\{/)
+  return JSON.parse(line) as GetResult
+}
+
+export async function filesBench(
+  opts: { quick: boolean },
+  argv: readonly string[],
+): Promise<BenchResult> {
+  const flag = argv.find((a) => a.startsWith('--file-mb='))
+  const size = Number(flag?.split('=')[1] ?? (opts.quick ? 256 : 1024)) * MiB
+  return timed(`files (${size / MiB} MiB)`, async () => {
+    const dirs: string[] = []
+    const tmp = (base = tmpdir()): string => {
+      const d = mkdtempSync(join(base, 'parley-bench-files-'))
+      dirs.push(d)
+      return d
+    }
+    let serve: ReturnType<typeof spawn> | undefined
+    try {
+      const src = join(tmp(), 'big.bin')
+      const fd = openSync(src, 'w')
+      const block = randomBytes(16 * MiB)
+      for (let n = 0; n < size; n += block.length) {
+        block.writeUInt32BE(n / block.length, 0) // no two blocks alike
+        writeSync(fd, block, 0, Math.min(block.length, size - n))
+      }
+      closeSync(fd)
+      const senderDir = tmp()
+      const store = new DiskChunkStore({ dir: join(senderDir, 'files') })
+      const { id } = await importFile(
+        store,
+        sha256,
+        createReadStream(src, { highWaterMark: MiB }),
+        {
+          name: 'big.bin',
+          type: '',
+          size,
+        },
+      )
+      await store.close()
+      rmSync(src)
+      serve = spawn(
+        process.execPath,
+        [BIN, 'serve', '--data', senderDir, '--port', '0', '--tcp-port', '0', '--no-mdns'],
+        { stdio: ['ignore', 'pipe', 'ignore'] },
+      )
+      const listen = await firstLine(serve.stdout!, /^listening: \/ip4\/127\.0\.0\.1\//)
+      const addr = listen.replace('listening: ', '')
+      const raw = await rawTcp(size)
+      const disk = await get(id, addr, tmp(), join(tmp(), 'out.bin'))
+      const shmDir = tmp('/dev/shm')
+      const shm = await get(id, addr, shmDir, join(shmDir, 'out.bin'))
+      const senderRss = peakRssMB(serve.pid!)
+      const mbps = (r: GetResult): number => r.bytes / 1e6 / r.fetchSeconds
+      const rows: Row[] = [
+        { name: 'raw TCP loopback', value: raw, unit: 'MB/s' },
+        {
+          name: 'Node→Node, receiver on tmpfs',
+          value: mbps(shm),
+          unit: 'MB/s',
+          target: { op: '>=', value: 300 },
+        },
+        { name: 'Node→Node / raw TCP', value: mbps(shm) / raw, unit: 'ratio' },
+        { name: 'Node→Node, receiver on disk', value: mbps(disk), unit: 'MB/s' },
+        {
+          name: 'receiver peak RSS',
+          value: Math.max(disk.maxRssMB, shm.maxRssMB),
+          unit: 'MB',
+          target: { op: '<=', value: 300 },
+        },
+        { name: 'sender peak RSS', value: senderRss, unit: 'MB', target: { op: '<=', value: 300 } },
+      ]
+      return { rows, details: { size, id, raw, disk, shm, senderRss } }
+    } finally {
+      serve?.kill()
+      for (const d of dirs) rmSync(d, { recursive: true, force: true })
+    }
+  })
+}
