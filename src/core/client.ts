@@ -24,6 +24,8 @@ import { directoryOf, heldByOther, peopleView, type ClaimState, type PersonView 
 import { Emitter } from './emitter.ts'
 import { Delivery } from './delivery.ts'
 import { FileTransfers, type FileTransfersInit } from './file-transfers.ts'
+import type { Org } from './org.ts'
+import { OrgClient } from './org-client.ts'
 
 export type { PersonView, ClaimState, RoomSummary }
 export { slugOf } from './room-list.ts'
@@ -48,6 +50,8 @@ export interface ClientInit {
   account: { userId: string; name: string; author: string }
   /** The stored file as one Blob (the browser's IndexedDB chunk store). */
   fileBlob?: FileTransfersInit['fileBlob']
+  /** The organisation this account is a member of: its signed directory is the people list. */
+  org?: Org
 }
 
 export class ParleyClient {
@@ -56,6 +60,8 @@ export class ParleyClient {
   readonly typing: Typing
   /** Sharing files: attach, progress, cancel, download (src/core/file-transfers.ts). */
   readonly files: FileTransfers
+  /** The org's name, members and admin actions (when the account belongs to one). */
+  readonly org: OrgClient | undefined
   readonly #delivery: Delivery
   readonly #events = new Emitter()
   readonly #off: Unsubscribe[] = []
@@ -76,6 +82,7 @@ export class ParleyClient {
       ...(init.fileBlob === undefined ? {} : { fileBlob: init.fileBlob }),
       onPosted: (room, seq) => void this.#delivery.track(room, seq),
     })
+    this.org = init.org && new OrgClient(init.org, init.messenger, init.account.author)
     this.#rooms = new RoomList({
       messenger: this.messenger,
       local: this.local,
@@ -93,6 +100,7 @@ export class ParleyClient {
       this.messenger.net.onPeers(() => this.#events.emit('connection')),
       this.typing.onChange((room) => this.#events.emit(`typing:${room}`)),
     )
+    if (this.org !== undefined) this.#off.push(this.org.onChange(() => this.#events.emit('people')))
     const timer = setInterval(() => this.#events.emit('connection'), 3_000)
     this.#off.push(() => clearInterval(timer))
     for (const room of [PEOPLE_ROOM, ROOMS_ROOM]) await this.messenger.join(room)
@@ -229,7 +237,9 @@ export class ParleyClient {
 
   // --- people, presence, connection ---
 
+  /** The signed org directory with presence (else the `sys.people` directory, outside an org). */
   people(): PersonView[] {
+    if (this.org !== undefined) return this.org.directory(this.local.data.lastSeen)
     const presence = this.messenger.people()
     return peopleView(this.#directory, presence, this.local.data.lastSeen, this.#me.author)
   }
@@ -240,6 +250,7 @@ export class ParleyClient {
    */
   nameOf(author: string): string {
     return (
+      this.org?.nameOf(author) ??
       this.#directory.get(author)?.name ??
       this.messenger.people().find((p) => p.author === author)?.name ??
       `${author.slice(0, 6)}…`

@@ -1,17 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import {
-  OrgState,
-  type OrgFacade,
-  type OrgMemberInfo,
-  type OrgSummary,
-} from '../../src/ui/state/org.svelte.ts'
+import { OrgState, type OrgFacade } from '../../src/ui/state/org.svelte.ts'
+import type { MemberInfo, OrgSummary } from '../../src/core/org-client.ts'
+import type { PeerIdString } from '../../src/core/index.ts'
+
+const peer = (s: string) => s as PeerIdString
 
 /** A plain-object facade with the core client's rules for the last admin. */
 function fakeOrg() {
   const listeners = new Set<() => void>()
   const emit = (): void => listeners.forEach((cb) => cb())
   let summary: OrgSummary = { name: 'Acme', orgId: 'abc', role: 'admin', removed: false }
-  const members: OrgMemberInfo[] = [
+  const members: MemberInfo[] = [
     { userId: 'ann', name: 'Ann', role: 'admin', revoked: false, keys: ['A'] },
     { userId: 'bob', name: 'Bob', role: 'member', revoked: false, keys: ['B'] },
     { userId: 'node', name: 'office', role: 'peer', revoked: false, keys: ['N'] },
@@ -21,10 +20,13 @@ function fakeOrg() {
     org: () => summary,
     members: () => members.map((m) => ({ ...m })),
     people: () => [
-      { author: 'A', status: 'online' },
-      { author: 'B', status: 'away' },
+      { author: 'A', peer: peer('pA'), name: 'Ann', status: 'online', lastSeen: 0, self: true },
+      { author: 'B', peer: peer('pB'), name: 'Bob', status: 'away', lastSeen: 0, self: false },
     ],
-    createInvite: async ({ role }) => ({ code: `code-${role}` }),
+    createInvite: async ({ role, expiresInMs }) => ({
+      code: `code-${role}`,
+      expires: Date.now() + expiresInMs,
+    }),
     async revoke(userId) {
       const m = members.find((x) => x.userId === userId)!
       if (m.role === 'admin' && admins() <= 1) throw new Error('the last admin cannot be removed')
@@ -38,7 +40,7 @@ function fakeOrg() {
       m.role = role
       emit()
     },
-    on(_channel, cb) {
+    onChange(cb) {
       listeners.add(cb)
       return () => listeners.delete(cb)
     },
@@ -49,11 +51,7 @@ function fakeOrg() {
 describe('OrgState (no DOM)', () => {
   it('[ORGUI1] members with presence, Node peers left out, the last admin locked', () => {
     const { facade } = fakeOrg()
-    const org = new OrgState(
-      facade,
-      () => 'A',
-      (c) => `https://h/#invite=${c}`,
-    )
+    const org = new OrgState(facade, 'A', (c) => `https://h/#invite=${c}`)
     expect(org.isAdmin).toBe(true)
     expect(org.members.map((m) => [m.userId, m.status, m.self])).toEqual([
       ['ann', 'online', true],
@@ -66,11 +64,7 @@ describe('OrgState (no DOM)', () => {
 
   it('[ORGUI2] invitation link, promote, revoke; a refused action is an error, not a throw', async () => {
     const { facade, set } = fakeOrg()
-    const org = new OrgState(
-      facade,
-      () => 'A',
-      (c) => `https://h/#invite=${c}`,
-    )
+    const org = new OrgState(facade, 'A', (c) => `https://h/#invite=${c}`)
     await org.createInvite('admin', 3_600_000)
     expect(org.invite).toMatchObject({ link: 'https://h/#invite=code-admin', role: 'admin' })
     expect(org.invite!.expires).toBeGreaterThan(Date.now() + 3_500_000)

@@ -4,42 +4,15 @@
  * promote, demote, revoke). Snapshots from the core client in `$state.raw`; failures are state.
  */
 import type { PresenceStatus, Unsubscribe } from '../../core/index.ts'
+import type { MemberInfo, OrgClient, OrgSummary } from '../../core/org-client.ts'
 
-export type OrgRole = 'admin' | 'member' | 'peer'
+/** The part of the core's `OrgClient` this state needs. */
+export type OrgFacade = Pick<
+  OrgClient,
+  'org' | 'members' | 'people' | 'createInvite' | 'revoke' | 'setRole' | 'onChange'
+>
 
-/** What the org facade of the core client says about the org and us. */
-export interface OrgSummary {
-  name: string
-  orgId: string
-  /** Our role now; undefined while we hold no valid certificate. */
-  role: OrgRole | undefined
-  /** An admin revoked us. */
-  removed: boolean
-}
-
-/** One user of the signed org directory. */
-export interface OrgMemberInfo {
-  userId: string
-  name: string
-  role: OrgRole
-  revoked: boolean
-  /** Device keys: the author ids of their entries. */
-  keys: string[]
-}
-
-/** The part of `ParleyClient` this state needs. */
-export interface OrgFacade {
-  org(): OrgSummary | undefined
-  members(): readonly OrgMemberInfo[]
-  /** Presence by author id. */
-  people(): readonly { author: string; status: PresenceStatus }[]
-  createInvite(opts: { role: 'member' | 'admin'; expiresInMs: number }): Promise<{ code: string }>
-  revoke(userId: string): Promise<unknown>
-  setRole(userId: string, role: 'admin' | 'member'): Promise<unknown>
-  on(channel: string, cb: () => void): Unsubscribe
-}
-
-export interface MemberRow extends OrgMemberInfo {
+export interface MemberRow extends MemberInfo {
   status: PresenceStatus
   self: boolean
   /** Why this member cannot be revoked or demoted (the last admin), if so. */
@@ -71,20 +44,20 @@ export class OrgState {
   error = $state.raw<string | undefined>(undefined)
   busy = $state.raw(false)
   readonly #client: OrgFacade
-  readonly #me: () => string
+  readonly #me: string
   readonly #link: (code: string) => string
   readonly #off: Unsubscribe[] = []
 
   /**
    * @param me our author id; @param link makes the invitation link of a code (the page's origin).
    */
-  constructor(client: OrgFacade, me: () => string, link: (code: string) => string) {
+  constructor(client: OrgFacade, me: string, link: (code: string) => string) {
     this.#client = client
     this.#me = me
     this.#link = link
     const sync = (): void => this.#sync()
     sync()
-    for (const channel of ['org', 'people']) this.#off.push(client.on(channel, sync))
+    this.#off.push(client.onChange(sync))
   }
 
   get isAdmin(): boolean {
@@ -93,8 +66,7 @@ export class OrgState {
 
   async createInvite(role: 'member' | 'admin', expiresInMs: number): Promise<void> {
     await this.#run(async () => {
-      const expires = Date.now() + expiresInMs
-      const { code } = await this.#client.createInvite({ role, expiresInMs })
+      const { code, expires } = await this.#client.createInvite({ role, expiresInMs })
       this.invite = { link: this.#link(code), code, role, expires }
     })
   }
@@ -124,7 +96,7 @@ export class OrgState {
     const presence: Record<string, PresenceStatus> = Object.fromEntries(
       this.#client.people().map((p) => [p.author, p.status]),
     )
-    const me = this.#me()
+    const me = this.#me
     const all = this.#client.members().filter((m) => m.role !== 'peer')
     const admins = all.filter((m) => m.role === 'admin' && !m.revoked).length
     this.members = all

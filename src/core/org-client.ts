@@ -1,0 +1,120 @@
+/**
+ * The web app's view of its {@link Org}: the org's name, our role and whether we were removed,
+ * the signed directory of members (the people list: work contacts only, Node peers left out)
+ * joined with presence, and an admin's actions. A thin facade: the rules live in `Org` and
+ * src/crdt/org-state.ts.
+ */
+import type { Unsubscribe } from '../net/index.ts'
+import type { Role } from '../crdt/org-records.ts'
+import type { MemberInfo, Org } from './org.ts'
+import type { Messenger } from './messenger.ts'
+import type { PresenceInfo, PresenceStatus } from './presence.ts'
+import type { PersonView } from './people.ts'
+
+export type { MemberInfo }
+
+export interface OrgSummary {
+  name: string
+  orgId: string
+  /** Our role now; undefined while we hold no valid certificate. */
+  role: Role | undefined
+  /** An admin revoked us. */
+  removed: boolean
+}
+
+const rank: Record<PresenceStatus, number> = { online: 0, away: 1, offline: 2 }
+
+export class OrgClient {
+  readonly #org: Org
+  readonly #messenger: Messenger
+  /** Our author id (base64url device key). */
+  readonly #me: string
+
+  constructor(org: Org, messenger: Messenger, me: string) {
+    this.#org = org
+    this.#messenger = messenger
+    this.#me = me
+  }
+
+  org(): OrgSummary {
+    const mine = this.#org.members().find((m) => m.keys.includes(this.#me))
+    return {
+      name: this.#org.name,
+      orgId: this.#org.orgId,
+      role: this.#org.roleOf(this.#org.signer.publicKey),
+      removed: mine?.revoked === true,
+    }
+  }
+
+  members(): MemberInfo[] {
+    return this.#org.members()
+  }
+
+  /** The certified name of the member whose device `author` is. */
+  nameOf(author: string): string | undefined {
+    return this.#org.members().find((m) => m.keys.includes(author))?.name
+  }
+
+  /** Presence of every author heard from. */
+  people(): readonly PresenceInfo[] {
+    return this.#messenger.people()
+  }
+
+  /**
+   * The people list: every unrevoked person of the signed directory (no Node peers), each shown by
+   * its device with the best presence, online first, then by name.
+   */
+  directory(lastSeen: Readonly<Record<string, number>>): PersonView[] {
+    const live = new Map(this.#messenger.people().map((p) => [p.author, p]))
+    const out: PersonView[] = []
+    for (const m of this.#org.members()) {
+      if (m.revoked || m.role === 'peer' || m.keys.length === 0) continue
+      const self = m.keys.includes(this.#me)
+      const best = m.keys
+        .map((k) => ({ key: k, seen: live.get(k) }))
+        .sort((a, b) => rank[a.seen?.status ?? 'offline'] - rank[b.seen?.status ?? 'offline'])[0]
+      const key = self ? this.#me : (best?.key ?? m.keys[0]!)
+      const seen = live.get(key)
+      out.push({
+        author: key,
+        userId: m.userId,
+        name: m.name,
+        status: self ? (seen?.status ?? 'online') : (seen?.status ?? 'offline'),
+        lastSeen: seen?.lastSeen ?? Math.max(0, ...m.keys.map((k) => lastSeen[k] ?? 0)),
+        self,
+        conflict: false,
+      })
+    }
+    return out.sort(
+      (a, b) =>
+        rank[a.status] - rank[b.status] ||
+        a.name.localeCompare(b.name) ||
+        (a.author < b.author ? -1 : 1),
+    )
+  }
+
+  /** A single-use invitation code (see `Org.createInvite`). */
+  async createInvite(opts: {
+    role: 'member' | 'admin'
+    expiresInMs: number
+    addrs?: string[]
+  }): Promise<{ code: string; expires: number }> {
+    const { invitation, code } = await this.#org.createInvite(opts)
+    return { code, expires: invitation.expires }
+  }
+
+  revoke(userId: string): Promise<unknown> {
+    return this.#org.revoke(userId)
+  }
+
+  setRole(userId: string, role: 'admin' | 'member'): Promise<unknown> {
+    return this.#org.setRole(userId, role)
+  }
+
+  /** Called when the org's records or anyone's presence change. */
+  onChange(cb: () => void): Unsubscribe {
+    const offOrg = this.#org.onChange(cb)
+    const offPresence = this.#messenger.presence.onChange(() => cb())
+    return () => (offOrg(), offPresence())
+  }
+}
