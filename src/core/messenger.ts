@@ -375,10 +375,18 @@ export class Messenger implements RoomRegistry {
     }
   }
 
-  /** Pushes our newest entries of `room` to `peer`; resolves with the seq it acknowledged. */
-  async pushTo(peer: PeerIdString, room: string, signal?: AbortSignal): Promise<number> {
+  /**
+   * Pushes the newest entries of `room` by `author` (default: ours) to `peer`; resolves with the seq
+   * it acknowledged (0 when we hold none of that author's).
+   */
+  async pushTo(
+    peer: PeerIdString,
+    room: string,
+    signal?: AbortSignal,
+    author: Uint8Array = this.identity.signer.publicKey,
+  ): Promise<number> {
     const h = await this.join(room)
-    const me = h.author(this.identity.signer.publicKey)
+    const me = h.author(author)
     if (me === undefined) return 0
     const entries = await h.entriesOf(me.author, Math.max(1, me.head.seq - 63), me.head.seq)
     const verified = entries.map((e) => ({

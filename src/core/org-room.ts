@@ -16,6 +16,9 @@ import type { Org } from './org.ts'
 
 const log = createLogger('parley:core:org')
 
+/** How long a revoked member's peer is given to learn of its revocation before it is cut off. */
+const FAREWELL_MS = 3_000
+
 /**
  * The ingest check: an entry is stored only if its author holds a certificate valid at the entry's
  * time and was not revoked before it. In `sys.org` an entry may also carry its author's own
@@ -50,6 +53,7 @@ export class OrgRoom {
   #members = 0
   #reading: Promise<void> = Promise.resolve()
   #resync: ReturnType<typeof setTimeout> | undefined
+  #evicting: Promise<void> = Promise.resolve()
 
   constructor(messenger: Messenger, org: Org) {
     this.#messenger = messenger
@@ -99,13 +103,22 @@ export class OrgRoom {
 
   #changed(): void {
     void this.#publish().catch((err: unknown) => log.error('posting org records failed: %e', err))
+    const evictions: Promise<void>[] = []
     for (const [peer, key] of this.#peerKeys) {
       if (this.#org.isMember(key)) continue
       this.#peerKeys.delete(peer)
       log('evicting %s: %s', peer, this.#org.refusal(key, this.#org.now()))
-      void this.#net.evict(peer).catch((err: unknown) => log('evict %s: %e', peer, err))
+      const evict = async (): Promise<void> => {
+        await this.#farewell(peer, key)
+        await this.#net.evict(peer)
+      }
+      evictions.push(evict().catch((err: unknown) => log('evict %s: %e', peer, err)))
     }
-    void this.#net.readmitAll().catch((err: unknown) => log('readmit failed: %e', err))
+    // re-verification waits for every eviction under way (a farewell is not cut short)
+    this.#evicting = Promise.all([this.#evicting, ...evictions]).then(() => undefined)
+    void this.#evicting
+      .then(() => this.#net.readmitAll())
+      .catch((err: unknown) => log('readmit failed: %e', err))
     const members = this.#org.view().members.size
     if (members > this.#members) {
       // entries refused while their author was unknown are pulled again
@@ -113,6 +126,22 @@ export class OrgRoom {
       this.#resync = setTimeout(() => void this.#messenger.syncNow().catch(() => undefined), 200)
     }
     this.#members = members
+  }
+
+  /**
+   * Before a revoked member's peer is cut off it is pushed the `sys.org` chains that carry its
+   * revocation (the issuer's, then ours), so the member's own app learns it was removed instead of
+   * silently losing every connection (issue #4). Bounded by {@link FAREWELL_MS}; the eviction
+   * follows whatever happens.
+   */
+  async #farewell(peer: PeerIdString, key: Uint8Array): Promise<void> {
+    const userId = this.#org.view().byKey.get(hexOf(key))
+    const rev = this.#org.revocations().find((r) => r.userId === userId)
+    const signal = AbortSignal.timeout(FAREWELL_MS)
+    for (const author of [...(rev === undefined ? [] : [rev.issuer]), this.#org.signer.publicKey])
+      await this.#messenger
+        .pushTo(peer, ORG_ROOM, signal, author)
+        .catch((err: unknown) => log('farewell to %s: %e', peer, err))
   }
 
   /** Posts every record we hold that `sys.org` lacks, once we hold a certificate ourselves. */

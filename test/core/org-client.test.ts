@@ -68,7 +68,9 @@ describe('OrgClient', () => {
     let changed = 0
     const off = bobView.onChange(() => changed++)
     await annView.revoke('bob')
+    // the revoked member's own peer learns it before it is cut off, then is cut off
     await vi.waitFor(() => expect(bobView.org().removed).toBe(true), WAIT)
+    await vi.waitFor(() => expect(bob.net.peers()).not.toContain(node.net.peerId), WAIT)
     expect(changed).toBeGreaterThan(0)
     off()
     expect(annView.directory({}).map((p) => p.userId)).toEqual(['ann'])
