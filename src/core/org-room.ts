@@ -52,6 +52,7 @@ export class OrgRoom {
   readonly #off: Unsubscribe[] = []
   #members = 0
   #reading: Promise<void> = Promise.resolve()
+  #publishing: Promise<void> = Promise.resolve()
   #resync: ReturnType<typeof setTimeout> | undefined
   #evicting: Promise<void> = Promise.resolve()
 
@@ -74,7 +75,20 @@ export class OrgRoom {
     }
     this.#read()
     await this.#reading
-    await this.#publish()
+    this.#queuePublish()
+    await this.#publishing
+  }
+
+  /** Resolves once the records known so far are written to `sys.org` (stored, not delivered). */
+  async settled(): Promise<void> {
+    await this.#reading
+    await this.#publishing
+  }
+
+  #queuePublish(): void {
+    this.#publishing = this.#publishing
+      .then(() => this.#publish())
+      .catch((err: unknown) => log.error('posting org records failed: %e', err))
   }
 
   stop(): void {
@@ -102,7 +116,7 @@ export class OrgRoom {
   }
 
   #changed(): void {
-    void this.#publish().catch((err: unknown) => log.error('posting org records failed: %e', err))
+    this.#queuePublish()
     const evictions: Promise<void>[] = []
     for (const [peer, key] of this.#peerKeys) {
       if (this.#org.isMember(key)) continue

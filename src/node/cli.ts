@@ -6,6 +6,7 @@ import { DEFAULT_DATA_DIR } from './data-dir.ts'
 import { resolve } from 'node:path'
 import { UsageError, type CliOptions } from './options.ts'
 import { parseSize } from './file-io.ts'
+import { parseDuration } from './duration.ts'
 
 const HELP = `parley — peer-to-peer office messenger
 
@@ -21,6 +22,15 @@ Usage:
   parley peers                                                        people and connections
   parley dial MULTIADDR                                               connect to a peer
 
+Organisation (only invited peers and people get in):
+  parley init --org NAME                        make an organisation; this peer holds its root key
+  parley serve --org NAME                       the same, on the first run of a serve
+  parley invite [--role member|admin|peer] [--expires 7d]   a single-use invitation code and link
+  parley join CODE                              this peer joins an organisation (invite --role peer)
+  parley members                                the signed org directory
+  parley revoke USER                            remove a member (their peers are cut off)
+  parley role USER admin|member                 promote or demote
+
 Options for every command:
   --data DIR        data directory (default: ${DEFAULT_DATA_DIR})
   --peer MULTIADDR  also connect to this peer (repeatable), where mDNS cannot reach
@@ -31,7 +41,23 @@ Options for every command:
 While \`parley serve\` runs on a data directory, the other commands work through it.
 `
 
-const COMMANDS = ['serve', 'send', 'get', 'read', 'rooms', 'peers', 'dial']
+const COMMANDS = [
+  'serve',
+  'send',
+  'get',
+  'read',
+  'rooms',
+  'peers',
+  'dial',
+  'init',
+  'invite',
+  'join',
+  'members',
+  'revoke',
+  'role',
+]
+
+const ORG_COMMANDS = ['init', 'invite', 'join', 'members', 'revoke', 'role']
 
 export function parseCli(argv: string[]): CliOptions | 'help' {
   const { values, positionals } = parseArgs({
@@ -54,6 +80,9 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
       file: { type: 'string' },
       out: { type: 'string' },
       'file-quota': { type: 'string' },
+      org: { type: 'string' },
+      role: { type: 'string' },
+      expires: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -71,6 +100,18 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   if (values['file-quota'] !== undefined && quota === undefined)
     throw new UsageError(`--file-quota must be a size like 20GB, not ${values['file-quota']}`)
   if (command === 'dial' && rest[0] === undefined) throw new UsageError('dial needs a MULTIADDR')
+  if (command === 'init' && (values.org ?? '').trim() === '')
+    throw new UsageError('init needs --org NAME')
+  if (command === 'join' && rest[0] === undefined) throw new UsageError('join needs the CODE')
+  if (command === 'revoke' && rest[0] === undefined) throw new UsageError('revoke needs a USER')
+  if (command === 'role' && (rest[0] === undefined || !['admin', 'member'].includes(rest[1] ?? '')))
+    throw new UsageError('role needs a USER and admin or member')
+  const role = values.role ?? 'member'
+  if (!['member', 'admin', 'peer'].includes(role))
+    throw new UsageError('--role must be member, admin or peer')
+  const expiresInMs = parseDuration(values.expires ?? '7d')
+  if (expiresInMs === undefined)
+    throw new UsageError('--expires must be a duration like 7d, 12h or 30m (1 s to 366 d)')
   if ((values.cert === undefined) !== (values.key === undefined))
     throw new UsageError('--cert FILE and --key FILE go together')
   const num = (v: string | undefined, what: string, def: number): number => {
@@ -100,6 +141,9 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     file: values.file === undefined ? undefined : resolve(values.file),
     out: values.out === undefined ? undefined : resolve(values.out),
     fileQuota: quota,
+    org: values.org,
+    role,
+    expiresInMs,
   }
 }
 
@@ -118,6 +162,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     // Loaded on demand: help, usage errors and commands through a serve never load libp2p.
     if (opts.command === 'serve') return await (await import('./serve.ts')).serve(opts)
+    if (ORG_COMMANDS.includes(opts.command))
+      return await (await import('./org-commands.ts')).runOrgCommand(opts)
     return await (await import('./commands.ts')).runCommand(opts)
   } catch (err) {
     const e = err as Error

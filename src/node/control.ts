@@ -10,6 +10,8 @@ import { sendJson, type ControlHandler } from './http.ts'
 import { lockHolder } from './data-dir.ts'
 import { toJsonLine, toLine, historyOf } from './output.ts'
 import { getControl, sendFileControl } from './file-control.ts'
+import type { Org } from '../core/org.ts'
+import { orgControl } from './org-control.ts'
 
 export interface ControlInfo {
   pid: number
@@ -44,8 +46,11 @@ async function body(req: IncomingMessage): Promise<Record<string, unknown>> {
   return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>
 }
 
-/** Serves `/api/ctl/{send,send-file,get,read,rooms,peers,dial}` for a running peer. */
-export function controlHandler(messenger: Messenger): ControlHandler {
+/** Serves `/api/ctl/{send,send-file,get,read,rooms,peers,dial}` and the org's paths. */
+export function controlHandler(
+  messenger: Messenger,
+  org?: { org: Org | undefined; addrs: () => string[]; webUrls: () => string[] },
+): ControlHandler {
   return async (
     req: IncomingMessage,
     res: ServerResponse,
@@ -110,6 +115,7 @@ export function controlHandler(messenger: Messenger): ControlHandler {
         })
       }
       default:
+        if (org !== undefined && (await orgControl(org.org, org, req, res, path))) return
         return sendJson(res, 404, { error: `no control command ${path}` })
     }
   }

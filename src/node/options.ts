@@ -22,6 +22,12 @@ export interface CliOptions {
   out: string | undefined
   /** `serve --file-quota SIZE`: bytes of shared files kept at most. */
   fileQuota: number | undefined
+  /** `init --org NAME`, `serve --org NAME`: the organisation to create. */
+  org: string | undefined
+  /** `invite --role`. */
+  role: string
+  /** `invite --expires` in ms. */
+  expiresInMs: number
 }
 
 export class UsageError extends Error {

@@ -13,6 +13,11 @@ import { lockDataDir } from './data-dir.ts'
 import { DiskChunkStore } from './file-store.ts'
 import type { HistoryStore } from '../core/store.ts'
 import { hostname, userInfo } from 'node:os'
+import type { PeerIdString } from '../net/index.ts'
+import type { Org } from '../core/org.ts'
+import type { OrgRoom } from '../core/org-room.ts'
+import { wireOrg } from '../core/org-wiring.ts'
+import { createOrgIn, openOrg, orgAddrs } from './org-node.ts'
 
 export interface PeerOptions {
   dataDir: string
@@ -30,12 +35,18 @@ export interface PeerOptions {
   fileQuota?: number
   /** Transfer tuning (bench). */
   fileTuning?: MessengerInit['fileTuning']
+  /** Create an org with this name if the directory has none (`serve --org NAME`). */
+  createOrg?: string
 }
 
 export interface NodePeer {
   messenger: Messenger
   store: HistoryStore
   files: DiskChunkStore
+  /** The directory's org (undefined: an open peer, outside any org). */
+  org: Org | undefined
+  /** The org's `sys.org` binding, when there is an org. */
+  orgRoom: OrgRoom | undefined
   stop(): Promise<void>
 }
 
@@ -55,25 +66,40 @@ export async function startPeer(opts: PeerOptions): Promise<NodePeer> {
       async () => new Uint8Array(randomBytes(32)),
     )
     const netKey = await settingOrCreate(store, 'net-key', generateNetKey)
+    const signer = createNodeSigner(seed)
+    const name = opts.name ?? `${userInfo().username}@${hostname()}`
+    let org = await openOrg(store, signer)
+    if (org === undefined && opts.createOrg !== undefined)
+      org = await createOrgIn(store, signer, opts.createOrg, name)
+    let peerId = (): PeerIdString => {
+      throw new Error('no peer id yet')
+    }
+    const wiring = org === undefined ? undefined : wireOrg(org, () => peerId())
     const net = await createLibp2pNet({
       privateKey: netKey,
       listen: opts.listen ?? ['/ip4/0.0.0.0/tcp/0'],
       mdns: opts.mdns ?? true,
-      bootstrap: opts.peers ?? [],
+      bootstrap: [...(opts.peers ?? []), ...(await orgAddrs(store))],
       transports: 'node',
+      ...(wiring === undefined
+        ? {}
+        : { admission: wiring.admission, networkKey: wiring.networkKey }),
     })
+    peerId = () => net.peerId
     const messenger = new Messenger({
       net,
       store,
-      signer: createNodeSigner(seed),
+      signer,
       crypto: nodeCrypto,
-      name: opts.name ?? `${userInfo().username}@${hostname()}`,
+      name,
       retainAll: opts.retainAll ?? false,
       files,
       ...(opts.fileTuning === undefined ? {} : { fileTuning: opts.fileTuning }),
       ...(opts.antiEntropyMs === undefined ? {} : { antiEntropyMs: opts.antiEntropyMs }),
+      ...(wiring === undefined ? {} : { gate: wiring.gate }),
     })
     await net.start()
+    const orgRoom = await wiring?.attach(messenger)
     await messenger.start()
     const s = store
     const f = files
@@ -82,10 +108,13 @@ export async function startPeer(opts: PeerOptions): Promise<NodePeer> {
       messenger,
       store: s,
       files: f,
+      org,
+      orgRoom,
       async stop() {
         if (stopped) return
         stopped = true
         try {
+          orgRoom?.stop()
           await messenger.stop()
           await net.stop()
         } finally {

@@ -71,6 +71,7 @@ export async function serve(o: CliOptions): Promise<number> {
     retainAll: true,
     ...(o.name === undefined ? {} : { name: o.name }),
     ...(o.fileQuota === undefined ? {} : { fileQuota: o.fileQuota }),
+    ...(o.org === undefined ? {} : { createOrg: o.org }),
   })
   const { messenger } = peer
   const wsPort = (): number | undefined => {
@@ -102,7 +103,11 @@ export async function serve(o: CliOptions): Promise<number> {
       wsPort,
       info: () => ({ peerId: messenger.net.peerId }),
       controlToken: token,
-      control: controlHandler(messenger),
+      control: controlHandler(messenger, {
+        org: peer.org,
+        addrs: () => messenger.net.addresses().filter((a) => !a.includes('/ws/')),
+        webUrls: () => httpsUrls(o, web.port, tls),
+      }),
       tls: webTls(tls),
     })
   } catch (err) {
@@ -118,6 +123,9 @@ export async function serve(o: CliOptions): Promise<number> {
   process.stdout.write(
     [
       `Parley peer ${messenger.net.peerId}`,
+      peer.org === undefined
+        ? 'organisation: none (open peer; parley init --org NAME or serve --org NAME makes one)'
+        : `organisation: ${peer.org.name} (id ${peer.org.orgId})`,
       `data directory: ${o.data}`,
       `web app: http://${local}:${web.port}/ (on this machine)`,
       ...httpsUrls(o, web.port, tls).map((u) => `web app over https: ${u}`),
