@@ -93,6 +93,16 @@ async function exclusive(name: string): Promise<(() => void) | undefined> {
   return granted ? () => release() : undefined
 }
 
+/** Resolves once the page is idle (after its first paint), or at once where that cannot be told. */
+function afterPaint(): Promise<void> {
+  const idle = (globalThis as { requestIdleCallback?: typeof requestIdleCallback })
+    .requestIdleCallback
+  return new Promise((resolve) => {
+    if (idle === undefined) setTimeout(resolve, 0)
+    else idle(() => resolve(), { timeout: 1_000 })
+  })
+}
+
 /**
  * Opens the account's history, starts its libp2p node and messenger, and dials the serving peer.
  * Works offline: the address of the last peer reached is remembered, and history shows at once.
@@ -163,13 +173,12 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     files,
   })
   performance.mark('parley:net-created')
-  await net.start()
-  performance.mark('parley:net-started')
+  // Local-first: the messenger and client start on the stopped node (subscriptions and handlers
+  // attach when it starts; a presence announce before then reaches nobody, as it would offline),
+  // so the open room is read from IndexedDB and painted without waiting for the network. The node
+  // starts once the page is idle, off the path to the first paint.
   await messenger.start()
   performance.mark('parley:messenger-started')
-  // Direct WebRTC links to other browsers, signalled through the serving peer as relay.
-  const links = new DirectLinks({ net, presence: messenger.presence, relay: () => addr })
-  links.start()
   const client = new ParleyClient({
     messenger,
     store,
@@ -178,6 +187,19 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   })
   await client.start()
   performance.mark('parley:client-started')
+  // Direct WebRTC links to other browsers, signalled through the serving peer as relay.
+  const links = new DirectLinks({ net, presence: messenger.presence, relay: () => addr })
+  let stopped = false
+  const netStarted = afterPaint().then(async () => {
+    if (stopped) return
+    try {
+      await net.start()
+      performance.mark('parley:net-started')
+      if (!stopped) links.start()
+    } catch (err) {
+      log.error('network did not start; history stays readable: %e', err)
+    }
+  })
   return {
     client,
     peerAddress: addr,
@@ -186,6 +208,8 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
         net.dial(addr).catch((err: unknown) => log('redial failed: %e', err))
     },
     async stop() {
+      stopped = true
+      await netStarted
       links.stop()
       await client.stop()
       await messenger.stop()
