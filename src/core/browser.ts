@@ -93,22 +93,14 @@ async function exclusive(name: string): Promise<(() => void) | undefined> {
   return granted ? () => release() : undefined
 }
 
-/**
- * Resolves once `shown` has resolved and the frame after it has been painted — or after `capMs`
- * at the latest (nothing shown, or a hidden tab where animation frames do not run).
- */
-function afterPaint(shown: Promise<void>, capMs = 2_000): Promise<void> {
-  const frame = (globalThis as { requestAnimationFrame?: typeof requestAnimationFrame })
-    .requestAnimationFrame
-  const painted = shown.then(
-    () =>
-      new Promise<void>((resolve) => {
-        // A frame starts after the read's render; the paint is done by the next task after it.
-        if (frame === undefined) setTimeout(resolve, 0)
-        else frame(() => frame(() => setTimeout(resolve, 0)))
-      }),
-  )
-  return Promise.race([painted, new Promise<void>((resolve) => setTimeout(resolve, capMs))])
+/** Resolves once the page is idle (after its first paint), or at once where that cannot be told. */
+function afterPaint(): Promise<void> {
+  const idle = (globalThis as { requestIdleCallback?: typeof requestIdleCallback })
+    .requestIdleCallback
+  return new Promise((resolve) => {
+    if (idle === undefined) setTimeout(resolve, 0)
+    else idle(() => resolve(), { timeout: 1_000 })
+  })
 }
 
 /**
@@ -184,7 +176,7 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   // Local-first: the messenger and client start on the stopped node (subscriptions and handlers
   // attach when it starts; a presence announce before then reaches nobody, as it would offline),
   // so the open room is read from IndexedDB and painted without waiting for the network. The node
-  // starts once the first room read is painted (2 s at the latest), off the path to the first paint.
+  // starts once the page is idle, off the path to the first paint.
   await messenger.start()
   performance.mark('parley:messenger-started')
   const client = new ParleyClient({
@@ -198,7 +190,7 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   // Direct WebRTC links to other browsers, signalled through the serving peer as relay.
   const links = new DirectLinks({ net, presence: messenger.presence, relay: () => addr })
   let stopped = false
-  const netStarted = afterPaint(client.firstRead).then(async () => {
+  const netStarted = afterPaint().then(async () => {
     if (stopped) return
     try {
       await net.start()

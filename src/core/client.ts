@@ -204,14 +204,8 @@ export class ParleyClient {
   // --- messages ---
 
   messages(room: string): Promise<DisplayMessage[]> {
-    const read = this.messenger.messages(room)
-    void read.then(this.#firstRead, this.#firstRead)
-    return read
+    return this.messenger.messages(room)
   }
-
-  /** Resolves once the first read of a room's messages is done: what a page shows first. */
-  readonly firstRead: Promise<void> = new Promise((resolve) => (this.#firstRead = () => resolve()))
-  #firstRead: () => void = () => undefined
 
   /** Our messages in `room` with a seq up to this are held by another peer. */
   deliveredSeq(room: string): number {
