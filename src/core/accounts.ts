@@ -219,6 +219,42 @@ export class Accounts {
     return account
   }
 
+  /**
+   * Re-seals the account's secret key under `newPassword` (fresh salt and IV, PBKDF2 at
+   * {@link PBKDF2_ITERATIONS}). The old password must open the stored key first
+   * ({@link WrongPasswordError} otherwise, nothing changed); the new sealed copy is checked to open
+   * before it replaces the old one in a single `put` (one IndexedDB transaction), so a crash or a
+   * failed write leaves the old sealed key intact and usable. The session copy is not tied to the
+   * password and stays as it is.
+   */
+  async changePassword(userId: string, oldPassword: string, newPassword: string): Promise<void> {
+    subtleCrypto()
+    if (newPassword.length < MIN_PASSWORD_LENGTH)
+      throw new InvalidAccountError(`A password has at least ${MIN_PASSWORD_LENGTH} characters.`)
+    const r = await this.#find(userId.trim())
+    if (r === undefined) throw new UnknownAccountError(userId)
+    let secretKey: Uint8Array
+    try {
+      secretKey = await open(
+        await passwordKey(oldPassword, r.salt, r.iterations),
+        r.iv,
+        r.publicKey,
+        r.sealed,
+      )
+    } catch (err) {
+      if ((err as Error).name === 'OperationError') throw new WrongPasswordError()
+      throw err
+    }
+    unlocked(r, secretKey)
+    const salt = random(16)
+    const iv = random(12)
+    const key = await passwordKey(newPassword, salt, PBKDF2_ITERATIONS)
+    const sealed = await seal(key, iv, r.publicKey, secretKey)
+    if (!sameBytes(await open(key, iv, r.publicKey, sealed), secretKey))
+      throw new InvalidAccountError('The re-sealed key did not open; the old password still works.')
+    await this.#storage.put({ ...r, salt, iterations: PBKDF2_ITERATIONS, iv, sealed })
+  }
+
   /** The account still signed in on this browser (after a reload), if any. */
   async resume(): Promise<UnlockedAccount | undefined> {
     const s = await this.#storage.getSession()

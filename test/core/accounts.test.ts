@@ -72,7 +72,64 @@ describe('accounts', () => {
       expect(err).toMatchObject({ name: 'InsecureContextError' })
       expect((err as Error).message).toMatch(/https:\/\//)
     } finally {
+      // `subtle` is usually a getter on the prototype: removing the own property restores it
       if (subtle !== undefined) Object.defineProperty(globalThis.crypto, 'subtle', subtle)
+      else Reflect.deleteProperty(globalThis.crypto, 'subtle')
     }
+  })
+
+  it('[ACC6] change password re-seals under a fresh salt; new opens after a reload, old is refused', async () => {
+    const factory = new IDBFactory()
+    const storage = await openIdbAccounts(factory)
+    const accounts = new Accounts(storage)
+    const a = await accounts.signUp('gina', 'Gina', 'old password')
+    const [before] = await storage.list()
+    await accounts.changePassword('gina', 'old password', 'new password')
+    const [after] = await storage.list()
+    expect(after?.iterations).toBeGreaterThanOrEqual(600_000)
+    expect(after?.salt).not.toEqual(before?.salt)
+    expect(after?.sealed).not.toEqual(before?.sealed)
+    expect(after?.author).toBe(a.author)
+    // the session copy is not tied to the password: a reload still resumes
+    const reloaded = new Accounts(await openIdbAccounts(factory))
+    expect((await reloaded.resume())?.secretKey).toEqual(a.secretKey)
+    await reloaded.signOut()
+    expect((await reloaded.signIn('gina', 'new password')).secretKey).toEqual(a.secretKey)
+    await expect(reloaded.signIn('gina', 'old password')).rejects.toMatchObject({
+      name: 'WrongPasswordError',
+    })
+  })
+
+  it('[ACC7] a wrong old password, a short new one or a failed write change nothing', async () => {
+    const factory = new IDBFactory()
+    const storage = await openIdbAccounts(factory)
+    const accounts = new Accounts(storage)
+    const a = await accounts.signUp('hank', 'Hank', 'old password')
+    const before = await storage.list()
+    await expect(
+      accounts.changePassword('hank', 'not it at all', 'new password'),
+    ).rejects.toMatchObject({ name: 'WrongPasswordError' })
+    await expect(accounts.changePassword('hank', 'old password', 'short')).rejects.toMatchObject({
+      name: 'InvalidAccountError',
+    })
+    await expect(
+      accounts.changePassword('nobody', 'old password', 'new password'),
+    ).rejects.toMatchObject({ name: 'UnknownAccountError' })
+    // the write fails (disk full, tab killed before the transaction commits)
+    const failing = new Accounts({
+      ...storage,
+      put: async () => {
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError')
+      },
+    })
+    await expect(
+      failing.changePassword('hank', 'old password', 'new password'),
+    ).rejects.toMatchObject({ name: 'QuotaExceededError' })
+    const reopened = new Accounts(await openIdbAccounts(factory))
+    expect(await (await openIdbAccounts(factory)).list()).toEqual(before)
+    expect((await reopened.signIn('hank', 'old password')).secretKey).toEqual(a.secretKey)
+    await expect(reopened.signIn('hank', 'new password')).rejects.toMatchObject({
+      name: 'WrongPasswordError',
+    })
   })
 })
