@@ -74,10 +74,18 @@ export class SessionState {
       const account = this.#account
       if (client === undefined || account === undefined) return
       await (await this.#open()).update(account.author, { userId })
+      this.#account = { ...account, userId }
       const claim = await client.rename({ userId })
       if (claim === 'taken') throw new Error(`“${userId}” is taken too. Choose another.`)
       this.phase = 'ready'
     })
+  }
+
+  /** Re-seals the signed-in account's key under a new password; rejects (e.g. WrongPasswordError). */
+  async changePassword(oldPassword: string, newPassword: string): Promise<void> {
+    const account = this.#account
+    if (account === undefined) throw new Error('Not signed in.')
+    await (await this.#open()).changePassword(account.userId, oldPassword, newPassword)
   }
 
   signOut(): Promise<void> {
