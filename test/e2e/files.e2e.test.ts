@@ -188,26 +188,4 @@ describe('files end to end (Chromium + parley serve)', () => {
     const whole = await long.getByTestId('long-text-body').evaluate((el) => el.textContent!.trim())
     expect(whole).toBe(text.trim())
   })
-
-  it('[F-E2E5] a full disk pauses the download with a named error; with room again it resumes', async () => {
-    const origin = new URL(serve.url).origin
-    const cdp = await ctxB.newCDPSession(b)
-    const usage = await b.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0)
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage + 2_000_000 })
-    const bytes = randomBytes(6 * 1024 * 1024)
-    await a
-      .getByTestId('file-input')
-      .setInputFiles({ name: 'full.bin', mimeType: 'application/octet-stream', buffer: bytes })
-    const att = attachment(b, 'full.bin')
-    await att.getByTestId('download').click()
-    const paused = att.locator('[data-testid=transfer][data-error=FileStoreFullError]')
-    await paused.waitFor({ timeout: 30_000 })
-    expect(await paused.getAttribute('data-state')).toBe('paused')
-    expect(await paused.getByTestId('transfer-error').textContent()).toMatch(/^Disk full/)
-    await screenshot(b, 'e2e-files-5-disk-full')
-
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin })
-    const got = await download(b, () => att.getByTestId('download').click(), 60_000)
-    expect(sha256(got.bytes)).toBe(sha256(bytes))
-  })
 })
