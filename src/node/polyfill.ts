@@ -5,6 +5,7 @@
  * - global `WebSocket` (Node 22; behind a flag on 20): `@libp2p/websockets` dials with it.
  */
 import { WebSocket as WsWebSocket } from 'ws'
+import { createLogger } from '../net/logger.ts'
 
 interface Resolvers<T> {
   promise: Promise<T>
@@ -25,5 +26,20 @@ if (typeof P.withResolvers !== 'function') {
   }
 }
 
+const log = createLogger('parley:node:websocket')
+
+/**
+ * `ws` is an EventEmitter: an 'error' (a refused or reset dial) emitted while no listener is attached
+ * — libp2p detaches its own once a dial is aborted or settled — is thrown as an uncaught exception and
+ * would end the whole peer (seen as ECONNREFUSED in test/net/browser-admission.test.ts). Browsers
+ * never throw for a WebSocket error, so neither does this one: it is logged; listeners still get it.
+ */
+class NodeWebSocket extends WsWebSocket {
+  constructor(...args: ConstructorParameters<typeof WsWebSocket>) {
+    super(...args)
+    this.on('error', (err) => log('websocket %s: %s', String(args[0]), err.message))
+  }
+}
+
 const g = globalThis as { WebSocket?: unknown }
-if (typeof g.WebSocket === 'undefined') g.WebSocket = WsWebSocket
+if (typeof g.WebSocket === 'undefined') g.WebSocket = NodeWebSocket
