@@ -176,8 +176,10 @@ export async function browserLatencyBench(opts: BenchOptions): Promise<BenchResu
 async function heldEntries(): Promise<number> {
   let total = 0
   for (const info of await indexedDB.databases()) {
-    // Entry stores only: the period documents are y-indexeddb databases `<store>/<room>/<period>`.
-    if (info.name?.startsWith('parley-history-') !== true || info.name.includes('/')) continue
+    // Entry stores only, `parley-history-<author>` (an author id is 43 base64url characters): the
+    // period documents are y-indexeddb databases `<store>/<room>/<period>`, and shared files are in
+    // `<store>-files`.
+    if (!/^parley-history-[\w-]{43}$/.test(info.name ?? '')) continue
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
       const req = indexedDB.open(info.name!)
       req.onsuccess = () => resolve(req.result)
@@ -191,6 +193,18 @@ async function heldEntries(): Promise<number> {
     db.close()
   }
   return total
+}
+
+/** The page's `parley:*` performance marks, ms after navigation start, names without the prefix. */
+function pageMarks(page: Page): Promise<Record<string, number>> {
+  return page.evaluate(() =>
+    Object.fromEntries(
+      performance
+        .getEntriesByType('mark')
+        .filter((m) => m.name.startsWith('parley:'))
+        .map((m) => [m.name.slice('parley:'.length), Math.round(m.startTime)]),
+    ),
+  )
 }
 
 export async function browserFirstPaintBench(opts: BenchOptions): Promise<BenchResult> {
@@ -224,6 +238,7 @@ export async function browserFirstPaintBench(opts: BenchOptions): Promise<BenchR
       }
       const catchUpMs = Date.now() - t0
       const runs: number[] = []
+      const marks: Record<string, number>[] = []
       for (let i = 0; i < (opts.quick ? 2 : 5); i++) {
         await page.reload({ waitUntil: 'commit' })
         const ms = await page.waitForFunction(
@@ -240,6 +255,7 @@ export async function browserFirstPaintBench(opts: BenchOptions): Promise<BenchR
           { polling: 'raf', timeout: 60_000 },
         )
         runs.push(Number(await ms.jsonValue()))
+        marks.push(await pageMarks(page))
       }
       const d = distribution(runs)
       return {
@@ -256,7 +272,7 @@ export async function browserFirstPaintBench(opts: BenchOptions): Promise<BenchR
             unit: 'ms',
           },
         ],
-        details: { runs, seedMs, catchUpMs, held },
+        details: { runs, seedMs, catchUpMs, held, marks },
       }
     } finally {
       await chrome.stop()
