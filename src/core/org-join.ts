@@ -5,14 +5,24 @@
  */
 import type { DeviceSigner, HistoryCrypto } from '../crdt/crypto.ts'
 import { createNobleSigner } from '../crdt/crypto.ts'
-import { decodeInviteCode, verifyInviteCode } from '../crdt/org-code.ts'
 import {
+  decodeInviteCode,
+  decodeLinkCode,
+  verifyInviteCode,
+  verifyLinkCode,
+} from '../crdt/org-code.ts'
+import {
+  orgIdBytes,
   signRecord,
   type Certificate,
+  type DeviceLink,
   type Invitation,
+  type OrgRecord,
   type RootStatement,
 } from '../crdt/org-records.ts'
+import { resolveOrg } from '../crdt/org-state.ts'
 import { InvalidInviteCodeError } from '../crdt/errors.ts'
+import { hexOf } from '../crdt/org-hex.ts'
 
 /** The root statement of a new org named `name`, signed by its root key. */
 export function createRootStatement(
@@ -65,4 +75,61 @@ export async function redeemInvite(
     issuer: i.inviteKey,
   })
   return { root: c.root, networkKey: c.networkKey, invitation: i, cert, addrs: c.addrs }
+}
+
+/** What a newly linked device keeps: its certificate, the link and the issuing device's chain. */
+export interface Linked {
+  root: RootStatement
+  networkKey: Uint8Array
+  link: DeviceLink
+  cert: Certificate
+  /** The records to start with (chain, link, certificate). */
+  records: OrgRecord[]
+  addrs: string[]
+  userId: string
+  name: string
+}
+
+/**
+ * Redeems a device link `code` for this new device (`signer`, a key pair of its own): a certificate
+ * for the link's user ID with the user's name and role as the issuing device's chain shows them,
+ * signed with the link's key. Throws `InvalidInviteCodeError` for a malformed, forged or expired
+ * code, or one whose chain does not show its user (single use is enforced by every peer).
+ */
+export async function redeemLink(
+  crypto: HistoryCrypto,
+  code: string,
+  signer: DeviceSigner,
+  now = Date.now(),
+): Promise<Linked> {
+  const c = decodeLinkCode(code)
+  const linkSigner = createNobleSigner(c.linkSecret)
+  await verifyLinkCode(crypto, c, linkSigner)
+  const l = c.link
+  if (now > l.expires) throw new InvalidInviteCodeError('Invalid device link code: expired')
+  const view = resolveOrg(c.root, orgIdBytes(crypto, c.root.rootKey), [...c.chain, l])
+  const user = view.members.get(l.userId)
+  if (user === undefined || !view.links.has(hexOf(l.linkKey)))
+    throw new InvalidInviteCodeError('Invalid device link code: its user is not in the code')
+  const cert = await signRecord<Certificate>(linkSigner, {
+    kind: 'cert',
+    org: l.org,
+    userId: l.userId,
+    name: user.name,
+    key: signer.publicKey,
+    role: user.role,
+    notBefore: Math.min(Math.max(now, l.issued + 1), l.expires),
+    notAfter: 0,
+    issuer: l.linkKey,
+  })
+  return {
+    root: c.root,
+    networkKey: c.networkKey,
+    link: l,
+    cert,
+    records: [...c.chain, l, cert],
+    addrs: c.addrs,
+    userId: l.userId,
+    name: user.name,
+  }
 }

@@ -8,14 +8,16 @@ import { createLogger } from '../net/logger.ts'
 import type { Unsubscribe } from '../net/index.ts'
 import type { DeviceSigner, HistoryCrypto } from '../crdt/crypto.ts'
 import { createNobleSigner, generateDeviceKey } from '../crdt/crypto.ts'
-import { encodeInviteCode } from '../crdt/org-code.ts'
+import { encodeInviteCode, encodeLinkCode } from '../crdt/org-code.ts'
 import { hexOf } from '../crdt/org-hex.ts'
 import {
+  MAX_LINK_MS,
   orgIdBytes,
   signRecord,
   toBase64Url,
   verifyRecordSig,
   type Certificate,
+  type DeviceLink,
   type Invitation,
   type OrgRecord,
   type Revocation,
@@ -194,7 +196,7 @@ export class Org {
 
   /**
    * The records that prove `key` is a member: its certificate, the chain of issuers up to the root
-   * (admin certificates, the invitation it redeemed), the role changes of those users.
+   * (admin certificates, the invitation or device link it redeemed), the role changes of those users.
    */
   chainOf(key: Uint8Array): OrgRecord[] {
     // From the raw records, not the resolved view: a newcomer that does not know its inviting
@@ -211,7 +213,9 @@ export class Org {
         for (const r of all)
           if (r.kind === 'role' && r.userId === cert.userId) out.set(hexOf(r.sig), r)
         const invs = all.filter(
-          (r): r is Invitation => r.kind === 'invite' && hexOf(r.inviteKey) === hexOf(cert.issuer),
+          (r): r is Invitation | DeviceLink =>
+            (r.kind === 'invite' && hexOf(r.inviteKey) === hexOf(cert.issuer)) ||
+            (r.kind === 'link' && hexOf(r.linkKey) === hexOf(cert.issuer)),
         )
         for (const inv of invs) {
           out.set(hexOf(inv.sig), inv)
@@ -288,6 +292,39 @@ export class Org {
       addrs: opts.addrs ?? [],
     })
     return { invitation, code }
+  }
+
+  /**
+   * A single-use link for another device of our own user (any member may make one; it is signed
+   * by this device's key and expires within {@link MAX_LINK_MS}). The code carries our chain.
+   */
+  async createDeviceLink(
+    opts: { expiresInMs?: number; addrs?: string[] } = {},
+  ): Promise<{ link: DeviceLink; code: string }> {
+    const me = memberAt(this.#view, this.signer.publicKey, this.#now())
+    if (me === undefined || me.role === 'peer')
+      throw new OrgPermissionError('only a member with a valid certificate can link a device')
+    const key = generateDeviceKey()
+    const issued = this.#issueTime(this.signer)
+    const link = await signRecord<DeviceLink>(this.signer, {
+      kind: 'link',
+      org: this.org,
+      userId: me.userId,
+      issued,
+      expires: issued + Math.min(opts.expiresInMs ?? MAX_LINK_MS, MAX_LINK_MS),
+      linkKey: createNobleSigner(key.secretKey).publicKey,
+      issuer: this.signer.publicKey,
+    })
+    await this.add([link])
+    const code = encodeLinkCode({
+      link,
+      linkSecret: key.secretKey,
+      root: this.root,
+      networkKey: this.networkKey,
+      addrs: opts.addrs ?? [],
+      chain: this.chainOf(this.signer.publicKey),
+    })
+    return { link, code }
   }
 
   /** Revokes every device of `userId` from now on. */

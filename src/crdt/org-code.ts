@@ -7,6 +7,11 @@
  * `u8 1 | varbytes invitation | inviteSecret[32] | varbytes root statement | networkKey[32] |
  *  varuint n ≤ 8 | varstring addr ×n`
  *
+ * Device link code (a member's code for its own next device), version 2, base64url of:
+ * `u8 2 | varbytes link | linkSecret[32] | varbytes root statement | networkKey[32] |
+ *  varuint n ≤ 8 | varstring addr ×n | varuint m ≤ 16 | varbytes record ×m` (the issuing device's
+ * certificate chain, so the new device knows its user before it has synced `sys.org`).
+ *
  * Admission proof, version 1:
  * `u8 1 | varstring peerId | key[32] | varuint n | varbytes record ×n | sig[64]`, `sig` by `key` over
  * `"parley/admit/1\0" ‖ org[32] ‖ utf8(peerId)`: a captured proof is useless on another peer id.
@@ -22,12 +27,16 @@ import {
   orgIdBytes,
   toBase64Url,
   verifyRecordSig,
+  type DeviceLink,
   type Invitation,
   type OrgRecord,
   type RootStatement,
 } from './org-records.ts'
 
 export const CODE_VERSION = 1
+export const LINK_CODE_VERSION = 2
+/** Most chain records a device link code carries. */
+export const MAX_LINK_CHAIN = 16
 export const PROOF_VERSION = 1
 /** Most dial addresses an invite code carries. */
 export const MAX_CODE_ADDRS = 8
@@ -52,21 +61,54 @@ export interface InviteCode {
   addrs: string[]
 }
 
-export function encodeInviteCode(c: InviteCode): string {
-  if (c.inviteSecret.length !== KEY_BYTES || c.networkKey.length !== KEY_BYTES)
-    throw new RangeError('encodeInviteCode: key length')
-  const addrs = c.addrs
+/** A member's code for its own next device: like an invite code, with its link instead. */
+export interface LinkCode {
+  link: DeviceLink
+  /** The link's Ed25519 secret seed: whoever holds the code may link one device (once). */
+  linkSecret: Uint8Array
+  root: RootStatement
+  networkKey: Uint8Array
+  addrs: string[]
+  /** The issuing device's certificate chain. */
+  chain: OrgRecord[]
+}
+
+function writeCode(
+  e: encoding.Encoder,
+  version: number,
+  c: { record: OrgRecord; secret: Uint8Array; root: RootStatement; networkKey: Uint8Array },
+  addrs: string[],
+): void {
+  if (c.secret.length !== KEY_BYTES || c.networkKey.length !== KEY_BYTES)
+    throw new RangeError('encode code: key length')
+  const fit = addrs
     .filter((a) => new TextEncoder().encode(a).length <= MAX_ADDR_BYTES)
     .slice(0, MAX_CODE_ADDRS)
-  const e = encoding.createEncoder()
-  encoding.writeUint8(e, CODE_VERSION)
-  encoding.writeVarUint8Array(e, c.invitation.bytes)
-  encoding.writeUint8Array(e, c.inviteSecret)
+  encoding.writeUint8(e, version)
+  encoding.writeVarUint8Array(e, c.record.bytes)
+  encoding.writeUint8Array(e, c.secret)
   encoding.writeVarUint8Array(e, c.root.bytes)
   encoding.writeUint8Array(e, c.networkKey)
-  encoding.writeVarUint(e, addrs.length)
-  for (const a of addrs) encoding.writeVarString(e, a)
+  encoding.writeVarUint(e, fit.length)
+  for (const a of fit) encoding.writeVarString(e, a)
+}
+
+export function encodeInviteCode(c: InviteCode): string {
+  const e = encoding.createEncoder()
+  writeCode(e, CODE_VERSION, { ...c, record: c.invitation, secret: c.inviteSecret }, c.addrs)
   return toBase64Url(encoding.toUint8Array(e))
+}
+
+/** Encodes a link code; chain records that would make it longer than the limit are left out. */
+export function encodeLinkCode(c: LinkCode): string {
+  for (let n = Math.min(c.chain.length, MAX_LINK_CHAIN); ; n--) {
+    const e = encoding.createEncoder()
+    writeCode(e, LINK_CODE_VERSION, { ...c, record: c.link, secret: c.linkSecret }, c.addrs)
+    encoding.writeVarUint(e, n)
+    for (const r of c.chain.slice(0, n)) encoding.writeVarUint8Array(e, r.bytes)
+    const code = toBase64Url(encoding.toUint8Array(e))
+    if (code.length <= MAX_INVITE_CODE_LENGTH || n === 0) return code
+  }
 }
 
 function recordOf<K extends OrgRecord['kind']>(
@@ -90,23 +132,64 @@ function recordOf<K extends OrgRecord['kind']>(
  * {@link InvalidInviteCodeError} and nothing else. Signatures: see {@link verifyInviteCode}.
  */
 export function decodeInviteCode(text: string): InviteCode {
-  const fail = (why: string): Error => new InvalidInviteCodeError(`Invalid invite code: ${why}`)
+  const c = readCode(text, CODE_VERSION, 'invite', 'invite')
+  c.r.end()
+  const { root, networkKey, addrs } = c
+  return { invitation: c.record, inviteSecret: c.secret, root, networkKey, addrs }
+}
+
+/**
+ * Parses a device link code (whitespace and a `…#link=` link prefix are ignored). Throws
+ * {@link InvalidInviteCodeError} and nothing else. Signatures: see {@link verifyLinkCode}.
+ */
+export function decodeLinkCode(text: string): LinkCode {
+  const { r, fail, ...c } = readCode(text, LINK_CODE_VERSION, 'link', 'link')
+  const chain: OrgRecord[] = []
+  const n = r.count(MAX_LINK_CHAIN, 2)
+  for (let i = 0; i < n; i++) {
+    const b = r.view(r.varUint(MAX_ORG_RECORD_BYTES))
+    try {
+      chain.push(decodeOrgRecord(b))
+    } catch (err) {
+      throw fail((err as Error).message)
+    }
+  }
+  r.end()
+  return {
+    link: c.record,
+    linkSecret: c.secret,
+    root: c.root,
+    networkKey: c.networkKey,
+    addrs: c.addrs,
+    chain,
+  }
+}
+
+function readCode<K extends 'invite' | 'link'>(
+  text: string,
+  version: number,
+  kind: K,
+  anchor: string,
+) {
+  const what = kind === 'invite' ? 'invite code' : 'device link code'
+  const fail = (why: string): Error => new InvalidInviteCodeError(`Invalid ${what}: ${why}`)
   if (typeof text !== 'string' || text.length > MAX_INVITE_CODE_LENGTH + 512) throw fail('size')
-  const code = text.trim().replace(/^.*#invite=/, '')
+  const code = text.trim().replace(new RegExp(`^.*#${anchor}=`), '')
   if (code.length > MAX_INVITE_CODE_LENGTH) throw fail('size')
   const bytes = fromBase64Url(code)
   if (bytes === undefined || bytes.length < 2) throw fail('not base64url')
   const r = new ByteReader(bytes, fail)
-  if (r.u8() !== CODE_VERSION) throw fail('unknown version')
-  const invitation = recordOf(r.view(r.varUint(MAX_ORG_RECORD_BYTES)), 'invite', fail)
-  const inviteSecret = r.copy(KEY_BYTES)
+  const v = r.u8()
+  if (v !== version)
+    throw fail(v === CODE_VERSION || v === LINK_CODE_VERSION ? `not an ${what}` : 'unknown version')
+  const record = recordOf(r.view(r.varUint(MAX_ORG_RECORD_BYTES)), kind, fail)
+  const secret = r.copy(KEY_BYTES)
   const root = recordOf(r.view(r.varUint(MAX_ORG_RECORD_BYTES)), 'root', fail)
   const networkKey = r.copy(KEY_BYTES)
   const n = r.count(MAX_CODE_ADDRS, 1)
   const addrs: string[] = []
   for (let i = 0; i < n; i++) addrs.push(r.string(MAX_ADDR_BYTES))
-  r.end()
-  return { invitation, inviteSecret, root, networkKey, addrs }
+  return { r, fail, record, secret, root, networkKey, addrs }
 }
 
 /**
@@ -119,11 +202,39 @@ export async function verifyInviteCode(
   c: InviteCode,
   inviteSigner: DeviceSigner,
 ): Promise<void> {
-  const fail = (why: string): Error => new InvalidInviteCodeError(`Invalid invite code: ${why}`)
-  if (!(await verifyRecordSig(crypto, c.root))) throw fail('root statement signature')
-  if (!(await verifyRecordSig(crypto, c.invitation))) throw fail('invitation signature')
-  if (!same(c.invitation.org, orgIdBytes(crypto, c.root.rootKey))) throw fail('another org')
-  if (!same(inviteSigner.publicKey, c.invitation.inviteKey)) throw fail('secret does not match')
+  await verifyCode(
+    crypto,
+    'invite code',
+    c.root,
+    c.invitation,
+    c.invitation.inviteKey,
+    inviteSigner,
+  )
+}
+
+/** {@link verifyInviteCode} for a device link code (`linkSigner` made from its secret). */
+export async function verifyLinkCode(
+  crypto: HistoryCrypto,
+  c: LinkCode,
+  linkSigner: DeviceSigner,
+): Promise<void> {
+  await verifyCode(crypto, 'device link code', c.root, c.link, c.link.linkKey, linkSigner)
+}
+
+async function verifyCode(
+  crypto: HistoryCrypto,
+  what: string,
+  root: RootStatement,
+  rec: Invitation | DeviceLink,
+  key: Uint8Array,
+  signer: DeviceSigner,
+): Promise<void> {
+  const fail = (why: string): Error => new InvalidInviteCodeError(`Invalid ${what}: ${why}`)
+  if (!(await verifyRecordSig(crypto, root))) throw fail('root statement signature')
+  if (!(await verifyRecordSig(crypto, rec)))
+    throw fail(`${rec.kind === 'invite' ? 'invitation' : 'link'} signature`)
+  if (!same(rec.org, orgIdBytes(crypto, root.rootKey))) throw fail('another org')
+  if (!same(signer.publicKey, key)) throw fail('secret does not match')
 }
 
 const same = (a: Uint8Array, b: Uint8Array): boolean =>

@@ -14,9 +14,14 @@
  *             | issuer[32]                                                                    signer issuer
  * revoke (4): org[32] | varstring userId | varuint at | issuer[32]                           signer issuer
  * role   (5): org[32] | varstring userId | u8 role | varuint at | issuer[32]                 signer issuer
+ * link   (6): org[32] | varstring userId | varuint issued | varuint expires | linkKey[32]
+ *             | issuer[32]                                                                    signer issuer
  * ```
  * `org` is the org id bytes: sha256(root public key). A certificate whose issuer is an invitation's
  * `inviteKey` is that invitation's redemption (the invitee's binding of user ID, name and key).
+ * A device link is a member's own invitation for a second device of the same user: issued by one
+ * of the user's device keys, for its own user ID only, valid at most {@link MAX_LINK_MS}; the
+ * certificate its `linkKey` signs is the new device's.
  */
 import * as encoding from 'lib0/encoding'
 import { ByteReader } from './entry.ts'
@@ -31,6 +36,8 @@ export const MAX_ORG_RECORD_BYTES = 640
 /** Longest org name, in UTF-8 bytes. */
 export const MAX_ORG_NAME_BYTES = 128
 export const INVITE_ID_BYTES = 16
+/** Longest life of a device link (issued → expires). */
+export const MAX_LINK_MS = 10 * 60_000
 
 export type Role = 'member' | 'admin' | 'peer'
 const ROLES: readonly Role[] = ['member', 'admin', 'peer']
@@ -85,7 +92,17 @@ export interface RoleChange extends Signed {
   at: number
   issuer: Uint8Array
 }
-export type OrgRecord = RootStatement | Certificate | Invitation | Revocation | RoleChange
+export interface DeviceLink extends Signed {
+  kind: 'link'
+  org: Uint8Array
+  userId: string
+  issued: number
+  expires: number
+  linkKey: Uint8Array
+  issuer: Uint8Array
+}
+export type OrgRecord =
+  RootStatement | Certificate | Invitation | Revocation | RoleChange | DeviceLink
 
 /** A record's fields, before signing. */
 export type Unsigned<R extends OrgRecord> = Omit<R, 'bytes' | 'signer' | 'sig'>
@@ -95,9 +112,10 @@ export type UnsignedRecord =
   | Unsigned<Invitation>
   | Unsigned<Revocation>
   | Unsigned<RoleChange>
+  | Unsigned<DeviceLink>
 
 const DOMAIN = new TextEncoder().encode('parley/org/1\0')
-const KINDS = ['root', 'cert', 'invite', 'revoke', 'role'] as const
+const KINDS = ['root', 'cert', 'invite', 'revoke', 'role', 'link'] as const
 
 const bad = (field: string): never => {
   throw new MalformedOrgRecordError(`Malformed org record: ${field}`)
@@ -114,7 +132,9 @@ function check(r: UnsignedRecord): void {
         ? [r.org, r.key, r.issuer]
         : r.kind === 'invite'
           ? [r.org, r.inviteKey, r.issuer]
-          : [r.org, r.issuer]
+          : r.kind === 'link'
+            ? [r.org, r.linkKey, r.issuer]
+            : [r.org, r.issuer]
   if (keys.some((k) => k.length !== KEY_BYTES)) bad('key length')
   switch (r.kind) {
     case 'root':
@@ -132,6 +152,11 @@ function check(r: UnsignedRecord): void {
       if (r.inviteId.length !== INVITE_ID_BYTES) bad('inviteId')
       if (!ROLES.includes(r.role)) bad('role')
       if (!isTime(r.issued) || !isTime(r.expires) || r.expires <= r.issued) bad('validity')
+      return
+    case 'link':
+      if (!isUserId(r.userId)) bad('userId')
+      if (!isTime(r.issued) || !isTime(r.expires) || r.expires <= r.issued) bad('validity')
+      if (r.expires - r.issued > MAX_LINK_MS) bad('validity')
       return
     case 'revoke':
     case 'role':
@@ -171,6 +196,14 @@ export function encodeUnsigned(r: UnsignedRecord): Uint8Array {
       encoding.writeVarUint(e, r.issued)
       encoding.writeVarUint(e, r.expires)
       encoding.writeUint8Array(e, r.inviteKey)
+      encoding.writeUint8Array(e, r.issuer)
+      break
+    case 'link':
+      encoding.writeUint8Array(e, r.org)
+      encoding.writeVarString(e, r.userId)
+      encoding.writeVarUint(e, r.issued)
+      encoding.writeVarUint(e, r.expires)
+      encoding.writeUint8Array(e, r.linkKey)
       encoding.writeUint8Array(e, r.issuer)
       break
     case 'revoke':
@@ -256,6 +289,17 @@ export function decodeOrgRecord(bytes: Uint8Array): OrgRecord {
         issued: time(),
         expires: time(),
         inviteKey: r.copy(KEY_BYTES),
+        issuer: r.copy(KEY_BYTES),
+      }
+      break
+    case 'link':
+      u = {
+        kind,
+        org: r.copy(KEY_BYTES),
+        userId: r.string(32),
+        issued: time(),
+        expires: time(),
+        linkKey: r.copy(KEY_BYTES),
         issuer: r.copy(KEY_BYTES),
       }
       break

@@ -9,6 +9,11 @@
  * - a certificate is valid if its issuer is the root or an admin then, or if its issuer is the key
  *   of a valid invitation that nobody redeemed before it (single use: earliest redemption wins),
  *   with `issued ≤ notBefore ≤ expires`, the invitation's role, and a user ID nobody holds yet;
+ * - a certificate is also valid if its issuer is the key of a valid device link nobody redeemed
+ *   before it, with `issued ≤ notBefore ≤ expires`, the link's user ID and no higher role than the
+ *   user holds then: the user's next device (it joins the user's keys; revoking the user cuts off
+ *   every device);
+ * - a device link is valid if its issuer is a device of that very user, valid then;
  * - an invitation, revocation or role change is valid if its issuer is the root or an admin then;
  * - a revocation or demotion that would leave the org without an admin is refused (last-admin rule).
  * Signatures are checked before records get here (`verifyRecordSig`); records of another org are
@@ -18,6 +23,7 @@ import { compareBytes, equalBytes } from './entry.ts'
 import { hexOf } from './org-hex.ts'
 import type {
   Certificate,
+  DeviceLink,
   Invitation,
   OrgRecord,
   Revocation,
@@ -37,6 +43,7 @@ export type OrgRejectReason =
   | 'unknown-user' // revocation or role change of a user that does not exist at that time
   | 'revoked' // a certificate for a user revoked before it
   | 'last-admin' // would leave the org without an admin
+  | 'wrong-user' // a device link redeemed for another user ID than its own
 
 export interface OrgMember {
   userId: string
@@ -55,13 +62,15 @@ export interface OrgView {
   byKey: Map<string, string>
   /** Invitation key hex → the invitation and its redemption, if any. */
   invitations: Map<string, { invitation: Invitation; redeemedBy: Certificate | undefined }>
+  /** Device link key hex → the link and the device certificate it made, if any. */
+  links: Map<string, { link: DeviceLink; redeemedBy: Certificate | undefined }>
   rejected: { record: OrgRecord; reason: OrgRejectReason }[]
 }
 
 type Timed = Exclude<OrgRecord, RootStatement>
-const KIND_ORDER = { invite: 0, cert: 1, role: 2, revoke: 3 } as const
+const KIND_ORDER = { invite: 0, link: 0, cert: 1, role: 2, revoke: 3 } as const
 const timeOf = (r: Timed): number =>
-  r.kind === 'cert' ? r.notBefore : r.kind === 'invite' ? r.issued : r.at
+  r.kind === 'cert' ? r.notBefore : r.kind === 'invite' || r.kind === 'link' ? r.issued : r.at
 
 /** The org's state from its root statement and any records (see the module comment). */
 export function resolveOrg(
@@ -74,6 +83,7 @@ export function resolveOrg(
     members: new Map(),
     byKey: new Map(),
     invitations: new Map(),
+    links: new Map(),
     rejected: [],
   }
   const timed: Timed[] = []
@@ -127,6 +137,10 @@ function apply(v: OrgView, r: Timed): OrgRejectReason | undefined {
       if (!isAdminAt(v, r.issuer, r.issued)) return 'issuer'
       v.invitations.set(hexOf(r.inviteKey), { invitation: r, redeemedBy: undefined })
       return undefined
+    case 'link':
+      if (memberAt(v, r.issuer, r.issued)?.userId !== r.userId) return 'issuer'
+      v.links.set(hexOf(r.linkKey), { link: r, redeemedBy: undefined })
+      return undefined
     case 'cert':
       return applyCert(v, r)
     case 'role':
@@ -136,10 +150,30 @@ function apply(v: OrgView, r: Timed): OrgRejectReason | undefined {
   }
 }
 
+/** A device link's redemption: the user's next device, no higher than the user's role then. */
+function linkedDevice(
+  v: OrgView,
+  c: Certificate,
+  l: { link: DeviceLink; redeemedBy: Certificate | undefined },
+): OrgRejectReason | undefined {
+  if (c.notBefore > l.link.expires || c.notBefore < l.link.issued) return 'expired'
+  if (l.redeemedBy !== undefined) return 'replayed'
+  if (c.userId !== l.link.userId) return 'wrong-user'
+  const m = memberAt(v, l.link.issuer, c.notBefore)
+  if (m?.userId !== c.userId) return 'revoked'
+  if (c.role !== m.role && !(m.role === 'admin' && c.role === 'member')) return 'role'
+  l.redeemedBy = c
+  return undefined
+}
+
 function applyCert(v: OrgView, c: Certificate): OrgRejectReason | undefined {
   const inv = v.invitations.get(hexOf(c.issuer))
+  const link = v.links.get(hexOf(c.issuer))
   const existing = v.members.get(c.userId)
-  if (inv !== undefined) {
+  if (link !== undefined) {
+    const why = linkedDevice(v, c, link)
+    if (why !== undefined) return why
+  } else if (inv !== undefined) {
     const i = inv.invitation
     if (c.notBefore > i.expires || c.notBefore < i.issued) return 'expired'
     if (inv.redeemedBy !== undefined) return 'replayed'

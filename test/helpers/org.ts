@@ -11,6 +11,7 @@ import {
   orgIdBytes,
   signRecord,
   type Certificate,
+  type DeviceLink,
   type Invitation,
   type Revocation,
   type Role,
@@ -109,5 +110,46 @@ export function setRole(
     role,
     at,
     issuer: issuer.publicKey,
+  })
+}
+
+/** A device link by `issuer` (a device of `userId`, or a forger claiming it). */
+export async function deviceLink(
+  o: TestOrg,
+  issuer: DeviceSigner,
+  userId: string,
+  over: Partial<Pick<DeviceLink, 'issued' | 'expires'>> = {},
+): Promise<{ link: DeviceLink; linkSigner: DeviceSigner }> {
+  const linkSigner = newSigner()
+  const issued = over.issued ?? T0 + 100
+  const link = await signRecord<DeviceLink>(issuer, {
+    kind: 'link',
+    org: o.org,
+    userId,
+    issued,
+    expires: over.expires ?? issued + 10 * 60_000,
+    linkKey: linkSigner.publicKey,
+    issuer: issuer.publicKey,
+  })
+  return { link, linkSigner }
+}
+
+/** The certificate a link's key signs for a new device. */
+export function redeemDeviceLink(
+  o: TestOrg,
+  l: { link: DeviceLink; linkSigner: DeviceSigner },
+  key: Uint8Array,
+  over: Partial<Pick<Certificate, 'userId' | 'role' | 'notBefore' | 'name'>> = {},
+): Promise<Certificate> {
+  return signRecord<Certificate>(l.linkSigner, {
+    kind: 'cert',
+    org: o.org,
+    userId: over.userId ?? l.link.userId,
+    name: over.name ?? l.link.userId,
+    key,
+    role: over.role ?? 'member',
+    notBefore: over.notBefore ?? l.link.issued + 1,
+    notAfter: 0,
+    issuer: l.linkSigner.publicKey,
   })
 }
