@@ -38,10 +38,11 @@ export class BatchSealer {
   members(op: { members: readonly Uint8Array[]; rotate: boolean }): Uint8Array {
     if (!this.#keys.encrypted) throw new RangeError(`${this.#keys.room} is not an encrypted room`)
     if (this.#left) throw new NotRoomMemberError()
+    const members = this.#keys.recipientsFor(op.members)
     const e = op.rotate ? newEpoch() : undefined
     if (e !== undefined) this.#made.push(e)
-    const update = this.#record(op.members, e, this.#keys.held())
-    if (op.members.some((m) => equalBytes(m, this.#me))) this.#sealing = e ?? this.#sealing
+    const update = this.#record(members, e, this.#keys.held())
+    if (members.some((m) => equalBytes(m, this.#me))) this.#sealing = e ?? this.#sealing
     else this.#left = true
     return update
   }

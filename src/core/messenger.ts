@@ -5,7 +5,7 @@ import { createLogger } from '../net/logger.ts'
 import type { PeerIdString, PeerNet, Unsubscribe, PeerConnectionInfo } from '../net/index.ts'
 import { roomTopic } from '../net/constants.ts'
 import { createClock, type HybridClock } from '../crdt/hlc.ts'
-import { isRoomId } from '../crdt/entry.ts'
+import { authorFromId, isRoomId } from '../crdt/entry.ts'
 import type { DeviceSigner, HistoryCrypto } from '../crdt/crypto.ts'
 import type { DisplayMessage } from '../crdt/period-doc.ts'
 import type { DocPersistence } from '../crdt/doc-persistence.ts'
@@ -24,6 +24,8 @@ import { FileService, MemoryChunkStore, isFileFrame } from './files/index.ts'
 import type { ChunkStore, FileTuning } from './files/index.ts'
 import { isEncryptedRoom } from '../crdt/e2ee.ts'
 import { addMember, newPrivateRoom, removeMember, type PrivateRoomInit } from './private-rooms.ts'
+import { NotOrgMemberError, type RoomDirectory } from './room-directory.ts'
+import { KeyRotator, grantDevice } from './key-rotation.ts'
 
 const log = createLogger('parley:core:messenger')
 
@@ -97,6 +99,8 @@ export class Messenger implements RoomRegistry {
   readonly #ensured = new Map<string, Promise<void>>()
   readonly #announcer: RoomAnnouncer
   readonly #gate: EntryGate | undefined
+  #directory: RoomDirectory | undefined
+  #rotator: KeyRotator | undefined
   #started = false
 
   constructor(init: MessengerInit) {
@@ -242,7 +246,46 @@ export class Messenger implements RoomRegistry {
       onLocal: (r, head, entries) => void this.#sync.publish(r, head, entries),
       ...(this.#docs === undefined ? {} : { docs: this.#docs }),
       ...(this.#gate === undefined ? {} : { gate: this.#gate }),
+      directory: () => this.#directory,
     })
+  }
+
+  /**
+   * Encrypted rooms take their members from the org's directory from now on (src/core/org-wiring.ts
+   * calls this): keys go only to certified devices, rooms rotate when a member is revoked, and a
+   * new device of our user gets our rooms' keys.
+   */
+  useDirectory(directory: RoomDirectory): void {
+    this.#rotator?.stop()
+    this.#directory = directory
+    const rotator = new KeyRotator({
+      rooms: () => [...this.#rooms.values()],
+      me: this.identity.signer.publicKey,
+      directory,
+      wrote: (room) => this.#announcer.soon(room),
+    })
+    this.#rotator = rotator
+    this.#off.push(
+      directory.onChange(() => rotator.changed()),
+      () => rotator.stop(),
+    )
+    rotator.changed()
+  }
+
+  /**
+   * Hands every epoch key of our encrypted rooms to `author`, a new device of a user who is a member
+   * (a second device's certificate): resolves with the rooms it was added to. Throws
+   * {@link NotOrgMemberError} if it holds no valid certificate (or there is no org).
+   */
+  async grantDevice(author: string): Promise<string[]> {
+    const dir = this.#directory
+    if (dir === undefined) throw new NotOrgMemberError('no organisation: no directory of devices')
+    const key = authorFromId(author)
+    const out: string[] = []
+    for (const h of [...this.#rooms.values()])
+      if (await grantDevice(h, this.identity.signer.publicKey, key, dir)) out.push(h.room)
+    for (const room of out) this.#announcer.soon(room)
+    return out
   }
 
   async #openRoom(room: string): Promise<RoomHistory> {

@@ -8,6 +8,7 @@ import type { EntryGate } from './room-history.ts'
 import type { Org } from './org.ts'
 import { OrgRoom, orgGate } from './org-room.ts'
 import { createOrgAdmission, type OrgAdmission } from './org-admission.ts'
+import { orgDirectory } from './room-directory.ts'
 
 export interface OrgWiring {
   org: Org
@@ -17,7 +18,10 @@ export interface OrgWiring {
   admission: OrgAdmission
   /** For the net's `networkKey`. */
   networkKey: Uint8Array
-  /** Binds the org to the messenger and loads `sys.org`: call before `messenger.start()`. */
+  /**
+   * Binds the org to the messenger (its encrypted rooms take their members from the org's
+   * directory) and loads `sys.org`: call before `messenger.start()`.
+   */
   attach(messenger: Messenger): Promise<OrgRoom>
 }
 
@@ -35,6 +39,7 @@ export function wireOrg(org: Org, peerId: () => PeerIdString): OrgWiring {
         room === undefined ? early.set(peer, key) : room.admitted(peer, key),
     }),
     async attach(messenger) {
+      messenger.useDirectory(orgDirectory(org))
       room = new OrgRoom(messenger, org)
       for (const [peer, key] of early) room.admitted(peer, key)
       early.clear()

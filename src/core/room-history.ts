@@ -20,6 +20,7 @@ import type { DocPersistence } from '../crdt/doc-persistence.ts'
 import type { Identity } from './identity.ts'
 import { PeriodCache } from './period-cache.ts'
 import { RoomKeys } from './room-keys.ts'
+import type { RoomDirectory } from './room-directory.ts'
 import { BatchSealer } from './batch-sealer.ts'
 import { applyLocal, genesisOf, type LocalOp } from './local-ops.ts'
 
@@ -50,6 +51,8 @@ export interface RoomHistoryInit {
   docs?: DocPersistence
   /** Decides which remote entries may be stored. @default every verified entry */
   gate?: EntryGate
+  /** Who may hold the keys of an encrypted room (the org's directory). @default the room's records */
+  directory?: () => RoomDirectory | undefined
 }
 
 interface QueuedWrite {
@@ -97,7 +100,7 @@ export class RoomHistory {
     this.room = init.room
     this.#init = init
     this.#store = init.store
-    this.#keys = new RoomKeys(init.room, init.identity.signer)
+    this.#keys = new RoomKeys(init.room, init.identity.signer, init.directory)
     this.#docs = new PeriodCache({ ...init, open: (entry) => this.#keys.open(entry) })
   }
 
@@ -112,6 +115,15 @@ export class RoomHistory {
     await this.#keys.load(this.#store)
     // A peer that holds no key of an encrypted room keeps its entries but builds no documents.
     if (this.#keys.readable) await this.#docs.loadWindow()
+  }
+
+  /** The org's directory changed: key records are judged again, entries they unlock applied. */
+  async refreshKeys(): Promise<void> {
+    const wasReadable = this.#keys.readable
+    if (!(await this.#keys.refresh()) || this.#closed) return
+    if (!wasReadable) await this.#docs.loadWindow()
+    else await this.#docs.unlock()
+    this.#init.onChange()
   }
 
   /** Re-reads author states from the store (another instance may have written to it). */

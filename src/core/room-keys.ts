@@ -4,17 +4,11 @@
  * open. A peer that is not a member holds the records too (they are ordinary signed entries) and
  * reaches the same verdicts; it just opens no key.
  *
- * Which records count, the same on every peer: records in order of `(clock, author, seq)`; the first
- * one counts if {@link mayFound} allows it (the creator the room id names; in a dm, the two members
- * the id names), every later one if its author is a member by the records before it (in a dm: only
- * {@link mayFound} records). The members are the recipients of the last record that counts. A sealed
- * entry opens only under an epoch started by a record that counts, and only if its author is one of
- * that epoch's recipients.
+ * Which records count, and the members and epochs they define: src/core/room-key-records.ts.
  */
 import { createLogger } from '../net/logger.ts'
 import { META_PERIOD, authorId, decodeEntry, type Entry } from '../crdt/entry.ts'
 import type { DeviceSigner } from '../crdt/crypto.ts'
-import { compareHlc } from '../crdt/hlc.ts'
 import {
   DM_PREFIX,
   decodeKeyRecord,
@@ -32,54 +26,17 @@ import {
   type KeyRecord,
 } from '../crdt/e2ee.ts'
 import { hex, type HistoryStore } from './store.ts'
+import { NotOrgMemberError, type RoomDirectory } from './room-directory.ts'
+import { resolveRecords, type RecordAt, type Resolved } from './room-key-records.ts'
+import {
+  NotRoomMemberError,
+  PlaintextInEncryptedRoomError,
+  RoomKeyMissingError,
+} from './room-key-errors.ts'
+
+export { NotRoomMemberError, PlaintextInEncryptedRoomError, RoomKeyMissingError }
 
 const log = createLogger('parley:core:keys')
-
-/** This device is not a member of the encrypted room it tried to write to (or the author of an entry was not). */
-export class NotRoomMemberError extends Error {
-  static override readonly name = 'NotRoomMemberError'
-  constructor(message = 'Not a member of this private room') {
-    super(message)
-    this.name = 'NotRoomMemberError'
-  }
-}
-
-/** This device holds no key for the encrypted room yet (it was added, but the key has not arrived). */
-export class RoomKeyMissingError extends Error {
-  static override readonly name = 'RoomKeyMissingError'
-  constructor(room: string) {
-    super(`No key for ${room} on this device yet: wait for a member to sync it`)
-    this.name = 'RoomKeyMissingError'
-  }
-}
-
-/** A plain (unsealed) update in an encrypted room: never applied. */
-export class PlaintextInEncryptedRoomError extends Error {
-  static override readonly name = 'PlaintextInEncryptedRoomError'
-  constructor() {
-    super('Unencrypted update in an encrypted room')
-    this.name = 'PlaintextInEncryptedRoomError'
-  }
-}
-
-interface RecordAt {
-  author: Uint8Array
-  seq: number
-  wall: number
-  count: number
-  record: KeyRecord
-  /** `hex(author):seq`. */
-  id: string
-}
-
-interface Resolved {
-  /** hex author keys; undefined before the first record that counts. */
-  members: Set<string> | undefined
-  /** Epochs started by records that count: epoch hex → its recipients (hex) and record. */
-  epochs: Map<string, { recipients: Set<string>; at: RecordAt }>
-  /** The newest epoch. */
-  current: string | undefined
-}
 
 /** What a write seals under: a held epoch, or a new one for these members (a rotation). */
 export type WritePlan =
@@ -94,16 +51,36 @@ export class RoomKeys {
   /** Whether the room is encrypted at all (by its id). */
   readonly encrypted: boolean
   readonly #signer: DeviceSigner
+  readonly #directory: () => RoomDirectory | undefined
   readonly #records = new Map<string, RecordAt>()
   readonly #keys = new Map<string, Uint8Array>()
   readonly #triedWrap = new Set<string>()
   readonly #openedHistory = new Set<string>()
   #resolved: Resolved | undefined
 
-  constructor(room: string, signer: DeviceSigner) {
+  constructor(
+    room: string,
+    signer: DeviceSigner,
+    directory: () => RoomDirectory | undefined = () => undefined,
+  ) {
     this.room = room
     this.encrypted = isEncryptedRoom(room)
     this.#signer = signer
+    this.#directory = directory
+  }
+
+  /**
+   * The org's directory changed: records are judged again (a certificate that arrived late may make
+   * one count). Resolves true when locked entries may now open.
+   */
+  async refresh(): Promise<boolean> {
+    if (!this.encrypted || this.#records.size === 0) return false
+    const openable = (): string[] =>
+      [...this.#resolve().epochs.keys()].filter((e) => this.#keys.has(e))
+    const before = new Set(openable())
+    this.#resolved = undefined
+    await this.#learn()
+    return openable().some((e) => !before.has(e))
   }
 
   /** Reads the room's records from the store (they are all in the meta period). */
@@ -158,36 +135,7 @@ export class RoomKeys {
   }
 
   #resolve(): Resolved {
-    if (this.#resolved !== undefined) return this.#resolved
-    const sorted = [...this.#records.values()].sort(
-      (a, b) => compareHlc(a, b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || a.seq - b.seq,
-    )
-    const dm = this.room.startsWith(DM_PREFIX)
-    let members: Set<string> | undefined
-    const epochs = new Map<string, { recipients: Set<string>; at: RecordAt }>()
-    let current: string | undefined
-    for (const at of sorted) {
-      const { author, record } = at
-      const counts =
-        members === undefined || dm
-          ? mayFound(this.room, author, record.recipients)
-          : members.has(hex(author))
-      if (!counts) {
-        log(
-          'key record %s in %s does not count (author not a member)',
-          at.id.slice(0, 8),
-          this.room,
-        )
-        continue
-      }
-      members = new Set(record.recipients.map(hex))
-      if (record.keyed !== undefined) {
-        const e = epochHex(record.keyed.epoch)
-        if (!epochs.has(e)) epochs.set(e, { recipients: members, at })
-        current = e
-      }
-    }
-    this.#resolved = { members, epochs, current }
+    this.#resolved ??= resolveRecords(this.room, this.#records.values(), this.#directory())
     return this.#resolved
   }
 
@@ -228,24 +176,61 @@ export class RoomKeys {
     return learned
   }
 
+  /**
+   * The members' keys (hex → key) from the records, without those whose certificate is not valid
+   * now (revoked, expired: they wait for the rotation that leaves them out); undefined before the
+   * first record that counts.
+   */
+  #live(): Map<string, Uint8Array> | undefined {
+    const { members, keyOf } = this.#resolve()
+    if (members === undefined) return undefined
+    // a dm is its two keys for good: its records name both or do not count
+    const dir = this.room.startsWith(DM_PREFIX) ? undefined : this.#directory()
+    const now = dir?.now() ?? 0
+    const out = new Map<string, Uint8Array>()
+    for (const h of members) {
+      const k = keyOf.get(h)!
+      if (dir === undefined || dir.validAt(k, now)) out.set(h, k)
+    }
+    return out
+  }
+
   /** The members (author ids), once a record that counts is in; undefined before. */
   members(): string[] | undefined {
-    const m = this.#resolve().members
-    if (m === undefined) return undefined
-    const byHex = new Map<string, string>()
-    for (const r of this.#records.values())
-      for (const k of r.record.recipients) byHex.set(hex(k), authorId(k))
-    return [...m].map((h) => byHex.get(h)!).sort()
+    const live = this.#live()
+    return live === undefined ? undefined : [...live.values()].map(authorId).sort()
   }
 
   /** The member keys (for a new record), once a record that counts is in. */
   memberKeys(): Uint8Array[] | undefined {
-    const m = this.#resolve().members
-    if (m === undefined) return undefined
-    const out = new Map<string, Uint8Array>()
-    for (const r of this.#records.values())
-      for (const k of r.record.recipients) if (m.has(hex(k))) out.set(hex(k), k)
-    return [...out.values()]
+    const live = this.#live()
+    return live === undefined ? undefined : [...live.values()]
+  }
+
+  /** Whether this device is a member and the current epoch was given to someone no longer one. */
+  due(): boolean {
+    const live = this.#live()
+    const { epochs, current } = this.#resolve()
+    if (live === undefined || !live.has(hex(this.#signer.publicKey))) return false
+    const epoch = current === undefined ? undefined : epochs.get(current)
+    return epoch === undefined || !sameSet(epoch.recipients, new Set(live.keys()))
+  }
+
+  /**
+   * The keys a new record of this device may name, of `keys`: with the org's directory, a key
+   * whose certificate is not valid now is left out if it is a member already (revoked since) and
+   * refused with {@link NotOrgMemberError} if it is not (a key is never wrapped for a non-member).
+   */
+  recipientsFor(keys: readonly Uint8Array[]): Uint8Array[] {
+    const dir = this.#directory()
+    if (dir === undefined) return [...keys]
+    const now = dir.now()
+    const { members } = this.#resolve()
+    return keys.filter((k) => {
+      if (dir.validAt(k, now)) return true
+      if (members?.has(hex(k)) === true) return false
+      throw new NotOrgMemberError(`${authorId(k)} holds no valid certificate: no key for it`)
+    })
   }
 
   /** Every epoch key held (epoch hex → key): passed on to members a new record adds. */
@@ -255,22 +240,28 @@ export class RoomKeys {
 
   /**
    * What this device's next sealed entry uses. `genesis`: the members of a room being created here
-   * (used only while no record counts). Throws {@link NotRoomMemberError} or {@link RoomKeyMissingError}.
+   * (used only while no record counts). Throws {@link NotRoomMemberError},
+   * {@link RoomKeyMissingError} or {@link NotOrgMemberError}.
    */
   plan(genesis: Uint8Array[] | undefined): WritePlan {
-    const { members, epochs, current } = this.#resolve()
+    const { epochs, current } = this.#resolve()
+    const live = this.#live()
     const me = hex(this.#signer.publicKey)
-    if (members === undefined) {
+    if (live === undefined) {
       if (genesis === undefined) throw new RoomKeyMissingError(this.room)
       if (!mayFound(this.room, this.#signer.publicKey, genesis)) throw new NotRoomMemberError()
-      return { rotate: genesis, history: new Map() }
+      return { rotate: this.recipientsFor(genesis), history: new Map() }
     }
-    if (!members.has(me)) throw new NotRoomMemberError()
+    if (!live.has(me)) throw new NotRoomMemberError()
     const epoch = current === undefined ? undefined : epochs.get(current)
     const key = current === undefined ? undefined : this.#keys.get(current)
-    if (epoch === undefined || key === undefined || !sameSet(epoch.recipients, members)) {
-      // a member left (or was removed) since the last epoch: start one it does not get
-      return { rotate: this.memberKeys()!, history: this.held() }
+    if (
+      epoch === undefined ||
+      key === undefined ||
+      !sameSet(epoch.recipients, new Set(live.keys()))
+    ) {
+      // a member left, was removed or revoked since the last epoch: start one it does not get
+      return { rotate: [...live.values()], history: this.held() }
     }
     return { epoch: epoch.at.record.keyed!.epoch, key }
   }

@@ -1,0 +1,113 @@
+/**
+ * Which key records of an encrypted room count (src/crdt/e2ee.ts has the formats), the same on every
+ * peer, member or not: records in order of `(clock, author, seq)`; the first one counts if {@link mayFound} allows it (the creator the room id names; in a dm, the two members
+ * the id names), every later one if its author is a member by the records before it (in a dm: only
+ * {@link mayFound} records). The members are the recipients of the last record that counts. A sealed
+ * entry opens only under an epoch started by a record that counts, and only if its author is one of
+ * that epoch's recipients.
+ *
+ * With the org's directory (src/core/room-directory.ts) a record also needs its author to hold a
+ * valid certificate at the record's time, and every recipient to hold a certificate (a record
+ * wrapping a key for a key the org never certified is refused, logged); recipients whose
+ * certificate was not valid at the record's time (revoked, expired) are left out of the members.
+ * Members whose certificate is no longer valid now make the room due for a rotation
+ * (`RoomKeys.due`): the next write, or the rotator (src/core/key-rotation.ts), starts an
+ * epoch wrapped only for the members still valid. Of concurrent records the one last in
+ * `(clock, author, seq)` order holds the current epoch, on every peer alike.
+ */
+import { createLogger } from '../net/logger.ts'
+import { authorId } from '../crdt/entry.ts'
+import { compareHlc } from '../crdt/hlc.ts'
+import { DM_PREFIX, epochHex, mayFound, type KeyRecord } from '../crdt/e2ee.ts'
+import { hex } from './store.ts'
+import type { RoomDirectory } from './room-directory.ts'
+
+const log = createLogger('parley:core:keys')
+
+/** A key record and where it sits. */
+export interface RecordAt {
+  author: Uint8Array
+  seq: number
+  wall: number
+  count: number
+  record: KeyRecord
+  /** `hex(author):seq`. */
+  id: string
+}
+
+export interface Resolved {
+  /** hex author keys; undefined before the first record that counts. */
+  members: Set<string> | undefined
+  /** hex → key, of every member. */
+  keyOf: Map<string, Uint8Array>
+  /** Epochs started by records that count: epoch hex → its recipients (hex) and record. */
+  epochs: Map<string, { recipients: Set<string>; at: RecordAt }>
+  /** The newest epoch. */
+  current: string | undefined
+}
+
+/** The members and epochs `records` define (see the module comment). */
+export function resolveRecords(
+  room: string,
+  records: Iterable<RecordAt>,
+  dir: RoomDirectory | undefined,
+): Resolved {
+  const sorted = [...records].sort(
+    (a, b) => compareHlc(a, b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || a.seq - b.seq,
+  )
+  const dm = room.startsWith(DM_PREFIX)
+  const keyOf = new Map<string, Uint8Array>()
+  let members: Set<string> | undefined
+  const epochs = new Map<string, { recipients: Set<string>; at: RecordAt }>()
+  let current: string | undefined
+  for (const at of sorted) {
+    const { author, record } = at
+    const counts =
+      (members === undefined || dm
+        ? mayFound(room, author, record.recipients)
+        : members.has(hex(author))) &&
+      (dir === undefined || dir.validAt(author, at.wall))
+    if (!counts) {
+      log('key record %s in %s does not count (author not a member)', at.id.slice(0, 8), room)
+      continue
+    }
+    const recipients = dir === undefined ? record.recipients : certified(dir, at, room)
+    if (recipients === undefined) continue
+    for (const k of recipients) keyOf.set(hex(k), k)
+    members = new Set(recipients.map(hex))
+    if (record.keyed !== undefined) {
+      const e = epochHex(record.keyed.epoch)
+      if (!epochs.has(e)) epochs.set(e, { recipients: members, at })
+      current = e
+    }
+  }
+  return { members, keyOf, epochs, current }
+}
+
+/**
+ * The recipients of a record who count as members, judged by the org's directory at the record's
+ * time; undefined (the record does not count) if it names a key the org never certified.
+ */
+function certified(dir: RoomDirectory, at: RecordAt, room: string): Uint8Array[] | undefined {
+  const out: Uint8Array[] = []
+  for (const k of at.record.recipients) {
+    if (!dir.known(k)) {
+      log.error(
+        'key record %s in %s refused: it names %s, not a member of the org',
+        at.id.slice(0, 8),
+        room,
+        authorId(k),
+      )
+      return undefined
+    }
+    if (dir.validAt(k, at.wall)) out.push(k)
+    else
+      log(
+        'key record %s in %s: %s left out (certificate not valid then)',
+        at.id.slice(0, 8),
+        room,
+        authorId(k),
+      )
+  }
+  return out
+}
