@@ -4,6 +4,8 @@
  *
  *   npm run bench -- node-files              # 1 GiB (256 MiB with --quick)
  *   npm run bench -- node-files --file-mb=2048  # any size
+ *   npm run bench -- node-files --receiver=shm  # only the tmpfs receiver (or =disk)
+ *   npm run bench -- node-files --profile DIR   # V8 CPU profiles of sender and receivers
  *
  * The sender is a real `parley serve` (its store seeded with the file before it starts); the
  * receiver a real `parley get` (standalone, dialling the sender), each its own process. The
@@ -64,6 +66,13 @@ async function firstLine(stream: NodeJS.ReadableStream, match: RegExp = /./): Pr
   throw new Error('stream ended before the line came')
 }
 
+/** CPU seconds (user + system) a running process has used so far. */
+function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (USER_HZ 100)
+}
+
 /** Peak resident memory (VmHWM) of a running process, in MB. */
 function peakRssMB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
@@ -74,12 +83,37 @@ interface GetResult {
   bytes: number
   fetchSeconds: number
   maxRssMB: number
+  /** CPU seconds (all threads) of the receiver process during the fetch. */
+  fetchCpuSeconds: number
 }
 
-async function get(id: string, addr: string, dataDir: string, out: string): Promise<GetResult> {
+const profArgs = (dir: string | undefined, name: string): string[] =>
+  dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`]
+
+async function get(
+  id: string,
+  addr: string,
+  dataDir: string,
+  out: string,
+  profileDir: string | undefined,
+  name: string,
+): Promise<GetResult> {
   const child = spawn(
     process.execPath,
-    [BIN, 'get', id, '--out', out, '--data', dataDir, '--peer', addr, '--no-mdns', '--json'],
+    [
+      ...profArgs(profileDir, name),
+      BIN,
+      'get',
+      id,
+      '--out',
+      out,
+      '--data',
+      dataDir,
+      '--peer',
+      addr,
+      '--no-mdns',
+      '--json',
+    ],
     { stdio: ['ignore', 'pipe', 'ignore'] },
   )
   const line = await firstLine(child.stdout, /^\{/)
@@ -87,11 +121,13 @@ async function get(id: string, addr: string, dataDir: string, out: string): Prom
 }
 
 export async function filesBench(
-  opts: { quick: boolean },
+  opts: { quick: boolean; profileDir?: string },
   argv: readonly string[],
 ): Promise<BenchResult> {
   const flag = argv.find((a) => a.startsWith('--file-mb='))
   const size = Number(flag?.split('=')[1] ?? (opts.quick ? 256 : 1024)) * MiB
+  const receiver = argv.find((a) => a.startsWith('--receiver='))?.split('=')[1] ?? 'both'
+  const profileDir = opts.profileDir
   return timed(`files (${size / MiB} MiB)`, async () => {
     const dirs: string[] = []
     const tmp = (base = tmpdir()): string => {
@@ -125,38 +161,82 @@ export async function filesBench(
       rmSync(src)
       serve = spawn(
         process.execPath,
-        [BIN, 'serve', '--data', senderDir, '--port', '0', '--tcp-port', '0', '--no-mdns'],
+        [
+          ...profArgs(profileDir, 'sender'),
+          BIN,
+          'serve',
+          '--data',
+          senderDir,
+          '--port',
+          '0',
+          '--tcp-port',
+          '0',
+          '--no-mdns',
+        ],
         { stdio: ['ignore', 'pipe', 'ignore'] },
       )
       const listen = await firstLine(serve.stdout!, /^listening: \/ip4\/127\.0\.0\.1\//)
       const addr = listen.replace('listening: ', '')
       const raw = await rawTcp(size)
-      const disk = await get(id, addr, tmp(), join(tmp(), 'out.bin'))
-      const shmDir = tmp('/dev/shm')
-      const shm = await get(id, addr, shmDir, join(shmDir, 'out.bin'))
-      const senderRss = peakRssMB(serve.pid!)
+      const pid = serve.pid!
+      /** One receiver run, with the sender's CPU seconds during it. */
+      const run = async (
+        base: string,
+        name: string,
+      ): Promise<GetResult & { senderCpu: number }> => {
+        const cpu0 = cpuSecondsOf(pid)
+        const dir = tmp(base)
+        const r = await get(id, addr, dir, join(dir, 'out.bin'), profileDir, name)
+        rmSync(join(dir, 'out.bin'), { force: true })
+        return { ...r, senderCpu: cpuSecondsOf(pid) - cpu0 }
+      }
+      const disk = receiver === 'shm' ? undefined : await run(tmpdir(), 'receiver-disk')
+      const shm = receiver === 'disk' ? undefined : await run('/dev/shm', 'receiver-tmpfs')
+      const senderRss = peakRssMB(pid)
       const mbps = (r: GetResult): number => r.bytes / 1e6 / r.fetchSeconds
-      const rows: Row[] = [
-        { name: 'raw TCP loopback', value: raw, unit: 'MB/s' },
+      const rows: Row[] = [{ name: 'raw TCP loopback', value: raw, unit: 'MB/s' }]
+      const cpuRows = (r: GetResult & { senderCpu: number }, where: string): Row[] => [
         {
-          name: 'Node→Node, receiver on tmpfs',
-          value: mbps(shm),
-          unit: 'MB/s',
-          target: { op: '>=', value: 300 },
+          name: `receiver CPU s per GB (${where})`,
+          value: r.fetchCpuSeconds / (r.bytes / 1e9),
+          unit: 's',
         },
-        { name: 'Node→Node / raw TCP', value: mbps(shm) / raw, unit: 'ratio' },
-        { name: 'Node→Node, receiver on disk', value: mbps(disk), unit: 'MB/s' },
+        { name: `sender CPU s per GB (${where})`, value: r.senderCpu / (r.bytes / 1e9), unit: 's' },
+      ]
+      if (shm !== undefined) {
+        rows.push(
+          {
+            name: 'Node→Node, receiver on tmpfs',
+            value: mbps(shm),
+            unit: 'MB/s',
+            target: { op: '>=', value: 300 },
+          },
+          { name: 'Node→Node / raw TCP', value: mbps(shm) / raw, unit: 'ratio' },
+          ...cpuRows(shm, 'tmpfs'),
+        )
+      }
+      if (disk !== undefined) {
+        rows.push(
+          { name: 'Node→Node, receiver on disk', value: mbps(disk), unit: 'MB/s' },
+          ...cpuRows(disk, 'disk'),
+        )
+      }
+      rows.push(
         {
           name: 'receiver peak RSS',
-          value: Math.max(disk.maxRssMB, shm.maxRssMB),
+          value: Math.max(disk?.maxRssMB ?? 0, shm?.maxRssMB ?? 0),
           unit: 'MB',
           target: { op: '<=', value: 300 },
         },
         { name: 'sender peak RSS', value: senderRss, unit: 'MB', target: { op: '<=', value: 300 } },
-      ]
+      )
       return { rows, details: { size, id, raw, disk, shm, senderRss } }
     } finally {
-      serve?.kill()
+      if (serve !== undefined && serve.exitCode === null) {
+        const exited = new Promise((resolve) => serve!.once('exit', resolve))
+        serve.kill()
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))])
+      }
       for (const d of dirs) rmSync(d, { recursive: true, force: true })
     }
   })

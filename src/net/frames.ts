@@ -53,6 +53,13 @@ export interface ByteChunk {
 }
 
 /**
+ * A `Uint8ArrayList` iterates over the buffers it holds: taking them one by one spares the copy
+ * `subarray()` makes of a list of several (a 1 MiB frame arrives as ~16 of them).
+ */
+const isIterable = (c: ByteChunk): c is ByteChunk & Iterable<Uint8Array> =>
+  typeof (c as Partial<Iterable<Uint8Array>>)[Symbol.iterator] === 'function'
+
+/**
  * Incremental decoder: push chunks as they arrive, get whole frames back. Holds at most one
  * partial frame (≤ `maxBytes` plus its prefix), so a hostile peer cannot make it buffer more.
  */
@@ -74,11 +81,9 @@ export class FrameDecoder {
 
   /** Feeds bytes; returns the frames they complete, in order. Throws on a bad or oversize prefix. */
   push(chunk: Uint8Array | ByteChunk): Uint8Array[] {
-    const bytes = plainBytes(chunk instanceof Uint8Array ? chunk : chunk.subarray())
-    if (bytes.byteLength > 0) {
-      this.#chunks.push(bytes)
-      this.#buffered += bytes.byteLength
-    }
+    if (chunk instanceof Uint8Array) this.#add(chunk)
+    else if (isIterable(chunk)) for (const part of chunk) this.#add(part)
+    else this.#add(chunk.subarray())
     const frames: Uint8Array[] = []
     for (;;) {
       if (this.#want < 0 && !this.#readPrefix()) break
@@ -87,6 +92,12 @@ export class FrameDecoder {
       this.#want = -1
     }
     return frames
+  }
+
+  #add(bytes: Uint8Array): void {
+    if (bytes.byteLength === 0) return
+    this.#chunks.push(plainBytes(bytes))
+    this.#buffered += bytes.byteLength
   }
 
   #readPrefix(): boolean {

@@ -43,13 +43,20 @@ function progressPrinter(): (p: TransferProgress) => void {
 /** Prints the result; `fetchSeconds` is the transfer alone (without writing `--out`). */
 function result(
   o: CliOptions,
-  r: { id: string; path: string; bytes: number; t0: number; fetchSeconds?: number },
+  r: {
+    id: string
+    path: string
+    bytes: number
+    t0: number
+    fetchSeconds?: number
+    fetchCpuSeconds?: number
+  },
 ): void {
   const seconds = (performance.now() - r.t0) / 1000
   if (!o.json) return out(`${r.id} → ${r.path} (${r.bytes} bytes in ${seconds.toFixed(1)} s)`)
   const maxRssMB = process.resourceUsage().maxRSS / 1024
-  const { id, path, bytes, fetchSeconds } = r
-  out(JSON.stringify({ id, out: path, bytes, seconds, fetchSeconds, maxRssMB }))
+  const { id, path, bytes, fetchSeconds, fetchCpuSeconds } = r
+  out(JSON.stringify({ id, out: path, bytes, seconds, fetchSeconds, fetchCpuSeconds, maxRssMB }))
 }
 
 export async function sendFileViaServe(o: CliOptions, c: ControlInfo): Promise<number> {
@@ -127,17 +134,21 @@ export async function getStandalone(o: CliOptions, peer: NodePeer): Promise<numb
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   let fetchSeconds: number
+  let fetchCpuSeconds: number
   try {
     const f0 = performance.now()
+    const c0 = process.cpuUsage()
     await messenger.files.fetch(id, { signal: stop.signal })
     fetchSeconds = (performance.now() - f0) / 1000
+    const c1 = process.cpuUsage(c0)
+    fetchCpuSeconds = (c1.user + c1.system) / 1e6
   } finally {
     off()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
   const bytes = await writeLocalFile(messenger, id, path)
-  result(o, { id, path, bytes, t0, fetchSeconds })
+  result(o, { id, path, bytes, t0, fetchSeconds, fetchCpuSeconds })
   return 0
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { encodeFrame, encodeLength, FrameDecoder, plainBytes } from '../../src/net/frames.ts'
 import { bytes } from './helpers.ts'
 
@@ -57,5 +58,22 @@ describe('length-prefixed frames', () => {
     expect(plain.buffer).toBe(buf.buffer)
     const [frame] = new FrameDecoder().push(Buffer.from(encodeFrame(Uint8Array.of(9))))
     expect(Object.getPrototypeOf(frame)).toBe(Uint8Array.prototype)
+  })
+
+  it('takes a list of buffers (as libp2p streams deliver them) piece by piece, frames spanning pieces', () => {
+    const frames = [bytes(70_000, 1), bytes(3, 2), bytes(0, 3), bytes(130_000, 4)]
+    const wire = new Uint8ArrayList(...frames.map((f) => encodeFrame(f))).subarray()
+    const decoder = new FrameDecoder()
+    const out: Uint8Array[] = []
+    // lists of 3 pieces of 64 KiB, like a yamux frame made of Noise messages
+    for (let i = 0; i < wire.byteLength; i += 3 * 65_536) {
+      const list = new Uint8ArrayList()
+      for (let j = i; j < Math.min(i + 3 * 65_536, wire.byteLength); j += 65_536)
+        list.append(Buffer.from(wire.subarray(j, Math.min(j + 65_536, i + 3 * 65_536))))
+      out.push(...decoder.push(list))
+    }
+    expect(out).toEqual(frames)
+    for (const f of out) expect(Object.getPrototypeOf(f)).toBe(Uint8Array.prototype)
+    expect(decoder.partial).toBe(false)
   })
 })
