@@ -20,6 +20,7 @@ import { hasBit, type ChunkStore, type StoredFileInfo } from './store.ts'
 import { MAX_CHUNKS_PER_REQUEST, decodeFileFrame, encodeFileFrame, toHex } from './wire.ts'
 import type { FileManifest } from './manifest.ts'
 import type { ProgressMeter } from './progress.ts'
+import type { AsyncSha256 } from './hash.ts'
 
 const log = createLogger('parley:core:files:fetch')
 
@@ -28,6 +29,8 @@ export interface FetchInit {
   net: PeerNet
   store: ChunkStore
   sha256: (data: Uint8Array) => Uint8Array
+  /** Checks chunks off the main thread where given (see hash.ts); else `sha256`. */
+  sha256Async?: AsyncSha256 | undefined
   /** The peers to ask (connected peers of the room); called again as the transfer runs. */
   holders: () => readonly PeerIdString[]
   /** Keep the file when the store needs room (the user asked for it). */
@@ -266,7 +269,7 @@ class ChunkFetch {
   }
 
   async #fetchBatch(peer: PeerIdString, ps: PeerState, indices: number[]): Promise<void> {
-    const { id, net, store, sha256, signal } = this.#init
+    const { id, net, store, signal } = this.#init
     ps.inflight++
     this.#inflight++
     const pending = new Set(indices)
@@ -278,7 +281,7 @@ class ChunkFetch {
         if (f.type !== 'chunk' || f.id !== id || !pending.has(f.index)) {
           throw new Error(`unexpected ${f.type} frame`)
         }
-        if (!this.#matches(f.index, f.bytes, sha256)) {
+        if (!(await this.#matches(f.index, f.bytes))) {
           this.#reject(peer, ps, f.index)
           break
         }
@@ -309,10 +312,11 @@ class ChunkFetch {
     }
   }
 
-  #matches(index: number, bytes: Uint8Array, sha256: (b: Uint8Array) => Uint8Array): boolean {
+  async #matches(index: number, bytes: Uint8Array): Promise<boolean> {
     if (bytes.length !== chunkLength(this.#m, index)) return false
     const want = chunkHash(this.#m, index)
-    const got = sha256(bytes)
+    const { sha256, sha256Async } = this.#init
+    const got = sha256Async === undefined ? sha256(bytes) : await sha256Async(bytes)
     for (let i = 0; i < 32; i++) if (got[i] !== want[i]) return false
     return true
   }

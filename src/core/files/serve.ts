@@ -1,7 +1,7 @@
 /**
  * The holder's side of file transfer: answers manifest, have and chunk requests from the chunk
- * store, streaming one frame at a time (the request protocol waits for each to drain), and hands
- * offers to the file service.
+ * store, streaming one frame at a time (the request protocol waits for each to drain) with the
+ * next chunk's disk read under way meanwhile, and hands offers to the file service.
  */
 import { createLogger } from '../../net/logger.ts'
 import type { PeerIdString } from '../../net/index.ts'
@@ -65,12 +65,22 @@ export async function* serveFileRequest(
     case 'chunks-request': {
       const info = await store.get(f.id)
       if (info === undefined) return yield notHeld
-      for (const index of f.indices) {
-        if (signal.aborted) return
-        if (!hasBit(info.have, index)) return yield notHeld
-        const bytes = await store.readChunk(f.id, index)
-        yield encodeFileFrame({ type: 'chunk', id: f.id, index, bytes })
+      const held = f.indices.findIndex((i) => !hasBit(info.have, i))
+      const indices = held < 0 ? f.indices : f.indices.slice(0, held)
+      // One chunk read ahead: the disk read of the next overlaps sending this one.
+      const read = (k: number): Promise<Uint8Array> | undefined => {
+        const p = k < indices.length ? store.readChunk(f.id, indices[k]!) : undefined
+        p?.catch(() => undefined) // awaited below, or dropped when the request ends early
+        return p
       }
+      let next = read(0)
+      for (let k = 0; next !== undefined; k++) {
+        if (signal.aborted) return
+        const bytes = await next
+        next = read(k + 1)
+        yield encodeFileFrame({ type: 'chunk', id: f.id, index: indices[k]!, bytes })
+      }
+      if (held >= 0) return yield notHeld
       void store.touch(f.id).catch((err: unknown) => log('touch failed: %e', err))
       return
     }

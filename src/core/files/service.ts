@@ -22,6 +22,7 @@ import { bytesSource, importFile, type ImportMeta } from './import.ts'
 import { chunkCount, chunkHash } from './manifest.ts'
 import { ProgressMeter, type TransferProgress } from './progress.ts'
 import { serveFileRequest } from './serve.ts'
+import { subtleSha256, type AsyncSha256 } from './hash.ts'
 import type { ChunkStore } from './store.ts'
 import { decodeFileFrame, encodeFileFrame, type FileFrame } from './wire.ts'
 
@@ -31,6 +32,8 @@ export interface FileServiceInit {
   net: PeerNet
   store: ChunkStore
   sha256: (data: Uint8Array) => Uint8Array
+  /** Checks received chunks off the main thread. @default WebCrypto where the platform has it */
+  sha256Async?: AsyncSha256 | undefined
   /** Accept offers and keep the files of held rooms (always-on peers). @default false */
   retain?: boolean
   /** Tuning of transfers (tests, bench). */
@@ -58,6 +61,7 @@ export class FileService {
   readonly store: ChunkStore
   readonly #net: PeerNet
   readonly #sha256: (data: Uint8Array) => Uint8Array
+  readonly #sha256Async: AsyncSha256 | undefined
   readonly #retain: boolean
   readonly #tuning: Pick<FetchInit, 'window' | 'batch' | 'idleMs'>
   readonly #chunkSize: number | undefined
@@ -70,6 +74,7 @@ export class FileService {
     this.store = init.store
     this.#net = init.net
     this.#sha256 = init.sha256
+    this.#sha256Async = 'sha256Async' in init ? init.sha256Async : subtleSha256()
     this.#retain = init.retain ?? false
     this.#tuning = init.fetch ?? {}
     this.#chunkSize = init.chunkSize
@@ -151,6 +156,7 @@ export class FileService {
         net: this.#net,
         store: this.store,
         sha256: this.#sha256,
+        sha256Async: this.#sha256Async,
         holders: () => this.#net.peers(),
         pinned: opts.pinned ?? true,
         signal: ac.signal,

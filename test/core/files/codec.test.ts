@@ -1,5 +1,7 @@
 /** Manifests, file frames and attachment records: strict decoding of what peers send. */
+import { createHash, randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { subtleSha256 } from '../../../src/core/files/hash.ts'
 import {
   decodeManifest,
   encodeManifest,
@@ -138,5 +140,17 @@ describe('attachment records', () => {
     const text = 'a'.repeat(PREVIEW_CHARS - 1) + '🚀' + 'b'.repeat(10)
     expect(previewOf(text)).toBe('a'.repeat(PREVIEW_CHARS - 1))
     expect(previewOf('short')).toBe('short')
+  })
+})
+
+describe('chunk hashing off the main thread', () => {
+  it('[FH1] WebCrypto SHA-256 gives the same hashes as node:crypto, also for views into larger buffers', async () => {
+    const hash = subtleSha256()
+    expect(hash).toBeDefined()
+    const big = new Uint8Array(randomBytes(3 * 65536 + 7))
+    for (const view of [big, big.subarray(65536, 2 * 65536 + 3), new Uint8Array(0)]) {
+      const want = new Uint8Array(createHash('sha256').update(view).digest())
+      expect(await hash!(view)).toEqual(want)
+    }
   })
 })
