@@ -103,6 +103,17 @@ export class OrgClient {
     return { code, expires: invitation.expires }
   }
 
+  /**
+   * A one-time code that links another device to our own user (see `Org.createDeviceLink`):
+   * valid for 10 minutes, single use.
+   */
+  async createDeviceLink(
+    opts: { addrs?: string[] } = {},
+  ): Promise<{ code: string; expires: number }> {
+    const { link, code } = await this.#org.createDeviceLink(opts)
+    return { code, expires: link.expires }
+  }
+
   revoke(userId: string): Promise<unknown> {
     return this.#org.revoke(userId)
   }

@@ -8,6 +8,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { nodeCrypto } from '../../src/node/crypto-node.ts'
 import { redeemLink } from '../../src/core/org-join.ts'
 import { OrgClient } from '../../src/core/org-client.ts'
+import { checkLink, linkInto } from '../../src/core/org-device.ts'
+import { loadOrgSettings } from '../../src/core/org-settings.ts'
+import { openSqliteStore } from '../../src/node/sqlite-store.ts'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { decodeLinkCode } from '../../src/crdt/org-code.ts'
 import { authorId } from '../../src/crdt/entry.ts'
 import { createNobleSigner } from '../../src/crdt/crypto.ts'
@@ -246,5 +252,51 @@ describe('a second device of one user', () => {
     await d.messenger.post('general', 'after revocation')
     await d.messenger.pushTo(a.net.peerId, 'general', signal()).catch(() => 0)
     expect(await textsOf(a, 'general')).not.toContain('after revocation')
+  })
+
+  it('[DEVC5] the new device checks a code (user, name, expiry, org) and stores its membership; a peer started from it is admitted', async () => {
+    const { a, c } = await office()
+    const { code, link } = await c.org.createDeviceLink()
+    const serving = { name: a.org.name, orgId: a.org.orgId }
+    expect(await checkLink(nodeCrypto, code, { serving })).toMatchObject({
+      userId: 'carol',
+      name: 'carol',
+      orgName: 'Acme',
+      expires: link.expires,
+    })
+    const refused = async (p: Promise<unknown>): Promise<string> =>
+      p.then(
+        () => 'no error',
+        (err: unknown) => (err as Error).name,
+      )
+    expect(await refused(checkLink(nodeCrypto, code, { now: link.expires + 1 }))).toBe(
+      'LinkCodeError',
+    )
+    expect(
+      await refused(checkLink(nodeCrypto, code, { serving: { name: 'Else', orgId: 'x' } })),
+    ).toBe('LinkCodeError')
+    expect(await refused(checkLink(nodeCrypto, code.slice(0, -4)))).toBe('LinkCodeError')
+
+    const dir = mkdtempSync(join(tmpdir(), 'parley-link-'))
+    set.dirs.push(dir)
+    const store = openSqliteStore(join(dir, 'history.db'))
+    const signer = newNodeSigner()
+    try {
+      expect(await linkInto(store, nodeCrypto, code, signer)).toEqual({
+        userId: 'carol',
+        name: 'carol',
+      })
+      expect(await refused(linkInto(store, nodeCrypto, code, signer))).toBe('LinkCodeError')
+      const s = (await loadOrgSettings(store))!
+      const d = await set.add({
+        root: s.root,
+        networkKey: s.networkKey,
+        signer,
+        records: s.records,
+      })
+      expect(await verdictOn(a, d)).toBe(true)
+    } finally {
+      await store.close()
+    }
   })
 })

@@ -27,6 +27,11 @@ function fakeOrg() {
       code: `code-${role}`,
       expires: Date.now() + expiresInMs,
     }),
+    createDeviceLink: async () => {
+      if (summary.removed)
+        throw new Error('only a member with a valid certificate can link a device')
+      return { code: 'link-code', expires: Date.now() + 600_000 }
+    },
     async revoke(userId) {
       const m = members.find((x) => x.userId === userId)!
       if (m.role === 'admin' && admins() <= 1) throw new Error('the last admin cannot be removed')
@@ -87,5 +92,24 @@ describe('OrgState (no DOM)', () => {
     org.destroy()
     set({ name: 'After' })
     expect(org.org?.name).toBe('Acme')
+  })
+
+  it('[ORGUI3] a device link code for another device of ours: shown with its link and expiry; refused when removed', async () => {
+    const { facade, set } = fakeOrg()
+    const org = new OrgState(
+      facade,
+      'A',
+      (c) => `https://h/#invite=${c}`,
+      (c) => `https://h/#link=${c}`,
+    )
+    await org.createDeviceLink()
+    expect(org.deviceLink).toMatchObject({ link: 'https://h/#link=link-code', code: 'link-code' })
+    expect(org.deviceLink!.expires).toBeGreaterThan(Date.now() + 500_000)
+    org.clearDeviceLink()
+    set({ removed: true })
+    await org.createDeviceLink()
+    expect(org.deviceLink).toBeUndefined()
+    expect(org.error).toMatch(/valid certificate/)
+    org.destroy()
   })
 })

@@ -1,11 +1,13 @@
 /**
  * Invitation links and their QR codes. A link is the web app's own address with the code in the
  * fragment (`https://host:port/#invite=CODE`): the fragment never reaches the server or its logs,
- * and opening the link opens the sign-up form with the code filled in. Pure.
+ * and opening the link opens the sign-up form with the code filled in. A device link code (another
+ * device of a signed-in user) travels the same way, as `#link=CODE`. Pure.
  */
 import { encodeQR } from 'qr'
 
 const PREFIX = '#invite='
+const LINK_PREFIX = '#link='
 
 /** The link that opens the web app at `origin` with `code` ready to redeem. */
 export function inviteLink(origin: string, code: string): string {
@@ -43,4 +45,16 @@ export function qrPath(text: string): QrPath {
     }
   })
   return { size: rows.length, d: parts.join('') }
+}
+
+/** The link that opens the web app at `origin` on the "I have a link code" form with `code`. */
+export function deviceLinkUrl(origin: string, code: string): string {
+  return `${origin.replace(/\/+$/, '')}/${LINK_PREFIX}${code}`
+}
+
+/** The device link code in a page's `location.hash` (`#link=CODE`), if there is one. */
+export function deviceLinkFromHash(hash: string): string | undefined {
+  if (!hash.startsWith(LINK_PREFIX)) return undefined
+  const code = hash.slice(LINK_PREFIX.length).trim()
+  return code === '' ? undefined : code
 }

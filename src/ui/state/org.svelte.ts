@@ -9,7 +9,14 @@ import type { MemberInfo, OrgClient, OrgSummary } from '../../core/org-client.ts
 /** The part of the core's `OrgClient` this state needs. */
 export type OrgFacade = Pick<
   OrgClient,
-  'org' | 'members' | 'people' | 'createInvite' | 'revoke' | 'setRole' | 'onChange'
+  | 'org'
+  | 'members'
+  | 'people'
+  | 'createInvite'
+  | 'createDeviceLink'
+  | 'revoke'
+  | 'setRole'
+  | 'onChange'
 >
 
 export interface MemberRow extends MemberInfo {
@@ -23,6 +30,14 @@ export interface CreatedInvite {
   link: string
   code: string
   role: 'member' | 'admin'
+  expires: number
+}
+
+/** A device link code shown on this device, for another device of our own user. */
+export interface CreatedDeviceLink {
+  /** The web app's address with the code (opens the "I have a link code" form). */
+  link: string
+  code: string
   expires: number
 }
 
@@ -41,20 +56,29 @@ export class OrgState {
   org = $state.raw<OrgSummary | undefined>(undefined)
   members = $state.raw<readonly MemberRow[]>([])
   invite = $state.raw<CreatedInvite | undefined>(undefined)
+  deviceLink = $state.raw<CreatedDeviceLink | undefined>(undefined)
   error = $state.raw<string | undefined>(undefined)
   busy = $state.raw(false)
   readonly #client: OrgFacade
   readonly #me: string
   readonly #link: (code: string) => string
+  readonly #deviceLink: (code: string) => string
   readonly #off: Unsubscribe[] = []
 
   /**
-   * @param me our author id; @param link makes the invitation link of a code (the page's origin).
+   * @param me our author id; @param link makes the invitation link of a code (the page's origin);
+   * @param deviceLink the same for a device link code.
    */
-  constructor(client: OrgFacade, me: string, link: (code: string) => string) {
+  constructor(
+    client: OrgFacade,
+    me: string,
+    link: (code: string) => string,
+    deviceLink: (code: string) => string = (code) => code,
+  ) {
     this.#client = client
     this.#me = me
     this.#link = link
+    this.#deviceLink = deviceLink
     const sync = (): void => this.#sync()
     sync()
     this.#off.push(client.onChange(sync))
@@ -69,6 +93,18 @@ export class OrgState {
       const { code, expires } = await this.#client.createInvite({ role, expiresInMs })
       this.invite = { link: this.#link(code), code, role, expires }
     })
+  }
+
+  /** Makes a one-time code for another device of ours (shown until used or expired). */
+  async createDeviceLink(): Promise<void> {
+    await this.#run(async () => {
+      const { code, expires } = await this.#client.createDeviceLink()
+      this.deviceLink = { link: this.#deviceLink(code), code, expires }
+    })
+  }
+
+  clearDeviceLink(): void {
+    this.deviceLink = undefined
   }
 
   clearInvite(): void {
