@@ -12,7 +12,7 @@
  *   in the DOM and a frame drawn, the whole room held in the browser's IndexedDB (joined, caught
  *   up, then reloaded). Host namespace, http://127.0.0.1, a window tall enough for 50 rows.
  *
- *   npx tsx bench/browser.ts [--quick]      (npm run bench -- browser)
+ *   npx tsx bench/browser.ts [--quick] [latency] [first-paint]      (npm run bench -- browser)
  */
 import '../src/node/polyfill.ts'
 import { fileURLToPath } from 'node:url'
@@ -30,6 +30,15 @@ import { send, signUp, startChromium, startServe } from '../test/e2e/harness.ts'
 import { seedBigRoom } from '../test/e2e/seed.ts'
 import { distribution } from './lib/stats.ts'
 import {
+  breakdown,
+  formatBreakdown,
+  instrument,
+  profilePage,
+  split,
+  takeMarks,
+  type Split,
+} from './lib/stages.ts'
+import {
   formatTable,
   parseArgs,
   tempDir,
@@ -39,37 +48,24 @@ import {
   type Row,
 } from './lib/report.ts'
 
-/** Records, in the page, when each `lat N` was sent (Enter) and when it appeared. */
-function instrument(page: Page): Promise<void> {
-  return page.evaluate(() => {
-    const w = window as unknown as { sent: Record<string, number>; seen: Record<string, number> }
-    w.sent = {}
-    w.seen = {}
-    document.addEventListener(
-      'keydown',
-      (e) => {
-        const v = (e.target as HTMLTextAreaElement | null)?.value?.trim() ?? ''
-        const m = /^lat (\d+)$/.exec(v)
-        if (e.key === 'Enter' && !e.shiftKey && m !== null) w.sent[m[1]!] = Date.now()
-      },
-      true,
-    )
-    new MutationObserver(() => {
-      for (const el of document.querySelectorAll('[data-testid=message-text]')) {
-        const m = /^lat (\d+)$/.exec(el.textContent?.trim() ?? '')
-        if (m !== null && !(m[1]! in w.seen)) w.seen[m[1]!] = Date.now()
-      }
-    }).observe(document.body, { childList: true, subtree: true, characterData: true })
-  })
-}
-
-async function latencies(from: Page, to: Page, n: number, first: number): Promise<number[]> {
-  const out: number[] = []
+/** Delivery times of `n` messages from `from` to `to`, one at a time, each split into stages. */
+async function latencies(
+  from: Page,
+  to: Page,
+  n: number,
+  first: number,
+): Promise<{ ms: number[]; splits: Split[] }> {
+  const ms: number[] = []
+  const splits: Split[] = []
   for (let i = first; i < first + n; i++) {
+    await takeMarks(from)
+    await takeMarks(to)
     await send(from, `lat ${i}`)
     await to.waitForFunction((k) => k in (window as unknown as { seen: object }).seen, String(i), {
       timeout: 20_000,
     })
+    // Let the sender finish its own stages (its marks after the receiver showed the text).
+    await from.waitForTimeout(20)
     const sent = await from.evaluate(
       (k) => (window as unknown as { sent: Record<string, number> }).sent[k] ?? NaN,
       String(i),
@@ -78,9 +74,10 @@ async function latencies(from: Page, to: Page, n: number, first: number): Promis
       (k) => (window as unknown as { seen: Record<string, number> }).seen[k] ?? NaN,
       String(i),
     )
-    out.push(seen - sent)
+    ms.push(seen - sent)
+    splits.push(split(sent, seen, await takeMarks(from), await takeMarks(to)))
   }
-  return out
+  return { ms, splits }
 }
 
 /** Opens a dm from `a` to `b` (b's user id `bId`, a's display name `aName`) and returns when both show it. */
@@ -150,18 +147,37 @@ export async function browserLatencyBench(opts: BenchOptions): Promise<BenchResu
         .getByTestId('peer')
         .filter({ hasText: 'office-peer' })
         .waitFor({ state: 'detached', timeout: 30_000 })
+      // --profile DIR: CPU profiles of both pages over the direct-only samples.
+      const dir = opts.profileDir
+      const stops =
+        dir === undefined
+          ? []
+          : [
+              await profilePage(a, join(dir, 'latency-sender.cpuprofile')),
+              await profilePage(b, join(dir, 'latency-receiver.cpuprofile')),
+            ]
       const directOnly = await latencies(a, b, n, 20_000)
+      for (const stop of stops) await stop()
+      const stages = {
+        relayed: breakdown(relayed.splits),
+        direct: breakdown(direct.splits),
+        directOnly: breakdown(directOnly.splits),
+      }
+      console.log(formatBreakdown('relayed via the Node peer', stages.relayed))
+      console.log(formatBreakdown('direct WebRTC (Node peer up)', stages.direct))
+      console.log(formatBreakdown('direct WebRTC only', stages.directOnly))
       return {
         rows: [
-          ...latencyRows('browser→browser relayed via the Node peer', relayed, 40),
-          ...latencyRows('browser→browser direct WebRTC (Node peer up)', direct, 20),
-          ...latencyRows('browser→browser direct WebRTC only', directOnly, 20),
+          ...latencyRows('browser→browser relayed via the Node peer', relayed.ms, 40),
+          ...latencyRows('browser→browser direct WebRTC (Node peer up)', direct.ms, 20),
+          ...latencyRows('browser→browser direct WebRTC only', directOnly.ms, 20),
         ],
         details: {
           samples: n,
-          relayed: distribution(relayed),
-          direct: distribution(direct),
-          directOnly: distribution(directOnly),
+          relayed: distribution(relayed.ms),
+          direct: distribution(direct.ms),
+          directOnly: distribution(directOnly.ms),
+          stages,
         },
       }
     } finally {
@@ -282,19 +298,26 @@ export async function browserFirstPaintBench(opts: BenchOptions): Promise<BenchR
   })
 }
 
-export async function browserBenches(opts: BenchOptions): Promise<BenchResult[]> {
+/** Runs the browser benches; `parts` picks some of `latency`, `first-paint` (default both). */
+export async function browserBenches(
+  opts: BenchOptions,
+  parts: readonly string[] = [],
+): Promise<BenchResult[]> {
   const out: BenchResult[] = []
   const print = (r: BenchResult): void => {
     out.push(r)
     console.log(`${formatTable([r])}\n${JSON.stringify(r.details)}`)
   }
-  if (netnsUnsupported() === undefined) print(await browserLatencyBench(opts))
-  else console.log(`browser latency skipped: ${netnsUnsupported()}`)
-  print(await browserFirstPaintBench(opts))
+  const want = (name: string): boolean => parts.length === 0 || parts.includes(name)
+  if (want('latency')) {
+    if (netnsUnsupported() === undefined) print(await browserLatencyBench(opts))
+    else console.log(`browser latency skipped: ${netnsUnsupported()}`)
+  }
+  if (want('first-paint')) print(await browserFirstPaintBench(opts))
   return out
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const opts = parseArgs(process.argv.slice(2))
-  console.log(`\n${formatTable(await browserBenches(opts))}`)
+  console.log(`\n${formatTable(await browserBenches(opts, opts.only))}`)
 }

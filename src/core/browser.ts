@@ -18,6 +18,7 @@ import { DirectLinks } from './direct-links.ts'
 import { openIdbStore } from './idb-store.ts'
 import { IdbChunkStore } from './idb-chunk-store.ts'
 import { createIdbDocs } from '../crdt/idb-docs.ts'
+import { performanceTrace } from './trace.ts'
 import type { UnlockedAccount } from './accounts.ts'
 
 const log = createLogger('parley:core:browser')
@@ -171,6 +172,8 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     // IndexedDB clones each row on this thread: ~0.1 ms a row, so 256 rows a write stays a short task.
     ingestBatch: 256,
     files,
+    // Per-message stage marks (parley:msg:*), read by bench/browser.ts and shown in DevTools.
+    trace: performanceTrace(),
   })
   performance.mark('parley:net-created')
   // Local-first: the messenger and client start on the stopped node (subscriptions and handlers

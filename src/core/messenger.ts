@@ -26,6 +26,7 @@ import { isEncryptedRoom } from '../crdt/e2ee.ts'
 import { addMember, newPrivateRoom, removeMember, type PrivateRoomInit } from './private-rooms.ts'
 import { NotOrgMemberError, type RoomDirectory } from './room-directory.ts'
 import { KeyRotator, grantDevice } from './key-rotation.ts'
+import type { StageTrace } from './trace.ts'
 
 const log = createLogger('parley:core:messenger')
 
@@ -59,6 +60,8 @@ export interface MessengerInit {
   files?: ChunkStore
   /** Tuning of file transfers and chunk size of files added here (tests, bench). */
   fileTuning?: FileTuning
+  /** Told the stages each message passes on this peer (src/core/trace.ts). @default none */
+  trace?: StageTrace
 }
 
 export interface Posted {
@@ -101,6 +104,7 @@ export class Messenger implements RoomRegistry {
   readonly #gate: EntryGate | undefined
   #directory: RoomDirectory | undefined
   #rotator: KeyRotator | undefined
+  readonly #trace: StageTrace | undefined
   #started = false
 
   constructor(init: MessengerInit) {
@@ -112,6 +116,7 @@ export class Messenger implements RoomRegistry {
     this.#retainAll = init.retainAll ?? false
     this.#antiEntropyMs = init.antiEntropyMs ?? 15_000
     this.#gate = init.gate
+    this.#trace = init.trace
     this.#sync = new RoomSync({
       net: this.net,
       crypto: init.crypto,
@@ -119,6 +124,7 @@ export class Messenger implements RoomRegistry {
       heads: this.#heads,
       onIngested: (room) => this.#announcer.soon(room),
       ...(init.ingestBatch === undefined ? {} : { ingestBatch: init.ingestBatch }),
+      ...(init.trace === undefined ? {} : { trace: init.trace }),
     })
     this.#announcer = new RoomAnnouncer(this.net, this.#sync, (room) => this.accepts(room))
     this.typing = new Typing({ net: this.net, identity: this.identity })
@@ -247,6 +253,7 @@ export class Messenger implements RoomRegistry {
       ...(this.#docs === undefined ? {} : { docs: this.#docs }),
       ...(this.#gate === undefined ? {} : { gate: this.#gate }),
       directory: () => this.#directory,
+      ...(this.#trace === undefined ? {} : { trace: this.#trace }),
     })
   }
 

@@ -22,6 +22,7 @@ import type { RoomHistory, Verified } from './room-history.ts'
 import { PullSession } from './sync-pull.ts'
 import { ENTRIES_FRAME_BYTES, servePull } from './sync-serve.ts'
 import { toVerified, type HeadsBook } from './heads-book.ts'
+import { entryKey, type StageTrace } from './trace.ts'
 
 const log = createLogger('parley:core:sync')
 
@@ -49,6 +50,8 @@ export interface SyncInit {
   onIngested?: (room: string) => void
   /** Most entries a pull stores in one write. @default Infinity */
   ingestBatch?: number
+  /** Told the stages each pushed entry passes here (src/core/trace.ts). @default none */
+  trace?: StageTrace
 }
 
 export class RoomSync {
@@ -63,8 +66,10 @@ export class RoomSync {
   readonly #gossipQueues = new Map<string, { tail: Promise<void>; length: number }>()
   readonly #onIngested: (room: string) => void
   readonly #ingestBatch: number
+  readonly #trace: StageTrace | undefined
 
   constructor(init: SyncInit) {
+    this.#trace = init.trace
     this.#ingestBatch = init.ingestBatch ?? Infinity
     this.#net = init.net
     this.#crypto = init.crypto
@@ -79,6 +84,7 @@ export class RoomSync {
     await this.#net.publish(roomTopic(room), encodeFrame(frame)).catch((err: unknown) => {
       log('publish to %s failed: %e', room, err)
     })
+    this.#trace?.('published', entryKey(room, head.author, head.seq))
   }
 
   /** Handles a gossiped frame from `from`. Never throws. */
@@ -94,6 +100,7 @@ export class RoomSync {
       log('dropping unexpected %s gossip from %s', frame.type, from)
       return
     }
+    this.#trace?.('gossip', entryKey(frame.room, frame.head.author, frame.head.seq))
     const h = this.#rooms.get(frame.room)
     if (h === undefined) return
     // One push at a time per room: a push checked while its predecessor is still being verified
@@ -137,6 +144,7 @@ export class RoomSync {
       if (err instanceof ChainGapError) return 'gap'
       throw err
     }
+    this.#trace?.('verified', entryKey(f.room, f.head.author, f.head.seq))
     await h.ingest(verified.map(toVerified), f.head)
     return 'ok'
   }

@@ -40,6 +40,8 @@ export class RoomState {
     const msgs = await this.#client.messages(this.room)
     if (n !== this.#reads || this.#destroyed) return
     this.messages = msgs
+    // Latency breakdown (src/core/trace.ts): the room re-read, before Svelte renders it.
+    performance.mark('parley:msg:room-read', { detail: this.room })
     // The first room shown since the page loaded (docs/web.md, "reload phases").
     if (performance.getEntriesByName('parley:room-messages').length === 0)
       performance.mark('parley:room-messages')
