@@ -11,6 +11,26 @@ import type { LocalState } from './local-state.ts'
 
 const log = createLogger('parley:core:delivery')
 
+/**
+ * How long after a post the push that asks a peer to confirm it holds it waits. Gossip carries the
+ * message first; the push opens a stream and has the peer check the entries again, and sent at
+ * once it competed with the message itself on both ends (and could verify it twice there).
+ */
+export const PUSH_AFTER_MS = 250
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+    function done(): void {
+      clearTimeout(t)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+  })
+}
+
 export class Delivery {
   readonly #messenger: Messenger
   readonly #local: LocalState
@@ -42,6 +62,7 @@ export class Delivery {
     if (this.#running.has(room)) return
     this.#running.add(room)
     try {
+      await pause(PUSH_AFTER_MS, this.#stop.signal)
       for (;;) {
         const want = this.#target.get(room) ?? 0
         if (want <= (this.#local.data.delivered[room] ?? 0) || this.#stop.signal.aborted) break

@@ -105,59 +105,110 @@ export async function openIdbStore(
 ): Promise<HistoryStore> {
   const db = await openDb(factory, name, VERSION, upgrade)
   const ro = (stores: string | string[]): IDBTransaction => db.transaction(stores, 'readonly')
+  /**
+   * Author rows as this store last committed them (`room\0a`). An append of an author with no
+   * append of it in flight (`busy`) starts from this row instead of reading it in its transaction:
+   * each read is a round trip to the browser's IndexedDB backend, and a live message's commit
+   * then needs none. While one is in flight the next reads the row, which IndexedDB orders after
+   * the earlier transaction (same scope). One tab per account (a Web Lock) makes this the only
+   * writer of the database.
+   */
+  const known = new Map<string, AuthorRow>()
+  const busy = new Map<string, number>()
+
+  /** Issues an append's writes into `tx`; resolves with the author rows it put. */
+  async function fill(
+    tx: IDBTransaction,
+    room: string,
+    entries: readonly StoredEntry[],
+    head: StoredHead | undefined,
+    authors: readonly string[],
+    cached: ReadonlyMap<string, AuthorRow>,
+  ): Promise<Map<string, AuthorRow>> {
+    const es = tx.objectStore('entries')
+    const as = tx.objectStore('authors')
+    const periods = new Set<number>()
+    for (const e of entries) {
+      periods.add(e.period)
+      const row: EntryRow = {
+        room,
+        a: hex(e.author),
+        seq: e.seq,
+        period: e.period,
+        author: own(e.author),
+        hash: own(e.hash),
+        bytes: own(e.bytes),
+      }
+      // An entry we already hold stays as it is (INSERT OR IGNORE).
+      es.add(row).onerror = (ev) => {
+        ev.preventDefault()
+        ev.stopPropagation()
+      }
+    }
+    for (const p of periods) tx.objectStore('periods').put(true, [room, p])
+    const written = new Map<string, AuthorRow>()
+    for (const a of authors) {
+      const k = `${room}\0${a}`
+      const row = cached.get(k) ?? (await req<AuthorRow | undefined>(as.get([room, a])))
+      const newHead = head !== undefined && hex(head.author) === a ? head : undefined
+      if (row === undefined && newHead === undefined)
+        throw new Error('entries without a verified head for a new author')
+      const useNew = newHead !== undefined && (row === undefined || newHead.seq > row.head.seq)
+      const top = useNew ? ownHead(newHead) : row!.head
+      // The prefix grows only when an entry fills the first hole: first over this append's own
+      // entries, then (only if that stops below the head) over entries stored earlier above them.
+      let contig = row?.contig ?? 0
+      const seqs = new Set(entries.filter((e) => hex(e.author) === a).map((e) => e.seq))
+      if (seqs.has(contig + 1)) {
+        while (seqs.has(contig + 1)) contig += 1
+        if (contig < top.seq) contig = await runEnd(es, room, a, contig)
+      }
+      const next: AuthorRow = { room, a, contig, head: top }
+      as.put(next)
+      written.set(k, next)
+    }
+    return written
+  }
 
   async function append(
     room: string,
     entries: readonly StoredEntry[],
     head: StoredHead | undefined,
   ): Promise<void> {
-    const tx = db.transaction(['entries', 'authors', 'periods'], 'readwrite')
+    // Relaxed: complete once the browser holds the write (it survives a tab closing or crashing),
+    // without waiting for the OS to flush it to disk.
+    const tx = db.transaction(['entries', 'authors', 'periods'], 'readwrite', {
+      durability: 'relaxed',
+    })
     const finished = done(tx)
     finished.catch(() => undefined)
-    const es = tx.objectStore('entries')
-    const as = tx.objectStore('authors')
-    try {
-      const byAuthor = new Map<string, Uint8Array>()
-      const periods = new Set<number>()
-      for (const e of entries) {
-        const a = hex(e.author)
-        byAuthor.set(a, e.author)
-        periods.add(e.period)
-        const row: EntryRow = {
-          room,
-          a,
-          seq: e.seq,
-          period: e.period,
-          author: own(e.author),
-          hash: own(e.hash),
-          bytes: own(e.bytes),
-        }
-        // An entry we already hold stays as it is (INSERT OR IGNORE).
-        es.add(row).onerror = (ev) => {
-          ev.preventDefault()
-          ev.stopPropagation()
-        }
-      }
-      for (const p of periods) tx.objectStore('periods').put(true, [room, p])
-      if (head !== undefined) byAuthor.set(hex(head.author), head.author)
-      for (const [a] of byAuthor) {
-        const row = await req<AuthorRow | undefined>(as.get([room, a]))
-        const newHead = head !== undefined && hex(head.author) === a ? head : undefined
-        if (row === undefined && newHead === undefined)
-          throw new Error('entries without a verified head for a new author')
-        let contig = row?.contig ?? 0
-        // The prefix grows only when an entry fills the first hole; then walk the run above it.
-        if (entries.some((e) => e.seq === contig + 1 && hex(e.author) === a))
-          contig = await runEnd(es, room, a, contig)
-        const useNew = newHead !== undefined && (row === undefined || newHead.seq > row.head.seq)
-        as.put({ room, a, contig, head: useNew ? ownHead(newHead) : row!.head } satisfies AuthorRow)
-      }
-    } catch (err) {
-      tx.abort()
-      await finished.catch(() => undefined)
-      throw err
+    const authors = [
+      ...new Set([...entries, ...(head === undefined ? [] : [head])].map((e) => hex(e.author))),
+    ]
+    const keys = authors.map((a) => `${room}\0${a}`)
+    const cached = new Map<string, AuthorRow>()
+    for (const k of keys) {
+      const row = known.get(k)
+      if (row !== undefined && (busy.get(k) ?? 0) === 0) cached.set(k, row)
+      busy.set(k, (busy.get(k) ?? 0) + 1)
     }
-    await finished
+    try {
+      let written: Map<string, AuthorRow>
+      try {
+        written = await fill(tx, room, entries, head, authors, cached)
+      } catch (err) {
+        tx.abort()
+        throw err
+      }
+      await finished
+      for (const [k, row] of written) known.set(k, row)
+    } catch (err) {
+      await finished.catch(() => undefined)
+      for (const k of keys) known.delete(k)
+      throw err
+    } finally {
+      for (const k of keys) busy.set(k, busy.get(k)! - 1)
+    }
   }
 
   let closed = false

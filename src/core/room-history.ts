@@ -23,6 +23,7 @@ import { RoomKeys } from './room-keys.ts'
 import type { RoomDirectory } from './room-directory.ts'
 import { BatchSealer } from './batch-sealer.ts'
 import { applyLocal, genesisOf, type LocalOp } from './local-ops.ts'
+import { entryKey, type StageTrace } from './trace.ts'
 
 export type { LocalOp }
 
@@ -53,6 +54,8 @@ export interface RoomHistoryInit {
   gate?: EntryGate
   /** Who may hold the keys of an encrypted room (the org's directory). @default the room's records */
   directory?: () => RoomDirectory | undefined
+  /** Told the stages each entry passes here (src/core/trace.ts). @default none */
+  trace?: StageTrace
 }
 
 interface QueuedWrite {
@@ -95,18 +98,32 @@ export class RoomHistory {
   #authors = new Map<string, AuthorState>()
   #authorsStale = false
   #closed = false
+  /** A local batch is being written: document changes are told once it is published. */
+  #holding = false
+  #held = false
 
   constructor(init: RoomHistoryInit) {
     this.room = init.room
     this.#init = init
     this.#store = init.store
     this.#keys = new RoomKeys(init.room, init.identity.signer, init.directory)
-    this.#docs = new PeriodCache({ ...init, open: (entry) => this.#keys.open(entry) })
+    this.#docs = new PeriodCache({
+      ...init,
+      open: (entry) => this.#keys.open(entry),
+      onChange: () => {
+        if (this.#holding) this.#held = true
+        else init.onChange()
+      },
+    })
   }
 
   /** The room's keys (encrypted rooms; see room-keys.ts). */
   get keys(): RoomKeys {
     return this.#keys
+  }
+
+  #mark(stage: string, author: Uint8Array, seq: number): void {
+    this.#init.trace?.(stage, entryKey(this.room, author, seq))
   }
 
   /** Loads author states, key records and the newest window of documents. */
@@ -158,11 +175,13 @@ export class RoomHistory {
     if (this.#init.gate !== undefined && entries.length > 0)
       ({ entries, head } = await gated(this.#init.gate, this.room, entries, head))
     if (entries.length === 0 && head === undefined) return
+    const last = entries.at(-1)?.entry
     await this.#store.append(
       this.room,
       entries.map((v) => v.stored),
       head,
     )
+    if (last !== undefined) this.#mark('stored', last.author, last.seq)
     this.#advanceAuthors(entries, head)
     for (const v of entries) this.#init.clock.observe(v.entry.hlc)
     const wasReadable = this.#keys.readable
@@ -178,6 +197,7 @@ export class RoomHistory {
     }
     for (const [period, list] of byPeriod) await this.#docs.apply(period, list)
     if (learned) await this.#docs.unlock()
+    if (last !== undefined) this.#mark('applied', last.author, last.seq)
   }
 
   #advanceAuthors(entries: readonly Verified[], head: StoredHead | undefined): void {
@@ -234,11 +254,15 @@ export class RoomHistory {
     const cur = this.#authors.get(hex(me))
     let seq = cur?.head.seq ?? 0
     let prev = cur?.head.hash ?? new Uint8Array(32)
+    this.#mark('write', me, seq + 1)
     const verified: Verified[] = []
     const results: (ChatMessage | undefined)[] = []
     const touched = new Set<number>()
     const sealer = new BatchSealer(this.#keys, me)
     const done = this.#docs.beginWrite()
+    // The UI re-reads and re-renders on a change: that waits until the batch is published, so
+    // that it never runs between our write and the network (the other peers see it sooner).
+    this.#holding = true
     const append = async (period: number, update: Uint8Array, hlc: Hlc): Promise<void> => {
       seq += 1
       const entry: Entry = { room: this.room, author: me, seq, prev, hlc, period, update }
@@ -273,11 +297,13 @@ export class RoomHistory {
       if (closing !== undefined) await append(META_PERIOD, closing, clock.now())
       const { sig } = await signHead(identity.signer, this.room, seq, prev)
       const head: StoredHead = { author: me, seq, hash: prev, sig }
+      this.#mark('signed', me, seq)
       await this.#store.append(
         this.room,
         verified.map((v) => v.stored),
         head,
       )
+      this.#mark('stored', me, seq)
       this.#authors.set(hex(me), { author: me, contig: Math.max(seq, cur?.contig ?? 0), head })
       await sealer.commit(verified.map((v) => v.entry))
       batch.forEach((w, i) => w.resolve(results[i]))
@@ -288,6 +314,11 @@ export class RoomHistory {
       throw err
     } finally {
       done()
+      this.#holding = false
+      if (this.#held) {
+        this.#held = false
+        this.#init.onChange()
+      }
     }
   }
 

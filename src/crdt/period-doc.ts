@@ -100,6 +100,11 @@ export class PeriodDoc {
   /** Inside {@link batch}: changes are announced once at its end. */
   #batch: { changed: boolean } | undefined
   #read: { messages: readonly DisplayMessage[]; edits: ReadonlyMap<string, EditRecord> } | undefined
+  /**
+   * The last read's display objects by id, with the record and edit they came from: a message
+   * that did not change keeps its object, so the UI re-renders only the rows that did.
+   */
+  #shown = new Map<string, { raw: unknown; edit: EditRecord | undefined; m: DisplayMessage }>()
   #meta: { value: RoomMeta | undefined } | undefined
 
   /** An empty document; throws `RangeError` unless `room` is a room id and `period` a period. */
@@ -285,9 +290,23 @@ export class PeriodDoc {
     for (const [id, e] of editsOf(this.#doc).entries())
       if (isEditRecord(e) && e.id === id) edits.set(id, e)
     const messages: DisplayMessage[] = []
-    for (const [id, m] of messagesOf(this.#doc).entries()) {
-      if (isChatMessage(m) && m.id === id) messages.push(withEdit(toDisplay(m), edits.get(id)))
+    const shown = new Map<
+      string,
+      { raw: unknown; edit: EditRecord | undefined; m: DisplayMessage }
+    >()
+    for (const [id, raw] of messagesOf(this.#doc).entries()) {
+      const edit = edits.get(id)
+      const had = this.#shown.get(id)
+      if (had !== undefined && had.raw === raw && had.edit === edit) {
+        messages.push(had.m)
+        shown.set(id, had)
+      } else if (isChatMessage(raw) && raw.id === id) {
+        const m = withEdit(toDisplay(raw), edit)
+        messages.push(m)
+        shown.set(id, { raw, edit, m })
+      }
     }
+    this.#shown = shown
     this.#read = { messages: Object.freeze(messages.sort(compareMessages)), edits }
     return this.#read
   }

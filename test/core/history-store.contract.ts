@@ -122,5 +122,28 @@ export function registerHistoryStoreContract(label: string, factory: StoreFactor
       expect(await s.rooms()).toEqual(['a', 'b'])
       expect(await s.periods('b')).toEqual([META, 6, 5])
     })
+
+    it('[HS6] appends issued together, and after a refused one, end where one-by-one would', async () => {
+      const s = await openStore(name())
+      await s.append('r', [entry(author, 1)], head(author, 1))
+      // not awaited in between: each must see the ones issued before it
+      await Promise.all([
+        s.append('r', [entry(author, 5)], head(author, 5)),
+        s.append('r', [entry(author, 2), entry(author, 3)]),
+        s.append('r', [entry(author, 4)], head(author, 4)),
+        s.append('r', [entry(author, 6)], head(author, 6)),
+      ])
+      expect((await s.authors('r'))[0]).toMatchObject({ contig: 6, head: { seq: 6 } })
+      await expect(s.append('r', [entry(author, 7), entry(other, 1)])).rejects.toMatchObject({
+        name: 'StorageError',
+      })
+      expect((await s.authors('r'))[0]).toMatchObject({ contig: 6, head: { seq: 6 } })
+      await s.append('r', [entry(author, 8)], head(author, 8))
+      await s.append('r', [entry(author, 7)])
+      expect((await s.authors('r'))[0]).toMatchObject({ contig: 8, head: { seq: 8 } })
+      expect((await s.entries('r', author, 1, 9)).map((e) => e.seq)).toEqual([
+        1, 2, 3, 4, 5, 6, 7, 8,
+      ])
+    })
   })
 }

@@ -18,8 +18,10 @@ export function hueOf(author: string): number {
   return h
 }
 
-export const timeOf = (wall: number): string =>
-  new Date(wall).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+// One formatter: `toLocaleTimeString` with options builds a new one on every call (every row).
+const clock = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit' })
+
+export const timeOf = (wall: number): string => clock.format(wall)
 
 /** Local calendar day of a time, as a comparable key. */
 export const dayKey = (wall: number): string => new Date(wall).toDateString()
