@@ -299,4 +299,34 @@ describe('a second device of one user', () => {
       await store.close()
     }
   })
+
+  it('[DEVC6] the new device gets the keys of the private rooms of its user from the first device, reads their history and writes in them', async () => {
+    const { a, b, c } = await office()
+    const room = await c.messenger.createPrivateRoom({
+      name: 'Plans',
+      members: [authorId(b.signer.publicKey)],
+    })
+    await c.messenger.post(room, 'secret from the laptop')
+    const { code } = await c.org.createDeviceLink({ addrs: [tcpAddr(a)] })
+    const d = await linkDevice(code)
+    await connectOrg(d, a)
+    // carol's first device hands the new one every epoch key (src/core/key-rotation.ts)
+    await vi.waitFor(
+      async () =>
+        expect(await c.messenger.roomMembers(room)).toContain(authorId(d.signer.publicKey)),
+      WAIT,
+    )
+    await d.messenger.join(room)
+    await vi.waitFor(
+      async () => expect(await textsOf(d, room)).toEqual(['secret from the laptop']),
+      WAIT,
+    )
+    await d.messenger.post(room, 'secret from the phone')
+    await b.messenger.join(room)
+    await vi.waitFor(
+      async () =>
+        expect(await textsOf(b, room)).toEqual(['secret from the laptop', 'secret from the phone']),
+      WAIT,
+    )
+  })
 })
