@@ -18,6 +18,7 @@ import type { Attachment } from '../crdt/schema.ts'
 import type { Messenger } from './messenger.ts'
 import { ProgressMeter, type TransferProgress } from './files/progress.ts'
 import { FileStoreFullError } from './files/errors.ts'
+import { isEncryptedRoom } from '../crdt/e2ee.ts'
 
 /** One upload or download as the UI shows it. */
 export interface TransferView extends TransferProgress {
@@ -108,7 +109,9 @@ export class FileTransfers {
     try {
       const source = counted(file.stream(), ac.signal, (bytes) => meter.update({ bytes }))
       const meta = { name: file.name || 'file', type: file.type, size: file.size }
-      const added = await this.#messenger.files.add(source, meta, ac.signal)
+      // in a private room or dm the chunks are sealed: peers that are not members hold ciphertext
+      const sealed = { sealed: isEncryptedRoom(room) }
+      const added = await this.#messenger.files.add(source, meta, ac.signal, sealed)
       const att: Attachment = opts.thumb === undefined ? added : { ...added, thumb: opts.thumb }
       const posted = await this.#messenger.share(room, att, opts.caption ?? '')
       this.#onPosted(room, posted.seq)
@@ -148,19 +151,21 @@ export class FileTransfers {
    * The file of `att` as a Blob, fetched from every peer that holds it first (resuming what is
    * stored). Rejects like {@link FileService.fetch}; the transfer's progress shows the error too.
    */
-  async blob(att: Pick<Attachment, 'id' | 'type'>, signal?: AbortSignal): Promise<Blob> {
+  async blob(att: Pick<Attachment, 'id' | 'type' | 'key'>, signal?: AbortSignal): Promise<Blob> {
     const files = this.#messenger.files
     if (!(await files.has(att.id)))
       await files.fetch(att.id, signal === undefined ? {} : { signal })
-    if (this.#fileBlob !== undefined) return this.#fileBlob(att.id, att.type)
+    // a sealed file's stored chunks are ciphertext: it is opened chunk by chunk instead
+    if (this.#fileBlob !== undefined && att.key === undefined)
+      return this.#fileBlob(att.id, att.type)
     const parts: BlobPart[] = []
-    for await (const bytes of files.read(att.id)) parts.push(bytes.slice().buffer)
+    for await (const bytes of files.open(att)) parts.push(bytes.slice().buffer)
     return new Blob(parts, { type: att.type })
   }
 
-  /** The whole text of a long-text attachment (fetched first when needed). */
-  readText(id: string, signal?: AbortSignal): Promise<string> {
-    return this.#messenger.files.readText(id, signal)
+  /** The whole text of a long-text attachment (fetched first when needed; `key`: sealed). */
+  readText(id: string, signal?: AbortSignal, key?: string): Promise<string> {
+    return this.#messenger.files.readText(id, signal, key)
   }
 
   stop(): void {

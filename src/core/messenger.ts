@@ -20,7 +20,7 @@ import { Presence, type PresenceInfo } from './presence.ts'
 import { Typing } from './typing.ts'
 import { verifyStored, type VerifyReport } from './verify-stored.ts'
 import type { Attachment } from '../crdt/schema.ts'
-import { FileService, MemoryChunkStore, isFileFrame } from './files/index.ts'
+import { FileService, MemoryChunkStore, UnsealedFileError, isFileFrame } from './files/index.ts'
 import type { ChunkStore, FileTuning } from './files/index.ts'
 import { isEncryptedRoom } from '../crdt/e2ee.ts'
 import { addMember, newPrivateRoom, removeMember, type PrivateRoomInit } from './private-rooms.ts'
@@ -103,6 +103,7 @@ export class Messenger implements RoomRegistry {
   readonly #announcer: RoomAnnouncer
   readonly #gate: EntryGate | undefined
   #directory: RoomDirectory | undefined
+  readonly #offers = new Set<AbortController>()
   #rotator: KeyRotator | undefined
   readonly #trace: StageTrace | undefined
   #started = false
@@ -179,6 +180,7 @@ export class Messenger implements RoomRegistry {
     if (!this.#started) return
     this.#started = false
     clearTimeout(this.#timer)
+    for (const ac of this.#offers) ac.abort()
     this.#announcer.stop()
     await this.files.stopAll()
     this.typing.stop()
@@ -381,12 +383,16 @@ export class Messenger implements RoomRegistry {
    * is stored whole as a file and posted as its preview with a 'text' attachment (`files.readText`).
    */
   async post(room: string, text: string): Promise<Posted> {
-    const long = await this.files.longText(text)
+    const long = await this.files.longText(text, isEncryptedRoom(room))
     return this.#post(room, long?.preview ?? text, long?.file)
   }
 
-  /** Posts a message sharing a file added with `files.add` (`text` is its caption). */
+  /**
+   * Posts a message sharing a file added with `files.add` (`text` is its caption); in an encrypted
+   * room the file must have been added sealed (else {@link UnsealedFileError}, nothing posted).
+   */
   async share(room: string, file: Attachment, text = ''): Promise<Posted> {
+    if (isEncryptedRoom(room) && file.key === undefined) throw new UnsealedFileError(room)
     return this.#post(room, text, file)
   }
 
@@ -394,8 +400,28 @@ export class Messenger implements RoomRegistry {
     await this.#ensureRoom(room)
     const h = await this.join(room)
     const message = await h.write({ kind: 'post', text, ...(file === undefined ? {} : { file }) })
+    if (file?.key !== undefined) this.#offerSealed(file.id)
     const me = h.author(this.identity.signer.publicKey)!
     return { room, seq: me.head.seq, message: message! }
+  }
+
+  /**
+   * Always-on peers that are not members cannot read an encrypted room's messages, so they never
+   * see its attachments: a sealed file is offered to the connected peers instead (the ciphertext is
+   * all they get), until one keeps it or a minute passes.
+   */
+  #offerSealed(id: string): void {
+    const ac = new AbortController()
+    const timer = setTimeout(() => ac.abort(), 60_000)
+    timer.unref?.()
+    this.#offers.add(ac)
+    void this.files
+      .waitHeld(id, 'manifest', ac.signal)
+      .catch((err: unknown) => log('no peer keeps sealed file %s: %e', id, err))
+      .finally(() => {
+        clearTimeout(timer)
+        this.#offers.delete(ac)
+      })
   }
 
   /**

@@ -41,14 +41,17 @@ export function isText(v: unknown, maxBytes: number): v is string {
 export function hasKeys<K extends string>(
   v: unknown,
   keys: readonly K[],
-  optional?: string,
+  optional?: string | readonly string[],
 ): v is Record<K, unknown> {
   if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype)
     return false
   const required: readonly string[] = keys
   return (
     required.every((k) => Object.hasOwn(v, k)) &&
-    Object.keys(v).every((k) => required.includes(k) || k === optional)
+    Object.keys(v).every(
+      (k) =>
+        required.includes(k) || k === optional || (Array.isArray(optional) && optional.includes(k)),
+    )
   )
 }
 

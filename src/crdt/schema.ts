@@ -57,6 +57,11 @@ export interface Attachment {
   kind: 'file' | 'text'
   /** A small preview image made by the sender: `data:image/(png|jpeg|webp|gif);base64,…`. */
   thumb?: string
+  /**
+   * Files shared in encrypted rooms: the file's key (64 hex); the stored chunks are ciphertext
+   * (src/crdt/file-seal.ts) and `name`, `size`, `type` are the plaintext's, known only to members.
+   */
+  key?: string
 }
 
 /** Longest attachment file name, in UTF-8 bytes. */
@@ -66,6 +71,7 @@ export const MAX_FILE_TYPE_LENGTH = 127
 /** Largest embedded thumbnail (its data URL, in characters). */
 export const MAX_THUMB_CHARS = 64 * 1024
 const FILE_ID_RE = /^[0-9a-f]{64}$/
+const FILE_KEY_RE = /^[0-9a-f]{64}$/
 const MEDIA_TYPE_RE = /^[\x21-\x7e][\x20-\x7e]*$/
 const THUMB_RE = /^data:image\/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/]*={0,2}$/
 
@@ -84,7 +90,7 @@ function optional(v: object, key: string, guard: (x: unknown) => boolean): boole
 /** Whether `v` is a well-formed {@link Attachment}. */
 export function isAttachment(v: unknown): v is Attachment {
   return (
-    hasKeys(v, ['id', 'name', 'size', 'type', 'kind'], 'thumb') &&
+    hasKeys(v, ['id', 'name', 'size', 'type', 'kind'], ['thumb', 'key']) &&
     isFileId(v.id) &&
     isText(v.name, MAX_FILE_NAME_BYTES) &&
     v.name !== '' &&
@@ -94,7 +100,8 @@ export function isAttachment(v: unknown): v is Attachment {
     v.type.length <= MAX_FILE_TYPE_LENGTH &&
     (v.type === '' || MEDIA_TYPE_RE.test(v.type)) &&
     (v.kind === 'file' || v.kind === 'text') &&
-    optional(v, 'thumb', isThumb)
+    optional(v, 'thumb', isThumb) &&
+    optional(v, 'key', (k) => typeof k === 'string' && FILE_KEY_RE.test(k))
   )
 }
 

@@ -110,7 +110,7 @@ export async function getViaServe(o: CliOptions, c: ControlInfo): Promise<number
 export async function sendFileStandalone(o: CliOptions, peer: NodePeer): Promise<number> {
   const { messenger } = peer
   const room = needRoom(o)
-  const att = await addLocalFile(messenger, o.file!)
+  const att = await addLocalFile(messenger, o.file!, room)
   const posted = await messenger.share(room, att, o.positionals.join(' '))
   const signal = AbortSignal.timeout(o.timeoutMs + att.size * MS_PER_BYTE)
   try {

@@ -15,7 +15,7 @@ export async function sendFileControl(
   res: ServerResponse,
 ): Promise<void> {
   const room = String(b.room)
-  const att = await addLocalFile(messenger, String(b.path))
+  const att = await addLocalFile(messenger, String(b.path), room)
   const posted = await messenger.share(room, att, typeof b.text === 'string' ? b.text : '')
   const signal = AbortSignal.timeout(Number(b.timeoutMs ?? 10_000))
   const reply = { id: posted.message.id, seq: posted.seq, fileId: att.id, size: att.size }

@@ -9,6 +9,7 @@ import { once } from 'node:events'
 import type { Messenger } from '../core/messenger.ts'
 import type { Attachment } from '../core/index.ts'
 import type { TransferProgress } from '../core/files/progress.ts'
+import { isEncryptedRoom } from '../crdt/e2ee.ts'
 
 const TYPES: Record<string, string> = {
   '.png': 'image/png',
@@ -34,16 +35,34 @@ const TYPES: Record<string, string> = {
 export const mediaTypeOf = (name: string): string =>
   TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream'
 
-/** Adds the file at `path` to the peer's store (streaming), giving its attachment record. */
-export async function addLocalFile(messenger: Messenger, path: string): Promise<Attachment> {
+/**
+ * Adds the file at `path` to the peer's store (streaming), giving its attachment record; for
+ * `room` an encrypted room, sealed (its chunks stored as ciphertext, src/core/files/sealed.ts).
+ */
+export async function addLocalFile(
+  messenger: Messenger,
+  path: string,
+  room: string,
+): Promise<Attachment> {
   const { size } = await stat(path)
   const name = basename(path)
   const source = createReadStream(path, { highWaterMark: 1024 * 1024 })
-  return messenger.files.add(source as AsyncIterable<Uint8Array>, {
-    name,
-    type: mediaTypeOf(name),
-    size,
-  })
+  const meta = { name, type: mediaTypeOf(name), size }
+  const sealed = { sealed: isEncryptedRoom(room) }
+  return messenger.files.add(source as AsyncIterable<Uint8Array>, meta, undefined, sealed)
+}
+
+/** The attachment `id` is shared with in a room this peer holds and reads (a sealed file's key). */
+async function attachmentOf(
+  messenger: Messenger,
+  id: string,
+): Promise<{ id: string; key?: string }> {
+  for (const room of messenger.list()) {
+    if (!isEncryptedRoom(room)) continue
+    for (const m of await messenger.messages(room))
+      if (m.file?.id === id && m.file.key !== undefined) return { id, key: m.file.key }
+  }
+  return { id }
 }
 
 /** Writes the held file `id` to `out` (via `out.part`, renamed once whole). Resolves with its size. */
@@ -56,7 +75,7 @@ export async function writeLocalFile(
   const sink = createWriteStream(part)
   let bytes = 0
   try {
-    for await (const chunk of messenger.files.read(id)) {
+    for await (const chunk of messenger.files.open(await attachmentOf(messenger, id))) {
       bytes += chunk.length
       if (!sink.write(chunk)) await once(sink, 'drain')
     }

@@ -2,6 +2,7 @@
 export { FileService, type FetchOptions, type FileTuning } from './service.ts'
 export { MemoryChunkStore } from './memory-store.ts'
 export { isFileFrame } from './wire.ts'
+export { UnsealedFileError, isSealed } from './sealed.ts'
 export type { ChunkStore, ImportSink, StoredFileInfo } from './store.ts'
 export type { TransferProgress, TransferState } from './progress.ts'
 export * from './errors.ts'

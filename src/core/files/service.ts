@@ -19,7 +19,16 @@ import { LONG_TEXT_BYTES, previewOf } from './long-text.ts'
 import { FileNotHeldError, FileQuotaError } from './errors.ts'
 import { ensureManifest, fetchFile, type FetchInit } from './fetch.ts'
 import { bytesSource, importFile, type ImportMeta } from './import.ts'
-import { chunkCount, chunkHash } from './manifest.ts'
+import { CHUNK_SIZE, chunkCount, chunkHash } from './manifest.ts'
+import { openSealed, sealSource } from './sealed.ts'
+import {
+  SEALED_NAME,
+  fileKeyHex,
+  fileKeyOf,
+  newFileKey,
+  plainSize,
+  sealedSize,
+} from '../../crdt/file-seal.ts'
 import { ProgressMeter, type TransferProgress } from './progress.ts'
 import { serveFileRequest } from './serve.ts'
 import { subtleSha256, type AsyncSha256 } from './hash.ts'
@@ -90,12 +99,33 @@ export class FileService {
     )
   }
 
-  /** Stores a file from this device (a byte stream of any length) and gives its attachment record. */
+  /**
+   * Stores a file from this device (a byte stream of any length) and gives its attachment record.
+   * `sealed` (files of encrypted rooms): stored as ciphertext under a fresh key the attachment
+   * carries (src/core/files/sealed.ts); read it back with {@link open}.
+   */
   async add(
     source: AsyncIterable<Uint8Array>,
     meta: ImportMeta,
     signal?: AbortSignal,
+    opts: { sealed?: boolean } = {},
   ): Promise<Attachment> {
+    if (opts.sealed === true) {
+      const key = newFileKey()
+      const cs = this.#chunkSize ?? CHUNK_SIZE
+      const sealedMeta = { name: SEALED_NAME, type: '', size: sealedSize(meta.size, cs) }
+      const sealed = sealSource(source, key, cs)
+      const { id, manifest: m } = await importFile(
+        this.store,
+        this.#sha256,
+        sealed,
+        sealedMeta,
+        signal,
+        cs,
+      )
+      const size = plainSize(m.size, m.chunkSize)
+      return { id, name: meta.name, size, type: meta.type, kind: 'file', key: fileKeyHex(key) }
+    }
     const { id, manifest } = await importFile(
       this.store,
       this.#sha256,
@@ -108,12 +138,27 @@ export class FileService {
   }
 
   /**
+   * The bytes of an attachment's file held whole here, as its sharer gave them: {@link read}, and
+   * for a sealed file each chunk opened with the attachment's key (`DecryptionError` if one does
+   * not open).
+   */
+  async *open(att: Pick<Attachment, 'id' | 'key'>): AsyncGenerator<Uint8Array> {
+    if (att.key === undefined) return yield* this.read(att.id)
+    const info = await this.store.get(att.id)
+    if (info?.complete !== true) throw new FileNotHeldError(`file ${att.id} is not held whole`)
+    yield* openSealed(this.read(att.id), fileKeyOf(att.key), info.manifest)
+  }
+
+  /**
    * For a text over {@link LONG_TEXT_BYTES}: stores it whole as a text file and gives its preview
    * and attachment record. Undefined for a text that fits a message.
    */
-  async longText(text: string): Promise<{ preview: string; file: Attachment } | undefined> {
+  async longText(
+    text: string,
+    sealed = false,
+  ): Promise<{ preview: string; file: Attachment } | undefined> {
     if (utf8Length(text) <= LONG_TEXT_BYTES) return undefined
-    return { preview: previewOf(text), file: await this.addText(text) }
+    return { preview: previewOf(text), file: await this.addText(text, sealed) }
   }
 
   /**
@@ -132,11 +177,11 @@ export class FileService {
     }
   }
 
-  /** Stores a long text as a file (UTF-8) and gives its attachment record. */
-  async addText(text: string): Promise<Attachment> {
+  /** Stores a long text as a file (UTF-8; `sealed` in encrypted rooms) and gives its attachment. */
+  async addText(text: string, sealed = false): Promise<Attachment> {
     const bytes = new TextEncoder().encode(text)
     const meta = { name: 'message.txt', type: 'text/plain; charset=utf-8', size: bytes.length }
-    return { ...(await this.add(bytesSource(bytes), meta)), kind: 'text' }
+    return { ...(await this.add(bytesSource(bytes), meta, undefined, { sealed })), kind: 'text' }
   }
 
   /**
@@ -256,12 +301,13 @@ export class FileService {
     await this.store.touch(id)
   }
 
-  /** The whole text of a long-text attachment, fetched first if needed. */
-  async readText(id: string, signal?: AbortSignal): Promise<string> {
+  /** The whole text of a long-text attachment (`key`: a sealed one's), fetched first if needed. */
+  async readText(id: string, signal?: AbortSignal, key?: string): Promise<string> {
     if (!(await this.has(id))) await this.fetch(id, signal === undefined ? {} : { signal })
     const utf8 = new TextDecoder()
     let text = ''
-    for await (const bytes of this.read(id)) text += utf8.decode(bytes, { stream: true })
+    const att = key === undefined ? { id } : { id, key }
+    for await (const bytes of this.open(att)) text += utf8.decode(bytes, { stream: true })
     return text + utf8.decode()
   }
 

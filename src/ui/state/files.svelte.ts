@@ -71,9 +71,9 @@ export class FilesState {
     a.click()
   }
 
-  /** The whole text of a long message. */
-  readText(id: string): Promise<string> {
-    return this.#client.files.readText(id)
+  /** The whole text of a long message (a sealed one's with its key). */
+  readText(file: Pick<Attachment, 'id' | 'key'>): Promise<string> {
+    return this.#client.files.readText(file.id, undefined, file.key)
   }
 
   /** The words to show for a transfer's error. */
