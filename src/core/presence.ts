@@ -98,6 +98,10 @@ export class Presence {
   }
 
   async #announce(): Promise<void> {
+    // With no peer connected (offline, or a browser whose node has not started yet) an announce
+    // reaches nobody: not signed at all (a browser's first signature builds noble's tables, tens
+    // of ms, which would otherwise land on the reload's path to its first paint).
+    if (this.#init.net.peers().length === 0) return
     try {
       const body = {
         author: this.#init.identity.signer.publicKey,

@@ -92,11 +92,18 @@ export const nobleCrypto: HistoryCrypto = {
   verify: (publicKey, sig, msg) => Promise.resolve(verifyStrict(publicKey, sig, msg)),
 }
 
-/** A {@link DeviceSigner} from a raw 32-byte Ed25519 secret seed, on @noble/curves. */
-export function createNobleSigner(secretKey: Uint8Array): DeviceSigner {
+/**
+ * A {@link DeviceSigner} from a raw 32-byte Ed25519 secret seed, on @noble/curves. `publicKey`:
+ * its public key when the caller has already checked it (an unlocked account), which spares the
+ * first base-point multiplication (noble builds its tables then: tens of ms) until the first sign.
+ */
+export function createNobleSigner(
+  secretKey: Uint8Array,
+  knownPublicKey?: Uint8Array,
+): DeviceSigner {
   if (secretKey.length !== KEY_BYTES) throw new RangeError('Ed25519 secret key must be 32 bytes')
   const seed = secretKey.slice()
-  const publicKey = ed25519.getPublicKey(seed)
+  const publicKey = knownPublicKey?.slice() ?? ed25519.getPublicKey(seed)
   return {
     publicKey,
     sign: (msg) => Promise.resolve(ed25519.sign(msg, seed)),

@@ -2,6 +2,8 @@
  * {@link PeerNet} on libp2p 3: Noise + yamux, gossipsub for topics, `/parley/sync/1.0.0` for requests.
  */
 import { noise } from '@chainsafe/libp2p-noise'
+import { defaultCrypto as noiseCrypto } from '@chainsafe/libp2p-noise/crypto'
+import { x25519 } from '@noble/curves/ed25519.js'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair, privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
@@ -102,6 +104,24 @@ export interface Libp2pNetComponents {
   peerDiscovery?: NonNullable<Libp2pOptions['peerDiscovery']>
 }
 
+/** X25519's base point, u = 9 (RFC 7748). */
+const X25519_BASE = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 9 : 0))
+
+/**
+ * Noise for the browser profile: its X25519 key pairs by the Montgomery ladder (a few ms each)
+ * rather than noble's fixed-base multiplication, whose first use builds its point tables. Noise
+ * makes its static key when the node is created, which in the browser precedes the first paint of
+ * a reload: measured 60–165 ms of main thread there (Chromium, loaded 2-core machine). Handshakes
+ * are few, so the ladder's per-key cost does not matter; everything else is noise's own crypto.
+ */
+const ladderNoiseCrypto: typeof noiseCrypto = {
+  ...noiseCrypto,
+  generateX25519KeyPair() {
+    const secretKey = x25519.utils.randomSecretKey()
+    return { publicKey: x25519.scalarMult(secretKey, X25519_BASE), privateKey: secretKey }
+  },
+}
+
 /** Creates a stopped libp2p-backed {@link PeerNet}; call `start()`. */
 export async function createLibp2pNet(
   init: Libp2pNetInit = {},
@@ -151,7 +171,7 @@ export async function createLibp2pNet(
     logger,
     addresses: { listen: init.listen ?? transport.defaultListen, announce: init.announce ?? [] },
     transports: transport.transports,
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [profile === 'browser' ? noise({ crypto: ladderNoiseCrypto }) : noise()],
     streamMuxers: [yamux()],
     // libp2p 3 only emits `peer:discovery` for peers new to its peer store: wrap each discovery
     // module so that a rediscovered peer we lost is dialled again.
