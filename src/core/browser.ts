@@ -51,6 +51,11 @@ export interface BrowserSession {
   client: ParleyClient
   /** The address of the serving peer, once known. */
   peerAddress: string | undefined
+  /**
+   * Starts the libp2p node now rather than after the first room is painted (a new account must
+   * reach a peer to claim its user ID); resolves once it started (or failed to: logged).
+   */
+  startNetwork(): Promise<void>
   /** Dials the serving peer now (on the browser's `online` event, say). */
   redial(): void
   stop(): Promise<void>
@@ -94,14 +99,23 @@ async function exclusive(name: string): Promise<(() => void) | undefined> {
   return granted ? () => release() : undefined
 }
 
-/** Resolves once the page is idle (after its first paint), or at once where that cannot be told. */
-function afterPaint(): Promise<void> {
-  const idle = (globalThis as { requestIdleCallback?: typeof requestIdleCallback })
-    .requestIdleCallback
-  return new Promise((resolve) => {
-    if (idle === undefined) setTimeout(resolve, 0)
-    else idle(() => resolve(), { timeout: 1_000 })
-  })
+/**
+ * Resolves once the frame after `shown` has been painted (two animation frames, then a task), or
+ * `capMs` after `shown` at the latest (a hidden tab runs no animation frames); `idleMs` after the
+ * call when `shown` never comes (no room open, a screen other than the chat).
+ */
+function afterFirstPaint(shown: Promise<void>, idleMs = 1_000, capMs = 500): Promise<void> {
+  const frame = (globalThis as { requestAnimationFrame?: typeof requestAnimationFrame })
+    .requestAnimationFrame
+  const painted = shown.then(
+    () =>
+      new Promise<void>((resolve) => {
+        setTimeout(resolve, capMs)
+        if (frame === undefined) setTimeout(resolve, 0)
+        else frame(() => frame(() => setTimeout(resolve, 0)))
+      }),
+  )
+  return Promise.race([painted, new Promise<void>((resolve) => setTimeout(resolve, idleMs))])
 }
 
 /**
@@ -128,28 +142,45 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   const info = (init.fetchInfo ?? fetchInfo)()
   info.catch(() => undefined) // read below
   const history = `parley-history-${account.author}`
-  const store = await openIdbStore(history, init.idb)
+  // Shared files, chunk by chunk, as Blobs on disk (src/core/idb-chunk-store.ts): opened while
+  // the history store opens.
+  const opening = IdbChunkStore.open({
+    name: `${history}-files`,
+    ...(init.idb === undefined ? {} : { idb: init.idb }),
+  })
+  opening.catch(() => undefined) // awaited below
+  let store: Awaited<ReturnType<typeof openIdbStore>>
+  let files: IdbChunkStore
+  try {
+    store = await openIdbStore(history, init.idb)
+  } catch (err) {
+    await (await opening.catch(() => undefined))?.close()
+    throw err
+  }
+  try {
+    files = await opening
+  } catch (err) {
+    await store.close()
+    throw err
+  }
   performance.mark('parley:store-open')
   // Period documents persist themselves with y-indexeddb, one database each (`<history>/<room>/<period>`).
   const docs = createIdbDocs({
     prefix: history,
     onError: (err) => log.error('stored document unusable, rebuilt from entries: %e', err),
   })
-  // Shared files, chunk by chunk, as Blobs on disk (src/core/idb-chunk-store.ts).
-  const files = await IdbChunkStore.open({
-    name: `${history}-files`,
-    ...(init.idb === undefined ? {} : { idb: init.idb }),
+  // The serving peer's address: the one remembered from the last run, so that neither the history
+  // nor the node waits for /api/info (nor for its timeout when the network is down); only a first
+  // run with none remembered waits for it.
+  const saved = await store.getSetting('net/bootstrap')
+  let addr = saved === undefined ? undefined : dec.decode(saved)
+  const fresh = info.then(async ({ peerId }) => {
+    const a = peerAddress(init.page, peerId)
+    if (a !== addr) await store.putSetting('net/bootstrap', enc.encode(a))
+    return a
   })
-  let addr: string | undefined
-  try {
-    const { peerId } = await info
-    addr = peerAddress(init.page, peerId)
-    await store.putSetting('net/bootstrap', enc.encode(addr))
-  } catch (err) {
-    const saved = await store.getSetting('net/bootstrap')
-    addr = saved === undefined ? undefined : dec.decode(saved)
-    log('cannot reach /api/info (%e); using %s', err, addr ?? 'no remembered peer')
-  }
+  fresh.catch((err: unknown) => log('cannot reach /api/info (%e); using %s', err, addr ?? 'none'))
+  if (addr === undefined) addr = await fresh.catch(() => undefined)
   performance.mark('parley:info')
   const { createLibp2pNet, generateNetKey } = await netCode
   const privateKey = await settingOrCreate(store, 'net/key', generateNetKey)
@@ -165,7 +196,7 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   const messenger = new Messenger({
     net,
     store,
-    signer: createNobleSigner(account.secretKey),
+    signer: createNobleSigner(account.secretKey, account.publicKey),
     crypto,
     name: account.name,
     docs,
@@ -177,9 +208,9 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   })
   performance.mark('parley:net-created')
   // Local-first: the messenger and client start on the stopped node (subscriptions and handlers
-  // attach when it starts; a presence announce before then reaches nobody, as it would offline),
-  // so the open room is read from IndexedDB and painted without waiting for the network. The node
-  // starts once the page is idle, off the path to the first paint.
+  // attach when it starts; presence is not announced while no peer is connected), so the open room
+  // is read from IndexedDB and painted without waiting for the network. The node starts once that
+  // first read has been painted (see afterFirstPaint), or at once when asked (startNetwork).
   await messenger.start()
   performance.mark('parley:messenger-started')
   const client = new ParleyClient({
@@ -193,7 +224,9 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   // Direct WebRTC links to other browsers, signalled through the serving peer as relay.
   const links = new DirectLinks({ net, presence: messenger.presence, relay: () => addr })
   let stopped = false
-  const netStarted = afterPaint().then(async () => {
+  let startNow: () => void = () => undefined
+  const asked = new Promise<void>((resolve) => (startNow = resolve))
+  const netStarted = Promise.race([afterFirstPaint(client.firstRead), asked]).then(async () => {
     if (stopped) return
     try {
       await net.start()
@@ -201,11 +234,24 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
       if (!stopped) links.start()
     } catch (err) {
       log.error('network did not start; history stays readable: %e', err)
+      return
+    }
+    // The serving peer answered with another address than the remembered one: dial that too.
+    const now = await fresh.catch(() => addr)
+    if (now !== undefined && now !== addr && !stopped) {
+      addr = now
+      net.dial(now).catch((err: unknown) => log('dial of %s failed: %e', now, err))
     }
   })
   return {
     client,
-    peerAddress: addr,
+    get peerAddress() {
+      return addr
+    },
+    startNetwork() {
+      startNow()
+      return netStarted
+    },
     redial() {
       if (addr !== undefined && net.peers().length === 0)
         net.dial(addr).catch((err: unknown) => log('redial failed: %e', err))

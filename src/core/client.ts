@@ -104,9 +104,8 @@ export class ParleyClient {
     const timer = setInterval(() => this.#events.emit('connection'), 3_000)
     this.#off.push(() => clearInterval(timer))
     for (const room of [PEOPLE_ROOM, ROOMS_ROOM]) await this.messenger.join(room)
-    await this.#loadAll(PEOPLE_ROOM)
-    await this.#loadAll(ROOMS_ROOM)
-    for (const room of this.local.data.joined) await this.#rooms.refresh(room)
+    await Promise.all([this.#loadAll(PEOPLE_ROOM), this.#loadAll(ROOMS_ROOM)])
+    await Promise.all(this.local.data.joined.map((room) => this.#rooms.refresh(room)))
     for (const room of this.local.data.joined) void this.#delivery.resume(room)
   }
 
@@ -204,8 +203,16 @@ export class ParleyClient {
   // --- messages ---
 
   messages(room: string): Promise<DisplayMessage[]> {
-    return this.messenger.messages(room)
+    const read = this.messenger.messages(room)
+    void read.then(this.#firstRead, this.#firstRead)
+    return read
   }
+
+  // Declared before `firstRead`, whose initializer sets it (fields initialize in order: the other
+  // way round, the executor's write threw and `firstRead` was rejected).
+  #firstRead: () => void = () => undefined
+  /** Resolves once a first read of a room's messages is done: what a page shows first. */
+  readonly firstRead: Promise<void> = new Promise((resolve) => (this.#firstRead = () => resolve()))
 
   /** Our messages in `room` with a seq up to this are held by another peer. */
   deliveredSeq(room: string): number {

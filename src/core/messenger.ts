@@ -151,7 +151,11 @@ export class Messenger implements RoomRegistry {
   async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
-    for (const room of await this.#store.rooms()) await this.join(room)
+    // Every held room opens at once (their IndexedDB reads overlap); the first failure is thrown
+    // once all have settled, as when they opened one after another.
+    const opened = await Promise.allSettled((await this.#store.rooms()).map((r) => this.join(r)))
+    const failed = opened.find((r) => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
     this.#off.push(
       this.net.handle((req, from, { signal }) =>
         isFileFrame(req) ? this.files.serve(req, from, signal) : this.#sync.serve(req, from),

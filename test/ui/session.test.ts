@@ -8,7 +8,10 @@ import { hubClient, type HubClient } from './helpers.ts'
 /** A session whose claim answers `claims` in turn (the org directory, faked). */
 function deps(claims: ClaimState[], open: HubClient[], secure = true) {
   const accounts = new Accounts(memoryAccountStorage())
+  /** Users whose session was asked to start its network at once. */
+  const networkAsked: string[] = []
   return {
+    networkAsked,
     accounts: async () => accounts,
     secure,
     start: async (account: { userId: string }): Promise<BrowserSession> => {
@@ -16,7 +19,13 @@ function deps(claims: ClaimState[], open: HubClient[], secure = true) {
       open.push(c)
       c.client.claim = async () => claims.shift() ?? 'ok'
       c.client.rename = async () => claims.shift() ?? 'ok'
-      return { client: c.client, peerAddress: undefined, redial: () => undefined, stop: c.stop }
+      return {
+        client: c.client,
+        peerAddress: undefined,
+        startNetwork: async () => void networkAsked.push(account.userId),
+        redial: () => undefined,
+        stop: c.stop,
+      }
     },
   }
 }
@@ -28,12 +37,15 @@ describe('SessionState (no DOM)', () => {
   })
 
   it('[SES1] sign up → ready; sign out → signed-out; a wrong password is an error, not a crash', async () => {
-    const s = new SessionState(deps(['ok'], open))
+    const d = deps(['ok'], open)
+    const s = new SessionState(d)
     await s.init()
     expect(s.phase).toBe('signed-out')
     await s.signUp('ivy', 'Ivy', 'long enough')
     expect(s.phase).toBe('ready')
     expect(s.session?.client.me.userId).toBe('ivy')
+    // A new account claims its user ID over the network: started at once, not after a paint.
+    expect(d.networkAsked).toEqual(['ivy'])
     await s.signOut()
     expect(s.phase).toBe('signed-out')
     expect(s.known).toEqual([{ userId: 'ivy', name: 'Ivy' }])

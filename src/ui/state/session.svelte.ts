@@ -125,7 +125,9 @@ export class SessionState {
       if (client.me.claim === 'taken') this.phase = 'claim'
     })
     if (fresh) {
-      // A new account: its user ID must be free in the organisation before it enters.
+      // A new account: its user ID must be free in the organisation before it enters, which needs
+      // the network now (otherwise the node starts once the first room is painted).
+      void session.startNetwork()
       const claim = await client.claim()
       this.phase = claim === 'taken' ? 'claim' : 'ready'
       if (claim === 'taken')
