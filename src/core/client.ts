@@ -139,7 +139,7 @@ export class ParleyClient {
     const reached = net.peers().length > 0
     if (reached) await this.messenger.syncNow(deadline).catch(() => undefined)
     await this.#loadAll(PEOPLE_ROOM)
-    if (heldByOther(this.#directory, this.#me.userId, this.#me.author)) {
+    if (this.#taken()) {
       this.#setClaim('taken')
       return 'taken'
     }
@@ -158,6 +158,12 @@ export class ParleyClient {
     this.#me = { ...this.#me, ...fields, claim: 'pending' }
     this.#events.emit('me')
     return this.claim(2_000)
+  }
+
+  /** Whether our user ID is held by another author (not one of our own user's linked devices). */
+  #taken(): boolean {
+    const ours = (author: string): boolean => this.org?.userOf(author) === this.#me.userId
+    return heldByOther(this.#directory, this.#me.userId, this.#me.author, ours)
   }
 
   #setClaim(claim: ClaimState): void {
@@ -299,7 +305,7 @@ export class ParleyClient {
         if (n !== this.#directoryReads) return // a newer read is under way
         this.#directory = directory
         const mine = this.#directory.get(this.#me.author)
-        if (mine?.conflict === true) this.#setClaim('taken')
+        if (mine?.conflict === true && this.#taken()) this.#setClaim('taken')
         this.#events.emit('people')
       } else if (room === ROOMS_ROOM) {
         await this.#rooms.onListings()

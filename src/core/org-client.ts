@@ -55,6 +55,11 @@ export class OrgClient {
     return this.#org.members().find((m) => m.keys.includes(author))?.name
   }
 
+  /** The user ID of the member whose device `author` is (any of its devices). */
+  userOf(author: string): string | undefined {
+    return this.#org.members().find((m) => m.keys.includes(author))?.userId
+  }
+
   /** Presence of every author heard from. */
   people(): readonly PresenceInfo[] {
     return this.#messenger.people()

@@ -66,8 +66,10 @@ export function heldByOther(
   directory: ReadonlyMap<string, Person>,
   userId: string,
   me: string,
+  /** Whether an author is another device of our own user (the org's directory says so). */
+  ours: (author: string) => boolean = () => false,
 ): boolean {
   for (const p of directory.values())
-    if (p.userId === userId && p.author !== me && !p.conflict) return true
+    if (p.userId === userId && p.author !== me && !p.conflict && !ours(p.author)) return true
   return false
 }

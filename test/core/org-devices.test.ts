@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { nodeCrypto } from '../../src/node/crypto-node.ts'
 import { redeemLink } from '../../src/core/org-join.ts'
 import { OrgClient } from '../../src/core/org-client.ts'
+import { heldByOther } from '../../src/core/people.ts'
 import { checkLink, linkInto } from '../../src/core/org-device.ts'
 import { loadOrgSettings } from '../../src/core/org-settings.ts'
 import { openSqliteStore } from '../../src/node/sqlite-store.ts'
@@ -328,5 +329,19 @@ describe('a second device of one user', () => {
         expect(await textsOf(b, room)).toEqual(['secret from the laptop', 'secret from the phone']),
       WAIT,
     )
+  })
+
+  it('[DEVC7] a user ID claimed by the first device is not "taken" for a linked device of the same user, only for others', () => {
+    const at = { wall: 1, count: 0 }
+    const directory = new Map([
+      [
+        'LAPTOP',
+        { author: 'LAPTOP', userId: 'carol', name: 'Carol', claimed: at, conflict: false },
+      ],
+      ['PHONE', { author: 'PHONE', userId: 'carol', name: 'Carol', claimed: at, conflict: true }],
+    ])
+    expect(heldByOther(directory, 'carol', 'PHONE')).toBe(true)
+    expect(heldByOther(directory, 'carol', 'PHONE', (a) => a === 'LAPTOP')).toBe(false)
+    expect(heldByOther(directory, 'carol', 'STRANGER', (a) => a === 'PHONE')).toBe(true)
   })
 })
