@@ -117,9 +117,20 @@ export async function browserLatencyBench(opts: BenchOptions): Promise<BenchResu
     const chromes: NsChromium[] = []
     try {
       for (const pc of ['pc1', 'pc2', 'pc3']) lan.defaultRoute(pc)
-      const serve = await h.serve(h.tmpDir(), ['--name', 'office-peer'], {
-        prefix: ['ip', 'netns', 'exec', lan.ns.node!],
-      })
+      // --profile DIR: the Node peer's processes write V8 CPU profiles into DIR/node when they exit.
+      const nodeOptions = process.env.NODE_OPTIONS
+      if (opts.profileDir !== undefined) {
+        process.env.PARLEY_CPU_PROF_DIR = join(opts.profileDir, 'node')
+        process.env.NODE_OPTIONS = `--import ${fileURLToPath(new URL('./lib/cpu-prof.mjs', import.meta.url))}`
+      }
+      const serve = await h
+        .serve(h.tmpDir(), ['--name', 'office-peer'], {
+          prefix: ['ip', 'netns', 'exec', lan.ns.node!],
+        })
+        .finally(() => {
+          if (nodeOptions === undefined) delete process.env.NODE_OPTIONS
+          else process.env.NODE_OPTIONS = nodeOptions
+        })
       const ca = readFileSync(join(serve.dir, 'tls', 'ca.crt'), 'utf8')
       const page = async (pc: string): Promise<Page> => {
         const c = await launchChromiumIn(lan.ns[pc]!, ca)
