@@ -38,8 +38,6 @@ const COMMIT_CHUNKS = 64
 const COMMIT_MS = 200
 /** A file written to within this long is not evicted. */
 const BUSY_MS = 60_000
-/** A file is marked used at most this often. */
-const TOUCH_EVERY_MS = 5_000
 
 interface Row {
   id: string
@@ -88,8 +86,6 @@ export class DiskChunkStore implements ChunkStore {
   readonly #db: Database.Database
   readonly #quota: number
   readonly #open = new Map<string, Open>()
-  /** When each file was last marked used (see {@link touch}). */
-  readonly #touched = new Map<string, number>()
   #clock = 0
 
   constructor(init: DiskChunkStoreInit) {
@@ -290,17 +286,10 @@ export class DiskChunkStore implements ChunkStore {
   }
 
   async touch(id: string): Promise<void> {
-    // Serving a file touches it once per request (every few MiB): one synchronous SQLite commit
-    // (an fsync) each time blocked the event loop for ~10 ms. A file touched a moment ago is
-    // recent enough for least-recently-used eviction.
-    const now = Date.now()
-    if (now - (this.#touched.get(id) ?? -Infinity) < TOUCH_EVERY_MS) return
-    this.#touched.set(id, now)
     this.#db.prepare('UPDATE files SET last_used = ? WHERE id = ?').run(this.#now(), id)
   }
 
   async remove(id: string): Promise<void> {
-    this.#touched.delete(id)
     await this.#drop(id)
     this.#db.prepare('DELETE FROM files WHERE id = ?').run(id)
   }

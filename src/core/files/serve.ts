@@ -14,6 +14,8 @@ const log = createLogger('parley:core:files:serve')
 
 export interface FileServeInit {
   store: ChunkStore
+  /** Marks a file as used (least recently used files are evicted first); called per request. */
+  touch(id: string): void
   /** Answers an offer (the service fetches what it is offered). */
   onOffer(
     id: string,
@@ -81,7 +83,7 @@ export async function* serveFileRequest(
         yield encodeFileFrame({ type: 'chunk', id: f.id, index: indices[k]!, bytes })
       }
       if (held >= 0) return yield notHeld
-      void store.touch(f.id).catch((err: unknown) => log('touch failed: %e', err))
+      init.touch(f.id)
       return
     }
     case 'offer':

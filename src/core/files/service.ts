@@ -36,6 +36,8 @@ import type { ChunkStore } from './store.ts'
 import { decodeFileFrame, encodeFileFrame, type FileFrame } from './wire.ts'
 
 const log = createLogger('parley:core:files')
+/** A file served is marked used at most this often. */
+const TOUCH_EVERY_MS = 5_000
 
 export interface FileServiceInit {
   net: PeerNet
@@ -75,6 +77,8 @@ export class FileService {
   readonly #tuning: Pick<FetchInit, 'window' | 'batch' | 'idleMs'>
   readonly #chunkSize: number | undefined
   readonly #running = new Map<string, Running>()
+  /** When each file was last marked used by serving it. */
+  readonly #touched = new Map<string, number>()
   readonly #last = new Map<string, TransferProgress>()
   readonly #listeners = new Set<(p: TransferProgress) => void>()
   readonly #lying = new Set<(peer: PeerIdString) => void>()
@@ -92,11 +96,27 @@ export class FileService {
   /** Answers a file request (the Messenger routes file frames here). */
   serve(request: Uint8Array, from: PeerIdString, signal: AbortSignal): AsyncIterable<Uint8Array> {
     return serveFileRequest(
-      { store: this.store, onOffer: (id, peer, full, s) => this.#onOffer(id, peer, full, s) },
+      {
+        store: this.store,
+        touch: (id) => this.#touch(id),
+        onOffer: (id, peer, full, s) => this.#onOffer(id, peer, full, s),
+      },
       request,
       from,
       signal,
     )
+  }
+
+  /**
+   * Marks `id` used, at most every {@link TOUCH_EVERY_MS}: serving touches per request (every few
+   * MiB), and each touch is a durable write (an fsync in SQLite, a read-write transaction over every
+   * IndexedDB store) that blocked the event loop or queued ahead of chunk writes.
+   */
+  #touch(id: string): void {
+    const now = Date.now()
+    if (now - (this.#touched.get(id) ?? Number.NEGATIVE_INFINITY) < TOUCH_EVERY_MS) return
+    this.#touched.set(id, now)
+    void this.store.touch(id).catch((err: unknown) => log('touch of %s failed: %e', id, err))
   }
 
   /**

@@ -21,10 +21,11 @@ const tuning: MessengerInit['fileTuning'] = {
   fetch: { window: 2, batch: 2, idleMs: 5_000 },
 }
 
-/** A chunk store that counts chunk reads, and can corrupt what it serves (a lying peer). */
-function spyStore(inner: ChunkStore, lie = false): ChunkStore & { reads: number } {
-  const spy = Object.create(inner) as ChunkStore & { reads: number }
+/** A chunk store that counts chunk reads and touches, and can corrupt what it serves (a lying peer). */
+function spyStore(inner: ChunkStore, lie = false): ChunkStore & { reads: number; touches: number } {
+  const spy = Object.create(inner) as ChunkStore & { reads: number; touches: number }
   spy.reads = 0
+  spy.touches = 0
   spy.readChunk = async (id, index) => {
     spy.reads++
     const bytes = (await inner.readChunk(id, index)).slice()
@@ -38,7 +39,6 @@ function spyStore(inner: ChunkStore, lie = false): ChunkStore & { reads: number 
     'writeChunk',
     'flush',
     'beginImport',
-    'touch',
     'remove',
     'list',
     'close',
@@ -46,6 +46,10 @@ function spyStore(inner: ChunkStore, lie = false): ChunkStore & { reads: number 
     ;(spy as unknown as Record<string, unknown>)[k] = (
       inner[k] as (...a: unknown[]) => unknown
     ).bind(inner)
+  }
+  spy.touch = async (id) => {
+    spy.touches++
+    return inner.touch(id)
   }
   return spy
 }
@@ -120,6 +124,9 @@ describe('file sharing', () => {
     expect(liar.reads).toBeGreaterThan(0)
     expect(lying).toEqual([c.net.peerId])
     expect(honest.reads).toBeGreaterThanOrEqual(40)
+    // Marked used once, not once per request of 2 chunks (each touch is a durable write).
+    expect(honest.touches).toBeGreaterThanOrEqual(1)
+    expect(honest.touches).toBeLessThan(honest.reads / 4)
   })
 
   it('[FILE3] two holders serve one receiver at once', async () => {
