@@ -1,6 +1,7 @@
 /**
  * Keeps encrypted rooms' keys in step with the org's directory (src/core/room-directory.ts):
- * - a member revoked or expired: a remaining member starts a new epoch wrapped only for the members
+ * - a member revoked or expired, or one who left the room (a record without a key came in): a
+ *   remaining member starts a new epoch wrapped only for the members
  *   still valid (members wait their rank among the remaining keys, a few hundred ms each, and skip
  *   it if another's rotation arrived first; concurrent ones converge, see room-keys.ts);
  * - a new device of our own user: we add it to our rooms, handing it every epoch key we hold
@@ -106,6 +107,11 @@ export class KeyRotator {
     }
   }
 
+  /** Key records that came into `h` left its current epoch with someone no longer a member. */
+  due(h: RoomHistory): void {
+    if (!this.#stopped) this.#schedule(h)
+  }
+
   /** Rotates `h` after our rank's wait, unless someone else's rotation arrived first. */
   #schedule(h: RoomHistory): void {
     if (this.#timers.has(h.room)) return
@@ -117,7 +123,7 @@ export class KeyRotator {
       const members = h.keys.memberKeys()!
       h.write({ kind: 'members', members, rotate: true }).then(
         () => {
-          log('rotated %s: a member is no longer in the org', h.room)
+          log('rotated %s: a member left or is no longer in the org', h.room)
           this.#wrote(h.room)
         },
         (err: unknown) => log.error('rotating %s failed: %e', h.room, err),

@@ -259,6 +259,7 @@ export class Messenger implements RoomRegistry {
       ...(this.#docs === undefined ? {} : { docs: this.#docs }),
       ...(this.#gate === undefined ? {} : { gate: this.#gate }),
       directory: () => this.#directory,
+      onKeysDue: (h) => this.#rotator?.due(h),
       ...(this.#trace === undefined ? {} : { trace: this.#trace }),
     })
   }

@@ -54,6 +54,8 @@ export interface RoomHistoryInit {
   gate?: EntryGate
   /** Who may hold the keys of an encrypted room (the org's directory). @default the room's records */
   directory?: () => RoomDirectory | undefined
+  /** Key records came in after which this device should start a new epoch (a member left). */
+  onKeysDue?: (h: RoomHistory) => void
   /** Told the stages each entry passes here (src/core/trace.ts). @default none */
   trace?: StageTrace
 }
@@ -186,6 +188,8 @@ export class RoomHistory {
     for (const v of entries) this.#init.clock.observe(v.entry.hlc)
     const wasReadable = this.#keys.readable
     const learned = await this.#keys.add(entries.map((v) => v.entry))
+    if (this.#init.onKeysDue !== undefined && this.#keys.encrypted && this.#keys.due())
+      this.#init.onKeysDue(this)
     // A peer without a key of an encrypted room stores its entries and builds no documents.
     if (!this.#keys.readable) return
     if (!wasReadable) await this.#docs.loadWindow()

@@ -111,15 +111,15 @@ async function relayAll(from: OrgPeer, to: OrgPeer, room: string): Promise<void>
 
 /** Appends an entry carrying `update` to `p`'s chain in `room` (the meta period), signed by `p`. */
 async function appendRaw(p: OrgPeer, room: string, update: Uint8Array): Promise<void> {
-  const h = p.messenger.get(room)!
+  const h = await p.messenger.join(room)
   const me = p.signer.publicKey
-  const head = h.author(me)!.head
-  const seq = head.seq + 1
+  const head = h.author(me)?.head
+  const seq = (head?.seq ?? 0) + 1
   const entry: Entry = {
     room,
     author: me,
     seq,
-    prev: head.hash,
+    prev: head?.hash ?? new Uint8Array(32),
     hlc: { wall: Date.now(), count: 0 },
     period: META_PERIOD,
     update,
@@ -170,8 +170,18 @@ describe('encrypted rooms of an organisation', () => {
     await appendRaw(c, room, forged)
     await c.messenger.pushTo(a.net.peerId, room)
     await untilHolds(b, c, room)
-    // b stores it (signed by a member) but it does not count: members and the epoch stay
-    expect((await keyRecords(b, room)).length).toBe(2)
+    // dave, a member of the org but not of the room, writes a record adding himself
+    const joining = encodeKeyRecord({
+      room,
+      issuer: d.signer.publicKey,
+      recipients: [b.signer.publicKey, c.signer.publicKey, d.signer.publicKey],
+      epoch: { ...newEpoch(), history: new Map() },
+    })
+    await appendRaw(d, room, joining)
+    await d.messenger.pushTo(a.net.peerId, room)
+    await untilHolds(b, d, room)
+    // b stores both (signed by org members) but neither counts: members and the epoch stay
+    expect((await keyRecords(b, room)).length).toBe(3)
     expect(await b.messenger.roomMembers(room)).toEqual([idOf(b), idOf(c)].sort())
     await b.messenger.post(room, 'second plan')
     await vi.waitFor(
@@ -229,6 +239,29 @@ describe('encrypted rooms of an organisation', () => {
     await expect(d.messenger.post(room, 'still here?')).rejects.toMatchObject({
       name: 'NotRoomMemberError',
     })
+  })
+
+  it('[E2EEO5] a member leaving: a remaining member rotates at once, without writing a message', async () => {
+    const { b, c, d } = await office()
+    const room = await b.messenger.createPrivateRoom({ name: 'Exit', members: [idOf(c), idOf(d)] })
+    await b.messenger.post(room, 'before')
+    for (const p of [c, d]) await p.messenger.join(room)
+    await vi.waitFor(async () => expect(await textsOf(d, room)).toEqual(['before']), WAIT)
+    await d.messenger.removeMember(room, idOf(d))
+    await vi.waitFor(async () => {
+      const rotations = (await keyRecords(c, room)).filter(
+        (r) => r.record.keyed !== undefined && r.record.recipients.length === 2,
+      )
+      expect(rotations.map((r) => r.record.recipients.map(authorId).sort())).toContainEqual(
+        [idOf(b), idOf(c)].sort(),
+      )
+    }, WAIT)
+    await untilHolds(b, c, room)
+    await untilHolds(c, b, room)
+    await b.messenger.post(room, 'after')
+    await vi.waitFor(async () => expect(await textsOf(c, room)).toEqual(['before', 'after']), WAIT)
+    await untilHolds(d, b, room)
+    expect(await textsOf(d, room)).toEqual(['before'])
   })
 
   it('[E2EEO3] two members rotating at once converge on one epoch; both read each other after', async () => {
