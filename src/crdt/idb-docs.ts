@@ -21,11 +21,13 @@
  *
  * A database that does not load (bytes that do not decode, foreign roots, missing dependencies, not
  * y-indexeddb's layout) is reported to `onError`, deleted, and the document starts empty: the caller
- * rebuilds it from the entries. The updates are checked before y-indexeddb applies them, because a
- * throw inside its loader can be neither caught nor awaited.
+ * rebuilds it from the entries. The stored updates are read and applied here, not by y-indexeddb's
+ * loader (it starts after them), because a throw inside that loader can be neither caught nor
+ * awaited. A log of more than {@link COMPACT_AFTER} updates is merged into one when the covers are
+ * next saved.
  */
 import * as Y from 'yjs'
-import { IndexeddbPersistence, clearDocument } from 'y-indexeddb'
+import { IndexeddbPersistence, clearDocument, storeState } from 'y-indexeddb'
 import { CorruptSnapshotError } from './errors.ts'
 import { MAX_SNAPSHOT_BYTES, PeriodDoc, loadedCleanly, yDocOf } from './period-doc.ts'
 import type { DocPersistence, PersistedPeriod } from './doc-persistence.ts'
@@ -37,6 +39,8 @@ const UPDATES = 'updates'
 const CUSTOM = 'custom'
 /** Key of the covers record in the `custom` store. */
 const COVERS = 'parley:covers'
+/** Updates in a document's log above which they are merged into one when its covers are saved. */
+export const COMPACT_AFTER = 32
 
 export interface IdbDocsInit {
   /** Prefix of the account's database names (the account's own, so accounts never share one). */
@@ -88,11 +92,19 @@ function parseRecorded(raw: unknown): Recorded | undefined {
   return out
 }
 
+/** What {@link readStored} found: the update log, the key after its last update, the covers. */
+interface Stored {
+  updates: Uint8Array[]
+  nextKey: number
+  covers: unknown
+}
+
 /**
  * Reads a document's database as y-indexeddb lays it out (creating it, empty and in that layout,
- * when new) and checks that every stored update decodes.
+ * when new): its updates (checked to be bytes within {@link MAX_SNAPSHOT_BYTES}), where the log
+ * ends, and the covers record.
  */
-async function readStored(name: string): Promise<{ covers: unknown }> {
+async function readStored(name: string): Promise<Stored> {
   const open = indexedDb().open(name)
   open.onupgradeneeded = () => {
     open.result.createObjectStore(UPDATES, { autoIncrement: true })
@@ -100,14 +112,16 @@ async function readStored(name: string): Promise<{ covers: unknown }> {
   }
   const db = await request(open)
   let updates: unknown[]
+  let keys: IDBValidKey[]
   let covers: unknown
   try {
     const names = db.objectStoreNames
     if (!names.contains(UPDATES) || !names.contains(CUSTOM))
       throw new CorruptSnapshotError(`${name} is not a y-indexeddb database`)
     const tx = db.transaction([UPDATES, CUSTOM], 'readonly')
-    ;[updates, covers] = await Promise.all([
+    ;[updates, keys, covers] = await Promise.all([
       request(tx.objectStore(UPDATES).getAll()),
+      request(tx.objectStore(UPDATES).getAllKeys()),
       request(tx.objectStore(CUSTOM).get(COVERS)),
     ])
   } finally {
@@ -118,15 +132,11 @@ async function readStored(name: string): Promise<{ covers: unknown }> {
     if (!(u instanceof Uint8Array)) throw new CorruptSnapshotError(`${name}: an update is no bytes`)
     total += u.length
     if (total > MAX_SNAPSHOT_BYTES) throw new CorruptSnapshotError(`${name} is too large`)
-    try {
-      Y.decodeUpdate(u)
-    } catch (err) {
-      throw new CorruptSnapshotError(`${name}: an update does not decode: ${String(err)}`, {
-        cause: err,
-      })
-    }
   }
-  return { covers }
+  const last = keys.at(-1)
+  if (last !== undefined && !isCount(last))
+    throw new CorruptSnapshotError(`${name}: update keys are not y-indexeddb's`)
+  return { updates: updates as Uint8Array[], nextKey: last === undefined ? 0 : last + 1, covers }
 }
 
 /** Resolves once y-indexeddb has applied the stored updates; rejects if its loader threw. */
@@ -161,8 +171,25 @@ export function createIdbDocs(init: IdbDocsInit): DocPersistence {
     const doc = new PeriodDoc(room, period)
     const ydoc = yDocOf(doc)
     const p = new IndexeddbPersistence(name, ydoc)
+    // The updates were read above: y-indexeddb's own load starts after them (it reads from
+    // `_dbref`, set here before its database opens), and they are applied below, in one
+    // transaction of origin `p` as y-indexeddb would, but where a throw is caught. Applied inside
+    // y-indexeddb's loader, a bad update threw where it could be neither caught nor awaited, so
+    // every update was decoded once more beforehand to check it.
+    p._dbref = stored.nextKey
+    // While they are applied, y-indexeddb's update listener is off: Yjs encodes a transaction's
+    // update for its `update` listeners, which here is the whole loaded document (~50 ms for a
+    // 1,000-message day on a loaded machine), and y-indexeddb drops updates of its own origin.
+    ydoc.off('update', p._storeUpdate)
     try {
       await synced(p, ydoc)
+      try {
+        Y.transact(ydoc, () => stored.updates.forEach((u) => Y.applyUpdate(ydoc, u)), p, false)
+      } catch (err) {
+        throw new CorruptSnapshotError(`${name}: an update does not apply: ${String(err)}`, {
+          cause: err,
+        })
+      }
       if (!loadedCleanly(ydoc))
         throw new CorruptSnapshotError(`${name}: unknown roots or missing dependencies`)
     } catch (err) {
@@ -170,6 +197,7 @@ export function createIdbDocs(init: IdbDocsInit): DocPersistence {
       doc.destroy()
       throw err
     }
+    ydoc.on('update', p._storeUpdate)
     let recorded = parseRecorded(stored.covers)
     if (stored.covers !== undefined && recorded === undefined)
       init.onError?.(new CorruptSnapshotError(`${name}: covers record unreadable`))
@@ -184,6 +212,11 @@ export function createIdbDocs(init: IdbDocsInit): DocPersistence {
       covers: recorded?.covers ?? new Map(),
       coveredState: recorded?.state ?? new Map(),
       async saveCovers(covers) {
+        if (closed) return
+        // Many small updates (a live day appends one per message) load slower than one merged
+        // update: merged here, after the document has been quiet for a while, long before
+        // y-indexeddb's own trim at 500.
+        if (p._dbsize > COMPACT_AFTER) await storeState(p, true)
         if (closed) return
         // Both taken now, together: the state vector these covers correspond to.
         const record = JSON.stringify({ covers: [...covers], state: [...doc.stateVector()] })

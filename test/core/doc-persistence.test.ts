@@ -7,7 +7,7 @@
 import 'fake-indexeddb/auto'
 import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createIdbDocs } from '../../src/crdt/idb-docs.ts'
+import { COMPACT_AFTER, createIdbDocs } from '../../src/crdt/idb-docs.ts'
 import { createNobleSigner, nobleCrypto } from '../../src/crdt/crypto.ts'
 import { createClock } from '../../src/crdt/hlc.ts'
 import { periodOf } from '../../src/crdt/entry.ts'
@@ -257,6 +257,26 @@ describe('period documents persisted with y-indexeddb', () => {
     expect(await texts(h3)).toEqual(['one', 'two'])
     expect(again.replayed.every((k) => k === 0)).toBe(true)
     expect(a.errors).toHaveLength(1)
+  })
+
+  it('[YDOC8] a log of many small updates is merged into one when the covers are saved', async () => {
+    const a = device()
+    const store = await storeFor(`${a.prefix}-history`)
+    const h = await a.open(store)
+    const sent = Array.from({ length: COMPACT_AFTER + 8 }, (_, i) => `m${i}`)
+    // One write, one Yjs update, one row of the log (as a live day grows).
+    for (const t of sent) await h.write({ kind: 'post', text: t })
+    const name = `${a.prefix}/${ROOM}/${today()}`
+    expect((await updateKeys(name)).length).toBeGreaterThan(COMPACT_AFTER)
+    await h.close()
+    expect(await updateKeys(name)).toHaveLength(1)
+
+    const again = counting(store)
+    const h2 = await a.open(again)
+    closers.push(() => h2.close())
+    expect(await texts(h2)).toEqual(sent)
+    expect(again.replayed.every((k) => k === 0)).toBe(true)
+    expect(a.errors).toEqual([])
   })
 
   it('[YDOC7] clear() closes and deletes every database of the account, and only those', async () => {
