@@ -18,6 +18,8 @@ import { DirectLinks } from './direct-links.ts'
 import { openIdbStore } from './idb-store.ts'
 import { IdbChunkStore } from './idb-chunk-store.ts'
 import { createIdbDocs } from '../crdt/idb-docs.ts'
+import { DeferredNet } from '../net/deferred.ts'
+import type { PeerIdString, PeerNet } from '../net/index.ts'
 import { performanceTrace } from './trace.ts'
 import type { UnlockedAccount } from './accounts.ts'
 
@@ -69,6 +71,7 @@ async function fetchInfo(): Promise<{ peerId: string }> {
   return { peerId: body.peerId }
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 
@@ -136,9 +139,6 @@ export async function startBrowserClient(init: BrowserClientInit): Promise<Brows
 
 async function start(init: BrowserClientInit, release: () => void): Promise<BrowserSession> {
   const { account } = init
-  // libp2p is a chunk of its own: it loads while IndexedDB opens, and the app's first bundle is
-  // smaller (history can show before the network code has even been parsed).
-  const netCode = import('../net/libp2p.ts')
   const info = (init.fetchInfo ?? fetchInfo)()
   info.catch(() => undefined) // read below
   const history = `parley-history-${account.author}`
@@ -182,13 +182,29 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   fresh.catch((err: unknown) => log('cannot reach /api/info (%e); using %s', err, addr ?? 'none'))
   if (addr === undefined) addr = await fresh.catch(() => undefined)
   performance.mark('parley:info')
-  const { createLibp2pNet, generateNetKey } = await netCode
-  const privateKey = await settingOrCreate(store, 'net/key', generateNetKey)
-  const net = await createLibp2pNet({
-    transports: 'browser',
-    privateKey,
-    bootstrap: addr === undefined ? [] : [addr],
-  })
+  // libp2p is a chunk of its own (the first bundle is smaller). Once this browser has run, its
+  // peer id is remembered and the Messenger starts on a DeferredNet: the chunk is loaded and the
+  // node made after the first paint, so neither is on a reload's path to its history. A first run
+  // loads it now (the key is made there).
+  const makeNet = async (): Promise<PeerNet> => {
+    const { createLibp2pNet, generateNetKey } = await import('../net/libp2p.ts')
+    const privateKey = await settingOrCreate(store, 'net/key', generateNetKey)
+    const made = await createLibp2pNet({
+      transports: 'browser',
+      privateKey,
+      bootstrap: addr === undefined ? [] : [addr],
+    })
+    if (dec.decode((await store.getSetting('net/peer-id')) ?? new Uint8Array()) !== made.peerId)
+      await store.putSetting('net/peer-id', enc.encode(made.peerId))
+    performance.mark('parley:net-created')
+    return made
+  }
+  const knownId = await store.getSetting('net/peer-id')
+  const deferred =
+    knownId === undefined || (await store.getSetting('net/key')) === undefined
+      ? undefined
+      : new DeferredNet(dec.decode(knownId) as PeerIdString)
+  const net: PeerNet = deferred ?? (await makeNet())
   // Catch-up hashing and signature checks run in a worker, off the thread that paints.
   const crypto = createOffloadCrypto({
     connect: () => new Worker(new URL('./crypto-worker.ts', import.meta.url), { type: 'module' }),
@@ -206,7 +222,6 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     // Per-message stage marks (parley:msg:*), read by bench/browser.ts and shown in DevTools.
     trace: performanceTrace(),
   })
-  performance.mark('parley:net-created')
   // Local-first: the messenger and client start on the stopped node (subscriptions and handlers
   // attach when it starts; presence is not announced while no peer is connected), so the open room
   // is read from IndexedDB and painted without waiting for the network. The node starts once that
@@ -229,6 +244,13 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   const netStarted = Promise.race([afterFirstPaint(client.firstRead), asked]).then(async () => {
     if (stopped) return
     try {
+      if (deferred !== undefined) {
+        // The serving peer's current address, if it answers soon, is the node's bootstrap.
+        addr = await Promise.race([fresh.catch(() => addr), sleep(1_000).then(() => addr)])
+        const made = await makeNet()
+        if (stopped) return await made.stop()
+        deferred.attach(made)
+      }
       await net.start()
       performance.mark('parley:net-started')
       if (!stopped) links.start()
