@@ -244,6 +244,23 @@ try {
     console.log(`caught up: ${held} held after ${Date.now() - t0} ms`)
   }
   if (values.offline) await peer.stop()
+  // Animation frames and long tasks of each load (does the page draw while it starts?).
+  // (A string: tsx names functions with a helper the page does not have.)
+  await page.addInitScript(`{
+    const w = window
+    w.frames_ = []
+    w.long_ = []
+    const tick = (t) => {
+      if (w.frames_.length < 200) {
+        w.frames_.push(Math.round(t))
+        requestAnimationFrame(tick)
+      }
+    }
+    requestAnimationFrame(tick)
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) w.long_.push([Math.round(e.startTime), Math.round(e.duration)])
+    }).observe({ type: 'longtask', buffered: true })
+  }`)
   const reloads = Number(values.reloads)
   const cdp = await ctx.newCDPSession(page)
   for (let i = 0; i < reloads; i++) {
@@ -259,6 +276,11 @@ try {
     const ms = await painted(page)
     const m = await marks(page)
     console.log(`reload ${i + 1}: painted ${ms} ms (load ${load})`, JSON.stringify(m))
+    const seen = await page.evaluate(() => {
+      const w = window as unknown as { frames_: number[]; long_: [number, number][] }
+      return { frames: w.frames_.slice(0, 30), long: w.long_ }
+    })
+    console.log(`  frames ${seen.frames.join(' ')}\n  long tasks ${JSON.stringify(seen.long)}`)
     if (profile) {
       const { profile: p } = (await cdp.send('Profiler.stop')) as { profile: Profile }
       const { metrics } = (await cdp.send('Performance.getMetrics')) as {
