@@ -7,8 +7,10 @@
  *   sender     enter → write     composer, RoomState/ParleyClient/Messenger.post, the write queue
  *              write → signed    Yjs update, seal (dm), entry encode + SHA-256, head signature
  *              signed → stored   the IndexedDB commit of the entry and head
- *   transport  stored → gossip   encode, gossipsub publish, Noise, WebRTC or WebSocket (+ the Node
- *                                relay), receive and decode on the other page
+ *   transport  stored → published  frame encode, gossipsub publish until it handed the frame to
+ *                                  each peer's stream (on the sender's thread)
+ *              published → gossip  yamux, Noise, WebRTC or WebSocket (+ the Node relay), receive
+ *                                  and decode on the other page
  *   receiver   gossip → verified  head signature check (worker round trip), chain check
  *              verified → stored  IndexedDB commit
  *              stored → applied   key records, decrypt, Yjs apply (y-indexeddb write starts)
@@ -24,7 +26,8 @@ export const STAGES = [
   ['sender', 's:enter', 's:write'],
   ['sender', 's:write', 's:signed'],
   ['sender', 's:signed', 's:stored'],
-  ['transport', 's:stored', 'r:gossip'],
+  ['transport', 's:stored', 's:published'],
+  ['transport', 's:published', 'r:gossip'],
   ['receiver', 'r:gossip', 'r:verified'],
   ['receiver', 'r:verified', 'r:stored'],
   ['receiver', 'r:stored', 'r:applied'],
@@ -109,6 +112,7 @@ export function split(enter: number, shown: number, sender: Mark[], receiver: Ma
     's:write': write.t,
     's:signed': first(sender, 'signed', key),
     's:stored': first(sender, 'stored', key),
+    's:published': first(sender, 'published', key),
     'r:gossip': first(receiver, 'gossip', key),
     'r:verified': first(receiver, 'verified', key),
     'r:stored': first(receiver, 'stored', key),

@@ -149,7 +149,10 @@ function plainHandler(
 
 /** One TCP port for both: each connection goes to `secure` or `plain` by its first byte. */
 function sniffingServer(secure: HttpsServer, plain: Server): NetServer {
-  return createNetServer((socket) => {
+  // noDelay: Nagle's algorithm off, as `http.createServer` does by default. With it on, a small
+  // write (a relayed message) behind one the browser has not yet acknowledged waited for its
+  // delayed ACK: ~40 ms on the relayed browser → browser path (docs/benchmarks.md).
+  return createNetServer({ noDelay: true }, (socket) => {
     socket.once('data', (chunk: Buffer) => {
       socket.pause()
       socket.unshift(chunk)
