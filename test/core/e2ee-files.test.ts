@@ -8,7 +8,7 @@
  */
 import 'fake-indexeddb/auto'
 import { IDBFactory } from 'fake-indexeddb'
-import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { PeerSet, connect, type TestPeer } from '../helpers/peers.ts'
@@ -16,6 +16,7 @@ import { FileTransfers, type PickedFile } from '../../src/core/file-transfers.ts
 import { IdbChunkStore } from '../../src/core/idb-chunk-store.ts'
 import { bytesSource } from '../../src/core/files/import.ts'
 import type { DisplayMessage } from '../../src/crdt/display.ts'
+import { addLocalFile, writeLocalFile } from '../../src/node/file-io.ts'
 
 const tuning = { chunkSize: 64 * 1024 }
 const WAIT = { timeout: 20_000, interval: 50 }
@@ -155,6 +156,35 @@ describe('files in private rooms', () => {
     await b.messenger.join(room)
     const m = await messageWith(b, room, file.id)
     expect(await b.messenger.files.readText(file.id, undefined, m.file!.key)).toBe(long)
+    expect(bytesUnder(join(node.dir, 'files')).indexOf(SECRET)).toBe(-1)
+  })
+
+  it('[E2EEFILE3] parley send/get in a private room: the file is sealed on the way in and opened on the way out', async () => {
+    const node = await set.add({ retainAll: true, fileTuning: tuning })
+    const [a, b] = [
+      await set.add({ retainAll: false, fileTuning: tuning }),
+      await set.add({ retainAll: false, fileTuning: tuning }),
+    ]
+    await connect(a, node)
+    await connect(b, node)
+    const room = await a.messenger.createPrivateRoom({
+      name: 'Cli',
+      members: [b.messenger.authorId],
+    })
+    const plain = document()
+    const src = join(a.dir, 'terms.txt')
+    writeFileSync(src, plain)
+    const att = await addLocalFile(a.messenger, src, room)
+    expect(att.key).toMatch(/^[0-9a-f]{64}$/)
+    await a.messenger.share(room, att)
+    await vi.waitFor(async () => expect(await node.messenger.files.has(att.id)).toBe(true), WAIT)
+    await b.messenger.join(room)
+    await messageWith(b, room, att.id)
+    await a.stop()
+    await b.messenger.files.fetch(att.id)
+    const out = join(b.dir, 'got.txt')
+    expect(await writeLocalFile(b.messenger, att.id, out)).toBe(plain.length)
+    expect(Buffer.compare(readFileSync(out), Buffer.from(plain))).toBe(0)
     expect(bytesUnder(join(node.dir, 'files')).indexOf(SECRET)).toBe(-1)
   })
 })
