@@ -94,7 +94,10 @@ export async function startPeer(opts: PeerOptions): Promise<NodePeer> {
       name,
       retainAll: opts.retainAll ?? false,
       files,
-      ...(opts.fileTuning === undefined ? {} : { fileTuning: opts.fileTuning }),
+      // Chunks are checked with node:crypto in the thread: WebCrypto's thread-pool digest saved
+      // the event loop half of the hashing but added as much in garbage collection, and cost more
+      // CPU in all (docs/benchmarks.md, "Node → Node file throughput and memory").
+      fileTuning: { ...opts.fileTuning, sha256Async: undefined },
       ...(opts.antiEntropyMs === undefined ? {} : { antiEntropyMs: opts.antiEntropyMs }),
       ...(wiring === undefined ? {} : { gate: wiring.gate }),
     })

@@ -2,7 +2,9 @@
  * SHA-256 of received chunks off the main thread: WebCrypto's `digest` runs on Node's thread pool
  * and on the browser's own threads, so a receiver's event loop is free for the network while a
  * chunk is checked. Absent where the platform has no `crypto.subtle` (a page served over plain
- * http from a LAN address is not a secure context): callers then hash in the thread.
+ * http from a LAN address is not a secure context): callers then hash in the thread. Node peers
+ * hash in the thread on purpose (src/node/peer.ts): there node:crypto is native too, and handing
+ * each chunk to the thread pool cost as much main-thread time in garbage collection as it saved.
  */
 export type AsyncSha256 = (data: Uint8Array) => Promise<Uint8Array>
 

@@ -43,7 +43,10 @@ export interface FileServiceInit {
   net: PeerNet
   store: ChunkStore
   sha256: (data: Uint8Array) => Uint8Array
-  /** Checks received chunks off the main thread. @default WebCrypto where the platform has it */
+  /**
+   * Checks received chunks with this instead of `sha256`, off the main thread; given as undefined,
+   * `sha256` in the thread. @default WebCrypto where the platform has it (see hash.ts)
+   */
   sha256Async?: AsyncSha256 | undefined
   /** Accept offers and keep the files of held rooms (always-on peers). @default false */
   retain?: boolean
@@ -53,8 +56,8 @@ export interface FileServiceInit {
   chunkSize?: number
 }
 
-/** Transfer tuning and the chunk size of files added here (tests, bench). */
-export type FileTuning = Pick<FileServiceInit, 'fetch' | 'chunkSize'>
+/** Transfer tuning, how chunks are checked and the chunk size of files added here. */
+export type FileTuning = Pick<FileServiceInit, 'fetch' | 'chunkSize' | 'sha256Async'>
 
 export interface FetchOptions {
   signal?: AbortSignal
