@@ -54,6 +54,28 @@ function png(w: number, h: number): Buffer {
   ])
 }
 
+/** A minimal valid one-page PDF (A4-ish) with a filled rectangle, its xref offsets computed. */
+function pdf(): Buffer {
+  const content = '0.2 0.4 0.9 rg 60 500 300 200 re f 0 0 0 rg 60 300 400 40 re f'
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>',
+    `<< /Length ${content.length} >>\nstream\n${content}\nendstream`,
+  ]
+  let out = '%PDF-1.4\n'
+  const offsets: number[] = []
+  objects.forEach((body, i) => {
+    offsets.push(out.length)
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`
+  })
+  const xref = out.length
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`
+  for (const o of offsets) out += `${String(o).padStart(10, '0')} 00000 n \n`
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`
+  return Buffer.from(out, 'latin1')
+}
+
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
 describe('files end to end (Chromium + parley serve)', () => {
@@ -138,6 +160,37 @@ describe('files end to end (Chromium + parley serve)', () => {
     await attachment(b, 'image.png').getByTestId('thumb').waitFor({ timeout: 30_000 })
     expect(await a.getByTestId('composer').inputValue()).toBe('')
     await screenshot(b, 'e2e-files-2-pasted')
+  })
+
+  it('[F-E2E6] a PDF: its first page is the thumbnail, made on the sender; a broken PDF is a plain file card, quietly', async () => {
+    const noise: string[] = []
+    a.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') noise.push(m.text())
+    })
+    a.on('pageerror', (e) => noise.push(e.message))
+    await a
+      .getByTestId('file-input')
+      .setInputFiles({ name: 'report.pdf', mimeType: 'application/pdf', buffer: pdf() })
+    const att = attachment(b, 'report.pdf')
+    await att.getByTestId('thumb').waitFor({ timeout: 30_000 })
+    expect(await att.getByTestId('thumb').getAttribute('src')).toMatch(
+      /^data:image\/(webp|jpeg);base64,/,
+    )
+    const size = await att
+      .getByTestId('thumb')
+      .evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])
+    expect(size[1]!).toBeGreaterThan(size[0]!) // portrait, like the page
+    await screenshot(b, 'e2e-files-6-pdf')
+
+    await a.getByTestId('file-input').setInputFiles({
+      name: 'broken.pdf',
+      mimeType: 'application/pdf',
+      buffer: Buffer.from('%PDF-1.4\nthis is not really a pdf\n%%EOF\n'),
+    })
+    const broken = attachment(b, 'broken.pdf')
+    await broken.getByTestId('download').waitFor({ timeout: 30_000 })
+    expect(await broken.getByTestId('thumb').count()).toBe(0)
+    expect(noise.filter((t) => /pdf/i.test(t))).toEqual([])
   })
 
   it('[F-E2E3] a 50 MB file: upload progress, download with a matching SHA-256', async () => {

@@ -2,7 +2,8 @@
  * Thumbnails made on the sender (issue #5): a picked image is decoded once (`createImageBitmap`),
  * drawn scaled down on an `OffscreenCanvas` and encoded as a small WebP (JPEG where WebP encoding
  * is missing), tried at falling sizes and qualities until its data URL fits the attachment
- * record's bound (`MAX_THUMB_CHARS`). The full image is never sent in the message itself.
+ * record's bound (`MAX_THUMB_CHARS`). The full image is never sent in the message itself. A PDF's
+ * thumbnail is its first page, rendered by pdf.js (src/ui/lib/pdf-thumbnail.ts, loaded only then).
  */
 
 import { MAX_THUMB_CHARS } from '../../core/index.ts'
@@ -20,15 +21,27 @@ const MAX_DECODE_BYTES = 64 * 1024 * 1024
 export const isPreviewable = (type: string): boolean =>
   /^image\/(png|jpeg|gif|webp|avif|bmp)$/.test(type)
 
-/** A data-URL thumbnail of `file`, or undefined when it is no image this browser can decode. */
-export async function makeThumbnail(file: Blob): Promise<string | undefined> {
-  if (!isPreviewable(file.type) || file.size > MAX_DECODE_BYTES) return undefined
-  let bitmap: ImageBitmap
+/** Whether `file` is a PDF (by its media type). */
+export const isPdf = (type: string): boolean => type === 'application/pdf'
+
+async function bitmapOf(file: Blob): Promise<ImageBitmap | undefined> {
+  if (isPdf(file.type)) return (await import('./pdf-thumbnail.ts')).pdfFirstPage(file)
+  if (!isPreviewable(file.type)) return undefined
   try {
-    bitmap = await createImageBitmap(file)
+    return await createImageBitmap(file)
   } catch {
     return undefined // not decodable here: shown as a file with a download button
   }
+}
+
+/**
+ * A data-URL thumbnail of `file` (an image, or a PDF's first page), or undefined when this browser
+ * cannot make one.
+ */
+export async function makeThumbnail(file: Blob): Promise<string | undefined> {
+  if (file.size > MAX_DECODE_BYTES) return undefined
+  const bitmap = await bitmapOf(file)
+  if (bitmap === undefined) return undefined
   try {
     for (const [side, quality] of TRIES) {
       const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height))
