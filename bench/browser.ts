@@ -26,7 +26,13 @@ import {
   netnsUnsupported,
   type NsChromium,
 } from '../test/e2e/netns.ts'
-import { send, signUp, startChromium, startServe } from '../test/e2e/harness.ts'
+import {
+  registerServedInviter,
+  send,
+  signUp,
+  startChromium,
+  startServe,
+} from '../test/e2e/harness.ts'
 import { seedBigRoom } from '../test/e2e/seed.ts'
 import { distribution } from './lib/stats.ts'
 import {
@@ -123,14 +129,13 @@ export async function browserLatencyBench(opts: BenchOptions): Promise<BenchResu
         process.env.PARLEY_CPU_PROF_DIR = join(opts.profileDir, 'node')
         process.env.NODE_OPTIONS = `--import ${fileURLToPath(new URL('./lib/cpu-prof.mjs', import.meta.url))}`
       }
-      const serve = await h
-        .serve(h.tmpDir(), ['--name', 'office-peer'], {
-          prefix: ['ip', 'netns', 'exec', lan.ns.node!],
-        })
-        .finally(() => {
-          if (nodeOptions === undefined) delete process.env.NODE_OPTIONS
-          else process.env.NODE_OPTIONS = nodeOptions
-        })
+      const inNode = { prefix: ['ip', 'netns', 'exec', lan.ns.node!] }
+      const serve = await h.serve(h.tmpDir(), ['--name', 'office-peer'], inNode).finally(() => {
+        if (nodeOptions === undefined) delete process.env.NODE_OPTIONS
+        else process.env.NODE_OPTIONS = nodeOptions
+      })
+      // the first sign-up redeems the setup link the serve printed, the others `parley invite`
+      registerServedInviter(h, serve, inNode)
       const ca = readFileSync(join(serve.dir, 'tls', 'ca.crt'), 'utf8')
       const page = async (pc: string): Promise<Page> => {
         const c = await launchChromiumIn(lan.ns[pc]!, ca)

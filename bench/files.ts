@@ -12,7 +12,7 @@
  * receiver runs twice: with its data directory on the disk (fdatasync before chunks count as held),
  * and on tmpfs (/dev/shm), which shows the network path without the disk's write speed.
  */
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import {
   closeSync,
@@ -77,6 +77,15 @@ function cpuSecondsOf(pid: number): number {
 function peakRssMB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   return m === null ? NaN : Number(m[1]) / 1024
+}
+
+/** `dir` joins the organisation of the serve on `serveDir` as a Node peer (invite, then join). */
+function joinOrg(serveDir: string, dir: string): string {
+  const run = (args: string[]): string =>
+    execFileSync(process.execPath, [BIN, ...args, '--no-mdns'], { encoding: 'utf8' })
+  const code = run(['invite', '--data', serveDir, '--role', 'peer']).split('\n')[1] ?? ''
+  run(['join', '--data', dir, code])
+  return dir
 }
 
 interface GetResult {
@@ -185,7 +194,7 @@ export async function filesBench(
         name: string,
       ): Promise<GetResult & { senderCpu: number }> => {
         const cpu0 = cpuSecondsOf(pid)
-        const dir = tmp(base)
+        const dir = joinOrg(senderDir, tmp(base))
         const r = await get(id, addr, dir, join(dir, 'out.bin'), profileDir, name)
         rmSync(join(dir, 'out.bin'), { force: true })
         return { ...r, senderCpu: cpuSecondsOf(pid) - cpu0 }

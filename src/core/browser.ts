@@ -10,7 +10,7 @@
  */
 import { settingOrCreate } from './store.ts'
 import { createLogger } from '../net/logger.ts'
-import { createNobleSigner } from '../crdt/crypto.ts'
+import { createNobleSigner, nobleCrypto } from '../crdt/crypto.ts'
 import { createOffloadCrypto } from './crypto-offload.ts'
 import { Messenger } from './messenger.ts'
 import { ParleyClient } from './client.ts'
@@ -22,6 +22,8 @@ import { DeferredNet } from '../net/deferred.ts'
 import type { PeerIdString, PeerNet } from '../net/index.ts'
 import { performanceTrace } from './trace.ts'
 import type { UnlockedAccount } from './accounts.ts'
+import { openMemberOrg, redeemInto } from './org-member.ts'
+import { wireOrg } from './org-wiring.ts'
 
 const log = createLogger('parley:core:browser')
 
@@ -41,11 +43,22 @@ export function peerAddress(page: PageOrigin, peerId: string): string {
   return `/${proto}/${host}/tcp/${port}/${secure ? 'wss' : 'ws'}/p2p/${peerId}`
 }
 
+/** What `/api/info` says: the serving peer's id and, if it has one, its org. */
+export interface ServingInfo {
+  peerId: string
+  org?: { name: string; orgId: string; setup?: string }
+}
+
 export interface BrowserClientInit {
   account: UnlockedAccount
   page: PageOrigin
+  /**
+   * An invitation code to redeem for this account (sign-up): the account becomes a member of its
+   * org before the node starts. Ignored when the account already belongs to an org.
+   */
+  invite?: string
   /** Fetches `/api/info` of the page's origin. @default `fetch('/api/info')` */
-  fetchInfo?: () => Promise<{ peerId: string }>
+  fetchInfo?: () => Promise<ServingInfo>
   idb?: IDBFactory
 }
 
@@ -63,12 +76,15 @@ export interface BrowserSession {
   stop(): Promise<void>
 }
 
-async function fetchInfo(): Promise<{ peerId: string }> {
+/** `/api/info` of the page's origin. */
+export async function fetchInfo(): Promise<ServingInfo> {
   const res = await fetch('/api/info', { cache: 'no-store', signal: AbortSignal.timeout(4_000) })
   if (!res.ok) throw new Error(`/api/info answered ${res.status}`)
-  const body = (await res.json()) as { peerId?: unknown }
+  const body = (await res.json()) as { peerId?: unknown; org?: ServingInfo['org'] }
   if (typeof body.peerId !== 'string') throw new Error('/api/info has no peer id')
-  return { peerId: body.peerId }
+  const org = body.org
+  const valid = typeof org?.name === 'string' && typeof org.orgId === 'string'
+  return { peerId: body.peerId, ...(valid ? { org } : {}) }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -186,6 +202,14 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   // peer id is remembered and the Messenger starts on a DeferredNet: the chunk is loaded and the
   // node made after the first paint, so neither is on a reload's path to its history. A first run
   // loads it now (the key is made there).
+  // The org this account is a member of (redeeming the sign-up's invitation first): its admission
+  // proof on every connection, its network key, and its certificate check on every entry.
+  const signer = createNobleSigner(account.secretKey, account.publicKey)
+  if (init.invite !== undefined && (await openMemberOrg(store, nobleCrypto, signer)) === undefined)
+    await redeemInto(store, nobleCrypto, init.invite, { ...account, signer })
+  const org = await openMemberOrg(store, nobleCrypto, signer)
+  // (our proof binds the node's peer id: asked for only once the node runs)
+  const wiring = org === undefined ? undefined : wireOrg(org, () => net.peerId)
   const makeNet = async (): Promise<PeerNet> => {
     const { createLibp2pNet, generateNetKey } = await import('../net/libp2p.ts')
     const privateKey = await settingOrCreate(store, 'net/key', generateNetKey)
@@ -193,6 +217,9 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
       transports: 'browser',
       privateKey,
       bootstrap: addr === undefined ? [] : [addr],
+      ...(wiring === undefined
+        ? {}
+        : { admission: wiring.admission, networkKey: wiring.networkKey }),
     })
     if (dec.decode((await store.getSetting('net/peer-id')) ?? new Uint8Array()) !== made.peerId)
       await store.putSetting('net/peer-id', enc.encode(made.peerId))
@@ -212,7 +239,7 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   const messenger = new Messenger({
     net,
     store,
-    signer: createNobleSigner(account.secretKey, account.publicKey),
+    signer,
     crypto,
     name: account.name,
     docs,
@@ -221,7 +248,9 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     files,
     // Per-message stage marks (parley:msg:*), read by bench/browser.ts and shown in DevTools.
     trace: performanceTrace(),
+    ...(wiring === undefined ? {} : { gate: wiring.gate }),
   })
+  const orgRoom = await wiring?.attach(messenger)
   // Local-first: the messenger and client start on the stopped node (subscriptions and handlers
   // attach when it starts; presence is not announced while no peer is connected), so the open room
   // is read from IndexedDB and painted without waiting for the network. The node starts once that
@@ -233,6 +262,7 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     store,
     account,
     fileBlob: (id, type) => files.fileBlob(id, type),
+    ...(org === undefined ? {} : { org }),
   })
   await client.start()
   performance.mark('parley:client-started')
@@ -282,6 +312,7 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
       stopped = true
       await netStarted
       links.stop()
+      orgRoom?.stop()
       await client.stop()
       await messenger.stop()
       await net.stop()

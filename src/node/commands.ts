@@ -246,7 +246,17 @@ async function standalone(o: CliOptions, peer: NodePeer): Promise<number> {
     case 'dial': {
       const [addr] = o.positionals
       if (addr === undefined) throw new UsageError('dial needs a MULTIADDR')
-      out(`connected to ${await messenger.dial(addr, AbortSignal.timeout(o.timeoutMs))}`)
+      const signal = AbortSignal.timeout(o.timeoutMs)
+      const peer = await messenger.dial(addr, signal)
+      // In an organisation a peer counts once admitted (proofs exchanged): wait for that, so the
+      // queued entries handed over below reach it.
+      await new Promise<void>((resolve) => {
+        const done = (): void => (off(), signal.removeEventListener('abort', done), resolve())
+        const off = messenger.net.onPeers((p) => p.includes(peer) && done())
+        if (messenger.net.peers().includes(peer)) done()
+        signal.addEventListener('abort', done)
+      })
+      out(`connected to ${peer}`)
       return 0
     }
     default:

@@ -126,6 +126,7 @@ export async function roomList(
 ): Promise<{ room: string; name: string; topic: string }[]> {
   const out = []
   for (const room of messenger.list()) {
+    if (room.startsWith('sys.')) continue // reserved: the org's records, directories
     const meta = await messenger.roomMeta(room)
     out.push({ room, name: meta?.name ?? room, topic: meta?.topic ?? '' })
   }

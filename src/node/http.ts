@@ -58,7 +58,10 @@ export interface WebServerInit {
   appDir: string
   /** Loopback port of the libp2p WebSocket listener that upgrades are piped to. */
   wsPort: () => number | undefined
-  info: () => unknown
+  /** `/api/info`; `local`: the page was opened on this machine ({@link isLocalRequest}). */
+  info: (local: boolean) => unknown
+  /** Public JSON answers under `/api/` other than info and ctl (undefined: not found). */
+  api?: (path: string, query: URLSearchParams) => unknown
   controlToken: string
   control: ControlHandler
   /** Serve HTTPS/WSS with this key and certificate (plain HTTP too, see above). */
@@ -176,7 +179,7 @@ export async function startWebServer(init: WebServerInit): Promise<WebServer> {
   const sockets = new Set<Socket>()
   const handler: RequestListener = (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
-    if (url.pathname === '/api/info') return sendJson(res, 200, init.info())
+    if (url.pathname === '/api/info') return sendJson(res, 200, init.info(isLocalRequest(req)))
     if (url.pathname === '/ca.crt') return serveCa(tls, res)
     if (url.pathname.startsWith('/api/ctl/')) {
       if (
@@ -198,6 +201,12 @@ export async function startWebServer(init: WebServerInit): Promise<WebServer> {
     }
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return sendJson(res, 405, { error: 'method not allowed' })
+    if (url.pathname.startsWith('/api/')) {
+      const body = init.api?.(url.pathname.slice('/api/'.length), url.searchParams)
+      return body === undefined
+        ? sendJson(res, 404, { error: 'not found' })
+        : sendJson(res, 200, body)
+    }
     serveStatic(init.appDir, url.pathname, res)
   }
   let port = 0

@@ -7,6 +7,10 @@ import { startWebServer, type WebServer, type WebTls } from './http.ts'
 import { loadTls, machineNames, type TlsMaterial } from './tls.ts'
 import { controlHandler, writeControlInfo } from './control.ts'
 import type { CliOptions } from './options.ts'
+import { inviteStatus, orgPublicInfo, setupInvite } from './org-web.ts'
+
+/** The name of an organisation a first `serve` makes without `--org NAME`. */
+export const DEFAULT_ORG_NAME = 'Parley'
 
 const APP_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist')
 
@@ -71,7 +75,8 @@ export async function serve(o: CliOptions): Promise<number> {
     retainAll: true,
     ...(o.name === undefined ? {} : { name: o.name }),
     ...(o.fileQuota === undefined ? {} : { fileQuota: o.fileQuota }),
-    ...(o.org === undefined ? {} : { createOrg: o.org }),
+    // The first run on a fresh directory makes the organisation (its root key stays here).
+    createOrg: o.org ?? DEFAULT_ORG_NAME,
   })
   const { messenger } = peer
   const wsPort = (): number | undefined => {
@@ -94,6 +99,15 @@ export async function serve(o: CliOptions): Promise<number> {
     await peer.stop()
     throw new Error(`cannot use the TLS certificate: ${(err as Error).message}`, { cause: err })
   }
+  // While the org has no admin, the first sign-up redeems this admin invitation (docs/security.md).
+  const setup =
+    peer.org === undefined
+      ? undefined
+      : await setupInvite(
+          peer.org,
+          peer.store,
+          messenger.net.addresses().filter((a) => !a.includes('/ws/')),
+        )
   let web: WebServer
   try {
     web = await startWebServer({
@@ -101,7 +115,12 @@ export async function serve(o: CliOptions): Promise<number> {
       host: o.host,
       appDir: APP_DIR,
       wsPort,
-      info: () => ({ peerId: messenger.net.peerId }),
+      info: (local) => ({
+        peerId: messenger.net.peerId,
+        ...(peer.org === undefined ? {} : { org: orgPublicInfo(peer.org, setup, local) }),
+      }),
+      api: (path, query) =>
+        path === 'invite' && peer.org !== undefined ? inviteStatus(peer.org, query) : undefined,
       controlToken: token,
       control: controlHandler(messenger, {
         org: peer.org,
@@ -124,7 +143,7 @@ export async function serve(o: CliOptions): Promise<number> {
     [
       `Parley peer ${messenger.net.peerId}`,
       peer.org === undefined
-        ? 'organisation: none (open peer; parley init --org NAME or serve --org NAME makes one)'
+        ? 'organisation: none'
         : `organisation: ${peer.org.name} (id ${peer.org.orgId})`,
       `data directory: ${o.data}`,
       `web app: http://${local}:${web.port}/ (on this machine)`,
@@ -136,6 +155,14 @@ export async function serve(o: CliOptions): Promise<number> {
             `CA fingerprint (SHA-256): ${tls.ca.fingerprint}`,
           ]),
       ...(tls.renewed === undefined ? [] : [`certificate made: ${tls.renewed}`]),
+      ...(setup === undefined
+        ? []
+        : [
+            `first admin: the first account made at http://${local}:${web.port}/ on this machine becomes the organisation's admin`,
+            ...httpsUrls(o, web.port, tls).map(
+              (u) => `first admin link (single use): ${u.replace(/\/$/, '')}/#invite=${setup}`,
+            ),
+          ]),
       `web port: ${web.port}`,
       ...addrs.map((a) => `listening: ${a}`),
       `mDNS: ${o.mdns ? 'on' : 'off'}`,

@@ -12,6 +12,7 @@ import {
   signUp,
   startChromium,
   startServe,
+  fillInvite,
   type E2EBrowser,
   type ServePeer,
 } from './harness.ts'
@@ -241,19 +242,20 @@ describe('web app end to end (Chromium + parley serve)', () => {
     const ctx = await chrome.context()
     const c = await ctx.newPage()
     await c.goto(serve.url)
-    await c.getByRole('tab', { name: 'Sign up' }).click()
+    await fillInvite(c)
     const form = c.getByTestId('signup-form')
     await form.locator('input[name=userId]').fill('alice')
     await form.locator('input[name=name]').fill('Another Alice')
     await form.locator('input[name=password]').fill('different pw')
     await form.getByRole('button', { name: 'Create account' }).click()
+    // the serve tells it before an account is made: the invitation stays unused
     await c
-      .getByTestId('claim-error')
+      .getByTestId('auth-error')
       .filter({ hasText: 'already taken' })
       .waitFor({ timeout: 30_000 })
     await screenshot(c, 'e2e-5-user-id-taken')
-    await c.getByTestId('claim-screen').locator('input[name=userId]').fill('alice2')
-    await c.getByRole('button', { name: 'Continue' }).click()
+    await form.locator('input[name=userId]').fill('alice2')
+    await form.getByRole('button', { name: 'Create account' }).click()
     await c.getByTestId('composer').waitFor({ timeout: 30_000 })
     await person(a, 'alice2').waitFor({ timeout: 20_000 })
     await ctx.close()

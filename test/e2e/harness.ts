@@ -1,12 +1,19 @@
 /**
  * E2E harness: a real `parley serve` (its own data directory, mDNS off, ephemeral ports) and
  * Debian's headless Chromium driven by playwright-core. Screenshots go to test-results/.
+ *
+ * Every serve runs an organisation, so people sign up as they would: the first account made on a
+ * page the serve's own machine opened becomes the admin (the setup invitation), everyone else
+ * redeems an invitation ({@link signUp} asks the serve that served the page for one, through its
+ * control API, as `parley invite` does).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { callControl, findControl } from '../../src/node/control.ts'
+import type { CliHarness, HarnessInit, Served } from '../helpers/cli.ts'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
 export const RESULTS = join(ROOT, 'test-results')
@@ -15,7 +22,54 @@ export interface ServePeer {
   url: string
   peerId: string
   dir: string
+  /** A new single-use invitation code (`role`, expiring in `expiresInMs`). */
+  invite(opts?: { role?: 'member' | 'admin'; expiresInMs?: number }): Promise<string>
   stop(): Promise<void>
+}
+
+/** Makes invitation codes for the serve whose peer id is the key (see {@link signUp}). */
+const inviters = new Map<string, () => Promise<string>>()
+
+/** Tells {@link signUp} how to get invitations from the serve `peerId` (startServe does it). */
+export function registerInviter(peerId: string, invite: () => Promise<string>): () => void {
+  inviters.set(peerId, invite)
+  return () => inviters.delete(peerId)
+}
+
+/**
+ * Invitations for a serve started with {@link CliHarness} (e.g. in another network namespace, whose
+ * pages are not on its machine): the setup link it printed for the first admin, then codes from
+ * `parley invite` run where the serve runs.
+ */
+export function registerServedInviter(h: CliHarness, serve: Served, init: HarnessInit = {}) {
+  const line = serve.proc.lines.find((l) => l.startsWith('first admin link')) ?? ''
+  let setup = /#invite=(\S+)$/.exec(line)?.[1]
+  return registerInviter(serve.peerId, async () => {
+    if (setup !== undefined) {
+      const code = setup
+      setup = undefined
+      return code
+    }
+    const made = await h.run(['invite', '--data', serve.dir], init)
+    const code = made.stdout.split('\n')[1]
+    if (made.code !== 0 || code === undefined) throw new Error(`parley invite: ${made.stderr}`)
+    return code
+  })
+}
+
+/** An invitation from the running serve on `dir`, through its loopback control API. */
+export async function inviteThrough(
+  dir: string,
+  opts: { role?: 'member' | 'admin'; expiresInMs?: number } = {},
+): Promise<string> {
+  const control = findControl(dir)
+  if (control === undefined) throw new Error(`no serve runs on ${dir}`)
+  const res = await callControl(control, 'invite', {
+    body: { role: opts.role ?? 'member', expiresInMs: opts.expiresInMs ?? 86_400_000 },
+  })
+  const body = (await res.json()) as { code?: string; error?: string }
+  if (body.code === undefined) throw new Error(`no invitation: ${body.error ?? res.status}`)
+  return body.code
 }
 
 /** Starts `parley serve` and resolves once it prints `ready`. */
@@ -38,6 +92,8 @@ export async function startServe(
       dir,
       '--name',
       'office-peer',
+      '--org',
+      'E2E Office',
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   )
@@ -58,10 +114,14 @@ export async function startServe(
     })
     child.once('exit', (code) => rej(new Error(`serve exited ${code}:\n${out}\n${err}`)))
   })
+  const invite: ServePeer['invite'] = (opts) => inviteThrough(dir, opts)
+  const unregister = registerInviter(info.peerId, () => invite())
   return {
     ...info,
     dir,
+    invite,
     async stop() {
+      unregister()
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r))
         child.kill('SIGTERM')
@@ -110,15 +170,55 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(RESULTS, `${name}.png`) })
 }
 
-/** Signs up on a fresh page and waits for the chat. */
-export async function signUp(page: Page, userId: string, name: string, password: string) {
+/**
+ * Fills the sign-up form up to the invitation: none when the page offers the serve's setup (the
+ * first admin), else `invite` or a new one from the serve that served the page. Waits until the
+ * form says the invitation is good.
+ */
+export async function fillInvite(page: Page, invite?: string): Promise<'setup' | 'invited'> {
   await page.getByRole('tab', { name: 'Sign up' }).click()
+  const form = page.getByTestId('signup-form')
+  const setup = form.getByTestId('setup-notice')
+  const field = form.getByTestId('invite-code')
+  await setup.or(field).first().waitFor({ timeout: 20_000 })
+  if (invite === undefined && (await setup.isVisible())) return 'setup'
+  let code = invite
+  if (code === undefined) {
+    const { peerId } = await page.evaluate(() =>
+      fetch('/api/info').then((r) => r.json() as Promise<{ peerId: string }>),
+    )
+    const make = inviters.get(peerId)
+    if (make === undefined) throw new Error(`no inviter registered for the serve ${peerId}`)
+    code = await make()
+  }
+  if (!(await field.isVisible())) throw new Error('the sign-up form has no invitation field')
+  await field.fill(code)
+  await form.getByTestId('invite-ok').waitFor({ timeout: 20_000 })
+  return 'invited'
+}
+
+/**
+ * Signs up on a fresh page and waits for the chat: the first account of a serve becomes its admin,
+ * the others redeem an invitation (`invite`, or one made for them: see {@link fillInvite}).
+ */
+export async function signUp(
+  page: Page,
+  userId: string,
+  name: string,
+  password: string,
+  invite?: string,
+) {
+  const how = await fillInvite(page, invite)
   const form = page.getByTestId('signup-form')
   await form.locator('input[name=userId]').fill(userId)
   await form.locator('input[name=name]').fill(name)
   await form.locator('input[name=password]').fill(password)
   await form.getByRole('button', { name: 'Create account' }).click()
   await page.getByTestId('composer').waitFor({ timeout: 30_000 })
+  // The first admin: once admitted, the serve knows its setup invitation is spent (the next page
+  // it serves is offered none).
+  if (how === 'setup')
+    await page.locator('[data-testid=connection][data-status=online]').waitFor({ timeout: 30_000 })
 }
 
 export async function send(page: Page, text: string): Promise<void> {

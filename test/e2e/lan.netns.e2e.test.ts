@@ -23,7 +23,7 @@ import { X509Certificate } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BrowserContext, Page } from 'playwright-core'
 import { CliHarness, type Served } from '../helpers/cli.ts'
-import { screenshot, seeMessage, send, signUp } from './harness.ts'
+import { registerServedInviter, screenshot, seeMessage, send, signUp } from './harness.ts'
 import {
   createLan,
   launchChromiumIn,
@@ -109,9 +109,11 @@ describe('the web app from another machine on the LAN (network namespaces, HTTPS
     if (why !== undefined) throw new Error(`lan.netns.e2e.test.ts ${why}`)
     lan = createLan('node', [['pc1', 'pc3'], ['pc2']])
     for (const pc of ['pc1', 'pc2', 'pc3']) lan.defaultRoute(pc)
-    serve = await h.serve(h.tmpDir(), ['--name', 'office-peer'], {
-      prefix: ['ip', 'netns', 'exec', lan.ns.node!],
-    })
+    const inNode = { prefix: ['ip', 'netns', 'exec', lan.ns.node!] }
+    serve = await h.serve(h.tmpDir(), ['--name', 'office-peer'], inNode)
+    // Pages here are not on the serve's machine: the first admin opens the setup link the serve
+    // printed, the others invitations from `parley invite` (run where the serve runs).
+    registerServedInviter(h, serve, inNode)
     // One certificate for both of the Node peer's LAN addresses.
     expect(serve.proc.lines).toContain(`web app over https: ${https('pc1')}`)
     expect(serve.proc.lines).toContain(`web app over https: ${https('pc2')}`)

@@ -210,6 +210,21 @@ export class CliHarness {
     }
   }
 
+  /**
+   * A data directory (`dir`, or a fresh one) that joined the organisation of the running serve
+   * `of` as a Node peer: `parley invite --role peer` through that serve, then `parley join CODE`.
+   * (Every first serve makes an organisation of its own: peers of two fresh serves meet only this
+   * way.) The code carries `of`'s addresses, which the directory's peer then dials.
+   */
+  async joined(of: Served, init: HarnessInit = {}, dir = this.tmpDir()): Promise<string> {
+    const made = await this.run(['invite', '--data', of.dir, '--role', 'peer'], init)
+    const code = made.stdout.split('\n')[1]
+    if (made.code !== 0 || code === undefined) throw new Error(`parley invite: ${made.stderr}`)
+    const joined = await this.run(['join', '--data', dir, code], init)
+    if (joined.code !== 0) throw new Error(`parley join: ${joined.stderr}`)
+    return dir
+  }
+
   /** Kills every process still running (SIGTERM, then SIGKILL) and removes the directories. */
   async cleanup(): Promise<void> {
     const left = [...this.procs]

@@ -60,6 +60,7 @@ describe('parley CLI: serve', () => {
 
   it('[CLI3] prints its peer id, addresses and ready; SIGINT and SIGTERM stop it cleanly', async () => {
     const dir = h.tmpDir()
+    const setups: string[] = []
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       const s = await h.serve(dir)
       expect(s.peerId).toMatch(/^12D3KooW/)
@@ -67,8 +68,17 @@ describe('parley CLI: serve', () => {
       expect(s.webPort).toBeGreaterThan(0)
       expect(s.proc.lines).toContain('mDNS: off')
       expect(readFileSync(join(dir, 'LOCK'), 'utf8')).toBe(String(s.proc.pid))
-      const info = await fetch(`http://127.0.0.1:${s.webPort}/api/info`)
-      expect(await info.json()).toEqual({ peerId: s.peerId })
+      // The first serve made the organisation; a page on this machine is offered its setup
+      // invitation (the same one after a restart) while it has no admin.
+      const info = (await (await fetch(`http://127.0.0.1:${s.webPort}/api/info`)).json()) as {
+        peerId: string
+        org: { name: string; setup: string }
+      }
+      expect(info).toMatchObject({ peerId: s.peerId, org: { name: 'Parley' } })
+      setups.push(info.org.setup)
+      expect(s.proc.lines).toContain(
+        `first admin: the first account made at http://localhost:${s.webPort}/ on this machine becomes the organisation's admin`,
+      )
       // A follower through the serve is told when the serve goes away. (No peer: the send is
       // stored and reported as not delivered at once.)
       const note = `before ${signal}`
@@ -88,6 +98,8 @@ describe('parley CLI: serve', () => {
       expect(existsSync(join(dir, 'LOCK'))).toBe(false)
       expect(existsSync(join(dir, 'control.json'))).toBe(false)
     }
+    expect(setups[0]).toMatch(/^[\w-]{100,}$/)
+    expect(setups[1]).toBe(setups[0])
   })
 
   it('[CLI4] a second serve on a locked data directory fails, naming the directory and pid; so does a busy port', async () => {
@@ -124,7 +136,7 @@ describe('parley CLI: two serves', () => {
 
   it('[CLI5] send through a serve exits 0 once the other peer holds it; read --json shows it there', async () => {
     a = await h.serve(h.tmpDir())
-    b = await h.serve(h.tmpDir(), ['--peer', a.addr])
+    b = await h.serve(await h.joined(a), ['--peer', a.addr])
     const sent = await h.run(['send', '--data', a.dir, '--room', 'general', 'hello', 'world'])
     expect(sent.stderr).toBe('')
     expect(sent.code).toBe(0)
@@ -189,14 +201,14 @@ describe('parley CLI: two serves', () => {
   })
 
   it('[CLI9] dial MULTIADDR and --peer connect a running serve; --peer works on a one-shot command', async () => {
-    const c = await h.serve(h.tmpDir())
+    const c = await h.serve(await h.joined(a))
     const dialed = await h.run(['dial', '--data', c.dir, a.addr])
     expect(dialed).toMatchObject({ code: 0, stdout: `connected to ${a.peerId}` })
     const peers = await h.run(['peers', '--data', c.dir, '--peer', b.addr])
     expect(peers.code, peers.stderr).toBe(0)
     const { connections } = JSON.parse(peers.stdout) as { connections: { peer: string }[] }
     expect(connections.map((x) => x.peer)).toEqual(expect.arrayContaining([a.peerId, b.peerId]))
-    const fresh = h.tmpDir()
+    const fresh = await h.joined(a)
     const read = await h.run([
       'read',
       '--data',
@@ -218,7 +230,7 @@ describe('parley CLI: two serves', () => {
     const follow = h.spawn([
       'read',
       '--data',
-      h.tmpDir(),
+      await h.joined(a),
       '--peer',
       b.addr,
       '--room',
@@ -241,8 +253,14 @@ describe('parley CLI: two serves', () => {
 describe.concurrent('parley CLI: no reachable peer', () => {
   const h = new CliHarness()
   let a: Served
+  /** Directories of a's organisation whose invite codes name addresses a no longer listens on. */
+  const members: string[] = []
   beforeAll(async () => {
-    a = await h.serve(h.tmpDir())
+    const dirA = h.tmpDir()
+    const first = await h.serve(dirA)
+    for (let i = 0; i < 3; i++) members.push(await h.joined(first))
+    await first.stop()
+    a = await h.serve(dirA) // new ports: the members' peers find nobody by themselves
   })
   afterAll(() => h.cleanup())
   /** A one-shot send that finds no peer: it gives up after 2 s. */
@@ -255,7 +273,7 @@ describe.concurrent('parley CLI: no reachable peer', () => {
   }
 
   it('[CLI11] send exits non-zero with a clear message; the next run with a peer delivers it', async () => {
-    const dir = h.tmpDir()
+    const dir = members[0]!
     const queued = await sendAlone(dir, 'later', 'queued hello')
     expect(queued.code).toBe(3)
     expect(queued.stderr).toContain('no other peer acknowledged the message within 2 s')
@@ -267,7 +285,7 @@ describe.concurrent('parley CLI: no reachable peer', () => {
   })
 
   it('[CLI12] the next send run delivers the queued message with the new one', async () => {
-    const dir = h.tmpDir()
+    const dir = members[1]!
     expect((await sendAlone(dir, 'later2', 'first')).code).toBe(3)
     const next = await h.run([
       'send',
@@ -286,7 +304,7 @@ describe.concurrent('parley CLI: no reachable peer', () => {
   })
 
   it('[CLI13] a message queued by a one-shot send goes out from serve on that directory', async () => {
-    const dir = h.tmpDir()
+    const dir = members[2]!
     expect((await sendAlone(dir, 'later3', 'kept for serve')).code).toBe(3)
     const follow = h.spawn(['read', '--data', a.dir, '--room', 'later3', '--follow', '--json'])
     await h.serve(dir, ['--peer', a.addr])
@@ -307,7 +325,7 @@ describe.concurrent('parley CLI: no reachable peer', () => {
     ])
     expect(queued.code).toBe(3)
     expect(queued.stderr).toContain(lonely.dir)
-    const other = await h.serve(h.tmpDir(), ['--peer', lonely.addr])
+    const other = await h.serve(await h.joined(lonely), ['--peer', lonely.addr])
     const follow = h.spawn(['read', '--data', other.dir, '--room', 'solo', '--follow', '--json'])
     await follow.line('"wait for me"')
   })

@@ -58,7 +58,7 @@ describe('parley send --file / parley get', () => {
 
   it('[FCLI1] send --file through a serve exits 0 once another peer holds the message and manifest; get fetches it byte-identical; the always-on peer keeps it', async () => {
     const a = await h.serve(h.tmpDir())
-    const b = await h.serve(h.tmpDir(), ['--peer', a.addr])
+    const b = await h.serve(await h.joined(a), ['--peer', a.addr])
     const path = join(h.tmpDir(), 'report.pdf')
     const bytes = new Uint8Array(randomBytes(3 * MiB + 77))
     writeFileSync(path, bytes)
@@ -82,7 +82,16 @@ describe('parley send --file / parley get', () => {
     await vi.waitFor(() => expect(heldIn(b.dir, id!)).toBe(4), { timeout: 60_000, interval: 100 })
     await a.stop()
     const out = join(h.tmpDir(), 'copy.pdf')
-    const got = await h.run(['get', id!, '--out', out, '--data', h.tmpDir(), '--peer', b.addr])
+    const got = await h.run([
+      'get',
+      id!,
+      '--out',
+      out,
+      '--data',
+      await h.joined(b),
+      '--peer',
+      b.addr,
+    ])
     expect(got.code, got.stderr).toBe(0)
     expect(Buffer.from(bytes).equals(readFileSync(out))).toBe(true)
     // and through a serve's control API
@@ -100,7 +109,9 @@ describe('parley send --file / parley get', () => {
     const fullDir = h.tmpDir()
     expect(await seed(fullDir, bytes)).toBe(id)
     const partial = await h.serve(partialDir)
-    const recvDir = h.tmpDir()
+    // the receiver and the full copy's peer are of the partial peer's organisation
+    const recvDir = await h.joined(partial)
+    await h.joined(partial, {}, fullDir)
     const out = join(h.tmpDir(), 'big.bin')
     // Only the first half is to be had: the receiver stores it, then waits for the rest.
     const first = h.spawn(['get', id, '--out', out, '--data', recvDir, '--peer', partial.addr])

@@ -69,10 +69,15 @@ describe('mDNS discovery across network namespaces', () => {
         cause: err,
       })
     }
-    // mDNS on, no --peer: they can only find each other by multicast.
+    // b joins a's organisation; a then restarts on new ports, so the addresses b's invitation
+    // carried are stale. mDNS on, no --peer: they can only find each other by multicast.
+    const dirA = h.tmpDir()
+    const first = await h.serve(dirA, [], { ...inNs('a'), mdns: true })
+    const dirB = await h.joined(first, inNs('a'))
+    await first.stop()
     ;[a, b] = await Promise.all([
-      h.serve(h.tmpDir(), [], { ...inNs('a'), mdns: true }),
-      h.serve(h.tmpDir(), [], { ...inNs('b'), mdns: true }),
+      h.serve(dirA, [], { ...inNs('a'), mdns: true }),
+      h.serve(dirB, [], { ...inNs('b'), mdns: true }),
     ])
   })
 

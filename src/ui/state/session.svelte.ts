@@ -3,18 +3,41 @@
  * peer, choosing another user ID (ours was taken), ready. Errors are state, shown by the screens.
  */
 import type { Accounts, UnlockedAccount } from '../../core/accounts.ts'
-import type { BrowserSession } from '../../core/browser.ts'
+import type { BrowserSession, ServingInfo } from '../../core/browser.ts'
 import type { Unsubscribe } from '../../core/index.ts'
+import type { InviteSummary } from '../../core/org-member.ts'
 
 export type Phase = 'loading' | 'insecure' | 'signed-out' | 'starting' | 'claim' | 'ready'
 
 export interface SessionDeps {
   /** Opens the account store (IndexedDB). */
   accounts: () => Promise<Accounts>
-  /** Starts the browser peer for a signed-in account. */
-  start: (account: UnlockedAccount) => Promise<BrowserSession>
+  /** Starts the browser peer for a signed-in account (redeeming `invite` on sign-up). */
+  start: (account: UnlockedAccount, invite?: string) => Promise<BrowserSession>
   /** Whether WebCrypto's `subtle` exists (a secure context). */
   secure: boolean
+  /** What the serving peer says about itself and its org (undefined: cannot tell now). */
+  serving?: () => Promise<ServingInfo | undefined>
+  /** Checks an invitation code (for `userId`); rejects with a message for a person. */
+  checkInvite?: (
+    code: string,
+    org: ServingOrg | undefined,
+    userId?: string,
+  ) => Promise<InviteSummary>
+  /** The invitation code the page was opened with (`#invite=CODE`). */
+  linkInvite?: string
+}
+
+export type ServingOrg = NonNullable<ServingInfo['org']>
+
+/** The invitation the sign-up form holds: its code, and what it offers or why it cannot be used. */
+export interface InviteState {
+  code: string
+  /** The serving peer's first-admin invitation (this page was opened on its machine). */
+  setup: boolean
+  checking: boolean
+  summary: InviteSummary | undefined
+  error: string | undefined
 }
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err))
@@ -26,7 +49,12 @@ export class SessionState {
   known = $state.raw<readonly { userId: string; name: string }[]>([])
   session = $state.raw<BrowserSession | undefined>(undefined)
   busy = $state.raw(false)
+  /** The serving peer's org, once known (undefined: an open peer, or not reached). */
+  org = $state.raw<ServingOrg | undefined>(undefined)
+  /** The invitation sign-up will redeem. */
+  invite = $state.raw<InviteState | undefined>(undefined)
   readonly #deps: SessionDeps
+  #checks = 0
   #accounts: Accounts | undefined
   #account: UnlockedAccount | undefined
   #off: Unsubscribe | undefined
@@ -41,6 +69,7 @@ export class SessionState {
       this.phase = 'insecure'
       return
     }
+    const serving = this.#deps.serving?.().catch(() => undefined)
     await this.#run(async () => {
       const accounts = await this.#open()
       this.known = await accounts.list()
@@ -51,12 +80,50 @@ export class SessionState {
       else await this.#enter(resumed, false)
     })
     if (this.phase === 'loading') this.phase = 'signed-out'
+    this.org = (await serving)?.org
+    const setup = this.org?.setup
+    if (this.#deps.linkInvite !== undefined) void this.setInvite(this.#deps.linkInvite)
+    else if (setup !== undefined) void this.setInvite(setup, true)
+  }
+
+  /** Whether sign-up needs an invitation here (the serving peer runs an org). */
+  get needsInvite(): boolean {
+    return this.org !== undefined
+  }
+
+  /** Takes the invitation code typed or pasted into the sign-up form, and checks it. */
+  async setInvite(code: string, setup = false): Promise<void> {
+    const trimmed = code.trim()
+    const n = ++this.#checks
+    if (trimmed === '') {
+      this.invite = undefined
+      return
+    }
+    this.invite = { code: trimmed, setup, checking: true, summary: undefined, error: undefined }
+    const check = this.#deps.checkInvite
+    if (check === undefined) return
+    let summary: InviteSummary | undefined
+    let error: string | undefined
+    try {
+      summary = await check(trimmed, this.org)
+    } catch (err) {
+      error = message(err)
+    }
+    if (n === this.#checks) this.invite = { ...this.invite, checking: false, summary, error }
   }
 
   signUp(userId: string, name: string, password: string): Promise<void> {
     return this.#run(async () => {
+      const invite = this.invite
+      if (this.needsInvite && invite === undefined)
+        throw new Error(
+          `Joining ${this.org?.name ?? 'this organisation'} takes an invitation: open the link an admin sent you, or paste its code.`,
+        )
+      // Checked again with the user ID: used in the meantime, or the user ID taken.
+      if (invite !== undefined && this.#deps.checkInvite !== undefined)
+        await this.#deps.checkInvite(invite.code, this.org, userId.trim())
       const account = await (await this.#open()).signUp(userId.trim(), name, password)
-      await this.#enter(account, true)
+      await this.#enter(account, true, invite?.code)
     })
   }
 
@@ -115,10 +182,10 @@ export class SessionState {
     return this.#accounts
   }
 
-  async #enter(account: UnlockedAccount, fresh: boolean): Promise<void> {
+  async #enter(account: UnlockedAccount, fresh: boolean, invite?: string): Promise<void> {
     this.phase = 'starting'
     this.#account = account
-    const session = await this.#deps.start(account)
+    const session = await this.#deps.start(account, invite)
     this.session = session
     const client = session.client
     this.#off = client.on('me', () => {
