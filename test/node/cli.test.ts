@@ -100,7 +100,7 @@ describe('parley CLI: serve', () => {
     }
     expect(setups[0]).toMatch(/^[\w-]{100,}$/)
     expect(setups[1]).toBe(setups[0])
-  })
+  }, 120_000) // starting peers, invitations and joins: several processes each
 
   it('[CLI4] a second serve on a locked data directory fails, naming the directory and pid; so does a busy port', async () => {
     const dir = h.tmpDir()
@@ -149,7 +149,7 @@ describe('parley CLI: two serves', () => {
     expect(Object.keys(m!).sort()).toEqual(['author', 'id', 'text', 'time'])
     expect(sent.stdout).toContain(m!.id)
     expect(Number.isNaN(Date.parse(m!.time))).toBe(false)
-  })
+  }, 120_000) // starting peers, invitations and joins: several processes each
 
   it('[CLI6] rooms are created on first use; rooms and peers work through the serve', async () => {
     const [roomsA, roomsB, peersA] = await Promise.all([
@@ -224,7 +224,7 @@ describe('parley CLI: two serves', () => {
     expect(jsonLines(read.stdout)).toHaveLength(3)
     const standaloneDial = await h.run(['dial', '--data', fresh, NO_MDNS, b.addr])
     expect(standaloneDial).toMatchObject({ code: 0, stdout: `connected to ${b.peerId}` })
-  })
+  }, 120_000) // starting peers, invitations and joins: several processes each
 
   it('[CLI10] a one-shot read --follow --peer prints history, then new messages; SIGINT ends it', async () => {
     const follow = h.spawn([
@@ -247,7 +247,7 @@ describe('parley CLI: two serves', () => {
     const texts = jsonLines(follow.lines.join('\n')).map((m) => m.text)
     expect(texts).toHaveLength(4)
     expect(texts.at(-1)).toBe('to a follower')
-  })
+  }, 120_000) // starting peers, invitations and joins: several processes each
 })
 
 describe.concurrent('parley CLI: no reachable peer', () => {
@@ -261,7 +261,7 @@ describe.concurrent('parley CLI: no reachable peer', () => {
     for (let i = 0; i < 3; i++) members.push(await h.joined(first))
     await first.stop()
     a = await h.serve(dirA) // new ports: the members' peers find nobody by themselves
-  })
+  }, 120_000)
   afterAll(() => h.cleanup())
   /** A one-shot send that finds no peer: it gives up after 2 s. */
   const sendAlone = (dir: string, room: string, text: string) =>
@@ -282,7 +282,7 @@ describe.concurrent('parley CLI: no reachable peer', () => {
     const next = await h.run(['dial', '--data', dir, NO_MDNS, a.addr])
     expect(next).toMatchObject({ code: 0, stdout: `connected to ${a.peerId}` })
     expect(await textsOn(a.dir, 'later')).toEqual(['queued hello'])
-  })
+  }, 120_000) // starting peers, invitations and joins: several processes each
 
   it('[CLI12] the next send run delivers the queued message with the new one', async () => {
     const dir = members[1]!
@@ -301,7 +301,7 @@ describe.concurrent('parley CLI: no reachable peer', () => {
     expect(next.code).toBe(0)
     expect(next.stdout).toContain(`delivered to ${a.peerId}`)
     expect(await textsOn(a.dir, 'later2')).toEqual(['first', 'second'])
-  })
+  }, 120_000) // starting peers, invitations and joins: several processes each
 
   it('[CLI13] a message queued by a one-shot send goes out from serve on that directory', async () => {
     const dir = members[2]!
@@ -309,7 +309,7 @@ describe.concurrent('parley CLI: no reachable peer', () => {
     const follow = h.spawn(['read', '--data', a.dir, '--room', 'later3', '--follow', '--json'])
     await h.serve(dir, ['--peer', a.addr])
     await follow.line('"kept for serve"')
-  })
+  }, 120_000) // starting peers, invitations and joins: several processes each
 
   it('[CLI14] a send through a serve with no peer exits non-zero; that serve delivers it later', async () => {
     const lonely = await h.serve(h.tmpDir())
@@ -328,5 +328,5 @@ describe.concurrent('parley CLI: no reachable peer', () => {
     const other = await h.serve(await h.joined(lonely), ['--peer', lonely.addr])
     const follow = h.spawn(['read', '--data', other.dir, '--room', 'solo', '--follow', '--json'])
     await follow.line('"wait for me"')
-  })
+  }, 120_000) // starting peers, invitations and joins: several processes each
 })

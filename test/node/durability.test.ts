@@ -88,7 +88,7 @@ describe('durability of serve under kill -9', () => {
     a = await h.serve(dirA)
     expect(readFileSync(join(dirA, 'LOCK'), 'utf8')).toBe(String(a.proc.pid))
     expect(await texts(h, dirA, room)).toEqual(onA)
-  })
+  }, 120_000) // starting peers, invitations and joins: several processes each
 })
 
 interface Sizes {

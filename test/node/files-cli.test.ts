@@ -88,7 +88,7 @@ describe('parley send --file / parley get', () => {
       '--out',
       out,
       '--data',
-      await h.joined(b),
+      await h.joined(a),
       '--peer',
       b.addr,
     ])
@@ -100,7 +100,7 @@ describe('parley send --file / parley get', () => {
     expect(viaServe.code, viaServe.stderr).toBe(0)
     expect(JSON.parse(viaServe.stdout)).toMatchObject({ id, bytes: bytes.length })
     expect(Buffer.from(bytes).equals(readFileSync(out2))).toBe(true)
-  })
+  }, 120_000) // starting peers, invitations and joins: several processes each
 
   it('[FCLI2] get resumes where it stopped after kill -9 of the receiver', async () => {
     const bytes = new Uint8Array(randomBytes(8 * MiB + 5))
@@ -126,7 +126,7 @@ describe('parley send --file / parley get', () => {
     const start = /fetching big\.bin ([\d.]+)\//.exec(second.stderr)?.[1]
     expect(Number(start)).toBeGreaterThanOrEqual((4 * MiB) / 1e6 - 0.1)
     expect(Buffer.from(bytes).equals(readFileSync(out))).toBe(true)
-  })
+  }, 120_000) // starting peers, invitations and joins: several processes each
 
   it('[FCLI3] bad file arguments are usage errors', async () => {
     const d = h.tmpDir()
