@@ -269,10 +269,18 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   // Direct WebRTC links to other browsers, signalled through the serving peer as relay.
   const links = new DirectLinks({ net, presence: messenger.presence, relay: () => addr })
   let stopped = false
+  // Removed from the org (an admin revoked us): every peer cuts us off, and a WebRTC link's far
+  // end may take a while to notice, so the node stops here at once. History stays readable.
+  const removed = (): boolean => client.org?.org().removed === true
+  const offRemoved = org?.onChange(() => {
+    if (!removed()) return
+    links.stop()
+    net.stop().catch((err: unknown) => log('stopping after removal: %e', err))
+  })
   let startNow: () => void = () => undefined
   const asked = new Promise<void>((resolve) => (startNow = resolve))
   const netStarted = Promise.race([afterFirstPaint(client.firstRead), asked]).then(async () => {
-    if (stopped) return
+    if (stopped || removed()) return
     try {
       if (deferred !== undefined) {
         // The serving peer's current address, if it answers soon, is the node's bootstrap.
@@ -305,11 +313,12 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
       return netStarted
     },
     redial() {
-      if (addr !== undefined && net.peers().length === 0)
+      if (addr !== undefined && net.peers().length === 0 && !removed())
         net.dial(addr).catch((err: unknown) => log('redial failed: %e', err))
     },
     async stop() {
       stopped = true
+      offRemoved?.()
       await netStarted
       links.stop()
       orgRoom?.stop()

@@ -147,6 +147,15 @@ describe('the organisation in the web app (Chromium + parley serve)', () => {
     const t0 = Date.now()
     await b.getByTestId('removed').waitFor({ timeout: 10_000 })
     console.log(`removed notice shown ${Date.now() - t0} ms after the admin confirmed`)
+    // every peer it was connected to (the serve, the admin's browser) drops it — the admin's page
+    // lists no connection to it — and its own page stops its node: within 10 s of the confirmation
+    const left = (): number => Math.max(1, 10_000 - (Date.now() - t0))
+    await b.locator('[data-testid=connection][data-status=offline]').waitFor({ timeout: left() })
+    await a.getByTestId('peer').filter({ hasText: 'Bob Member' }).waitFor({
+      state: 'detached',
+      timeout: left(),
+    })
+    console.log(`disconnected ${Date.now() - t0} ms after the admin confirmed`)
     await b.locator('[data-testid=connection][data-status=offline]').waitFor({ timeout: 10_000 })
     await screenshot(b, 'org-5-removed')
     await a
