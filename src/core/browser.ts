@@ -24,6 +24,8 @@ import { performanceTrace } from './trace.ts'
 import type { UnlockedAccount } from './accounts.ts'
 import { openMemberOrg, redeemInto } from './org-member.ts'
 import { wireOrg } from './org-wiring.ts'
+import { linkInto } from './org-device.ts'
+import { loadOrgSettings } from './org-settings.ts'
 
 const log = createLogger('parley:core:browser')
 
@@ -57,6 +59,11 @@ export interface BrowserClientInit {
    * org before the node starts. Ignored when the account already belongs to an org.
    */
   invite?: string
+  /**
+   * A device link code (another device of this account's user made it): this new device's own
+   * certificate for that user is stored before the node starts. Ignored once the store has an org.
+   */
+  link?: string
   /** Fetches `/api/info` of the page's origin. @default `fetch('/api/info')` */
   fetchInfo?: () => Promise<ServingInfo>
   idb?: IDBFactory
@@ -180,6 +187,17 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     throw err
   }
   performance.mark('parley:store-open')
+  // A new linked device: its own certificate for its user goes into the store before the node
+  // starts (a store that already belongs to an org keeps it).
+  if (init.link !== undefined && (await loadOrgSettings(store)) === undefined) {
+    try {
+      await linkInto(store, nobleCrypto, init.link, createNobleSigner(account.secretKey))
+    } catch (err) {
+      await files.close()
+      await store.close()
+      throw err
+    }
+  }
   // Period documents persist themselves with y-indexeddb, one database each (`<history>/<room>/<period>`).
   const docs = createIdbDocs({
     prefix: history,

@@ -7,7 +7,7 @@
  * Every peer decides whether the link holds (src/crdt/org-state.ts).
  */
 import type { DeviceSigner, HistoryCrypto } from '../crdt/crypto.ts'
-import { createNobleSigner, generateDeviceKey } from '../crdt/crypto.ts'
+import { createNobleSigner, generateDeviceKey, nobleCrypto } from '../crdt/crypto.ts'
 import { decodeLinkCode } from '../crdt/org-code.ts'
 import { orgIdOf } from '../crdt/org-records.ts'
 import { redeemLink } from './org-join.ts'
@@ -99,3 +99,6 @@ export async function linkInto(
   })
   return { userId: r.userId, name: r.name }
 }
+
+/** {@link checkLink} in the web app (the sign-in screen's "I have a link code"). */
+export const checkPageLink = (code: string): Promise<LinkSummary> => checkLink(nobleCrypto, code)

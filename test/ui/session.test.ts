@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Accounts, memoryAccountStorage } from '../../src/core/accounts.ts'
 import type { BrowserSession } from '../../src/core/browser.ts'
 import type { ClaimState } from '../../src/core/client.ts'
@@ -10,11 +10,18 @@ function deps(claims: ClaimState[], open: HubClient[], secure = true) {
   const accounts = new Accounts(memoryAccountStorage())
   /** Users whose session was asked to start its network at once. */
   const networkAsked: string[] = []
+  const started: { userId: string; name: string; link: string | undefined }[] = []
   return {
     networkAsked,
     accounts: async () => accounts,
     secure,
-    start: async (account: { userId: string }): Promise<BrowserSession> => {
+    started,
+    start: async (
+      account: { userId: string; name: string },
+      _invite?: string,
+      link?: string,
+    ): Promise<BrowserSession> => {
+      started.push({ userId: account.userId, name: account.name, link })
       const c = await hubClient(undefined, account.userId)
       open.push(c)
       c.client.claim = async () => claims.shift() ?? 'ok'
@@ -75,5 +82,31 @@ describe('SessionState (no DOM)', () => {
     const s = new SessionState(deps([], open, false))
     await s.init()
     expect(s.phase).toBe('insecure')
+  })
+
+  it('[SES4] "I have a link code": the code is checked, a new account for its user is made and started with it', async () => {
+    const d = {
+      ...deps(['ok'], open),
+      linkCode: 'CODE-1',
+      checkLink: async (code: string) => {
+        if (code !== 'CODE-1') throw new Error('This is not a valid device link code.')
+        return { orgName: 'Acme', orgId: 'x', userId: 'carol', name: 'Carol', expires: 1 }
+      },
+    }
+    const s = new SessionState(d)
+    await s.init()
+    await vi.waitFor(() => expect(s.link?.summary?.userId).toBe('carol'))
+    await s.setLink('garbage')
+    expect(s.link?.error).toMatch(/not a valid/)
+    await s.linkDevice('long enough')
+    expect(s.phase).toBe('signed-out')
+    expect(s.error).toMatch(/not a valid/)
+    await s.setLink('CODE-1')
+    await s.linkDevice('long enough')
+    expect(s.phase).toBe('ready')
+    expect(d.started).toEqual([{ userId: 'carol', name: 'Carol', link: 'CODE-1' }])
+    expect(d.networkAsked).toEqual(['carol'])
+    expect(s.link).toBeUndefined()
+    s.destroy()
   })
 })

@@ -6,14 +6,18 @@ import type { Accounts, UnlockedAccount } from '../../core/accounts.ts'
 import type { BrowserSession, ServingInfo } from '../../core/browser.ts'
 import type { Unsubscribe } from '../../core/index.ts'
 import type { InviteSummary } from '../../core/org-member.ts'
+import type { LinkSummary } from '../../core/org-device.ts'
 
 export type Phase = 'loading' | 'insecure' | 'signed-out' | 'starting' | 'claim' | 'ready'
 
 export interface SessionDeps {
   /** Opens the account store (IndexedDB). */
   accounts: () => Promise<Accounts>
-  /** Starts the browser peer for a signed-in account (redeeming `invite` on sign-up). */
-  start: (account: UnlockedAccount, invite?: string) => Promise<BrowserSession>
+  /**
+   * Starts the browser peer for a signed-in account (redeeming `invite` on sign-up; a new linked
+   * device with its `link` code).
+   */
+  start: (account: UnlockedAccount, invite?: string, link?: string) => Promise<BrowserSession>
   /** Whether WebCrypto's `subtle` exists (a secure context). */
   secure: boolean
   /** What the serving peer says about itself and its org (undefined: cannot tell now). */
@@ -26,6 +30,10 @@ export interface SessionDeps {
   ) => Promise<InviteSummary>
   /** The invitation code the page was opened with (`#invite=CODE`). */
   linkInvite?: string
+  /** Checks a device link code; rejects with a message for a person. */
+  checkLink?: (code: string) => Promise<LinkSummary>
+  /** The device link code the page was opened with (`#link=CODE`). */
+  linkCode?: string
 }
 
 export type ServingOrg = NonNullable<ServingInfo['org']>
@@ -37,6 +45,14 @@ export interface InviteState {
   setup: boolean
   checking: boolean
   summary: InviteSummary | undefined
+  error: string | undefined
+}
+
+/** The device link code the "I have a link code" form holds, and what it offers or why not. */
+export interface LinkState {
+  code: string
+  checking: boolean
+  summary: LinkSummary | undefined
   error: string | undefined
 }
 
@@ -53,8 +69,11 @@ export class SessionState {
   org = $state.raw<ServingOrg | undefined>(undefined)
   /** The invitation sign-up will redeem. */
   invite = $state.raw<InviteState | undefined>(undefined)
-  readonly #deps: SessionDeps
   #checks = 0
+  /** The device link code being entered on a new device. */
+  link = $state.raw<LinkState | undefined>(undefined)
+  readonly #deps: SessionDeps
+  #linkChecks = 0
   #accounts: Accounts | undefined
   #account: UnlockedAccount | undefined
   #off: Unsubscribe | undefined
@@ -84,6 +103,8 @@ export class SessionState {
     const setup = this.org?.setup
     if (this.#deps.linkInvite !== undefined) void this.setInvite(this.#deps.linkInvite)
     else if (setup !== undefined) void this.setInvite(setup, true)
+    if (this.phase === 'signed-out' && this.#deps.linkCode !== undefined)
+      void this.setLink(this.#deps.linkCode)
   }
 
   /** Whether sign-up needs an invitation here (the serving peer runs an org). */
@@ -110,6 +131,41 @@ export class SessionState {
       error = message(err)
     }
     if (n === this.#checks) this.invite = { ...this.invite, checking: false, summary, error }
+  }
+
+  /** Takes the device link code typed or pasted on a new device, and checks it. */
+  async setLink(code: string): Promise<void> {
+    const trimmed = code.trim()
+    const n = ++this.#linkChecks
+    if (trimmed === '') {
+      this.link = undefined
+      return
+    }
+    this.link = { code: trimmed, checking: true, summary: undefined, error: undefined }
+    let summary: LinkSummary | undefined
+    let error: string | undefined
+    try {
+      summary = await this.#deps.checkLink?.(trimmed)
+    } catch (err) {
+      error = message(err)
+    }
+    if (n === this.#linkChecks) this.link = { ...this.link, checking: false, summary, error }
+  }
+
+  /**
+   * Signs this browser in as the user the device link code names: a new account (its own key
+   * pair, sealed under `password`) for that user ID and name, linked before its peer starts.
+   */
+  linkDevice(password: string): Promise<void> {
+    return this.#run(async () => {
+      const link = this.link
+      if (link === undefined) throw new Error('Enter the link code your other device shows.')
+      const summary = (await this.#deps.checkLink?.(link.code)) ?? link.summary
+      if (summary === undefined) throw new Error('This device link code cannot be used.')
+      const account = await (await this.#open()).signUp(summary.userId, summary.name, password)
+      await this.#enter(account, false, undefined, link.code)
+      this.link = undefined
+    })
   }
 
   signUp(userId: string, name: string, password: string): Promise<void> {
@@ -182,10 +238,15 @@ export class SessionState {
     return this.#accounts
   }
 
-  async #enter(account: UnlockedAccount, fresh: boolean, invite?: string): Promise<void> {
+  async #enter(
+    account: UnlockedAccount,
+    fresh: boolean,
+    invite?: string,
+    link?: string,
+  ): Promise<void> {
     this.phase = 'starting'
     this.#account = account
-    const session = await this.#deps.start(account, invite)
+    const session = await this.#deps.start(account, invite, link)
     this.session = session
     const client = session.client
     this.#off = client.on('me', () => {
@@ -201,6 +262,8 @@ export class SessionState {
         this.error = `The user ID “${account.userId}” is already taken in your organisation. Choose another.`
     } else {
       this.phase = 'ready'
+      // a new linked device has nothing to show before it syncs: its network starts at once
+      if (link !== undefined) void session.startNetwork()
       void client.claim().then((c) => c === 'taken' && (this.phase = 'claim'))
     }
   }
