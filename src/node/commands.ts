@@ -3,7 +3,7 @@
  * same data directory when there is one, else as a short-lived peer of their own.
  */
 import type { NodePeer } from './peer.ts'
-import { callControl, findControl, roomList, type ControlInfo } from './control.ts'
+import { callControl, dialAdmitted, findControl, roomList, type ControlInfo } from './control.ts'
 import { historyOf, toJsonLine, toTextLine, type HistoryLine } from './output.ts'
 import { UsageError, type CliOptions } from './options.ts'
 import {
@@ -247,15 +247,8 @@ async function standalone(o: CliOptions, peer: NodePeer): Promise<number> {
       const [addr] = o.positionals
       if (addr === undefined) throw new UsageError('dial needs a MULTIADDR')
       const signal = AbortSignal.timeout(o.timeoutMs)
-      const peer = await messenger.dial(addr, signal)
-      // In an organisation a peer counts once admitted (proofs exchanged): wait for that, so the
-      // queued entries handed over below reach it.
-      await new Promise<void>((resolve) => {
-        const done = (): void => (off(), signal.removeEventListener('abort', done), resolve())
-        const off = messenger.net.onPeers((p) => p.includes(peer) && done())
-        if (messenger.net.peers().includes(peer)) done()
-        signal.addEventListener('abort', done)
-      })
+      // waits for admission, so the queued entries handed over below reach the peer
+      const peer = await dialAdmitted(messenger, addr, signal)
       out(`connected to ${peer}`)
       return 0
     }

@@ -46,6 +46,26 @@ async function body(req: IncomingMessage): Promise<Record<string, unknown>> {
   return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>
 }
 
+/**
+ * Dials `addr` and waits until the peer counts (in an organisation: once both proofs are admitted),
+ * so whatever the caller does next — list connections, hand over queued entries — sees it. Gives up
+ * waiting, not dialling, when `signal` aborts.
+ */
+export async function dialAdmitted(
+  messenger: Messenger,
+  addr: string,
+  signal: AbortSignal,
+): Promise<string> {
+  const peer = await messenger.dial(addr, signal)
+  await new Promise<void>((resolve) => {
+    const done = (): void => (off(), signal.removeEventListener('abort', done), resolve())
+    const off = messenger.net.onPeers((p) => p.includes(peer) && done())
+    if (messenger.net.peers().includes(peer)) done()
+    signal.addEventListener('abort', done)
+  })
+  return peer
+}
+
 /** Serves `/api/ctl/{send,send-file,get,read,rooms,peers,dial}` and the org's paths. */
 export function controlHandler(
   messenger: Messenger,
@@ -111,7 +131,7 @@ export function controlHandler(
       case 'dial': {
         const b = await body(req)
         return sendJson(res, 200, {
-          peer: await messenger.dial(String(b.addr), AbortSignal.timeout(10_000)),
+          peer: await dialAdmitted(messenger, String(b.addr), AbortSignal.timeout(10_000)),
         })
       }
       default:
