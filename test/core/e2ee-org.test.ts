@@ -25,9 +25,8 @@ import type { Verified } from '../../src/core/room-history.ts'
 import {
   OrgPeerSet,
   connectOrg,
-  joinWith,
   newNodeSigner,
-  newOrg,
+  startOffice,
   textsOf,
   type OrgPeer,
 } from '../helpers/org-peers.ts'
@@ -42,38 +41,8 @@ const WAIT = { timeout: 20_000, interval: 50 }
  * dave on D (joined by invitations), all connected through A.
  */
 async function office() {
-  const o = await newOrg()
-  const aSigner = newNodeSigner()
-  const a = await set.add({ ...o, signer: aSigner })
-  await a.org.issueCertificate({
-    userId: 'office',
-    name: 'Office',
-    key: aSigner.publicKey,
-    role: 'peer',
-  })
-  const aliceSigner = newNodeSigner()
-  const aliceCert = await a.org.issueCertificate({
-    userId: 'alice',
-    name: 'Alice',
-    key: aliceSigner.publicKey,
-    role: 'admin',
-  })
-  const b = await set.add({
-    root: o.root,
-    networkKey: o.networkKey,
-    signer: aliceSigner,
-    records: [aliceCert],
-  })
-  await connectOrg(b, a)
-  const c = await set.add(await joinWith((await b.org.createInvite()).code, 'carol'))
-  await connectOrg(c, a)
-  const d = await set.add(await joinWith((await b.org.createInvite()).code, 'dave'))
-  await connectOrg(d, a)
-  await vi.waitFor(() => {
-    for (const p of [a, b, c, d])
-      for (const q of [c, d]) expect(p.org.isMember(q.signer.publicKey)).toBe(true)
-  }, WAIT)
-  return { o, a, b, c, d }
+  const { o, a, b, members } = await startOffice(set, ['carol', 'dave'], WAIT)
+  return { o, a, b, c: members[0]!, d: members[1]! }
 }
 
 const idOf = (p: OrgPeer): string => p.messenger.authorId

@@ -22,9 +22,8 @@ import { signRecord, type Certificate, type DeviceLink } from '../../src/crdt/or
 import {
   OrgPeerSet,
   connectOrg,
-  joinWith,
   newNodeSigner,
-  newOrg,
+  startOffice,
   tcpAddr,
   textsOf,
   type OrgPeer,
@@ -38,31 +37,8 @@ const WAIT = { timeout: 15_000, interval: 50 }
 
 /** Office Node peer A (holds the root), admin alice on B, member carol's first device on C. */
 async function office() {
-  const o = await newOrg()
-  const aSigner = newNodeSigner()
-  const a = await set.add({ ...o, signer: aSigner })
-  await a.org.issueCertificate({
-    userId: 'office',
-    name: 'Office',
-    key: aSigner.publicKey,
-    role: 'peer',
-  })
-  const aliceSigner = newNodeSigner()
-  const aliceCert = await a.org.issueCertificate({
-    userId: 'alice',
-    name: 'Alice',
-    key: aliceSigner.publicKey,
-    role: 'admin',
-  })
-  const b = await set.add({ ...o, signer: aliceSigner, records: [aliceCert] })
-  await connectOrg(b, a)
-  const { code } = await b.org.createInvite()
-  const c = await set.add(await joinWith(code, 'carol'))
-  await connectOrg(c, a)
-  await vi.waitFor(() => {
-    for (const p of [a, b, c]) expect(p.org.isMember(c.signer.publicKey)).toBe(true)
-  }, WAIT)
-  return { o, a, b, c }
+  const { o, a, b, members } = await startOffice(set, ['carol'], WAIT)
+  return { o, a, b, c: members[0]! }
 }
 
 /** A new device started from a link code (its records: the code's chain, the link, its cert). */

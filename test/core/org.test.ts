@@ -14,6 +14,7 @@ import {
   joinWith,
   newNodeSigner,
   newOrg,
+  startOffice,
   tcpAddr,
   textsOf,
   type OrgPeer,
@@ -27,36 +28,8 @@ const WAIT = { timeout: 15_000, interval: 50 }
 
 /** Office Node peer A (holds the root), admin alice on B, member carol on C (joined by invite). */
 async function office() {
-  const o = await newOrg()
-  const aSigner = newNodeSigner()
-  const a = await set.add({ ...o, signer: aSigner })
-  await a.org.issueCertificate({
-    userId: 'office',
-    name: 'Office',
-    key: aSigner.publicKey,
-    role: 'peer',
-  })
-  const aliceSigner = newNodeSigner()
-  const aliceCert = await a.org.issueCertificate({
-    userId: 'alice',
-    name: 'Alice',
-    key: aliceSigner.publicKey,
-    role: 'admin',
-  })
-  const b = await set.add({
-    root: o.root,
-    networkKey: o.networkKey,
-    signer: aliceSigner,
-    records: [aliceCert],
-  })
-  await connectOrg(b, a)
-  const { code } = await b.org.createInvite()
-  const c = await set.add(await joinWith(code, 'carol'))
-  await connectOrg(c, a)
-  await vi.waitFor(() => {
-    for (const p of [a, b, c]) expect(p.org.isMember(c.signer.publicKey)).toBe(true)
-  }, WAIT)
-  return { o, a, b, c, code }
+  const { o, a, b, members, codes } = await startOffice(set, ['carol'], WAIT)
+  return { o, a, b, c: members[0]!, code: codes[0]! }
 }
 
 /** Posts `text` as `from` in `room`, pushes it to `to`; the seq `to` acknowledged for that chain. */

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { vi } from 'vitest'
+import { expect, vi } from 'vitest'
 import { createLibp2pNet } from '../../src/net/libp2p.ts'
 import type { PeerIdString, PeerNet } from '../../src/net/index.ts'
 import { Messenger } from '../../src/core/messenger.ts'
@@ -166,4 +166,59 @@ export async function connectOrg(a: OrgPeer, b: OrgPeer): Promise<void> {
 /** The texts `p` shows in `room`. */
 export async function textsOf(p: OrgPeer, room: string): Promise<string[]> {
   return (await p.messenger.messages(room)).map((m) => m.text)
+}
+
+/** An office of {@link startOffice}: the org, its peers, and the invitation codes members used. */
+export interface Office {
+  o: Awaited<ReturnType<typeof newOrg>>
+  /** Office Node peer: holds the root, certified with role `peer`. */
+  a: OrgPeer
+  /** Admin alice, connected to A. */
+  b: OrgPeer
+  /** One peer per member name, joined by an invitation of alice's and connected to A. */
+  members: OrgPeer[]
+  codes: string[]
+}
+
+/**
+ * Office Node peer A (root, role `peer`), admin alice on B, and a peer per name in `members`
+ * joined by invitation — returned once every peer counts every member.
+ */
+export async function startOffice(
+  set: OrgPeerSet,
+  members: string[],
+  wait: { timeout: number; interval: number },
+): Promise<Office> {
+  const o = await newOrg()
+  const aSigner = newNodeSigner()
+  const a = await set.add({ ...o, signer: aSigner })
+  await a.org.issueCertificate({
+    userId: 'office',
+    name: 'Office',
+    key: aSigner.publicKey,
+    role: 'peer',
+  })
+  const aliceSigner = newNodeSigner()
+  const aliceCert = await a.org.issueCertificate({
+    userId: 'alice',
+    name: 'Alice',
+    key: aliceSigner.publicKey,
+    role: 'admin',
+  })
+  const b = await set.add({ ...o, signer: aliceSigner, records: [aliceCert] })
+  await connectOrg(b, a)
+  const peers: OrgPeer[] = []
+  const codes: string[] = []
+  for (const userId of members) {
+    const { code } = await b.org.createInvite()
+    const p = await set.add(await joinWith(code, userId))
+    await connectOrg(p, a)
+    peers.push(p)
+    codes.push(code)
+  }
+  await vi.waitFor(() => {
+    for (const p of [a, b, ...peers])
+      for (const q of peers) expect(p.org.isMember(q.signer.publicKey)).toBe(true)
+  }, wait)
+  return { o, a, b, members: peers, codes }
 }
