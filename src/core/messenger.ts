@@ -5,7 +5,7 @@ import { createLogger } from '../net/logger.ts'
 import type { PeerIdString, PeerNet, Unsubscribe, PeerConnectionInfo } from '../net/index.ts'
 import { roomTopic } from '../net/constants.ts'
 import { createClock, type HybridClock } from '../crdt/hlc.ts'
-import { authorFromId, isRoomId } from '../crdt/entry.ts'
+import { isRoomId } from '../crdt/entry.ts'
 import type { DeviceSigner, HistoryCrypto } from '../crdt/crypto.ts'
 import type { DisplayMessage } from '../crdt/period-doc.ts'
 import type { DocPersistence } from '../crdt/doc-persistence.ts'
@@ -23,9 +23,7 @@ import type { Attachment } from '../crdt/schema.ts'
 import { FileService, MemoryChunkStore, UnsealedFileError, isFileFrame } from './files/index.ts'
 import type { ChunkStore, FileTuning } from './files/index.ts'
 import { isEncryptedRoom } from '../crdt/e2ee.ts'
-import { addMember, newPrivateRoom, removeMember, type PrivateRoomInit } from './private-rooms.ts'
-import { NotOrgMemberError, type RoomDirectory } from './room-directory.ts'
-import { KeyRotator, grantDevice } from './key-rotation.ts'
+import { EncryptedRooms } from './encrypted-rooms.ts'
 import type { StageTrace } from './trace.ts'
 
 const log = createLogger('parley:core:messenger')
@@ -86,6 +84,8 @@ export class Messenger implements RoomRegistry {
   readonly typing: Typing
   /** Files and long texts: add, fetch, progress, read (src/core/files/service.ts). */
   readonly files: FileService
+  /** Private rooms, members of encrypted rooms, their keys (src/core/encrypted-rooms.ts). */
+  readonly encrypted: EncryptedRooms
   readonly #store: HistoryStore
   readonly #docs: DocPersistence | undefined
   readonly #clock: HybridClock
@@ -102,9 +102,7 @@ export class Messenger implements RoomRegistry {
   readonly #ensured = new Map<string, Promise<void>>()
   readonly #announcer: RoomAnnouncer
   readonly #gate: EntryGate | undefined
-  #directory: RoomDirectory | undefined
   readonly #offers = new Set<AbortController>()
-  #rotator: KeyRotator | undefined
   readonly #trace: StageTrace | undefined
   #started = false
 
@@ -141,6 +139,13 @@ export class Messenger implements RoomRegistry {
       identity: this.identity,
       name: init.name,
       ...init.presence,
+    })
+    this.encrypted = new EncryptedRooms({
+      me: this.identity.signer.publicKey,
+      rooms: () => [...this.#rooms.values()],
+      join: (room) => this.join(room),
+      createRoom: (room, fields) => this.createRoom(room, fields),
+      wrote: (room) => this.#announcer.soon(room),
     })
   }
 
@@ -190,6 +195,7 @@ export class Messenger implements RoomRegistry {
     this.typing.stop()
     await this.presence.stop()
     for (const off of this.#off.splice(0)) off()
+    this.encrypted.stop()
     await this.#sync.settled()
     for (const h of this.#rooms.values()) await h.close()
     this.#rooms.clear()
@@ -258,48 +264,10 @@ export class Messenger implements RoomRegistry {
       onLocal: (r, head, entries) => void this.#sync.publish(r, head, entries),
       ...(this.#docs === undefined ? {} : { docs: this.#docs }),
       ...(this.#gate === undefined ? {} : { gate: this.#gate }),
-      directory: () => this.#directory,
-      onKeysDue: (h) => this.#rotator?.due(h),
+      directory: () => this.encrypted.directory,
+      onKeysDue: (h) => this.encrypted.due(h),
       ...(this.#trace === undefined ? {} : { trace: this.#trace }),
     })
-  }
-
-  /**
-   * Encrypted rooms take their members from the org's directory from now on (src/core/org-wiring.ts
-   * calls this): keys go only to certified devices, rooms rotate when a member is revoked, and a
-   * new device of our user gets our rooms' keys.
-   */
-  useDirectory(directory: RoomDirectory): void {
-    this.#rotator?.stop()
-    this.#directory = directory
-    const rotator = new KeyRotator({
-      rooms: () => [...this.#rooms.values()],
-      me: this.identity.signer.publicKey,
-      directory,
-      wrote: (room) => this.#announcer.soon(room),
-    })
-    this.#rotator = rotator
-    this.#off.push(
-      directory.onChange(() => rotator.changed()),
-      () => rotator.stop(),
-    )
-    rotator.changed()
-  }
-
-  /**
-   * Hands every epoch key of our encrypted rooms to `author`, a new device of a user who is a member
-   * (a second device's certificate): resolves with the rooms it was added to. Throws
-   * {@link NotOrgMemberError} if it holds no valid certificate (or there is no org).
-   */
-  async grantDevice(author: string): Promise<string[]> {
-    const dir = this.#directory
-    if (dir === undefined) throw new NotOrgMemberError('no organisation: no directory of devices')
-    const key = authorFromId(author)
-    const out: string[] = []
-    for (const h of [...this.#rooms.values()])
-      if (await grantDevice(h, this.identity.signer.publicKey, key, dir)) out.push(h.room)
-    for (const room of out) this.#announcer.soon(room)
-    return out
   }
 
   async #openRoom(room: string): Promise<RoomHistory> {
@@ -342,39 +310,11 @@ export class Messenger implements RoomRegistry {
     this.#announcer.soon(room)
   }
 
-  /**
-   * Creates an end-to-end encrypted room with `init.members` (author ids) and us; resolves with its
-   * id. Only members hold its keys (src/crdt/e2ee.ts).
-   */
-  async createPrivateRoom(init: PrivateRoomInit): Promise<string> {
-    const { room, members } = newPrivateRoom(this.identity.signer.publicKey, init)
-    const topic = init.topic === undefined || init.topic === '' ? {} : { topic: init.topic }
-    await this.createRoom(room, { kind: 'private', members, name: init.name, ...topic })
-    return room
-  }
-
-  /** The members of an encrypted room (author ids), once its first key record is here. */
-  async roomMembers(room: string): Promise<string[] | undefined> {
-    return (await this.join(room)).keys.members()
-  }
-
-  /** Adds a member to an encrypted room: a new key epoch, older keys passed on (history readable). */
-  async addMember(room: string, author: string): Promise<void> {
-    await addMember(await this.join(room), this.identity.signer.publicKey, author)
-    this.#announcer.soon(room)
-  }
-
-  /** Removes a member (or, with our own id, leaves): later entries use a key it never gets. */
-  async removeMember(room: string, author: string): Promise<void> {
-    await removeMember(await this.join(room), this.identity.signer.publicKey, author)
-    this.#announcer.soon(room)
-  }
-
   #ensureRoom(room: string): Promise<void> {
     let p = this.#ensured.get(room)
     if (p === undefined) {
       p = this.join(room).then(async (h) => {
-        // an encrypted room is created with its members (createPrivateRoom, a dm), never implicitly
+        // an encrypted room is created with its members (encrypted.createPrivateRoom, a dm), never implicitly
         if ((await h.meta()) === undefined && !isEncryptedRoom(room)) await this.createRoom(room)
       })
       this.#ensured.set(room, p)

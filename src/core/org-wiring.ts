@@ -39,7 +39,7 @@ export function wireOrg(org: Org, peerId: () => PeerIdString): OrgWiring {
         room === undefined ? early.set(peer, key) : room.admitted(peer, key),
     }),
     async attach(messenger) {
-      messenger.useDirectory(orgDirectory(org))
+      messenger.encrypted.useDirectory(orgDirectory(org))
       room = new OrgRoom(messenger, org)
       for (const [peer, key] of early) room.admitted(peer, key)
       early.clear()

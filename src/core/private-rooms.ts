@@ -17,7 +17,7 @@ export interface PrivateRoomInit {
   members: readonly string[]
 }
 
-/** A new private room id for `creator` and its creation fields (see Messenger.createPrivateRoom). */
+/** A new private room id for `creator` and its creation fields (see EncryptedRooms.createPrivateRoom). */
 export function newPrivateRoom(
   creator: Uint8Array,
   init: PrivateRoomInit,

@@ -75,7 +75,7 @@ describe('files in private rooms', () => {
     const b = await set.add({ retainAll: false, fileTuning: tuning, files: idbFiles })
     await connect(a, node)
     await connect(b, node)
-    const room = await a.messenger.createPrivateRoom({
+    const room = await a.messenger.encrypted.createPrivateRoom({
       name: 'Deal',
       members: [b.messenger.authorId],
     })
@@ -134,7 +134,7 @@ describe('files in private rooms', () => {
     ]
     await connect(a, node)
     await connect(b, node)
-    const room = await a.messenger.createPrivateRoom({
+    const room = await a.messenger.encrypted.createPrivateRoom({
       name: 'Logs',
       members: [b.messenger.authorId],
     })
@@ -167,7 +167,7 @@ describe('files in private rooms', () => {
     ]
     await connect(a, node)
     await connect(b, node)
-    const room = await a.messenger.createPrivateRoom({
+    const room = await a.messenger.encrypted.createPrivateRoom({
       name: 'Cli',
       members: [b.messenger.authorId],
     })

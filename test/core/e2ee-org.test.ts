@@ -110,10 +110,16 @@ describe('encrypted rooms of an organisation', () => {
     const { a, b, c, d } = await office()
     const outsider = newNodeSigner().publicKey
     await expect(
-      b.messenger.createPrivateRoom({ name: 'Leak', members: [idOf(c), authorId(outsider)] }),
+      b.messenger.encrypted.createPrivateRoom({
+        name: 'Leak',
+        members: [idOf(c), authorId(outsider)],
+      }),
     ).rejects.toMatchObject({ name: 'NotOrgMemberError' })
 
-    const room = await b.messenger.createPrivateRoom({ name: 'Plans', members: [idOf(c)] })
+    const room = await b.messenger.encrypted.createPrivateRoom({
+      name: 'Plans',
+      members: [idOf(c)],
+    })
     expect(
       (await keyRecords(b, room)).flatMap((r) => r.record.recipients.map(authorId)).sort(),
     ).toEqual([idOf(b), idOf(c)].sort())
@@ -121,10 +127,10 @@ describe('encrypted rooms of an organisation', () => {
     await c.messenger.join(room)
     await vi.waitFor(async () => expect(await textsOf(c, room)).toEqual(['first plan']), WAIT)
     await c.messenger.post(room, 'noted')
-    await expect(b.messenger.addMember(room, authorId(outsider))).rejects.toMatchObject({
+    await expect(b.messenger.encrypted.addMember(room, authorId(outsider))).rejects.toMatchObject({
       name: 'NotOrgMemberError',
     })
-    await expect(b.messenger.grantDevice(authorId(outsider))).rejects.toMatchObject({
+    await expect(b.messenger.encrypted.grantDevice(authorId(outsider))).rejects.toMatchObject({
       name: 'NotOrgMemberError',
     })
 
@@ -151,7 +157,7 @@ describe('encrypted rooms of an organisation', () => {
     await untilHolds(b, d, room)
     // b stores both (signed by org members) but neither counts: members and the epoch stay
     expect((await keyRecords(b, room)).length).toBe(3)
-    expect(await b.messenger.roomMembers(room)).toEqual([idOf(b), idOf(c)].sort())
+    expect(await b.messenger.encrypted.members(room)).toEqual([idOf(b), idOf(c)].sort())
     await b.messenger.post(room, 'second plan')
     await vi.waitFor(
       async () => expect(await textsOf(c, room)).toEqual(['first plan', 'noted', 'second plan']),
@@ -161,7 +167,10 @@ describe('encrypted rooms of an organisation', () => {
 
   it('[E2EEO2] a revoked member: a remaining member rotates, later messages use the new key, the revoked one cannot read them', async () => {
     const { a, b, c, d } = await office()
-    const room = await b.messenger.createPrivateRoom({ name: 'Board', members: [idOf(c), idOf(d)] })
+    const room = await b.messenger.encrypted.createPrivateRoom({
+      name: 'Board',
+      members: [idOf(c), idOf(d)],
+    })
     await b.messenger.post(room, 'before')
     for (const p of [c, d]) await p.messenger.join(room)
     for (const p of [c, d])
@@ -180,7 +189,7 @@ describe('encrypted rooms of an organisation', () => {
         [idOf(b), idOf(c)].sort(),
       )
     }, WAIT)
-    expect(await c.messenger.roomMembers(room)).toEqual([idOf(b), idOf(c)].sort())
+    expect(await c.messenger.encrypted.members(room)).toEqual([idOf(b), idOf(c)].sort())
     await untilHolds(c, b, room)
     const posted = await c.messenger.post(room, 'after the revocation')
     await vi.waitFor(
@@ -212,11 +221,14 @@ describe('encrypted rooms of an organisation', () => {
 
   it('[E2EEO5] a member leaving: a remaining member rotates at once, without writing a message', async () => {
     const { b, c, d } = await office()
-    const room = await b.messenger.createPrivateRoom({ name: 'Exit', members: [idOf(c), idOf(d)] })
+    const room = await b.messenger.encrypted.createPrivateRoom({
+      name: 'Exit',
+      members: [idOf(c), idOf(d)],
+    })
     await b.messenger.post(room, 'before')
     for (const p of [c, d]) await p.messenger.join(room)
     await vi.waitFor(async () => expect(await textsOf(d, room)).toEqual(['before']), WAIT)
-    await d.messenger.removeMember(room, idOf(d))
+    await d.messenger.encrypted.removeMember(room, idOf(d))
     await vi.waitFor(async () => {
       const rotations = (await keyRecords(c, room)).filter(
         (r) => r.record.keyed !== undefined && r.record.recipients.length === 2,
@@ -235,7 +247,10 @@ describe('encrypted rooms of an organisation', () => {
 
   it('[E2EEO3] two members rotating at once converge on one epoch; both read each other after', async () => {
     const { b, c, d } = await office()
-    const room = await b.messenger.createPrivateRoom({ name: 'Trio', members: [idOf(c), idOf(d)] })
+    const room = await b.messenger.encrypted.createPrivateRoom({
+      name: 'Trio',
+      members: [idOf(c), idOf(d)],
+    })
     await b.messenger.post(room, 'one')
     for (const p of [c, d]) await p.messenger.join(room)
     await vi.waitFor(async () => expect(await textsOf(c, room)).toEqual(['one']), WAIT)
@@ -271,9 +286,12 @@ describe('encrypted rooms of an organisation', () => {
 
   it('[E2EEO4] a new device of a member gets every epoch key: by its own user automatically, or by any member on request', async () => {
     const { o, a, b, c, d } = await office()
-    const room = await b.messenger.createPrivateRoom({ name: 'Ops', members: [idOf(c), idOf(d)] })
+    const room = await b.messenger.encrypted.createPrivateRoom({
+      name: 'Ops',
+      members: [idOf(c), idOf(d)],
+    })
     await b.messenger.post(room, 'epoch one')
-    await b.messenger.removeMember(room, idOf(d))
+    await b.messenger.encrypted.removeMember(room, idOf(d))
     await b.messenger.post(room, 'epoch two')
     await c.messenger.join(room)
     await vi.waitFor(
@@ -298,7 +316,7 @@ describe('encrypted rooms of an organisation', () => {
     })
     await connectOrg(b2, a)
     await vi.waitFor(
-      async () => expect(await b.messenger.roomMembers(room)).toContain(idOf(b2)),
+      async () => expect(await b.messenger.encrypted.members(room)).toContain(idOf(b2)),
       WAIT,
     )
     await b2.messenger.join(room)
@@ -317,7 +335,7 @@ describe('encrypted rooms of an organisation', () => {
       role: 'member',
     })
     await vi.waitFor(() => expect(a.org.isMember(c2Signer.publicKey)).toBe(true), WAIT)
-    expect(await b.messenger.grantDevice(authorId(c2Signer.publicKey))).toEqual([room])
+    expect(await b.messenger.encrypted.grantDevice(authorId(c2Signer.publicKey))).toEqual([room])
     await untilHolds(a, b, room)
     await b.stop()
     await b2.stop()
@@ -334,6 +352,6 @@ describe('encrypted rooms of an organisation', () => {
       WAIT,
     )
     // dave, removed before, is not handed anything
-    expect(await c2.messenger.roomMembers(room)).not.toContain(idOf(d))
+    expect(await c2.messenger.encrypted.members(room)).not.toContain(idOf(d))
   })
 })

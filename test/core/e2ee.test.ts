@@ -88,7 +88,7 @@ describe('end-to-end encrypted rooms', () => {
     const [a, b] = [await set.add({ retainAll: false }), await set.add({ retainAll: false })]
     await connect(a, node)
     await connect(b, node)
-    const room = await a.messenger.createPrivateRoom({
+    const room = await a.messenger.encrypted.createPrivateRoom({
       name: 'Merger talks',
       members: [b.messenger.authorId],
     })
@@ -99,7 +99,7 @@ describe('end-to-end encrypted rooms', () => {
     const both = ['the eagle lands at nine', 'bring the quarterly numbers']
     await untilTexts(a, room, both)
     expect((await b.messenger.roomMeta(room))?.name).toBe('Merger talks')
-    expect(await a.messenger.roomMembers(room)).toEqual(
+    expect(await a.messenger.encrypted.members(room)).toEqual(
       [a.messenger.authorId, b.messenger.authorId].sort(),
     )
 
@@ -112,7 +112,7 @@ describe('end-to-end encrypted rooms', () => {
 
     // a third member, added while a is online, gets the history from the node alone
     const c = await set.add({ retainAll: false })
-    await a.messenger.addMember(room, c.messenger.authorId)
+    await a.messenger.encrypted.addMember(room, c.messenger.authorId)
     await untilHolds(node, a, room)
     await a.stop()
     await b.stop()
@@ -136,7 +136,7 @@ describe('end-to-end encrypted rooms', () => {
     await connect(a, b)
     await connect(b, c)
     await connect(a, c)
-    const room = await a.messenger.createPrivateRoom({
+    const room = await a.messenger.encrypted.createPrivateRoom({
       name: 'Board',
       members: [b.messenger.authorId, c.messenger.authorId],
     })
@@ -144,7 +144,7 @@ describe('end-to-end encrypted rooms', () => {
     for (const p of [b, c]) await p.messenger.join(room)
     for (const p of [b, c]) await untilTexts(p, room, ['before'])
 
-    await a.messenger.removeMember(room, c.messenger.authorId)
+    await a.messenger.encrypted.removeMember(room, c.messenger.authorId)
     await a.messenger.post(room, 'after the rotation')
     await untilTexts(b, room, ['before', 'after the rotation'])
     await untilHolds(c, a, room)
@@ -152,7 +152,7 @@ describe('end-to-end encrypted rooms', () => {
     expect((await c.messenger.messages(room)).map((m) => m.text)).toEqual(['before'])
     const locked = await c.messenger.get(room)!.locked()
     expect(locked.map((e) => updateKind(e.update))).toEqual(['sealed'])
-    expect(await c.messenger.roomMembers(room)).toEqual(
+    expect(await c.messenger.encrypted.members(room)).toEqual(
       [a.messenger.authorId, b.messenger.authorId].sort(),
     )
     await expect(c.messenger.post(room, 'let me back in')).rejects.toMatchObject({
@@ -164,14 +164,14 @@ describe('end-to-end encrypted rooms', () => {
     const [a, b, c] = [await set.add(), await set.add(), await set.add()]
     await connect(a, b)
     await connect(a, c)
-    const room = await a.messenger.createPrivateRoom({
+    const room = await a.messenger.encrypted.createPrivateRoom({
       name: 'Trio',
       members: [b.messenger.authorId, c.messenger.authorId],
     })
     await a.messenger.post(room, 'one')
     for (const p of [b, c]) await p.messenger.join(room)
     await untilTexts(c, room, ['one'])
-    await c.messenger.removeMember(room, c.messenger.authorId)
+    await c.messenger.encrypted.removeMember(room, c.messenger.authorId)
     await untilHolds(b, c, room)
     await b.messenger.post(room, 'two')
     await untilTexts(a, room, ['one', 'two'])
@@ -182,7 +182,7 @@ describe('end-to-end encrypted rooms', () => {
   it('[E2EE4] ciphertext that does not open (tampered, wrong key, unknown epoch) is not applied; later entries are', async () => {
     const [a, b] = [await set.add(), await set.add()]
     await connect(a, b)
-    const room = await a.messenger.createPrivateRoom({
+    const room = await a.messenger.encrypted.createPrivateRoom({
       name: 'Pair',
       members: [b.messenger.authorId],
     })

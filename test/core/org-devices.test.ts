@@ -279,7 +279,7 @@ describe('a second device of one user', () => {
 
   it('[DEVC6] the new device gets the keys of the private rooms of its user from the first device, reads their history and writes in them', async () => {
     const { a, b, c } = await office()
-    const room = await c.messenger.createPrivateRoom({
+    const room = await c.messenger.encrypted.createPrivateRoom({
       name: 'Plans',
       members: [authorId(b.signer.publicKey)],
     })
@@ -290,7 +290,7 @@ describe('a second device of one user', () => {
     // carol's first device hands the new one every epoch key (src/core/key-rotation.ts)
     await vi.waitFor(
       async () =>
-        expect(await c.messenger.roomMembers(room)).toContain(authorId(d.signer.publicKey)),
+        expect(await c.messenger.encrypted.members(room)).toContain(authorId(d.signer.publicKey)),
       WAIT,
     )
     await d.messenger.join(room)

@@ -1,0 +1,121 @@
+/**
+ * The messenger's encrypted rooms (private rooms and dms; src/crdt/e2ee.ts): creating a private
+ * room, its members, and — on a peer of an org — the directory its keys follow, the rotator that
+ * keeps them in step with it, and handing our rooms' keys to a new device. The messenger owns the
+ * rooms themselves; this holds what the encryption adds on top of them.
+ */
+import type { Unsubscribe } from '../net/index.ts'
+import { authorFromId } from '../crdt/entry.ts'
+import type { RoomMeta } from '../crdt/schema.ts'
+import type { RoomHistory } from './room-history.ts'
+import { addMember, newPrivateRoom, removeMember, type PrivateRoomInit } from './private-rooms.ts'
+import { NotOrgMemberError, type RoomDirectory } from './room-directory.ts'
+import { KeyRotator, grantDevice } from './key-rotation.ts'
+
+export interface EncryptedRoomsInit {
+  /** Our device key. */
+  me: Uint8Array
+  /** The rooms held now. */
+  rooms: () => RoomHistory[]
+  /** Holds `room` (Messenger.join). */
+  join: (room: string) => Promise<RoomHistory>
+  /** Creates a room with these fields (Messenger.createRoom). */
+  createRoom: (
+    room: string,
+    fields: Partial<Pick<RoomMeta, 'name' | 'topic' | 'kind' | 'members'>>,
+  ) => Promise<void>
+  /** Something was written in `room`: announce it. */
+  wrote: (room: string) => void
+}
+
+export class EncryptedRooms {
+  readonly #init: EncryptedRoomsInit
+  readonly #off: Unsubscribe[] = []
+  #directory: RoomDirectory | undefined
+  #rotator: KeyRotator | undefined
+
+  constructor(init: EncryptedRoomsInit) {
+    this.#init = init
+  }
+
+  /** The org's directory, once {@link useDirectory} gave one. */
+  get directory(): RoomDirectory | undefined {
+    return this.#directory
+  }
+
+  /** Key records that came into `h` left its current epoch with someone no longer a member. */
+  due(h: RoomHistory): void {
+    this.#rotator?.due(h)
+  }
+
+  /**
+   * Encrypted rooms take their members from the org's directory from now on (src/core/org-wiring.ts
+   * calls this): keys go only to certified devices, rooms rotate when a member is revoked, and a
+   * new device of our user gets our rooms' keys.
+   */
+  useDirectory(directory: RoomDirectory): void {
+    this.#rotator?.stop()
+    this.#directory = directory
+    const rotator = new KeyRotator({
+      rooms: this.#init.rooms,
+      me: this.#init.me,
+      directory,
+      wrote: this.#init.wrote,
+    })
+    this.#rotator = rotator
+    this.#off.push(
+      directory.onChange(() => rotator.changed()),
+      () => rotator.stop(),
+    )
+    rotator.changed()
+  }
+
+  /** Stops following the directory (the messenger stopped). */
+  stop(): void {
+    for (const off of this.#off.splice(0)) off()
+  }
+
+  /**
+   * Hands every epoch key of our encrypted rooms to `author`, a new device of a user who is a member
+   * (a second device's certificate): resolves with the rooms it was added to. Throws
+   * {@link NotOrgMemberError} if it holds no valid certificate (or there is no org).
+   */
+  async grantDevice(author: string): Promise<string[]> {
+    const dir = this.#directory
+    if (dir === undefined) throw new NotOrgMemberError('no organisation: no directory of devices')
+    const key = authorFromId(author)
+    const out: string[] = []
+    for (const h of this.#init.rooms())
+      if (await grantDevice(h, this.#init.me, key, dir)) out.push(h.room)
+    for (const room of out) this.#init.wrote(room)
+    return out
+  }
+
+  /**
+   * Creates an end-to-end encrypted room with `init.members` (author ids) and us; resolves with its
+   * id. Only members hold its keys (src/crdt/e2ee.ts).
+   */
+  async createPrivateRoom(init: PrivateRoomInit): Promise<string> {
+    const { room, members } = newPrivateRoom(this.#init.me, init)
+    const topic = init.topic === undefined || init.topic === '' ? {} : { topic: init.topic }
+    await this.#init.createRoom(room, { kind: 'private', members, name: init.name, ...topic })
+    return room
+  }
+
+  /** The members of an encrypted room (author ids), once its first key record is here. */
+  async members(room: string): Promise<string[] | undefined> {
+    return (await this.#init.join(room)).keys.members()
+  }
+
+  /** Adds a member to an encrypted room: a new key epoch, older keys passed on (history readable). */
+  async addMember(room: string, author: string): Promise<void> {
+    await addMember(await this.#init.join(room), this.#init.me, author)
+    this.#init.wrote(room)
+  }
+
+  /** Removes a member (or, with our own id, leaves): later entries use a key it never gets. */
+  async removeMember(room: string, author: string): Promise<void> {
+    await removeMember(await this.#init.join(room), this.#init.me, author)
+    this.#init.wrote(room)
+  }
+}
