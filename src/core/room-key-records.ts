@@ -14,6 +14,10 @@
  * (`RoomKeys.due`): the next write, or the rotator (src/core/key-rotation.ts), starts an
  * epoch wrapped only for the members still valid. Of concurrent records the one last in
  * `(clock, author, seq)` order holds the current epoch, on every peer alike.
+ *
+ * Removal is final for writing too: a removed member still holds the older epoch keys, so an entry
+ * it seals under one of them is refused if a record that counts and left it out comes before the
+ * entry's clock ({@link memberWhen}; issue #4: "updates from non-members are rejected").
  */
 import { createLogger } from '../net/logger.ts'
 import { authorId } from '../crdt/entry.ts'
@@ -44,6 +48,8 @@ export interface Resolved {
   epochs: Map<string, { recipients: Set<string>; at: RecordAt }>
   /** The newest epoch. */
   current: string | undefined
+  /** Every record that counts, in order, with the members from it on. */
+  timeline: { at: RecordAt; members: Set<string> }[]
 }
 
 /** The members and epochs `records` define (see the module comment). */
@@ -60,6 +66,7 @@ export function resolveRecords(
   let members: Set<string> | undefined
   const epochs = new Map<string, { recipients: Set<string>; at: RecordAt }>()
   let current: string | undefined
+  const timeline: Resolved['timeline'] = []
   for (const at of sorted) {
     const { author, record } = at
     const counts =
@@ -75,13 +82,31 @@ export function resolveRecords(
     if (recipients === undefined) continue
     for (const k of recipients) keyOf.set(hex(k), k)
     members = new Set(recipients.map(hex))
+    timeline.push({ at, members })
     if (record.keyed !== undefined) {
       const e = epochHex(record.keyed.epoch)
       if (!epochs.has(e)) epochs.set(e, { recipients: members, at })
       current = e
     }
   }
-  return { members, keyOf, epochs, current }
+  return { members, keyOf, epochs, current, timeline }
+}
+
+/**
+ * Whether `author` (hex) was a member at `hlc` by the last record that counts before it; true
+ * before the first record (the creator's first entries come before the record that closes their
+ * batch). Entries concurrent with a removal, clocked after it, are refused on every peer alike.
+ */
+export function memberWhen(
+  timeline: Resolved['timeline'],
+  author: string,
+  hlc: { wall: number; count: number },
+): boolean {
+  for (let i = timeline.length - 1; i >= 0; i--) {
+    const t = timeline[i]!
+    if (compareHlc(t.at, hlc) < 0) return t.members.has(author)
+  }
+  return true
 }
 
 /**

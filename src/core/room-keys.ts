@@ -27,7 +27,7 @@ import {
 } from '../crdt/e2ee.ts'
 import { hex, type HistoryStore } from './store.ts'
 import { NotOrgMemberError, type RoomDirectory } from './room-directory.ts'
-import { resolveRecords, type RecordAt, type Resolved } from './room-key-records.ts'
+import { memberWhen, resolveRecords, type RecordAt, type Resolved } from './room-key-records.ts'
 import {
   NotRoomMemberError,
   PlaintextInEncryptedRoomError,
@@ -278,11 +278,16 @@ export class RoomKeys {
     if (kind === 'keys') return 'skip'
     if (kind === 'plain') throw new PlaintextInEncryptedRoomError()
     const e = epochHex(sealedEpoch(entry.update))
-    const epoch = this.#resolve().epochs.get(e)
+    const { epochs, timeline } = this.#resolve()
+    const epoch = epochs.get(e)
     const key = this.#keys.get(e)
     if (epoch === undefined || key === undefined) return 'locked'
-    if (!epoch.recipients.has(hex(entry.author)))
+    const author = hex(entry.author)
+    if (!epoch.recipients.has(author))
       throw new NotRoomMemberError('Entry sealed by an author outside its epoch')
+    // a removed member still holds this epoch's key: its entries after the removal are refused
+    if (!memberWhen(timeline, author, entry.hlc))
+      throw new NotRoomMemberError('Entry written after its author was removed from the room')
     return openUpdate(key, entryId(entry), entry.update)
   }
 }

@@ -160,6 +160,46 @@ describe('end-to-end encrypted rooms', () => {
     })
   })
 
+  it('[E2EE6] a removed member writing under the epoch key it still holds is refused by the members; re-added, it writes again', async () => {
+    const [a, b, c] = [await set.add(), await set.add(), await set.add()]
+    await connect(a, b)
+    await connect(a, c)
+    await connect(b, c)
+    const room = await a.messenger.encrypted.createPrivateRoom({
+      name: 'Board',
+      members: [b.messenger.authorId, c.messenger.authorId],
+    })
+    await a.messenger.post(room, 'before')
+    for (const p of [b, c]) await p.messenger.join(room)
+    await untilTexts(c, room, ['before'])
+    // c writes while a member (in the meta document: its clock in today's document stays 0 for
+    // the hand-made entry below)
+    await c.messenger.createRoom(room, { topic: 'set by c' })
+    await vi.waitFor(async () => expect((await a.messenger.roomMeta(room))?.topic).toBe('set by c'))
+    const old = c.messenger.get(room)!.keys.plan(undefined)
+    if (!('key' in old)) throw new Error('c holds the current epoch')
+
+    await a.messenger.encrypted.removeMember(room, c.messenger.authorId)
+    await untilHolds(c, a, room)
+    await untilHolds(b, a, room)
+    // c seals under the old epoch, which every member still holds and whose recipients include c
+    const me = c.messenger.identity.signer.publicKey
+    await writeRaw(c, a, room, 'sneaked in', (plain, seq, period) =>
+      sealUpdate(old.epoch, old.key, { room, author: me, seq, period }, plain),
+    )
+    await c.messenger.pushTo(b.net.peerId, room)
+    for (const p of [a, b]) await untilHolds(p, c, room)
+    await a.messenger.post(room, 'after')
+    for (const p of [a, b]) await untilTexts(p, room, ['before', 'after'])
+    expect(await a.messenger.get(room)!.locked()).toEqual([])
+
+    await a.messenger.encrypted.addMember(room, c.messenger.authorId)
+    await untilHolds(c, a, room)
+    await c.messenger.post(room, 'back in')
+    const texts = ['before', 'after', 'back in']
+    for (const p of [a, b]) await untilTexts(p, room, texts)
+  })
+
   it('[E2EE3] a member leaving: the next writer starts an epoch the leaver never gets', async () => {
     const [a, b, c] = [await set.add(), await set.add(), await set.add()]
     await connect(a, b)
