@@ -23,6 +23,8 @@ import type { ProgressMeter } from './progress.ts'
 import type { AsyncSha256 } from './hash.ts'
 
 const log = createLogger('parley:core:files:fetch')
+/** How long a fetch waits for a peer that can serve the file (or the rest of it). */
+const IDLE_MS = 30_000
 
 export interface FetchInit {
   id: string
@@ -43,7 +45,10 @@ export interface FetchInit {
   window?: number
   /** Chunks per request. @default 8 */
   batch?: number
-  /** Give up when no chunk arrived and no holder could serve one for this long. @default 30000 */
+  /**
+   * Give up when no connected peer has the manifest, or no chunk arrived and no holder could
+   * serve one, for this long. @default 30000
+   */
   idleMs?: number
 }
 
@@ -59,7 +64,11 @@ interface PeerState {
 
 /** Fetches the whole file `init.id` into the store. Rejects with AbortError when cancelled. */
 export async function fetchFile(init: FetchInit): Promise<void> {
-  const info = await ensureManifest(init)
+  const info = await ensureManifest({
+    ...init,
+    waitMs: init.idleMs ?? IDLE_MS,
+    onWaiting: () => init.meter.update({}, true), // the transfer shows while it waits
+  })
   const m = info.manifest
   init.meter.update(
     { name: m.name, size: m.size, bytes: heldBytes(m, info.have), state: 'fetching' },
@@ -72,7 +81,12 @@ export async function fetchFile(init: FetchInit): Promise<void> {
 export type ManifestInit = Pick<
   FetchInit,
   'id' | 'net' | 'store' | 'sha256' | 'holders' | 'pinned' | 'signal' | 'onLyingPeer'
->
+> & {
+  /** Ask again, with backoff, this long while no connected peer has the manifest. @default 0 */
+  waitMs?: number
+  /** Called before each wait for a peer that has the manifest. */
+  onWaiting?: () => void
+}
 
 /** What the store holds of `init.id`, after fetching and storing its manifest if it had none. */
 export async function ensureManifest(init: ManifestInit): Promise<StoredFileInfo> {
@@ -89,10 +103,34 @@ export async function ensureManifest(init: ManifestInit): Promise<StoredFileInfo
   return info
 }
 
-/** The manifest of `init.id` from the first holder that has it and whose bytes hash to the id. */
+/**
+ * The manifest of `init.id` from the first holder that has it and whose bytes hash to the id. When
+ * no connected peer has it yet (the uploader is still connecting, an always-on peer is still
+ * copying it), asks again with backoff for up to `init.waitMs`.
+ */
 async function fetchManifest(init: ManifestInit): Promise<Uint8Array> {
+  const deadline = Date.now() + (init.waitMs ?? 0)
+  const liars = new Set<PeerIdString>()
+  for (let round = 0; ; round++) {
+    const bytes = await askHolders(init, liars)
+    if (bytes !== undefined) return bytes
+    const pause = Math.min(2_000, 250 * 2 ** round)
+    if (Date.now() + pause > deadline) break
+    log('no connected peer has the manifest of %s yet: asking again in %d ms', init.id, pause)
+    init.onWaiting?.()
+    await abortableDelay(pause, init.signal)
+  }
+  throw new FileUnavailableError(`No connected peer holds file ${init.id}`)
+}
+
+/** One pass over the holders (skipping `liars`, adding new ones): the manifest, or undefined. */
+async function askHolders(
+  init: ManifestInit,
+  liars: Set<PeerIdString>,
+): Promise<Uint8Array | undefined> {
   const request = encodeFileFrame({ type: 'manifest-request', id: init.id })
   for (const peer of init.holders()) {
+    if (liars.has(peer)) continue
     try {
       let bytes: Uint8Array | undefined
       let filled = 0
@@ -109,6 +147,7 @@ async function fetchManifest(init: ManifestInit): Promise<Uint8Array> {
       if (bytes === undefined || filled !== bytes.length) continue
       if (toHex(init.sha256(bytes)) !== init.id) {
         log.error('%s sent a manifest that does not match %s', peer, init.id)
+        liars.add(peer)
         init.onLyingPeer?.(peer)
         continue
       }
@@ -118,7 +157,24 @@ async function fetchManifest(init: ManifestInit): Promise<Uint8Array> {
       log('manifest of %s from %s failed: %e', init.id, peer, err)
     }
   }
-  throw new FileUnavailableError(`No connected peer holds file ${init.id}`)
+  if (init.signal.aborted) throw new AbortError()
+  return undefined
+}
+
+/** Resolves after `ms`, or rejects with AbortError as soon as `signal` aborts. */
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new AbortError())
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(new AbortError())
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
 }
 
 const heldBytes = (m: FileManifest, have: Uint8Array): number => {
@@ -163,7 +219,7 @@ class ChunkFetch {
 
   async run(): Promise<void> {
     const { signal, store, id } = this.#init
-    const idleMs = this.#init.idleMs ?? 30_000
+    const idleMs = this.#init.idleMs ?? IDLE_MS
     const onAbort = (): void => this.#notify()
     signal.addEventListener('abort', onAbort)
     try {

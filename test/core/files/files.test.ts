@@ -225,6 +225,26 @@ describe('file sharing', () => {
     await b2.messenger.files.fetch(att.id)
     expect(Buffer.from(bytes).equals(await collect(b2.messenger.files.read(att.id)))).toBe(true)
   })
+  it('[FILE7] a fetch asked for before any holder is connected waits for one; with none it fails with FileUnavailableError', async () => {
+    const quick = { ...tuning, fetch: { ...tuning!.fetch, idleMs: 1_500 } }
+    const a = await set.add({ fileTuning: tuning })
+    const b = await set.add({ fileTuning: quick, retainAll: false })
+    const bytes = new Uint8Array(randomBytes(5 * CHUNK + 7))
+    const att = await addFile(a, bytes)
+    const nobody = b.messenger.files.fetch(att.id)
+    await expect(nobody).rejects.toMatchObject({ name: 'FileUnavailableError' })
+
+    const c = await set.add({
+      fileTuning: { ...tuning, fetch: { ...tuning!.fetch, idleMs: 20_000 } },
+    })
+    const states: string[] = []
+    c.messenger.files.onProgress((p) => states.push(p.state))
+    const waiting = c.messenger.files.fetch(att.id)
+    await vi.waitFor(() => expect(states).toContain('manifest'))
+    await connect(c, a) // the holder comes online while the fetch waits
+    await waiting
+    expect(Buffer.from(bytes).equals(await collect(c.messenger.files.read(att.id)))).toBe(true)
+  })
 })
 
 function mkd(): string {
