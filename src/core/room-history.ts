@@ -6,7 +6,14 @@
  * whether it was written here, gossiped, pulled or loaded from disk.
  */
 import type { DisplayMessage } from '../crdt/period-doc.ts'
-import { META_PERIOD, encodeEntry, periodOf, signHead, type Entry } from '../crdt/entry.ts'
+import {
+  META_PERIOD,
+  decodeEntry,
+  encodeEntry,
+  periodOf,
+  signHead,
+  type Entry,
+} from '../crdt/entry.ts'
 import type { Hlc, HybridClock } from '../crdt/hlc.ts'
 import type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
 import {
@@ -131,6 +138,7 @@ export class RoomHistory {
   /** Loads author states, key records and the newest window of documents. */
   async open(): Promise<void> {
     await this.#reloadAuthors()
+    await this.#observeStored()
     await this.#keys.load(this.#store)
     // A peer that holds no key of an encrypted room keeps its entries but builds no documents.
     if (this.#keys.readable) await this.#docs.loadWindow()
@@ -162,6 +170,29 @@ export class RoomHistory {
 
   author(key: Uint8Array): AuthorState | undefined {
     return this.#authors.get(hex(key))
+  }
+
+  /**
+   * Moves the clock past the newest stored entry of every author, ours included: the clock lives
+   * in memory, and after a restart with a wall clock that went back (or runs behind the peers'),
+   * new messages must still come after everything this peer wrote or held before (found by the
+   * multi-host harness: test/hosts, [HOST5]).
+   */
+  async #observeStored(): Promise<void> {
+    const last = await Promise.all(
+      [...this.#authors.values()].map(async (a) =>
+        a.contig === 0 ? [] : this.#store.entries(this.room, a.author, a.contig, a.contig),
+      ),
+    )
+    for (const [stored] of last) {
+      if (stored === undefined) continue
+      try {
+        this.#init.clock.observe(decodeEntry(stored.bytes).hlc)
+      } catch (err) {
+        // Stored entries were verified before they were stored; a damaged one is not ours to fix here.
+        if ((err as Error).name !== 'MalformedEntryError') throw err
+      }
+    }
   }
 
   async #reloadAuthors(): Promise<void> {

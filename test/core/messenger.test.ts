@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { PeerSet, connect, untilTexts } from '../helpers/peers.ts'
 import { createOffloadCrypto } from '../../src/core/crypto-offload.ts'
 import { channelWorker } from '../helpers/crypto-channel.ts'
+import { createClock } from '../../src/crdt/hlc.ts'
 
 describe('messenger over real libp2p (TCP on 127.0.0.1)', () => {
   const set = new PeerSet()
@@ -84,6 +85,27 @@ describe('messenger over real libp2p (TCP on 127.0.0.1)', () => {
     const again = set.track(await a.restart())
     await untilTexts(again, 'general', ['one', 'two'])
     expect(again.messenger.list()).toEqual(['general'])
+  })
+
+  it('[CORE7] after a restart with a clock 10 minutes behind, new messages still come last', async () => {
+    // A fresh clock at each start (the spread in startTestPeer reads the getter each time).
+    let skewMs = 0
+    const extra = {
+      get clock() {
+        return createClock(() => Date.now() + skewMs)
+      },
+    }
+    const [a, b] = [await set.add(extra), await set.add()]
+    await connect(a, b)
+    await a.messenger.post('general', 'mine, before')
+    await untilTexts(b, 'general', ['mine, before'])
+    await b.messenger.post('general', 'theirs, before')
+    await untilTexts(a, 'general', ['mine, before', 'theirs, before'])
+    skewMs = -10 * 60_000
+    const again = set.track(await a.restart())
+    await again.messenger.post('general', 'after the restart')
+    // Regression: the clock started from the wall clock alone and this came first.
+    await untilTexts(again, 'general', ['mine, before', 'theirs, before', 'after the restart'])
   })
 
   it('[CORE4] send waits for another peer to hold the message', async () => {
