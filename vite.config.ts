@@ -18,6 +18,7 @@ export default defineConfig({
       '@libp2p/tcp': here('./src/ui/lib/node-only.ts'),
       '@libp2p/mdns': here('./src/ui/lib/node-only.ts'),
       '@libp2p/memory': here('./src/ui/lib/node-only.ts'),
+      'sodium-native': here('./src/ui/lib/node-only.ts'),
     },
   },
   build: {

@@ -76,3 +76,15 @@ export class InvalidNetworkKeyError extends Error {
     this.name = 'InvalidNetworkKeyError'
   }
 }
+
+/**
+ * The remote end of a private-network connection holds another network key (or none): what it
+ * sent does not decrypt to libp2p's opening. The connection is closed before any handshake.
+ */
+export class NetworkKeyMismatchError extends Error {
+  static override name = 'NetworkKeyMismatchError'
+  constructor(message = 'Network key mismatch', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'NetworkKeyMismatchError'
+  }
+}

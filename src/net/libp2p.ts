@@ -89,7 +89,7 @@ export interface Libp2pNetInit {
    */
   admission?: Admission
   /**
-   * 32-byte pre-shared network key (libp2p private network, `@libp2p/pnet`): TCP, WebSocket and
+   * 32-byte pre-shared network key (libp2p private network, PSK v1: src/net/pnet.ts): TCP, WebSocket and
    * relayed connections only work between peers holding it. WebRTC skips it (admission does not).
    * @default none: an open network
    */
@@ -144,7 +144,7 @@ export async function createLibp2pNet(
   const sync = new SyncProtocol(log, { runOnLimitedConnection, gate })
   const transport = await loadTransports(profile, peerIdFromPrivateKey(privateKey).toString())
   const connectionProtector =
-    init.networkKey === undefined ? undefined : await loadProtector(init.networkKey)
+    init.networkKey === undefined ? undefined : await loadProtector(init.networkKey, profile)
   const connectionGater = { ...gate?.gater(), ...transport.connectionGater }
 
   const peerDiscovery = [...(components.peerDiscovery ?? [])]

@@ -69,29 +69,42 @@ export async function loadTransports(
 }
 
 /**
- * The libp2p private-network protector (`@libp2p/pnet`, XSalsa20 under a 32-byte pre-shared key)
- * for `networkKey`. It wraps every TCP, WebSocket, memory and circuit-relay connection before
+ * The libp2p private-network protector (XSalsa20 under a 32-byte pre-shared key) for
+ * `networkKey`. It wraps every TCP, WebSocket, memory and circuit-relay connection before
  * Noise: a peer without the key fails the handshake. WebRTC connections skip connection
  * protectors (`skipProtection` in @libp2p/webrtc), so there admission alone keeps strangers out.
+ *
+ * Node peers use Parley's own protector (pnet.ts, libsodium's Salsa20); browsers, which only dial
+ * (WebSocket to a Node peer), keep `@libp2p/pnet`. Both speak the same protocol.
  */
-export async function loadProtector(networkKey: Uint8Array): Promise<() => ConnectionProtector> {
+export async function loadProtector(
+  networkKey: Uint8Array,
+  profile: TransportProfile,
+): Promise<() => ConnectionProtector> {
   if (networkKey.byteLength !== 32) {
     throw new InvalidNetworkKeyError(`Network key of ${networkKey.byteLength} bytes, not 32`)
   }
+  if (profile !== 'browser') {
+    const [{ privateNetwork }, { sodiumSalsa20 }] = await Promise.all([
+      import('./pnet.ts'),
+      import('./xsalsa20-native.ts'),
+    ])
+    return privateNetwork({ key: networkKey, xor: sodiumSalsa20 })
+  }
   const { preSharedKey } = await import('@libp2p/pnet')
   const hex = Array.from(networkKey, (b) => b.toString(16).padStart(2, '0')).join('')
-  // pnet reads the go-ipfs swarm.key text format.
-  const psk = new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${hex}`)
-  const pnet = preSharedKey({ psk })
+  // @libp2p/pnet reads the go-ipfs swarm.key text format.
+  const pnet = preSharedKey({
+    psk: new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${hex}`),
+  })
   return () => listenerWaits(pnet())
 }
 
 /**
- * pnet opens with both sides sending a nonce at once. A Node 20 dialer over WebSocket (the `ws`
- * polyfill) loses a nonce that arrives with the upgrade response: `ws` fires `open` and that
- * `message` in one tick, before libp2p has wrapped the socket and listens, and the dial hangs
- * until its timeout (measured: every such dial). So the listener sends its nonce only once the
- * dialer's has arrived (put back for pnet to read): by then the dialer is listening.
+ * `@libp2p/pnet` opens with both sides sending a nonce at once. A Node 20 dialer over WebSocket
+ * (the `ws` polyfill) loses a nonce that arrives with the upgrade response (see pnet.ts), so the
+ * listener (a browser, on a relayed connection) sends its nonce only once the dialer's has arrived
+ * (put back for pnet to read). Parley's own protector does this by itself.
  */
 function listenerWaits(inner: ConnectionProtector): ConnectionProtector {
   return {

@@ -1,10 +1,11 @@
 /**
- * Stands in for Node-only libp2p modules (TCP, mDNS, the in-memory test transport) in the browser
+ * Stands in for Node-only modules (TCP, mDNS, the in-memory test transport, libsodium) in the browser
  * bundle: src/net loads them only for the `node` and `memory` profiles, never in a browser.
  */
 function unavailable(): never {
-  throw new Error('this libp2p module runs only on Node')
+  throw new Error('this module runs only on Node')
 }
 export const tcp = unavailable
 export const mdns = unavailable
 export const memory = unavailable
+export const crypto_stream_salsa20_xor_ic = unavailable
