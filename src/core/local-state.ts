@@ -45,17 +45,15 @@ export class LocalState {
 
   async load(): Promise<void> {
     const raw = await this.#store.getSetting('ui/local')
-    if (raw !== undefined) {
-      try {
-        this.#data = { ...structuredClone(DEFAULTS), ...(JSON.parse(dec.decode(raw)) as object) }
-      } catch {
-        // unreadable (written by a newer version?): start from defaults, history is untouched
-        this.#data = structuredClone(DEFAULTS)
-      }
-    }
-    const drafts = await this.#store.getSetting('ui/drafts')
-    if (drafts !== undefined)
-      this.#drafts = new Map(Object.entries(JSON.parse(dec.decode(drafts)) as object))
+    // Unreadable or foreign values (damaged, or written by a newer version) fall back to the
+    // defaults field by field: this is UI state, history is untouched, and the client must start.
+    this.#data = raw === undefined ? structuredClone(DEFAULTS) : toLocalData(parse(raw))
+    const drafts = parse((await this.#store.getSetting('ui/drafts')) ?? enc.encode('{}'))
+    this.#drafts = new Map(
+      isRecord(drafts)
+        ? Object.entries(drafts).filter((e): e is [string, string] => typeof e[1] === 'string')
+        : [],
+    )
   }
 
   get data(): Readonly<LocalData> {
@@ -84,5 +82,44 @@ export class LocalState {
       .catch(() => undefined)
       .then(() => this.#store.putSetting('ui/drafts', bytes))
     return this.#saving
+  }
+}
+
+/** The JSON value of `bytes`, or `undefined` if they are not JSON. */
+function parse(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(dec.decode(bytes))
+  } catch {
+    // not JSON: the caller falls back to its defaults
+    return undefined
+  }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** The entries of `v` whose values pass `ok`, as a fresh object (`{}` if `v` is no object). */
+function recordOf<T>(v: unknown, ok: (x: unknown) => x is T): Record<string, T> {
+  if (!isRecord(v)) return {}
+  return Object.fromEntries(Object.entries(v).filter((e): e is [string, T] => ok(e[1])))
+}
+
+const isNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x)
+const isStrings = (x: unknown): x is string[] =>
+  Array.isArray(x) && x.every((s) => typeof s === 'string')
+const isClock = (x: unknown): x is Hlc => isRecord(x) && isNumber(x['wall']) && isNumber(x['count'])
+
+/** Stored local data, each field kept only if it has the right shape (else its default). */
+function toLocalData(v: unknown): LocalData {
+  const d = structuredClone(DEFAULTS)
+  if (!isRecord(v)) return d
+  return {
+    ...v, // fields of a newer version, kept for it
+    joined: isStrings(v['joined']) ? v['joined'] : d.joined,
+    left: isStrings(v['left']) ? v['left'] : d.left,
+    read: recordOf(v['read'], isClock),
+    delivered: recordOf(v['delivered'], isNumber),
+    lastSeen: recordOf(v['lastSeen'], isNumber),
+    current: typeof v['current'] === 'string' ? v['current'] : d.current,
   }
 }

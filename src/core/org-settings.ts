@@ -26,23 +26,66 @@ interface Stored {
   addrs: string[]
 }
 
-/** Throws if the setting is there but unreadable (a damaged data directory is not a fresh one). */
+/**
+ * The org setting is there but unreadable: not JSON, fields missing or of the wrong type, records
+ * that do not decode. A damaged data directory is not a fresh one: nothing is joined or created
+ * over it.
+ */
+export class DamagedSettingError extends Error {
+  static override name = 'DamagedSettingError'
+  constructor(message = 'Damaged org setting', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'DamagedSettingError'
+  }
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string'
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString)
+
+/** The stored setting's fields, or a {@link DamagedSettingError}. */
+function readStored(raw: Uint8Array): Stored {
+  let v: unknown
+  try {
+    v = JSON.parse(new TextDecoder().decode(raw))
+  } catch (err) {
+    throw new DamagedSettingError('Damaged org setting: not JSON', { cause: err })
+  }
+  const s = (typeof v === 'object' && v !== null ? v : {}) as Partial<Record<keyof Stored, unknown>>
+  const ok =
+    isString(s.root) &&
+    isString(s.networkKey) &&
+    (s.rootSecret === undefined || isString(s.rootSecret)) &&
+    isStrings(s.records) &&
+    isStrings(s.addrs)
+  if (!ok) throw new DamagedSettingError('Damaged org setting: fields')
+  return s as Stored
+}
+
+/** Throws {@link DamagedSettingError} if the setting is there but unreadable. */
 export async function loadOrgSettings(store: HistoryStore): Promise<OrgSettings | undefined> {
   const raw = await store.getSetting(KEY)
   if (raw === undefined) return undefined
-  const s = JSON.parse(new TextDecoder().decode(raw)) as Stored
+  const s = readStored(raw)
   const bytes = (t: string): Uint8Array => {
     const b = fromBase64Url(t)
-    if (b === undefined) throw new Error('damaged org setting')
+    if (b === undefined) throw new DamagedSettingError('Damaged org setting: not base64url')
     return b
   }
-  const root = decodeOrgRecord(bytes(s.root))
-  if (root.kind !== 'root') throw new Error('damaged org setting')
+  const record = (t: string): OrgRecord => {
+    try {
+      return decodeOrgRecord(bytes(t))
+    } catch (err) {
+      if (err instanceof DamagedSettingError) throw err
+      throw new DamagedSettingError('Damaged org setting: a record does not decode', { cause: err })
+    }
+  }
+  const root = record(s.root)
+  if (root.kind !== 'root') throw new DamagedSettingError('Damaged org setting: root')
   return {
     root,
     networkKey: bytes(s.networkKey),
     ...(s.rootSecret === undefined ? {} : { rootSecret: bytes(s.rootSecret) }),
-    records: s.records.map((r) => decodeOrgRecord(bytes(r))),
+    records: s.records.map(record),
     addrs: s.addrs,
   }
 }

@@ -31,6 +31,7 @@ import { IndexeddbPersistence, clearDocument, storeState } from 'y-indexeddb'
 import { CorruptSnapshotError } from './errors.ts'
 import { MAX_SNAPSHOT_BYTES, PeriodDoc, loadedCleanly, yDocOf } from './period-doc.ts'
 import type { DocPersistence, PersistedPeriod } from './doc-persistence.ts'
+import { structCountsFit } from './update-shape.ts'
 
 export type { DocPersistence, PersistedPeriod }
 
@@ -184,6 +185,9 @@ export function createIdbDocs(init: IdbDocsInit): DocPersistence {
     try {
       await synced(p, ydoc)
       try {
+        // a damaged struct count would have Y.applyUpdate allocate for it first (update-shape.ts)
+        const bad = stored.updates.findIndex((u) => !structCountsFit(u))
+        if (bad >= 0) throw new RangeError(`stored update ${bad} does not decode`)
         Y.transact(ydoc, () => stored.updates.forEach((u) => Y.applyUpdate(ydoc, u)), p, false)
       } catch (err) {
         throw new CorruptSnapshotError(`${name}: an update does not apply: ${String(err)}`, {

@@ -13,6 +13,7 @@ import { isHlc, type Hlc } from './hlc.ts'
 import { isClientId } from './client-id.ts'
 import { wellFormed } from './guards.ts'
 import { isPeriod, validateUpdate, type UpdateContext } from './validate.ts'
+import { structCountsFit } from './update-shape.ts'
 import { compareMessages, toDisplay, withEdit, type DisplayMessage } from './display.ts'
 import {
   EDITS,
@@ -132,6 +133,8 @@ export class PeriodDoc {
     init?: PeriodDocInit,
   ): PeriodDoc {
     if (bytes.length > MAX_SNAPSHOT_BYTES) throw new CorruptSnapshotError('Snapshot too large')
+    // before Y.applyUpdate allocates what a damaged struct count claims (update-shape.ts)
+    if (!structCountsFit(bytes)) throw new CorruptSnapshotError('Corrupt snapshot: does not decode')
     const pd = new PeriodDoc(room, period, init)
     const doc = pd.#doc
     try {

@@ -89,6 +89,8 @@ export function decodeManifest(bytes: Uint8Array): FileManifest {
   if (at + 2 > bytes.length) throw bad('truncated')
   const nameBytes = bytes.subarray(18, at)
   const typeLength = dv.getUint16(at)
+  // (subarray would cut a type that runs past the end short without a word)
+  if (at + 2 + typeLength > bytes.length) throw bad('truncated')
   const typeBytes = bytes.subarray(at + 2, at + 2 + typeLength)
   at += 2 + typeLength
   let name: string

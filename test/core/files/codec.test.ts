@@ -55,6 +55,15 @@ describe('file manifests', () => {
       )
     }
   })
+
+  it('[FM3] refuses a media type that runs past the end (was read short and accepted; npm run fuzz)', () => {
+    const bytes = encodeManifest(manifest({ size: 0, type: '', hashes: new Uint8Array() }))
+    const dv = new DataView(bytes.buffer, bytes.byteOffset)
+    dv.setUint16(18 + 'photo.jpg'.length, 0x1000) // the type length, with no type bytes after it
+    expect(() => decodeManifest(bytes)).toThrow(
+      expect.objectContaining({ name: 'MalformedManifestError' }),
+    )
+  })
 })
 
 describe('file frames', () => {
