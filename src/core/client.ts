@@ -26,6 +26,7 @@ import { Delivery } from './delivery.ts'
 import { FileTransfers, type FileTransfersInit } from './file-transfers.ts'
 import type { Org } from './org.ts'
 import { OrgClient } from './org-client.ts'
+import { PrivateRoomAdmin, isPrivateRoom } from './private-room-admin.ts'
 
 export type { PersonView, ClaimState, RoomSummary }
 export { slugOf } from './room-list.ts'
@@ -62,6 +63,8 @@ export class ParleyClient {
   readonly files: FileTransfers
   /** The org's name, members and admin actions (when the account belongs to one). */
   readonly org: OrgClient | undefined
+  /** Private rooms: create with people, members, add, remove (src/core/private-room-admin.ts). */
+  readonly privateRooms: PrivateRoomAdmin
   readonly #delivery: Delivery
   readonly #events = new Emitter()
   readonly #off: Unsubscribe[] = []
@@ -88,6 +91,13 @@ export class ParleyClient {
       local: this.local,
       me: init.account.author,
       emit: (channel) => this.#events.emit(channel),
+    })
+    this.privateRooms = new PrivateRoomAdmin({
+      messenger: this.messenger,
+      org: this.org,
+      me: init.account.author,
+      nameOf: (author) => this.nameOf(author),
+      join: (room) => this.#rooms.join(room),
     })
   }
 
@@ -187,8 +197,12 @@ export class ParleyClient {
     return this.#rooms.join(id)
   }
 
-  /** Hides the room here (this browser still holds its history). */
-  leaveRoom(id: string): Promise<void> {
+  /**
+   * Hides the room here (this browser still holds its history); a private room is left for good
+   * (our devices leave its members: the next member who writes starts a key we never get).
+   */
+  async leaveRoom(id: string): Promise<void> {
+    if (isPrivateRoom(id)) await this.privateRooms.leave(id)
     return this.#rooms.leave(id)
   }
 

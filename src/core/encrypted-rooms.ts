@@ -107,14 +107,20 @@ export class EncryptedRooms {
     return (await this.#init.join(room)).keys.members()
   }
 
-  /** Adds a member to an encrypted room: a new key epoch, older keys passed on (history readable). */
-  async addMember(room: string, author: string): Promise<void> {
+  /**
+   * Adds a member (or several, in one record) to an encrypted room: a new key epoch, older keys
+   * passed on (history readable).
+   */
+  async addMember(room: string, author: string | readonly string[]): Promise<void> {
     await addMember(await this.#init.join(room), this.#init.me, author)
     this.#init.wrote(room)
   }
 
-  /** Removes a member (or, with our own id, leaves): later entries use a key it never gets. */
-  async removeMember(room: string, author: string): Promise<void> {
+  /**
+   * Removes a member (or several, in one record; with our own id: leaves): later entries use a key
+   * they never get, and members refuse what they write after it (room-key-records.ts).
+   */
+  async removeMember(room: string, author: string | readonly string[]): Promise<void> {
     await removeMember(await this.#init.join(room), this.#init.me, author)
     this.#init.wrote(room)
   }

@@ -6,6 +6,7 @@
  */
 import type { Unsubscribe } from '../net/index.ts'
 import type { Role } from '../crdt/org-records.ts'
+import { authorFromId } from '../crdt/entry.ts'
 import type { MemberInfo, Org } from './org.ts'
 import type { Messenger } from './messenger.ts'
 import type { PresenceInfo, PresenceStatus } from './presence.ts'
@@ -58,6 +59,18 @@ export class OrgClient {
   /** The user ID of the member whose device `author` is (any of its devices). */
   userOf(author: string): string | undefined {
     return this.#org.members().find((m) => m.keys.includes(author))?.userId
+  }
+
+  /** Every device key (author id) of the member whose device `author` is, valid now. */
+  devicesOf(author: string): string[] {
+    const m = this.#org.members().find((x) => x.keys.includes(author))
+    if (m === undefined || m.revoked) return []
+    return m.keys.filter((k) => this.#org.isMember(authorFromId(k)))
+  }
+
+  /** Whether we are an admin of the org now. */
+  isAdmin(): boolean {
+    return this.#org.roleOf(this.#org.signer.publicKey) === 'admin'
   }
 
   /** Presence of every author heard from. */

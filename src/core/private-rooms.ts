@@ -34,22 +34,35 @@ function currentMembers(h: RoomHistory): string[] {
   return members
 }
 
-/** Adds `author` to the room: a new epoch for everyone, older keys passed on. */
-export async function addMember(h: RoomHistory, me: Uint8Array, author: string): Promise<void> {
+/** Adds `authors` to the room in one record: a new epoch for everyone, older keys passed on. */
+export async function addMember(
+  h: RoomHistory,
+  me: Uint8Array,
+  authors: string | readonly string[],
+): Promise<void> {
   const members = currentMembers(h)
   if (!members.includes(authorId(me))) throw new NotRoomMemberError()
-  if (members.includes(author)) return
-  const keys = [...members, author].map(authorFromId)
+  const added = [...new Set(typeof authors === 'string' ? [authors] : authors)].filter(
+    (a) => !members.includes(a),
+  )
+  if (added.length === 0) return
+  const keys = [...members, ...added].map(authorFromId)
   await h.write({ kind: 'members', members: keys, rotate: true })
 }
 
-/** Removes `author` from the room and rotates the key (it never gets the new one). */
-export async function removeMember(h: RoomHistory, me: Uint8Array, author: string): Promise<void> {
+/**
+ * Removes `authors` from the room in one record and rotates the key (they never get the new one).
+ * Removing ourselves is leaving: a record without a key (a key we made would be one we hold).
+ */
+export async function removeMember(
+  h: RoomHistory,
+  me: Uint8Array,
+  authors: string | readonly string[],
+): Promise<void> {
   const members = currentMembers(h)
   if (!members.includes(authorId(me))) throw new NotRoomMemberError()
-  if (!members.includes(author)) return
-  const rest = members.filter((m) => m !== author).map(authorFromId)
-  const self = author === authorId(me)
-  // Leaving ourselves: a record without a key (a key we made would be one we hold).
-  await h.write({ kind: 'members', members: rest, rotate: !self })
+  const gone = new Set(typeof authors === 'string' ? [authors] : authors)
+  if (!members.some((m) => gone.has(m))) return
+  const rest = members.filter((m) => !gone.has(m)).map(authorFromId)
+  await h.write({ kind: 'members', members: rest, rotate: !gone.has(authorId(me)) })
 }

@@ -27,6 +27,7 @@ import type { DocPersistence } from '../crdt/doc-persistence.ts'
 import type { Identity } from './identity.ts'
 import { PeriodCache } from './period-cache.ts'
 import { RoomKeys } from './room-keys.ts'
+import { updateKind } from '../crdt/e2ee.ts'
 import type { RoomDirectory } from './room-directory.ts'
 import { BatchSealer } from './batch-sealer.ts'
 import { applyLocal, genesisOf, type LocalOp } from './local-ops.ts'
@@ -221,6 +222,9 @@ export class RoomHistory {
     const learned = await this.#keys.add(entries.map((v) => v.entry))
     if (this.#init.onKeysDue !== undefined && this.#keys.encrypted && this.#keys.due())
       this.#init.onKeysDue(this)
+    // the members may have changed (key records change no document): the UI shows them
+    if (this.#keys.encrypted && entries.some((v) => updateKind(v.entry.update) === 'keys'))
+      this.#init.onChange()
     // A peer without a key of an encrypted room stores its entries and builds no documents.
     if (!this.#keys.readable) return
     if (!wasReadable) await this.#docs.loadWindow()
@@ -330,6 +334,7 @@ export class RoomHistory {
       }
       const closing = sealer.closing()
       if (closing !== undefined) await append(META_PERIOD, closing, clock.now())
+      if (closing !== undefined || batch.some((w) => w.op.kind === 'members')) this.#held = true
       const { sig } = await signHead(identity.signer, this.room, seq, prev)
       const head: StoredHead = { author: me, seq, hash: prev, sig }
       this.#mark('signed', me, seq)

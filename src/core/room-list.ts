@@ -14,7 +14,7 @@ import {
 } from '../crdt/directory.ts'
 import type { Messenger } from './messenger.ts'
 import type { LocalState } from './local-state.ts'
-import { dmRoomId } from '../crdt/e2ee.ts'
+import { PRIVATE_PREFIX, dmRoomId } from '../crdt/e2ee.ts'
 
 export interface RoomSummary {
   id: string
@@ -24,6 +24,8 @@ export interface RoomSummary {
   unread: number
   /** For a dm: the other member's author id. */
   peer?: string
+  /** For a private room: the members' author ids (every device), once its keys are here. */
+  members?: string[]
 }
 
 /** A room id from a name: lowercase, dashes, ≤ 64 characters. */
@@ -136,13 +138,15 @@ export class RoomList {
 
   /** `sys.rooms` changed: new listings, and dms that name us. */
   async onListings(): Promise<void> {
-    const { rooms, dms } = resolveRooms(await this.#messenger.messages(ROOMS_ROOM))
+    const { rooms, dms, invited } = resolveRooms(await this.#messenger.messages(ROOMS_ROOM))
     this.#listings = rooms
     const { joined, left } = this.#local.data
+    const news = (id: string): boolean => !joined.includes(id) && !left.includes(id)
     for (const dm of dms.values()) {
-      if (dm.members.includes(this.#me) && !joined.includes(dm.id) && !left.includes(dm.id))
-        await this.join(dm.id)
+      if (dm.members.includes(this.#me) && news(dm.id)) await this.join(dm.id)
     }
+    // private rooms we were added to (the room's key records decide whether we really are)
+    for (const id of invited.get(this.#me) ?? []) if (news(id)) await this.join(id)
     this.#emit('rooms')
   }
 
@@ -153,6 +157,8 @@ export class RoomList {
     const read = this.#local.data.read[id]
     const meta = await this.#messenger.roomMeta(id)
     const msgs = await this.#messenger.messages(id)
+    const priv = id.startsWith(PRIVATE_PREFIX)
+    const members = priv ? await this.#messenger.encrypted.members(id) : undefined
     if (this.#refreshes.get(id) !== n) return
     let unread = 0
     for (let i = msgs.length - 1; i >= 0; i--) {
@@ -161,13 +167,19 @@ export class RoomList {
       if (m.author !== this.#me && !m.deleted) unread++
     }
     const peer = meta?.members?.find((a) => a !== this.#me)
+    if (priv && meta === undefined && members !== undefined && !members.includes(this.#me)) {
+      // named in a notice of a room whose keys never included us: nothing to show
+      if (this.#summaries.delete(id)) this.#emit('rooms')
+      return
+    }
     this.#summaries.set(id, {
       id,
       name: meta?.name !== undefined && meta.name !== '' ? meta.name : id,
       topic: meta?.topic ?? '',
-      kind: meta?.kind ?? 'unknown',
+      kind: meta?.kind ?? (priv ? 'private' : 'unknown'),
       unread,
       ...(meta?.kind === 'dm' && peer !== undefined ? { peer } : {}),
+      ...(members === undefined ? {} : { members }),
     })
     this.#emit('rooms')
   }

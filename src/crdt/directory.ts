@@ -14,6 +14,7 @@ import { compareHlc, type Hlc } from './hlc.ts'
 import { hasKeys, isAuthorSet } from './guards.ts'
 import { isRoomId } from './entry.ts'
 import { MAX_NAME_LENGTH, MAX_TOPIC_LENGTH } from './meta.ts'
+import { PRIVATE_PREFIX } from './e2ee.ts'
 
 /** Room of profile records. */
 export const PEOPLE_ROOM = 'sys.people'
@@ -51,7 +52,19 @@ export interface DmNotice {
   id: string
   members: string[]
 }
-export type DirectoryRecord = ProfileRecord | RoomListing | DmNotice
+/**
+ * `sys.rooms`: `members` (author ids) were added to the private room `id`, whose browsers join it by
+ * themselves. Only a hint: who is a member, and who holds its keys, is the room's key records'
+ * business (src/core/room-keys.ts); the notice tells no name or topic (those are sealed).
+ */
+export interface PrivateNotice {
+  t: 'private'
+  id: string
+  members: string[]
+}
+/** Most author ids one private-room notice names (a notice stays well under 4 KiB). */
+export const MAX_NOTICE_MEMBERS = 32
+export type DirectoryRecord = ProfileRecord | RoomListing | DmNotice | PrivateNotice
 
 /** Whether `v` is a well-formed directory record. */
 export function isDirectoryRecord(v: unknown): v is DirectoryRecord {
@@ -67,8 +80,16 @@ export function isDirectoryRecord(v: unknown): v is DirectoryRecord {
       typeof v.topic === 'string' &&
       v.topic.length <= MAX_TOPIC_LENGTH
     )
-  if (hasKeys(v, ['t', 'id', 'members']))
+  if (hasKeys(v, ['t', 'id', 'members'])) {
+    if (v.t === 'private')
+      return (
+        isRoomId(v.id) &&
+        v.id.startsWith(PRIVATE_PREFIX) &&
+        isAuthorSet(v.members, MAX_NOTICE_MEMBERS) &&
+        v.members.length > 0
+      )
     return v.t === 'dm' && isRoomId(v.id) && isAuthorSet(v.members, 2) && v.members.length === 2
+  }
   return false
 }
 
@@ -137,17 +158,27 @@ export function resolvePeople(messages: Iterable<PostedText>): Map<string, Perso
   return people
 }
 
-/** Public rooms listed in `sys.rooms` (latest listing per room id) and dm rooms per member. */
+/**
+ * Public rooms listed in `sys.rooms` (latest listing per room id), dm rooms per member, and the
+ * private rooms each author id was added to (by private notices).
+ */
 export function resolveRooms(messages: Iterable<PostedText>): {
   rooms: Map<string, RoomListing>
   dms: Map<string, DmNotice>
+  invited: Map<string, Set<string>>
 } {
   const rooms = new Map<string, RoomListing>()
   const dms = new Map<string, DmNotice>()
+  const invited = new Map<string, Set<string>>()
   for (const m of [...messages].sort(byClock)) {
     const r = decodeRecord(m.text)
     if (r?.t === 'room') rooms.set(r.id, r)
     else if (r?.t === 'dm' && r.members.includes(m.author) && !dms.has(r.id)) dms.set(r.id, r)
+    else if (r?.t === 'private')
+      for (const a of r.members) {
+        const set = invited.get(a) ?? new Set<string>()
+        invited.set(a, set.add(r.id))
+      }
   }
-  return { rooms, dms }
+  return { rooms, dms, invited }
 }

@@ -80,4 +80,26 @@ describe('directory records', () => {
     expect(rooms.get('design')?.topic).toBe('pixels')
     expect([...dms.keys()]).toEqual(['dm.y'])
   })
+
+  it('[DIR6] private-room notices: only for p. rooms, 1 to 32 distinct author ids; no public listing', () => {
+    const id = `p.${'a'.repeat(40)}.${'b'.repeat(12)}`
+    expect(isDirectoryRecord({ t: 'private', id, members: [A, B] })).toBe(true)
+    expect(isDirectoryRecord({ t: 'private', id, members: [] })).toBe(false)
+    expect(isDirectoryRecord({ t: 'private', id, members: [A, A] })).toBe(false)
+    expect(isDirectoryRecord({ t: 'private', id: 'design', members: [A] })).toBe(false)
+    const many = Array.from({ length: 33 }, (_, i) => `${i.toString(36).padStart(42, 'A')}A`)
+    expect(isDirectoryRecord({ t: 'private', id, members: many })).toBe(false)
+    expect(isDirectoryRecord({ t: 'private', id, members: many.slice(0, 32) })).toBe(true)
+    const post = (author: string, wall: number, members: string[]): PostedText => ({
+      author,
+      wall,
+      count: 0,
+      text: encodeRecord({ t: 'private', id, members }),
+    })
+    const { rooms, invited } = resolveRooms([post(A, 1, [B]), post(B, 2, [C])])
+    expect(rooms.size).toBe(0)
+    expect([...(invited.get(B) ?? [])]).toEqual([id])
+    expect([...(invited.get(C) ?? [])]).toEqual([id])
+    expect(invited.get(A)).toBeUndefined()
+  })
 })

@@ -49,7 +49,9 @@ export class ClientState {
 
   /** The room as the sidebar and header title it. */
   titleOf(room: RoomSummary): string {
-    return room.kind === 'dm' && room.peer !== undefined ? this.nameOf(room.peer) : room.name
+    if (room.kind === 'dm' && room.peer !== undefined) return this.nameOf(room.peer)
+    // a private room whose sealed name we cannot read (its keys not here yet)
+    return room.kind === 'private' && room.name === room.id ? 'Private room' : room.name
   }
 
   open(room: string): void {
