@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Cmd, Commands, Request, Response } from './protocol.ts'
+import type { Commands, Response } from './protocol.ts'
 
 const live = new Set<ChildProcess>()
 /** The peer script run through tsx (the default). */
@@ -21,14 +21,19 @@ process.once('exit', () => {
   for (const child of live) if (child.exitCode === null) child.kill('SIGKILL')
 })
 
+/** The commands a child process answers: name → argument and result types. */
+export type CommandMap<M> = { [C in keyof M]: { args: unknown; result: unknown } }
+
 export interface SpawnOptions {
   /** Shown in errors and in the profile's file name. */
   name: string
+  /** The child's script (default: the bench peer, {@link TS_PEER} or what {@link usePeerScript} set). */
+  script?: string
   /** Write a V8 CPU profile of this process into this directory. */
   cpuProfDir?: string
 }
 
-export class PeerProcess {
+export class PeerProcess<M extends CommandMap<M> = Commands> {
   readonly name: string
   readonly #child: ChildProcess
   readonly #pending = new Map<
@@ -59,36 +64,40 @@ export class PeerProcess {
     })
   }
 
-  static spawn(opts: SpawnOptions): PeerProcess {
-    const execArgv = peerScript.endsWith('.ts')
-      ? ['--import', 'tsx', '--expose-gc']
-      : ['--expose-gc']
+  static spawn<M extends CommandMap<M> = Commands>(opts: SpawnOptions): PeerProcess<M> {
+    const script = opts.script ?? peerScript
+    const execArgv = script.endsWith('.ts') ? ['--import', 'tsx', '--expose-gc'] : ['--expose-gc']
     // One directory per process: tsx's loader thread writes a profile of its own there too (the
     // main thread's file is the one whose name has thread id 0... or the biggest).
     if (opts.cpuProfDir !== undefined)
       execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfDir, opts.name)}`)
-    const child = fork(peerScript, [opts.name], {
+    const child = fork(script, [opts.name], {
       execArgv,
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, DEBUG: process.env.BENCH_DEBUG ?? '' },
     })
     live.add(child)
-    return new PeerProcess(opts.name, child)
+    return new PeerProcess<M>(opts.name, child)
   }
 
   get pid(): number | undefined {
     return this.#child.pid
   }
 
-  call<C extends Cmd>(
+  call<C extends keyof M & string>(
     cmd: C,
-    args: Commands[C]['args'],
+    args: M[C]['args'],
     timeoutMs = 60_000,
-  ): Promise<Commands[C]['result']> {
+  ): Promise<M[C]['result']> {
+    return this.#request(cmd, args, timeoutMs) as Promise<M[C]['result']>
+  }
+
+  /** Every child answers `stop` (and the driver's own commands, typed by `call`). */
+  #request(cmd: string, args: unknown, timeoutMs: number): Promise<unknown> {
     if (this.#exited !== undefined) return Promise.reject(this.#exited)
     const id = this.#nextId++
-    const req: Request<C> = { id, cmd, args }
+    const req = { id, cmd, args }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id)
@@ -97,7 +106,7 @@ export class PeerProcess {
       this.#pending.set(id, {
         resolve: (v) => {
           clearTimeout(timer)
-          resolve(v as Commands[C]['result'])
+          resolve(v)
         },
         reject: (e) => {
           clearTimeout(timer)
@@ -113,7 +122,7 @@ export class PeerProcess {
     if (this.#exited !== undefined) return
     const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()))
     try {
-      await this.call('stop', {}, timeoutMs)
+      await this.#request('stop', {}, timeoutMs)
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))])
     } finally {
       this.kill()
@@ -127,6 +136,8 @@ export class PeerProcess {
 }
 
 /** Stops every process (in parallel), killing any that does not stop in time. */
-export async function stopAll(procs: readonly PeerProcess[]): Promise<void> {
+export async function stopAll(
+  procs: readonly { stop(): Promise<void>; kill(): void }[],
+): Promise<void> {
   await Promise.all(procs.map((p) => p.stop().catch(() => p.kill())))
 }
