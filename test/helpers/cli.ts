@@ -179,17 +179,20 @@ export class CliHarness {
     }
   }
 
-  /** `serve --data dir --port 0 --tcp-port 0 ...extra` (mDNS off unless `mdns`), awaited on 'ready'. */
+  /**
+   * `serve --data dir --port 0 --tcp-port 0 ...extra` (mDNS off unless `mdns`), awaited on 'ready'
+   * (for `readyMs`, default 30 s).
+   */
   async serve(
     dir: string,
     extra: string[] = [],
-    init: HarnessInit & { mdns?: boolean } = {},
+    init: HarnessInit & { mdns?: boolean; readyMs?: number } = {},
   ): Promise<Served> {
     const args = ['serve', '--data', dir, '--port', '0', '--tcp-port', '0', ...extra]
     if (init.mdns !== true) args.push('--no-mdns')
     else if (init.prefix === undefined) throw new Error('mDNS only inside a network namespace')
     const proc = this.spawn(args, init)
-    await proc.line(/^ready$/)
+    await proc.line(/^ready$/, init.readyMs)
     const field = (re: RegExp): string => {
       for (const l of proc.lines) {
         const m = re.exec(l)

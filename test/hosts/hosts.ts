@@ -126,7 +126,8 @@ export class Hosts {
     const s = await this.#h.serve(
       this.dirs[i]!,
       ['--name', `h${i}`, '--port', '4040', '--tcp-port', '4041'],
-      { ...this.#init(i), mdns: true },
+      // A shared 2-core machine under load can take long to start one.
+      { ...this.#init(i), mdns: true, readyMs: 120_000 },
     )
     this.served[i] = s
     return s
