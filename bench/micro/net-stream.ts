@@ -3,9 +3,10 @@
  * `PeerNet.request` over TCP + Noise + yamux, the responder yielding 1 MiB frames from memory (no
  * disk, no hashing). What a file transfer could reach if everything above `src/net` were free.
  *
- *   npx tsx bench/micro/net-stream.ts [--mb=256] [--frames=16] [--parallel=2]
+ *   npx tsx bench/micro/net-stream.ts [--mb=256] [--frames=16] [--parallel=2] [--key]
  *
- * `--frames` frames per request, `--parallel` requests in flight at once.
+ * `--frames` frames per request, `--parallel` requests in flight at once, `--key` both nets in a
+ * private network (`networkKey`, as every org peer since the organisation became the default).
  */
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
@@ -18,6 +19,9 @@ const MiB = 1024 * 1024
 const arg = (name: string, dflt: number): number =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt)
 
+const withKey = process.argv.includes('--key')
+const keyInit = withKey ? { networkKey: new Uint8Array(32).fill(1) } : {}
+
 const cpuSeconds = (): number => {
   const c = process.cpuUsage()
   return (c.user + c.system) / 1e6
@@ -28,6 +32,7 @@ async function responder(): Promise<void> {
     listen: ['/ip4/127.0.0.1/tcp/0'],
     mdns: false,
     transports: 'node',
+    ...keyInit,
   })
   const frame = new Uint8Array(MiB).fill(7)
   net.handle(async function* (request) {
@@ -49,14 +54,19 @@ async function requester(): Promise<void> {
   const parallel = arg('parallel', 2)
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve'],
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', ...(withKey ? ['--key'] : [])],
     {
       stdio: ['pipe', 'pipe', 'inherit'],
     },
   )
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
   const addr = (await lines.next()).value as string
-  const net = await createLibp2pNet({ mdns: false, transports: 'node', bootstrap: [addr] })
+  const net = await createLibp2pNet({
+    mdns: false,
+    transports: 'node',
+    bootstrap: [addr],
+    ...keyInit,
+  })
   await net.start()
   const peer = addr.slice(addr.lastIndexOf('/') + 1) as PeerIdString
   for (let i = 0; i < 100 && !net.peers().includes(peer); i++)
@@ -86,6 +96,7 @@ async function requester(): Promise<void> {
       mb,
       frames,
       parallel,
+      key: withKey,
       MBps: Math.round(got / 1e6 / s),
       requesterCpuPerGB: +(cpu / gb).toFixed(2),
       responderCpuTotal: +serverCpu.toFixed(2),

@@ -154,11 +154,16 @@ class PrivateConnection extends AbstractMultiaddrConnection {
   }
 
   sendData(data: SendList): { sentBytes: number; canSendMore: boolean } {
-    // Each buffer on its own: no concatenation of the (up to several MiB) list first.
-    let canSendMore = true
-    for (const buf of data)
-      canSendMore = this.#maConn.send(this.#outbound.update(buf)) && canSendMore
-    return { sentBytes: data.byteLength, canSendMore }
+    // One buffer, encrypted in place, for the whole list: Noise hands over each frame as three
+    // (length, ciphertext, tag), and each would otherwise be its own socket write and cipher call.
+    const out = new Uint8Array(data.byteLength)
+    let at = 0
+    for (const buf of data) {
+      out.set(buf, at)
+      at += buf.byteLength
+    }
+    this.#outbound.update(out, out)
+    return { sentBytes: out.byteLength, canSendMore: this.#maConn.send(out) }
   }
 
   async sendClose(options?: AbortOptions): Promise<void> {

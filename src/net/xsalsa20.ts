@@ -67,10 +67,13 @@ export class XSalsa20Stream {
     this.#xor = xor
   }
 
-  /** `input` XORed with the next `input.byteLength` bytes of keystream, in a new array. */
-  update(input: Uint8Array): Uint8Array {
+  /**
+   * `input` XORed with the next `input.byteLength` bytes of keystream, into `out` (a new array
+   * unless given; `out` may be `input` itself, for in place).
+   */
+  update(input: Uint8Array, out = new Uint8Array(input.byteLength)): Uint8Array {
     const len = input.byteLength
-    const out = new Uint8Array(len)
+    if (out.byteLength !== len) throw new RangeError('output and input lengths differ')
     const offset = this.#pos % BLOCK
     const head = Math.min((BLOCK - offset) % BLOCK, len)
     for (let i = 0; i < head; i++) out[i] = input[i]! ^ this.#block[offset + i]!
