@@ -68,11 +68,6 @@ export class OrgClient {
     return m.keys.filter((k) => this.#org.isMember(authorFromId(k)))
   }
 
-  /** Whether we are an admin of the org now. */
-  isAdmin(): boolean {
-    return this.#org.roleOf(this.#org.signer.publicKey) === 'admin'
-  }
-
   /** Presence of every author heard from. */
   people(): readonly PresenceInfo[] {
     return this.#messenger.people()

@@ -5,9 +5,9 @@
  * devices. Whoever is added is told by a notice in `sys.rooms` (src/crdt/directory.ts) naming only
  * the room id and their author ids, and their browser joins by itself (RoomList.onListings).
  *
- * Who may do what is the app's policy: any member adds people; the room's creator (any device of
- * the creator's user) and the org's admins remove them; everyone may leave. The key records
- * themselves accept a removal by any member (src/core/room-key-records.ts).
+ * Who may do what: any member adds people; the room's creator (any device of the creator's user)
+ * removes them; everyone may leave. Every peer holds the key records to that
+ * (src/core/room-key-records.ts): another member's record removing someone does not count.
  */
 import { authorFromId } from '../crdt/entry.ts'
 import { PRIVATE_PREFIX, mayFound } from '../crdt/e2ee.ts'
@@ -114,10 +114,9 @@ export class PrivateRoomAdmin {
     )
   }
 
-  /** Whether we may remove people: we are a member and made the room, or we are an org admin. */
+  /** Whether we may remove people: we are a member and our user made the room. */
   canRemove(members: readonly RoomMember[]): boolean {
-    const me = members.find((m) => m.self)
-    return me !== undefined && (me.creator || this.#init.org?.isAdmin() === true)
+    return members.find((m) => m.self)?.creator === true
   }
 
   /** Adds the person whose device `author` is (all their devices, one record), and tells them. */
@@ -131,7 +130,7 @@ export class PrivateRoomAdmin {
   async remove(room: string, author: string): Promise<void> {
     const members = (await this.members(room)) ?? []
     if (!this.canRemove(members))
-      throw new RoomPermissionError('Only the room’s creator or an admin removes people')
+      throw new RoomPermissionError('Only the room’s creator removes people')
     const person = members.find((m) => m.keys.includes(author))
     if (person === undefined) return
     if (person.self) throw new RoomPermissionError('Leave the room instead')

@@ -3,11 +3,12 @@
  * records that say so. Adding a member starts a new epoch whose record also hands the new member
  * every older epoch key (it reads the history); removing one starts a new epoch it does not get;
  * leaving writes a record without a key, and the next member who writes starts the new epoch.
+ * Only the creator (any device of the creator's user) removes others (src/core/room-key-records.ts).
  */
 import { authorFromId, authorId } from '../crdt/entry.ts'
 import { isEncryptedRoom, privateRoomId } from '../crdt/e2ee.ts'
 import type { RoomHistory } from './room-history.ts'
-import { NotRoomMemberError, RoomKeyMissingError } from './room-keys.ts'
+import { NotRoomCreatorError, NotRoomMemberError, RoomKeyMissingError } from './room-keys.ts'
 
 /** What a new private room needs. */
 export interface PrivateRoomInit {
@@ -63,6 +64,11 @@ export async function removeMember(
   if (!members.includes(authorId(me))) throw new NotRoomMemberError()
   const gone = new Set(typeof authors === 'string' ? [authors] : authors)
   if (!members.some((m) => gone.has(m))) return
+  // others (not our own devices) only by the creator: other members' records would not count
+  const others = [...gone].filter(
+    (a) => members.includes(a) && !h.keys.isOwnDevice(authorFromId(a)),
+  )
+  if (others.length > 0 && !h.keys.isCreator(me)) throw new NotRoomCreatorError()
   const rest = members.filter((m) => !gone.has(m)).map(authorFromId)
   await h.write({ kind: 'members', members: rest, rotate: !gone.has(authorId(me)) })
 }

@@ -26,3 +26,12 @@ export class PlaintextInEncryptedRoomError extends Error {
     this.name = 'PlaintextInEncryptedRoomError'
   }
 }
+
+/** Only the private room's creator (any device of the creator's user) removes other members. */
+export class NotRoomCreatorError extends Error {
+  static override readonly name = 'NotRoomCreatorError'
+  constructor() {
+    super('Only the creator of this private room removes other members')
+    this.name = 'NotRoomCreatorError'
+  }
+}

@@ -15,6 +15,10 @@
  * epoch wrapped only for the members still valid. Of concurrent records the one last in
  * `(clock, author, seq)` order holds the current epoch, on every peer alike.
  *
+ * Only the creator (any device of the creator's user) removes others: a record leaving out a member
+ * who is neither its author's own device nor revoked or expired at its time does not count when
+ * another member wrote it. Leaving (one's own devices) and adding are every member's.
+ *
  * Removal is final for writing too: a removed member still holds the older epoch keys, so an entry
  * it seals under one of them is refused if a record that counts and left it out comes before the
  * entry's clock ({@link memberWhen}; issue #4: "updates from non-members are rejected").
@@ -50,6 +54,8 @@ export interface Resolved {
   current: string | undefined
   /** Every record that counts, in order, with the members from it on. */
   timeline: { at: RecordAt; members: Set<string> }[]
+  /** The author of the first record that counts (the creator the room's id names). */
+  creator: Uint8Array | undefined
 }
 
 /** The members and epochs `records` define (see the module comment). */
@@ -67,6 +73,8 @@ export function resolveRecords(
   const epochs = new Map<string, { recipients: Set<string>; at: RecordAt }>()
   let current: string | undefined
   const timeline: Resolved['timeline'] = []
+  /** The author of the first record that counts: the creator the private room's id names. */
+  let creator: Uint8Array | undefined
   for (const at of sorted) {
     const { author, record } = at
     const counts =
@@ -80,6 +88,19 @@ export function resolveRecords(
     }
     const recipients = dir === undefined ? record.recipients : certified(dir, at, room)
     if (recipients === undefined) continue
+    if (!dm && members !== undefined && creator !== undefined) {
+      const gone = removedOthers(members, recipients, at, keyOf, dir)
+      if (gone > 0 && !sameUser(author, creator, dir)) {
+        log(
+          'key record %s in %s does not count (removes %d, not by the creator)',
+          at.id.slice(0, 8),
+          room,
+          gone,
+        )
+        continue
+      }
+    }
+    creator ??= author
     for (const k of recipients) keyOf.set(hex(k), k)
     members = new Set(recipients.map(hex))
     timeline.push({ at, members })
@@ -89,7 +110,37 @@ export function resolveRecords(
       current = e
     }
   }
-  return { members, keyOf, epochs, current, timeline }
+  return { members, keyOf, epochs, current, timeline, creator }
+}
+
+/** Whether keys `a` and `b` are one user's devices (the same key, without the org's directory). */
+export function sameUser(a: Uint8Array, b: Uint8Array, dir: RoomDirectory | undefined): boolean {
+  if (hex(a) === hex(b)) return true
+  const user = dir?.userOf(a)
+  return user !== undefined && user === dir?.userOf(b)
+}
+
+/**
+ * How many members of `before` (hex) the record `at` leaves out who are neither its author's own
+ * devices nor keys whose certificate was no longer valid at its time (revoked, expired: rotating
+ * them out is every member's job).
+ */
+function removedOthers(
+  before: Set<string>,
+  recipients: readonly Uint8Array[],
+  at: RecordAt,
+  keyOf: Map<string, Uint8Array>,
+  dir: RoomDirectory | undefined,
+): number {
+  const kept = new Set(recipients.map(hex))
+  let gone = 0
+  for (const h of before) {
+    const k = keyOf.get(h)
+    if (kept.has(h) || k === undefined || sameUser(k, at.author, dir)) continue
+    if (dir !== undefined && !dir.validAt(k, at.wall)) continue
+    gone++
+  }
+  return gone
 }
 
 /**

@@ -27,14 +27,26 @@ import {
 } from '../crdt/e2ee.ts'
 import { hex, type HistoryStore } from './store.ts'
 import { NotOrgMemberError, type RoomDirectory } from './room-directory.ts'
-import { memberWhen, resolveRecords, type RecordAt, type Resolved } from './room-key-records.ts'
 import {
+  memberWhen,
+  resolveRecords,
+  sameUser,
+  type RecordAt,
+  type Resolved,
+} from './room-key-records.ts'
+import {
+  NotRoomCreatorError,
   NotRoomMemberError,
   PlaintextInEncryptedRoomError,
   RoomKeyMissingError,
 } from './room-key-errors.ts'
 
-export { NotRoomMemberError, PlaintextInEncryptedRoomError, RoomKeyMissingError }
+export {
+  NotRoomCreatorError,
+  NotRoomMemberError,
+  PlaintextInEncryptedRoomError,
+  RoomKeyMissingError,
+}
 
 const log = createLogger('parley:core:keys')
 
@@ -231,6 +243,20 @@ export class RoomKeys {
       if (members?.has(hex(k)) === true) return false
       throw new NotOrgMemberError(`${authorId(k)} holds no valid certificate: no key for it`)
     })
+  }
+
+  /**
+   * Whether `key` may remove other members: a device of the user who created the room (a dm has
+   * no removals). False before the first record that counts.
+   */
+  isCreator(key: Uint8Array): boolean {
+    const { creator } = this.#resolve()
+    return creator !== undefined && sameUser(key, creator, this.#directory())
+  }
+
+  /** Whether `key` is this device or another device of our user. */
+  isOwnDevice(key: Uint8Array): boolean {
+    return sameUser(key, this.#signer.publicKey, this.#directory())
   }
 
   /** Every epoch key held (epoch hex → key): passed on to members a new record adds. */

@@ -119,4 +119,47 @@ describe('private rooms in the client', () => {
       ])
     }, WAIT)
   })
+
+  it('[PRIV2] only the creator removes others: another member is refused, and a record it writes anyway counts on no peer', async () => {
+    const { b: alicePeer, members } = await startOffice(set, ['bob', 'carol'], WAIT)
+    const [bobPeer, carolPeer] = members as [OrgPeer, OrgPeer]
+    const [bobId, carolId] = [bobPeer, carolPeer].map((p) => authorId(p.signer.publicKey))
+    const room = await alicePeer.messenger.encrypted.createPrivateRoom({
+      name: 'Trio',
+      members: [bobId!, carolId!],
+    })
+    await alicePeer.messenger.post(room, 'one')
+    for (const p of [bobPeer, carolPeer]) {
+      await p.messenger.join(room)
+      await vi.waitFor(async () => expect(await textsOf(p, room)).toEqual(['one']), WAIT)
+    }
+    await expect(bobPeer.messenger.encrypted.removeMember(room, carolId!)).rejects.toMatchObject({
+      name: 'NotRoomCreatorError',
+    })
+    // bob's peer writes the record anyway (a modified client): a new epoch without carol
+    const h = bobPeer.messenger.get(room)!
+    const rest = [alicePeer, bobPeer].map((p) => p.signer.publicKey)
+    await h.write({ kind: 'members', members: rest, rotate: true })
+    const seq = h.author(bobPeer.signer.publicKey)!.head.seq
+    for (const p of [alicePeer, carolPeer])
+      await vi.waitFor(
+        () => expect(p.messenger.get(room)!.author(bobPeer.signer.publicKey)?.contig).toBe(seq),
+        WAIT,
+      )
+    const all = [alicePeer, bobPeer, carolPeer].map((p) => authorId(p.signer.publicKey)).sort()
+    for (const p of [alicePeer, bobPeer, carolPeer])
+      expect(await p.messenger.encrypted.members(room)).toEqual(all)
+    // carol still reads what bob and alice write next; leaving is hers to do
+    await bobPeer.messenger.post(room, 'two')
+    await alicePeer.messenger.post(room, 'three')
+    await vi.waitFor(
+      async () => expect(await textsOf(carolPeer, room)).toEqual(['one', 'two', 'three']),
+      WAIT,
+    )
+    await carolPeer.messenger.encrypted.removeMember(room, carolId!)
+    await vi.waitFor(
+      async () => expect(await alicePeer.messenger.encrypted.members(room)).not.toContain(carolId),
+      WAIT,
+    )
+  })
 })
