@@ -5,7 +5,8 @@
  * finding too. Findings are written to test/fuzz/findings/ and printed with their seed and index;
  * the exit code is 1 if there are any.
  *
- * npm run fuzz -- [--inputs N] [--seed S] [--surface a,b] [--time-limit SECONDS] [--replay SURFACE:SEED:INDEX]
+ * npm run fuzz -- [--inputs N] [--seed S] [--surface a,b] [--time-limit SECONDS per surface]
+ *                  [--jobs N surfaces at once] [--replay SURFACE:SEED:INDEX]
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     surface: { type: 'string' },
     'time-limit': { type: 'string', default: '600' },
+    jobs: { type: 'string', default: '1' },
     replay: { type: 'string' },
   },
 })
@@ -107,16 +109,15 @@ function save(f: Finding): string {
 }
 
 console.log(
-  `parley fuzz: seed ${seed}, ${inputs.toLocaleString('en')} inputs per surface, ≤ ${timeLimitMs / 1000} s each, hang over 100 ms`,
+  `parley fuzz: seed ${seed}, ${inputs.toLocaleString('en')} inputs per surface, ≤ ${timeLimitMs / 1000} s each, ${values.jobs} at once, hang: over 100 ms of CPU`,
 )
 const rows: SurfaceStats[] = []
 const findings: Finding[] = []
-for (const name of chosen) {
-  const r = await runInWorker(name)
+function report(name: SurfaceName, r: SurfaceStats | Finding): void {
   if ('kind' in r) {
     findings.push(r)
     console.log(`${name.padEnd(17)} STOPPED at input ${r.index}: ${r.kind}: ${r.detail}`)
-    continue
+    return
   }
   rows.push(r)
   findings.push(...r.findings)
@@ -128,7 +129,7 @@ for (const name of chosen) {
       `${r.inputs.toLocaleString('en').padStart(10)} inputs${short}`,
       `${r.seconds.toFixed(1).padStart(6)} s`,
       `${Math.round(r.perSecond).toLocaleString('en').padStart(7)}/s`,
-      `max ${r.maxMs.toFixed(1).padStart(5)} ms (#${r.maxIndex})`,
+      `max ${r.maxCpuMs.toFixed(1).padStart(5)} ms CPU (#${r.maxIndex}), ${r.maxMs.toFixed(0)} ms wall`,
       `slow once ${r.slowOnce}`,
       `heap ${r.heapBeforeMb.toFixed(1)} → ${r.heapAfterMb.toFixed(1)} MB`,
       `findings ${r.findings.length}`,
@@ -136,6 +137,14 @@ for (const name of chosen) {
   )
   console.log(`${''.padEnd(19)}${JSON.stringify(r.outcomes)}`)
 }
+const queue = [...chosen]
+await Promise.all(
+  Array.from({ length: Math.max(1, Number(values.jobs)) }, async () => {
+    for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+      report(name, await runInWorker(name))
+    }
+  }),
+)
 for (const f of findings) {
   console.log(
     `FINDING ${f.surface} seed ${f.seed} input ${f.index} (${f.kind}): ${f.detail}\n  saved ${save(f)}; replay: npm run fuzz -- --replay ${f.surface}:${f.seed}:${f.index}`,
@@ -143,6 +152,6 @@ for (const f of findings) {
 }
 const total = rows.reduce((n, r) => n + r.inputs, 0)
 console.log(
-  `${total.toLocaleString('en')} inputs on ${rows.length} surfaces, ${findings.length} findings, slowest input ${Math.max(...rows.map((r) => r.maxMs)).toFixed(1)} ms`,
+  `${total.toLocaleString('en')} inputs on ${rows.length} surfaces, ${findings.length} findings, most CPU for one input ${Math.max(...rows.map((r) => r.maxCpuMs)).toFixed(1)} ms`,
 )
 process.exitCode = findings.length > 0 ? 1 : 0
