@@ -5,7 +5,7 @@
  */
 import { createLogger } from '../net/logger.ts'
 import { TOPIC_PREFIX, type PeerNet, type Unsubscribe } from '../net/index.ts'
-import { authorFromId } from '../crdt/entry.ts'
+import { authorFromId, isRoomId } from '../crdt/entry.ts'
 import type { Identity } from './identity.ts'
 
 const log = createLogger('parley:core:typing')
@@ -33,8 +33,8 @@ function parse(data: Uint8Array): TypingWire | undefined {
   const v: unknown = JSON.parse(new TextDecoder().decode(data))
   if (typeof v !== 'object' || v === null) return undefined
   const { room, author, wall, sig } = v as Record<string, unknown>
-  if (typeof room !== 'string' || typeof author !== 'string' || typeof sig !== 'string')
-    return undefined
+  // a room id, or any signed string would become a key of `#seen`
+  if (!isRoomId(room) || typeof author !== 'string' || typeof sig !== 'string') return undefined
   return typeof wall === 'number' ? { room, author, wall, sig } : undefined
 }
 
@@ -83,6 +83,11 @@ export class Typing {
   /** We sent our message: stop showing us as typing there at once (next keypress announces). */
   stopped(room: string): void {
     this.#sent.delete(room)
+  }
+
+  /** Rooms someone is shown typing in (expired ones are dropped each second). */
+  rooms(): string[] {
+    return [...this.#seen.keys()]
   }
 
   /** Author ids typing in `room` now (not us). */
@@ -136,6 +141,8 @@ export class Typing {
     for (const [room, m] of this.#seen) {
       let changed = false
       for (const [a, t] of m) if (t < cutoff && m.delete(a)) changed = true
+      // rooms nobody types in are dropped: notes for ever new rooms must not pile up
+      if (m.size === 0) this.#seen.delete(room)
       if (changed) this.#emit(room)
     }
   }
