@@ -54,8 +54,9 @@ export function check(
         duplicates++
         note(`h${host} shows id ${id} ${n} times`)
       }
+    const byId = new Map(h.map((m) => [m.id, m]))
     for (const s of acked) {
-      const mine = h.find((m) => m.id === s.outcome.id)
+      const mine = byId.get(s.outcome.id)
       if (mine === undefined) {
         lostIds.add(s.outcome.id)
         note(`h${host} lacks "${s.text}" (${s.outcome.kind} by h${s.host}, id ${s.outcome.id})`)

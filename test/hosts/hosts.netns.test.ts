@@ -3,8 +3,12 @@
  * its own on one bridge (test/hosts/site.ts), that find each other by mDNS; and its controls —
  * partitions, a slow and lossy link, kill -9 and restart, a full disk, a clock 10 minutes off.
  * Needs root, iproute2, nftables and libfaketime (CI has them: .ci/run): without them it fails,
- * it does not skip.
+ * it does not skip. Timeouts are long: restarts take tens of seconds on a loaded 2-core machine.
  */
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createSite, removeStaleSites, siteUnsupported, udpReaches, type Site } from './site.ts'
 import { Hosts, skewUnsupported, unmountStale } from './hosts.ts'
@@ -21,7 +25,7 @@ describe('multi-host harness (network namespaces)', () => {
     site = createSite(3, { subnet: 1 })
     hosts = new Hosts(site)
     await hosts.start({ diskMb: 48 })
-  }, 120_000)
+  }, 300_000)
 
   afterAll(async () => {
     try {
@@ -51,7 +55,7 @@ describe('multi-host harness (network namespaces)', () => {
     expect(await udpReaches(s, 1, 0)).toBe(true)
     s.unshape(1)
     expect(s.describe()).toBe('all linked')
-  })
+  }, 180_000)
 
   it('[HOST2] serves found by mDNS carry messages; a partitioned host catches up after the heal', async () => {
     const h = hosts!
@@ -70,7 +74,7 @@ describe('multi-host harness (network namespaces)', () => {
         timeout: 40_000,
         interval: 250,
       })
-  })
+  }, 180_000)
 
   it('[HOST3] kill -9 and restart on the same directory: history kept, messages flow again', async () => {
     const h = hosts!
@@ -85,7 +89,7 @@ describe('multi-host harness (network namespaces)', () => {
       interval: 250,
     })
     expect(await h.send(1, 'lan', 'back again', 20_000)).toMatchObject({ kind: 'delivered' })
-  })
+  }, 180_000)
 
   it('[HOST4] a full disk: the send is refused by name, the serve lives on, and catches up once freed', async () => {
     const h = hosts!
@@ -101,7 +105,7 @@ describe('multi-host harness (network namespaces)', () => {
       interval: 250,
     })
     expect(await texts(2, 'lan')).toContain('back again')
-  })
+  }, 180_000)
 
   it('[HOST5] a clock 10 minutes behind, then ahead: new messages still come after what the peer held', async () => {
     const h = hosts!
@@ -119,9 +123,39 @@ describe('multi-host harness (network namespaces)', () => {
     }
     await h.kill(0)
     await h.restart(0, 0)
-  })
+  }, 180_000)
 
-  it('[HOST6] air-gapped: through discovery, chat, kills and restarts no packet tried to leave the LAN', () => {
+  it('[HOST6] air-gapped: through discovery, chat, files, kills and restarts no packet tried to leave the LAN', async () => {
+    const h = hosts!
+    const dir = mkdtempSync(join(tmpdir(), 'parley-airgap-'))
+    try {
+      const file = join(dir, 'plan.bin')
+      const bytes = randomBytes(3 << 20)
+      writeFileSync(file, bytes)
+      const sent = await h.cli(1, [
+        'send',
+        '--room',
+        'files',
+        '--timeout',
+        '60',
+        '--file',
+        file,
+        'the plan',
+      ])
+      expect(sent.code, sent.stderr).toBe(0)
+      const fileId = /file ([0-9a-f]{64}) held by/.exec(sent.stdout)?.[1]
+      expect(fileId, sent.stdout).toBeDefined()
+      await vi.waitFor(async () => expect(await texts(2, 'files')).toEqual(['the plan']), {
+        timeout: 40_000,
+        interval: 250,
+      })
+      const out = join(dir, 'got.bin')
+      const got = await h.cli(2, ['get', fileId!, '--out', out])
+      expect(got.code, got.stderr).toBe(0)
+      expect(readFileSync(out).equals(bytes)).toBe(true)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
     expect(site!.leaks()).toEqual([0, 0, 0])
-  })
+  }, 180_000)
 })

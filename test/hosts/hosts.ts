@@ -19,7 +19,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { CliHarness, ROOT, type Served } from '../helpers/cli.ts'
+import { CliHarness, ROOT, type CliResult, type Served } from '../helpers/cli.ts'
 import type { Site } from './site.ts'
 import { SITE_PREFIX } from './site.ts'
 import type { AgentAnswer, AgentRequest } from './agent.ts'
@@ -149,6 +149,14 @@ export class Hosts {
     if (a.status !== 200)
       throw new Error(`read on h${i}: ${a.status ?? a.error} ${JSON.stringify(a.body)}`)
     return a.body as HistoryLine[]
+  }
+
+  /** Runs a one-shot `parley` command on host i, on its data directory (through its serve). */
+  cli(i: number, args: string[]): Promise<CliResult> {
+    return this.#h.run([args[0]!, '--data', this.dirs[i]!, ...args.slice(1)], {
+      ...this.#init(i),
+      timeoutMs: 120_000,
+    })
   }
 
   /** Fills host i's data directory to the last byte (a file `filler`); needs `diskMb`. */
