@@ -61,13 +61,14 @@ for (const name of chosen) if (!SURFACES.includes(name)) throw new Error(`no sur
 async function runInWorker(name: SurfaceName): Promise<SurfaceStats | Finding> {
   const progress = new SharedArrayBuffer(4)
   const index = new Int32Array(progress)
+  index[0] = -1 // the watchdog starts with the first input, not while the surface is built
   const init: WorkerInit = { name, seed, inputs, timeLimitMs, progress }
   const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), {
     workerData: init,
     resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
   })
   const fail = async (kind: Finding['kind'], detail: string): Promise<Finding> => {
-    const at = Atomics.load(index, 0)
+    const at = Math.max(0, Atomics.load(index, 0))
     const surface = await buildSurface(name)
     const input = inputAt(surface, seed, at)
     surface.close?.()
@@ -78,7 +79,7 @@ async function runInWorker(name: SurfaceName): Promise<SurfaceStats | Finding> {
     let since = performance.now()
     const watchdog = setInterval(() => {
       const at = Atomics.load(index, 0)
-      if (at !== last) {
+      if (at < 0 || at !== last) {
         last = at
         since = performance.now()
       } else if (performance.now() - since > WATCHDOG_MS) {
