@@ -27,6 +27,7 @@ import { FileTransfers, type FileTransfersInit } from './file-transfers.ts'
 import type { Org } from './org.ts'
 import { OrgClient } from './org-client.ts'
 import { PrivateRoomAdmin, isPrivateRoom } from './private-room-admin.ts'
+import { AccountRooms } from './account-rooms.ts'
 
 export type { PersonView, ClaimState, RoomSummary }
 export { slugOf } from './room-list.ts'
@@ -72,6 +73,8 @@ export class ParleyClient {
   #directory = new Map<string, Person>()
   #directoryReads = 0
   readonly #rooms: RoomList
+  /** Our rooms across our devices (in an org). */
+  readonly #account: AccountRooms
   #stopped = false
 
   constructor(init: ClientInit) {
@@ -86,11 +89,16 @@ export class ParleyClient {
       onPosted: (room, seq) => void this.#delivery.track(room, seq),
     })
     this.org = init.org && new OrgClient(init.org, init.messenger, init.account.author)
+    const org = this.org
     this.#rooms = new RoomList({
       messenger: this.messenger,
       local: this.local,
       me: init.account.author,
       emit: (channel) => this.#events.emit(channel),
+      ...(org === undefined
+        ? {}
+        : { users: { me: init.account.userId, of: (author) => org.userOf(author) } }),
+      onMembership: (room, joined) => this.#account.tell(room, joined),
     })
     this.privateRooms = new PrivateRoomAdmin({
       messenger: this.messenger,
@@ -99,6 +107,17 @@ export class ParleyClient {
       nameOf: (author) => this.nameOf(author),
       join: (room) => this.#rooms.join(room),
     })
+    this.#account = new AccountRooms({
+      messenger: this.messenger,
+      local: this.local,
+      join: (room) => this.#rooms.join(room, false),
+      leave: (room) => this.#rooms.leave(room, false),
+    })
+  }
+
+  /** Our rooms across our devices: the account room's id, and its pending work (tests). */
+  get account(): AccountRooms {
+    return this.#account
   }
 
   /** Loads local state, joins the user's rooms and starts following changes. */
@@ -117,10 +136,12 @@ export class ParleyClient {
     await Promise.all([this.#loadAll(PEOPLE_ROOM), this.#loadAll(ROOMS_ROOM)])
     await Promise.all(this.local.data.joined.map((room) => this.#rooms.refresh(room)))
     for (const room of this.local.data.joined) void this.#delivery.resume(room)
+    if (this.org !== undefined) await this.#account.start()
   }
 
   async stop(): Promise<void> {
     this.#stopped = true
+    this.#account.stop()
     this.files.stop()
     for (const off of this.#off.splice(0)) off()
     this.#delivery.stop()

@@ -5,7 +5,8 @@
  * rooms themselves; this holds what the encryption adds on top of them.
  */
 import type { Unsubscribe } from '../net/index.ts'
-import { authorFromId } from '../crdt/entry.ts'
+import { authorFromId, authorId } from '../crdt/entry.ts'
+import { userRoomId } from '../crdt/e2ee.ts'
 import type { RoomMeta } from '../crdt/schema.ts'
 import type { RoomHistory } from './room-history.ts'
 import { addMember, newPrivateRoom, removeMember, type PrivateRoomInit } from './private-rooms.ts'
@@ -100,6 +101,69 @@ export class EncryptedRooms {
     const topic = init.topic === undefined || init.topic === '' ? {} : { topic: init.topic }
     await this.#init.createRoom(room, { kind: 'private', members, name: init.name, ...topic })
     return room
+  }
+
+  /**
+   * The dm with the user whose device is `author`: a room of the two users (src/crdt/e2ee.ts,
+   * `userRoomId`), so a dm started from any device of either is the same room and every device of
+   * both holds its keys. Created here with every device of both users if nobody has. Resolves with
+   * its id and whether this call created it. Throws {@link NotOrgMemberError} outside an org or for
+   * a key of no member.
+   */
+  async startDm(author: string): Promise<{ room: string; created: boolean }> {
+    const dir = this.#need()
+    const theirs = authorFromId(author)
+    const users = [dir.userOf(this.#init.me), dir.userOf(theirs)]
+    if (users[0] === undefined || users[1] === undefined) throw new NotOrgMemberError()
+    const room = userRoomId(users as string[])
+    const members = [authorId(this.#init.me), author].sort()
+    const devices = this.#devices([this.#init.me, theirs])
+    const created = await this.#found(room, { kind: 'dm', members }, devices)
+    return { room, created }
+  }
+
+  /**
+   * Our user's own account room (a room of our user alone: every device of ours is a member, nobody
+   * else holds its keys), created here with all our devices if `create` and nobody has; its id.
+   */
+  async accountRoom(create: boolean): Promise<string> {
+    const dir = this.#need()
+    const user = dir.userOf(this.#init.me)
+    if (user === undefined) throw new NotOrgMemberError()
+    const room = userRoomId([user])
+    const devices = this.#devices([this.#init.me])
+    if (create) await this.#found(room, { kind: 'private', members: devices.map(authorId) }, [])
+    else await this.#init.join(room)
+    return room
+  }
+
+  #need(): RoomDirectory {
+    const dir = this.#directory
+    if (dir === undefined) throw new NotOrgMemberError('no organisation: no directory of users')
+    return dir
+  }
+
+  /** Every valid device of the users of `keys` (ours first). */
+  #devices(keys: Uint8Array[]): Uint8Array[] {
+    const out = new Map<string, Uint8Array>([[authorId(this.#init.me), this.#init.me]])
+    for (const k of keys) for (const d of this.#need().devicesOf(k)) out.set(authorId(d), d)
+    return [...out.values()]
+  }
+
+  /** Creates `room` unless it exists, then hands its keys to `devices` too; whether it created it. */
+  async #found(
+    room: string,
+    fields: { kind: 'dm' | 'private'; members: string[] },
+    devices: Uint8Array[],
+  ): Promise<boolean> {
+    const h = await this.#init.join(room)
+    if ((await h.meta()) !== undefined) return false
+    await this.#init.createRoom(room, fields)
+    if (devices.length > fields.members.length) {
+      await h.write({ kind: 'members', members: devices, rotate: true })
+      this.#init.wrote(room)
+    }
+    return true
   }
 
   /** The members of an encrypted room (author ids), once its first key record is here. */

@@ -5,7 +5,8 @@
  *   still valid (members wait their rank among the remaining keys, a few hundred ms each, and skip
  *   it if another's rotation arrived first; concurrent ones converge, see room-keys.ts);
  * - a new device of our own user: we add it to our rooms, handing it every epoch key we hold
- *   ({@link grantDevice}, which other members may call for any member's new device too).
+ *   ({@link grantDevice}, which other members may call for any member's new device too); in a dm,
+ *   a new device of the other user too.
  */
 import { createLogger } from '../net/logger.ts'
 import { authorId, equalBytes } from '../crdt/entry.ts'
@@ -20,9 +21,11 @@ const log = createLogger('parley:core:keys')
 const STAGGER_MS = 400
 const DEBOUNCE_MS = 50
 
-/** Rooms whose keys a device may hand on: encrypted, not dms (a dm is its two keys). */
-const grantable = (h: RoomHistory): boolean =>
-  isEncryptedRoom(h.room) && !h.room.startsWith(DM_PREFIX)
+/**
+ * Rooms whose keys a device may hand on: every encrypted room (a dm of two device keys only to
+ * further devices of its two users, which src/core/room-key-records.ts checks).
+ */
+const grantable = (h: RoomHistory): boolean => isEncryptedRoom(h.room)
 
 /**
  * Adds device key `key` (a new device of a user who is a member) to `h`: a new epoch wrapped for
@@ -101,10 +104,22 @@ export class KeyRotator {
       if (this.#stopped) return
       if (!isEncryptedRoom(h.room)) continue
       await h.refreshKeys()
-      for (const key of mine)
+      for (const key of this.#devices(h, mine))
         if (await grantDevice(h, this.#me, key, this.#dir).catch(() => false)) this.#wrote(h.room)
       if (h.keys.due()) this.#schedule(h)
     }
+  }
+
+  /**
+   * The devices a member hands `h`'s keys to: our own other devices (`mine`), and in a dm every
+   * device of the other user too (either user's devices may bring a new device of either in).
+   */
+  #devices(h: RoomHistory, mine: Uint8Array[]): Uint8Array[] {
+    if (!h.room.startsWith(DM_PREFIX)) return mine
+    const out = new Map(mine.map((k) => [hex(k), k]))
+    for (const m of h.keys.memberKeys() ?? [])
+      for (const k of this.#dir.devicesOf(m)) if (!equalBytes(k, this.#me)) out.set(hex(k), k)
+    return [...out.values()]
   }
 
   /** Key records that came into `h` left its current epoch with someone no longer a member. */

@@ -1,10 +1,20 @@
 /**
  * Which key records of an encrypted room count (src/crdt/e2ee.ts has the formats), the same on every
- * peer, member or not: records in order of `(clock, author, seq)`; the first one counts if {@link mayFound} allows it (the creator the room id names; in a dm, the two members
- * the id names), every later one if its author is a member by the records before it (in a dm: only
- * {@link mayFound} records). The members are the recipients of the last record that counts. A sealed
+ * peer, member or not: records in order of `(clock, author, seq)`; the first one counts if
+ * {@link mayFoundIn} allows it (the creator the room id names; in a dm, the two members the id names;
+ * in a room of users, devices of the users the id names), every later one if its author is a member
+ * by the records before it. The members are the recipients of the last record that counts. A sealed
  * entry opens only under an epoch started by a record that counts, and only if its author is one of
  * that epoch's recipients.
+ *
+ * Rooms of users (`dm.u.…`, {@link userRoomId}: a dm between two users, a user's account room) need
+ * the org's directory: a record counts only if its author and every recipient are certified for
+ * the users the room's id names (the first record's recipients must be exactly those users'
+ * devices), so every device of either user may be a member and write its records, and no one
+ * else — like a dm of two keys, where either member's record counts. A dm of two device keys
+ * (`dm.…`, the older kind) counts any record naming exactly its two keys, as before, and with the
+ * directory also records by devices of its two users naming devices of those users only (a linked
+ * device gets the dm's keys, and its history, as it gets a private room's).
  *
  * With the org's directory (src/core/room-directory.ts) a record also needs its author to hold a
  * valid certificate at the record's time, and every recipient to hold a certificate (a record
@@ -26,7 +36,14 @@
 import { createLogger } from '../net/logger.ts'
 import { authorId } from '../crdt/entry.ts'
 import { compareHlc } from '../crdt/hlc.ts'
-import { DM_PREFIX, epochHex, mayFound, type KeyRecord } from '../crdt/e2ee.ts'
+import {
+  DM_PREFIX,
+  epochHex,
+  isUserRoom,
+  mayFound,
+  userRoomId,
+  type KeyRecord,
+} from '../crdt/e2ee.ts'
 import { hex } from './store.ts'
 import type { RoomDirectory } from './room-directory.ts'
 
@@ -67,7 +84,7 @@ export function resolveRecords(
   const sorted = [...records].sort(
     (a, b) => compareHlc(a, b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || a.seq - b.seq,
   )
-  const dm = room.startsWith(DM_PREFIX)
+  const dm = isDeviceDm(room)
   const keyOf = new Map<string, Uint8Array>()
   let members: Set<string> | undefined
   const epochs = new Map<string, { recipients: Set<string>; at: RecordAt }>()
@@ -75,12 +92,24 @@ export function resolveRecords(
   const timeline: Resolved['timeline'] = []
   /** The author of the first record that counts: the creator the private room's id names. */
   let creator: Uint8Array | undefined
+  // the users of a dm of device keys or of a room of users, from the record that founded it
+  let users: Set<string> | undefined
   for (const at of sorted) {
     const { author, record } = at
+    // a device of one of the dm's users, naming only devices of its users
+    const ofUsers = (): boolean =>
+      dir !== undefined &&
+      users !== undefined &&
+      users.has(dir.userOf(author) ?? '') &&
+      record.recipients.every((k) => users!.has(dir.userOf(k) ?? ''))
     const counts =
-      (members === undefined || dm
-        ? mayFound(room, author, record.recipients)
-        : members.has(hex(author))) &&
+      (members === undefined
+        ? mayFoundIn(room, author, record.recipients, dir)
+        : dm
+          ? mayFound(room, author, record.recipients) || ofUsers()
+          : isUserRoom(room)
+            ? ofUsers()
+            : members.has(hex(author))) &&
       (dir === undefined || dir.validAt(author, at.wall))
     if (!counts) {
       log('key record %s in %s does not count (author not a member)', at.id.slice(0, 8), room)
@@ -88,7 +117,8 @@ export function resolveRecords(
     }
     const recipients = dir === undefined ? record.recipients : certified(dir, at, room)
     if (recipients === undefined) continue
-    if (!dm && members !== undefined && creator !== undefined) {
+    if (members === undefined && dir !== undefined) users = usersOf(dir, record.recipients)
+    if (!dm && !isUserRoom(room) && members !== undefined && creator !== undefined) {
       const gone = removedOthers(members, recipients, at, keyOf, dir)
       if (gone > 0 && !sameUser(author, creator, dir)) {
         log(
@@ -141,6 +171,37 @@ function removedOthers(
     gone++
   }
   return gone
+}
+
+/** Whether `room` is a dm of two device keys (the older kind of dm, not a room of users). */
+export const isDeviceDm = (room: string): boolean => room.startsWith(DM_PREFIX) && !isUserRoom(room)
+
+/** The user ids of `keys`; undefined if one of them is certified for no user. */
+function usersOf(dir: RoomDirectory, keys: readonly Uint8Array[]): Set<string> | undefined {
+  const out = new Set<string>()
+  for (const k of keys) {
+    const u = dir.userOf(k)
+    if (u === undefined) return undefined
+    out.add(u)
+  }
+  return out
+}
+
+/**
+ * Whether a key record by `issuer` naming `recipients` may be the first of `room`: in a room of
+ * users, the issuer is among the recipients and the recipients are certified for exactly the users
+ * the id names (the org's directory is needed); else {@link mayFound}.
+ */
+export function mayFoundIn(
+  room: string,
+  issuer: Uint8Array,
+  recipients: readonly Uint8Array[],
+  dir: RoomDirectory | undefined,
+): boolean {
+  if (!isUserRoom(room)) return mayFound(room, issuer, recipients)
+  if (dir === undefined || !recipients.some((k) => hex(k) === hex(issuer))) return false
+  const users = usersOf(dir, recipients)
+  return users !== undefined && users.size <= 2 && userRoomId([...users]) === room
 }
 
 /**

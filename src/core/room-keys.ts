@@ -10,11 +10,9 @@ import { createLogger } from '../net/logger.ts'
 import { META_PERIOD, authorId, decodeEntry, type Entry } from '../crdt/entry.ts'
 import type { DeviceSigner } from '../crdt/crypto.ts'
 import {
-  DM_PREFIX,
   decodeKeyRecord,
   epochHex,
   isEncryptedRoom,
-  mayFound,
   newEpoch,
   openHistory,
   openUpdate,
@@ -28,6 +26,8 @@ import {
 import { hex, type HistoryStore } from './store.ts'
 import { NotOrgMemberError, type RoomDirectory } from './room-directory.ts'
 import {
+  isDeviceDm,
+  mayFoundIn,
   memberWhen,
   resolveRecords,
   sameUser,
@@ -196,8 +196,8 @@ export class RoomKeys {
   #live(): Map<string, Uint8Array> | undefined {
     const { members, keyOf } = this.#resolve()
     if (members === undefined) return undefined
-    // a dm is its two keys for good: its records name both or do not count
-    const dir = this.room.startsWith(DM_PREFIX) ? undefined : this.#directory()
+    // a dm of two device keys keeps every key its records name (rooms of users follow the directory)
+    const dir = isDeviceDm(this.room) ? undefined : this.#directory()
     const now = dir?.now() ?? 0
     const out = new Map<string, Uint8Array>()
     for (const h of members) {
@@ -275,7 +275,8 @@ export class RoomKeys {
     const me = hex(this.#signer.publicKey)
     if (live === undefined) {
       if (genesis === undefined) throw new RoomKeyMissingError(this.room)
-      if (!mayFound(this.room, this.#signer.publicKey, genesis)) throw new NotRoomMemberError()
+      if (!mayFoundIn(this.room, this.#signer.publicKey, genesis, this.#directory()))
+        throw new NotRoomMemberError()
       return { rotate: this.recipientsFor(genesis), history: new Map() }
     }
     if (!live.has(me)) throw new NotRoomMemberError()

@@ -45,6 +45,10 @@ export interface RoomListInit {
   me: string
   /** Tells the client's listeners that `channel` changed. */
   emit: (channel: string) => void
+  /** Our user id and the user of a device (in an org: every device of one user is that user). */
+  users?: { me: string; of: (author: string) => string | undefined }
+  /** We joined (true) or left a room here: tell our other devices (src/core/account-rooms.ts). */
+  onMembership?: (room: string, joined: boolean) => void
 }
 
 export class RoomList {
@@ -52,6 +56,8 @@ export class RoomList {
   readonly #local: LocalState
   readonly #me: string
   readonly #emit: (channel: string) => void
+  readonly #users: RoomListInit['users']
+  readonly #onMembership: RoomListInit['onMembership']
   #listings = new Map<string, RoomListing>()
   readonly #summaries = new Map<string, RoomSummary>()
   /** room → number of the latest refresh started: an older one finishing later is dropped. */
@@ -62,6 +68,16 @@ export class RoomList {
     this.#local = init.local
     this.#me = init.me
     this.#emit = init.emit
+    this.#users = init.users
+    this.#onMembership = init.onMembership
+  }
+
+  /** Whether `author` is us: this device, or another device of our user. */
+  #ours(author: string): boolean {
+    return (
+      author === this.#me ||
+      (this.#users !== undefined && this.#users.of(author) === this.#users.me)
+    )
   }
 
   rooms(): RoomSummary[] {
@@ -77,20 +93,23 @@ export class RoomList {
       .sort((a, b) => a.name.localeCompare(b.name))
   }
 
-  async join(id: string): Promise<void> {
+  /** Joins `id` here; `tell`: and tells our other devices (not when one of them told us). */
+  async join(id: string, tell = true): Promise<void> {
     await this.#messenger.join(id)
     await this.#local.update((d) => {
       if (!d.joined.includes(id)) d.joined.push(id)
       d.left = d.left.filter((r) => r !== id)
     })
+    if (tell) this.#onMembership?.(id, true)
     await this.refresh(id)
   }
 
-  async leave(id: string): Promise<void> {
+  async leave(id: string, tell = true): Promise<void> {
     await this.#local.update((d) => {
       d.joined = d.joined.filter((r) => r !== id)
       if (!d.left.includes(id)) d.left.push(id)
     })
+    if (tell) this.#onMembership?.(id, false)
     this.#emit('rooms')
   }
 
@@ -115,15 +134,34 @@ export class RoomList {
       )
   }
 
+  /**
+   * The dm with the person whose device is `author`. In an org a dm is between users: a dm we
+   * hold with them (from any of their devices, a dm of two device keys from before included)
+   * stays the conversation, else the room of the two users (EncryptedRooms.startDm), which every
+   * device of both joins. Outside an org, the dm of the two device keys.
+   */
   async startDm(author: string): Promise<string> {
     const members = [this.#me, author].sort()
-    // a dm is end-to-end encrypted (src/crdt/e2ee.ts): only the two members hold its keys
-    const id = dmRoomId(this.#me, author)
-    const h = await this.#messenger.join(id)
-    if ((await h.meta()) === undefined) {
-      await this.#messenger.createRoom(id, { kind: 'dm', members })
-      await this.#messenger.post(ROOMS_ROOM, encodeRecord({ t: 'dm', id, members }))
+    const user = this.#users?.of(author)
+    let id: string
+    let created: boolean
+    const held =
+      user === undefined
+        ? undefined
+        : this.rooms().find(
+            (r) => r.kind === 'dm' && r.peer !== undefined && this.#users?.of(r.peer) === user,
+          )
+    if (held !== undefined) return held.id
+    if (this.#messenger.encrypted.directory !== undefined && user !== undefined) {
+      ;({ room: id, created } = await this.#messenger.encrypted.startDm(author))
+    } else {
+      // a dm is end-to-end encrypted (src/crdt/e2ee.ts): only the two members hold its keys
+      id = dmRoomId(this.#me, author)
+      const h = await this.#messenger.join(id)
+      created = (await h.meta()) === undefined
+      if (created) await this.#messenger.createRoom(id, { kind: 'dm', members })
     }
+    if (created) await this.#messenger.post(ROOMS_ROOM, encodeRecord({ t: 'dm', id, members }))
     await this.join(id)
     return id
   }
@@ -143,7 +181,8 @@ export class RoomList {
     const { joined, left } = this.#local.data
     const news = (id: string): boolean => !joined.includes(id) && !left.includes(id)
     for (const dm of dms.values()) {
-      if (dm.members.includes(this.#me) && news(dm.id)) await this.join(dm.id)
+      const ours = dm.members.some((m) => this.#ours(m))
+      if (ours && news(dm.id)) await this.join(dm.id, false)
     }
     // private rooms we were added to (the room's key records decide whether we really are)
     for (const id of invited.get(this.#me) ?? []) if (news(id)) await this.join(id)
@@ -164,9 +203,10 @@ export class RoomList {
     for (let i = msgs.length - 1; i >= 0; i--) {
       const m = msgs[i]!
       if (read !== undefined && compareHlc(m, read) <= 0) break
-      if (m.author !== this.#me && !m.deleted) unread++
+      if (!this.#ours(m.author) && !m.deleted) unread++
     }
-    const peer = meta?.members?.find((a) => a !== this.#me)
+    const peer =
+      meta?.members?.find((a) => !this.#ours(a)) ?? meta?.members?.find((a) => a !== this.#me)
     if (priv && meta === undefined && members !== undefined && !members.includes(this.#me)) {
       // named in a notice of a room whose keys never included us: nothing to show
       if (this.#summaries.delete(id)) this.#emit('rooms')

@@ -51,6 +51,11 @@ export const MAX_HISTORY_KEYS = 4096
 export const DM_PREFIX = 'dm.'
 /** Prefix of private room ids. */
 export const PRIVATE_PREFIX = 'p.'
+/**
+ * Prefix of the rooms of users rather than device keys (a dm between two users, or one user's own
+ * account room): every certified device of those users is a member (src/core/room-key-records.ts).
+ */
+export const USER_ROOM_PREFIX = 'dm.u.'
 
 const te = new TextEncoder()
 const HEX = /^[0-9a-f]+$/
@@ -70,6 +75,20 @@ export function isEncryptedRoom(room: string): boolean {
 export function dmRoomId(a: string, b: string): string {
   const members = [a, b].sort()
   return `${DM_PREFIX}${toHex(sha256(te.encode(members.join('\0')))).slice(0, 32)}`
+}
+
+/** Whether `room` is a room of users ({@link userRoomId}), not of two device keys. */
+export const isUserRoom = (room: string): boolean => room.startsWith(USER_ROOM_PREFIX)
+
+/**
+ * The room of the users `userIds` (two for a dm between two people, one for a user's own account
+ * room): `dm.u.` + 32 hex of sha256 of the sorted distinct ids. Every device of each of them is a
+ * member, so a dm started from any device of either user is the same room.
+ */
+export function userRoomId(userIds: readonly string[]): string {
+  const users = [...new Set(userIds)].sort()
+  const digest = sha256(te.encode(`parley/e2ee/users/1\0${users.join('\0')}`))
+  return `${USER_ROOM_PREFIX}${toHex(digest).slice(0, 32)}`
 }
 
 /**
