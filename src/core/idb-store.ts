@@ -200,6 +200,16 @@ export async function openIdbStore(
         tx.abort()
         throw err
       }
+      // Every entry above its author's committed head (a live message, ours or a peer's) cannot be
+      // held already, so no `add` can fail: commit now. Otherwise the browser commits only once
+      // this thread has run every request's success event — one more round trip to the page's main
+      // thread, which is busy painting right after a message is sent. (A failed `add` of an entry
+      // already held must be ignored, which an explicit commit would not allow: it aborts.)
+      const fresh = entries.every((e) => {
+        const row = cached.get(`${room}\0${hex(e.author)}`)
+        return row !== undefined && e.seq > row.head.seq
+      })
+      if (fresh && typeof tx.commit === 'function') tx.commit()
       await finished
       for (const [k, row] of written) known.set(k, row)
     } catch (err) {

@@ -261,7 +261,7 @@ export class Messenger implements RoomRegistry {
       identity: this.identity,
       clock: this.#clock,
       onChange: () => this.#emitRoom(room),
-      onLocal: (r, head, entries) => void this.#sync.publish(r, head, entries),
+      onLocal: (r, head, entries) => this.#sync.publish(r, head, entries),
       ...(this.#docs === undefined ? {} : { docs: this.#docs }),
       ...(this.#gate === undefined ? {} : { gate: this.#gate }),
       directory: () => this.encrypted.directory,

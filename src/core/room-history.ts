@@ -25,7 +25,7 @@ import {
 } from './store.ts'
 import type { DocPersistence } from '../crdt/doc-persistence.ts'
 import type { Identity } from './identity.ts'
-import { PeriodCache } from './period-cache.ts'
+import { PeriodCache, type LoadedDoc } from './period-cache.ts'
 import { RoomKeys } from './room-keys.ts'
 import { updateKind } from '../crdt/e2ee.ts'
 import type { RoomDirectory } from './room-directory.ts'
@@ -54,8 +54,8 @@ export interface RoomHistoryInit {
   clock: HybridClock
   /** A document changed (remote or local): the UI should re-read. */
   onChange: () => void
-  /** Local entries were stored: publish them. */
-  onLocal: (room: string, head: StoredHead, entries: readonly Verified[]) => void
+  /** Local entries were stored: publish them (resolves once handed to the network). */
+  onLocal: (room: string, head: StoredHead, entries: readonly Verified[]) => Promise<void> | void
   /** Persists period documents as they change (browser). @default snapshots in `store` */
   docs?: DocPersistence
   /** Decides which remote entries may be stored. @default every verified entry */
@@ -299,6 +299,16 @@ export class RoomHistory {
     const touched = new Set<number>()
     const sealer = new BatchSealer(this.#keys, me)
     const done = this.#docs.beginWrite()
+    // Each touched document keeps its Yjs update in memory until the entry is stored (then it is
+    // written; dropped if the write fails): see PersistedPeriod.deferWrites.
+    const held = new Map<number, (write: boolean) => void>()
+    const docOf = async (period: number): Promise<LoadedDoc> => {
+      const d = await this.#docs.doc(period)
+      touched.add(period)
+      if (!held.has(period) && d.persisted !== undefined)
+        held.set(period, d.persisted.deferWrites())
+      return d
+    }
     // The UI re-reads and re-renders on a change: that waits until the batch is published, so
     // that it never runs between our write and the network (the other peers see it sooner).
     this.#holding = true
@@ -309,8 +319,7 @@ export class RoomHistory {
       const hash = identity.crypto.sha256(bytes)
       verified.push({ entry, stored: { author: me, seq, hash, period, bytes } })
       prev = hash
-      const d = await this.#docs.doc(period)
-      touched.add(period)
+      const d = await docOf(period)
       d.covers.set(hex(me), seq)
       d.dirty = true
     }
@@ -324,8 +333,7 @@ export class RoomHistory {
         }
         sealer.prepare(genesisOf(w.op))
         const period = w.op.kind === 'meta' ? META_PERIOD : periodOf(hlc.wall)
-        const d = await this.#docs.doc(period)
-        touched.add(period)
+        const d = await docOf(period)
         const ctx = identity.ctxFor(me, seq + 1, this.room, period)
         const { update, message } = applyLocal(d.doc, ctx, w.op, hlc)
         const id = { room: this.room, author: me, seq: seq + 1, period }
@@ -347,9 +355,13 @@ export class RoomHistory {
       this.#authors.set(hex(me), { author: me, contig: Math.max(seq, cur?.contig ?? 0), head })
       await sealer.commit(verified.map((v) => v.entry))
       batch.forEach((w, i) => w.resolve(results[i]))
-      this.#init.onLocal(this.room, head, verified)
+      const published = this.#init.onLocal(this.room, head, verified)
+      // The held document updates are written once the entries are on their way to the peers.
+      const release = (): void => held.forEach((write) => write(true))
+      void Promise.resolve(published).then(release, release)
     } catch (err) {
       // The documents may hold changes that never reached the store: rebuild them from it.
+      for (const release of held.values()) release(false)
       for (const period of touched) this.#docs.drop(period)
       throw err
     } finally {

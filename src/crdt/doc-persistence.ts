@@ -21,6 +21,14 @@ export interface PersistedPeriod {
    * call). Call only while the document holds nothing but stored entries.
    */
   saveCovers(covers: ReadonlyMap<string, number>): Promise<void>
+  /**
+   * Keeps the document's updates in memory until the returned function is called: with `true` they
+   * are then written (as one), with `false` dropped (they never reached the store; the document is
+   * being discarded). Holds nest. A local write holds its document's update until its entry is
+   * stored: both are IndexedDB transactions, and the browser's backend would commit the update
+   * first, with the entry (and so the publish) queued behind it.
+   */
+  deferWrites(): (write: boolean) => void
   /** Stops persisting (the data stays) and destroys the document. */
   close(): Promise<void>
   /** Stops persisting, destroys the document and deletes its data: the next open starts empty. */

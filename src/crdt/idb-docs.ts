@@ -18,6 +18,9 @@
  *   not believed and every entry of the period is replayed (duplicates skipped again).
  * An update of this device whose entry never reached the store is the caller's to detect
  * (`coveredState` and `clockAfter` say where the stored entries end; see core/period-load.ts).
+ * A local write holds its update (`deferWrites`) until its entry is stored, so that update is
+ * usually not written at all then; a crash before it is written leaves the update log behind the
+ * entries, which the next load replays.
  *
  * A database that does not load (bytes that do not decode, foreign roots, missing dependencies, not
  * y-indexeddb's layout) is reported to `onError`, deleted, and the document starts empty: the caller
@@ -201,7 +204,14 @@ export function createIdbDocs(init: IdbDocsInit): DocPersistence {
       doc.destroy()
       throw err
     }
-    ydoc.on('update', p._storeUpdate)
+    // y-indexeddb's listener, behind holds (deferWrites): while one is open, updates wait here.
+    let held: Uint8Array[] | undefined
+    let holds = 0
+    const onUpdate = (update: Uint8Array, origin: unknown): void => {
+      if (held !== undefined && origin !== p) held.push(update)
+      else p._storeUpdate(update, origin)
+    }
+    ydoc.on('update', onUpdate)
     let recorded = parseRecorded(stored.covers)
     if (stored.covers !== undefined && recorded === undefined)
       init.onError?.(new CorruptSnapshotError(`${name}: covers record unreadable`))
@@ -226,9 +236,28 @@ export function createIdbDocs(init: IdbDocsInit): DocPersistence {
         const record = JSON.stringify({ covers: [...covers], state: [...doc.stateVector()] })
         await p.set(COVERS, record)
       },
+      deferWrites() {
+        holds += 1
+        held ??= []
+        let released = false
+        return (write) => {
+          if (released) return
+          released = true
+          holds -= 1
+          const updates = held ?? []
+          if (!write) updates.length = 0
+          if (holds > 0) return
+          held = undefined
+          if (closed || updates.length === 0) return
+          p._storeUpdate(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates), undefined)
+        }
+      },
       async close() {
         if (closed) return
         closed = true
+        // Updates still held were never stored as entries: the next load replays the entries.
+        held = undefined
+        ydoc.off('update', onUpdate)
         opened.delete(persisted)
         await p.destroy()
         doc.destroy()
