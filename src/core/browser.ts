@@ -10,7 +10,7 @@
  */
 import { settingOrCreate } from './store.ts'
 import { createLogger } from '../net/logger.ts'
-import { createNobleSigner, nobleCrypto } from '../crdt/crypto.ts'
+import { createNobleSigner, createWebCrypto } from '../crdt/crypto.ts'
 import { createOffloadCrypto } from './crypto-offload.ts'
 import { Messenger } from './messenger.ts'
 import { ParleyClient } from './client.ts'
@@ -187,11 +187,14 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     throw err
   }
   performance.mark('parley:store-open')
+  // Org records are checked on this thread as the page loads: by WebCrypto's Ed25519, not noble,
+  // whose first check builds its base-point tables (40–70 ms before the first paint, measured).
+  const orgCrypto = createWebCrypto()
   // A new linked device: its own certificate for its user goes into the store before the node
   // starts (a store that already belongs to an org keeps it).
   if (init.link !== undefined && (await loadOrgSettings(store)) === undefined) {
     try {
-      await linkInto(store, nobleCrypto, init.link, createNobleSigner(account.secretKey))
+      await linkInto(store, orgCrypto, init.link, createNobleSigner(account.secretKey))
     } catch (err) {
       await files.close()
       await store.close()
@@ -223,9 +226,9 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   // The org this account is a member of (redeeming the sign-up's invitation first): its admission
   // proof on every connection, its network key, and its certificate check on every entry.
   const signer = createNobleSigner(account.secretKey, account.publicKey)
-  if (init.invite !== undefined && (await openMemberOrg(store, nobleCrypto, signer)) === undefined)
-    await redeemInto(store, nobleCrypto, init.invite, { ...account, signer })
-  const org = await openMemberOrg(store, nobleCrypto, signer)
+  if (init.invite !== undefined && (await openMemberOrg(store, orgCrypto, signer)) === undefined)
+    await redeemInto(store, orgCrypto, init.invite, { ...account, signer })
+  const org = await openMemberOrg(store, orgCrypto, signer)
   // (our proof binds the node's peer id: asked for only once the node runs)
   const wiring = org === undefined ? undefined : wireOrg(org, () => net.peerId)
   const makeNet = async (): Promise<PeerNet> => {
@@ -271,9 +274,11 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   const orgRoom = await wiring?.attach(messenger)
   // Local-first: the messenger and client start on the stopped node (subscriptions and handlers
   // attach when it starts; presence is not announced while no peer is connected), so the open room
-  // is read from IndexedDB and painted without waiting for the network. The node starts once that
-  // first read has been painted (see afterFirstPaint), or at once when asked (startNetwork).
-  await messenger.start()
+  // is read from IndexedDB and painted without waiting for the network. Before that paint only the
+  // room shown opens (the client reads its summary); the other rooms, the directories and the
+  // unread counts follow once it has been painted (see afterFirstPaint), and then the node starts
+  // (it serves and syncs every room), or all at once when asked (startNetwork).
+  await messenger.start({ lazy: true })
   performance.mark('parley:messenger-started')
   const client = new ParleyClient({
     messenger,
@@ -282,7 +287,7 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     fileBlob: (id, type) => files.fileBlob(id, type),
     ...(org === undefined ? {} : { org }),
   })
-  await client.start()
+  await client.startShown()
   performance.mark('parley:client-started')
   // Direct WebRTC links to other browsers, signalled through the serving peer as relay.
   const links = new DirectLinks({ net, presence: messenger.presence, relay: () => addr })
@@ -297,7 +302,17 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   })
   let startNow: () => void = () => undefined
   const asked = new Promise<void>((resolve) => (startNow = resolve))
-  const netStarted = Promise.race([afterFirstPaint(client.firstRead), asked]).then(async () => {
+  const held = Promise.race([afterFirstPaint(client.firstRead), asked]).then(async () => {
+    if (stopped) return
+    await messenger.openHeld()
+    performance.mark('parley:rooms-open')
+  })
+  // A room that does not open is logged; the others, and the network, go on without it.
+  const opened = held.catch((err: unknown) => log.error('a stored room did not open: %e', err))
+  const rest = opened
+    .then(() => (stopped ? undefined : client.startRest()))
+    .catch((err: unknown) => log.error('loading the rooms after the first paint failed: %e', err))
+  const netStarted = opened.then(async () => {
     if (stopped || removed()) return
     try {
       if (deferred !== undefined) {
@@ -338,6 +353,7 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
       stopped = true
       offRemoved?.()
       await netStarted
+      await rest
       links.stop()
       orgRoom?.stop()
       await client.stop()

@@ -122,6 +122,15 @@ export class ParleyClient {
 
   /** Loads local state, joins the user's rooms and starts following changes. */
   async start(): Promise<void> {
+    await this.startShown()
+    await this.startRest()
+  }
+
+  /**
+   * The part of {@link start} a page needs before its first paint: local state, the subscriptions,
+   * and the summary of the room it shows (which opens that room). {@link startRest} does the rest.
+   */
+  async startShown(): Promise<void> {
     await this.local.load()
     this.#off.push(
       this.messenger.onRoomChange((room) => void this.#onRoom(room)),
@@ -132,6 +141,15 @@ export class ParleyClient {
     if (this.org !== undefined) this.#off.push(this.org.onChange(() => this.#events.emit('people')))
     const timer = setInterval(() => this.#events.emit('connection'), 3_000)
     this.#off.push(() => clearInterval(timer))
+    const { current, joined } = this.local.data
+    if (joined.includes(current)) await this.#rooms.refresh(current)
+  }
+
+  /**
+   * The rest of {@link start}, after the page's first paint: the directories, every joined room's
+   * summary (unread counts), and delivery tracking of our pending messages.
+   */
+  async startRest(): Promise<void> {
     for (const room of [PEOPLE_ROOM, ROOMS_ROOM]) await this.messenger.join(room)
     await Promise.all([this.#loadAll(PEOPLE_ROOM), this.#loadAll(ROOMS_ROOM)])
     await Promise.all(this.local.data.joined.map((room) => this.#rooms.refresh(room)))

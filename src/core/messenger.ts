@@ -153,14 +153,15 @@ export class Messenger implements RoomRegistry {
     return this.identity.authorId
   }
 
-  async start(): Promise<void> {
+  /**
+   * Starts following the held rooms: every one opens before this resolves, or with `lazy` none
+   * does — each opens when first used (`join`, `messages`…) and all of them with {@link openHeld}.
+   * A page opens the room it shows first and the others after its first paint.
+   */
+  async start(opts: { lazy?: boolean } = {}): Promise<void> {
     if (this.#started) return
     this.#started = true
-    // Every held room opens at once (their IndexedDB reads overlap); the first failure is thrown
-    // once all have settled, as when they opened one after another.
-    const opened = await Promise.allSettled((await this.#store.rooms()).map((r) => this.join(r)))
-    const failed = opened.find((r) => r.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
+    if (opts.lazy !== true) await this.openHeld()
     this.#off.push(
       this.net.handle((req, from, { signal }) =>
         isFileFrame(req) ? this.files.serve(req, from, signal) : this.#sync.serve(req, from),
@@ -185,6 +186,16 @@ export class Messenger implements RoomRegistry {
     this.#scheduleAntiEntropy()
   }
 
+  /**
+   * Opens every room held in the store that is not open yet. Their IndexedDB reads overlap; the
+   * first failure is thrown once all have settled, as when they opened one after another.
+   */
+  async openHeld(): Promise<void> {
+    const opened = await Promise.allSettled((await this.#store.rooms()).map((r) => this.join(r)))
+    const failed = opened.find((r) => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+  }
+
   async stop(): Promise<void> {
     if (!this.#started) return
     this.#started = false
@@ -197,6 +208,8 @@ export class Messenger implements RoomRegistry {
     for (const off of this.#off.splice(0)) off()
     this.encrypted.stop()
     await this.#sync.settled()
+    // rooms still opening (a lazy start, a join) are adopted first, then closed with the others
+    await Promise.allSettled(this.#opening.values())
     for (const h of this.#rooms.values()) await h.close()
     this.#rooms.clear()
     for (const p of this.#provisional.values()) await (await p.catch(() => undefined))?.close()

@@ -130,13 +130,18 @@ export class Org {
    */
   async add(records: Iterable<OrgRecord>): Promise<OrgRecord[]> {
     const fresh: OrgRecord[] = []
-    for (const r of records) {
-      if (r.kind === 'root' || this.#records.has(hexOf(r.sig))) continue
+    const candidates = [...records].filter(
+      (r) => r.kind !== 'root' && !this.#records.has(hexOf(r.sig)),
+    )
+    // checked concurrently (WebCrypto runs them off the calling thread), added in order
+    const valid = await Promise.all(candidates.map((r) => verifyRecordSig(this.crypto, r)))
+    for (const [i, r] of candidates.entries()) {
+      if (this.#records.has(hexOf(r.sig))) continue
       if (this.#records.size >= MAX_RECORDS) {
         log.error('org record limit reached: dropping a record')
         break
       }
-      if (!(await verifyRecordSig(this.crypto, r))) {
+      if (valid[i] !== true) {
         log.error('dropping an org %s record with a bad signature', r.kind)
         continue
       }

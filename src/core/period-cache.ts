@@ -230,12 +230,19 @@ export class PeriodCache {
 
   /** Loads the newest periods until the window holds {@link WINDOW_MESSAGES} messages. */
   async loadWindow(): Promise<void> {
+    const periods = await this.#init.store.periods(this.#room)
+    // The room's meta document (its name, topic, kind: what the room list shows) loads meanwhile.
+    // One that fails to load is dropped from the cache: `meta()` tries again and reports it.
+    const meta = periods.includes(META_PERIOD)
+      ? this.doc(META_PERIOD).catch(() => undefined)
+      : undefined
     let count = 0
-    for (const period of await this.#init.store.periods(this.#room)) {
+    for (const period of periods) {
       if (period === META_PERIOD) continue
       count += (await this.doc(period)).doc.messages().length
       if (count >= WINDOW_MESSAGES) break
     }
+    await meta
   }
 
   /** Loads the next older period that holds messages; false when there is none. */

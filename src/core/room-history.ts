@@ -139,10 +139,15 @@ export class RoomHistory {
   /** Loads author states, key records and the newest window of documents. */
   async open(): Promise<void> {
     await this.#reloadAuthors()
-    await this.#observeStored()
-    await this.#keys.load(this.#store)
-    // A peer that holds no key of an encrypted room keeps its entries but builds no documents.
-    if (this.#keys.readable) await this.#docs.loadWindow()
+    // The clock's reads and the documents' overlap (each is a wait for IndexedDB).
+    await Promise.all([
+      this.#observeStored(),
+      (async () => {
+        await this.#keys.load(this.#store)
+        // A peer that holds no key of an encrypted room keeps its entries but builds no documents.
+        if (this.#keys.readable) await this.#docs.loadWindow()
+      })(),
+    ])
   }
 
   /** The org's directory changed: key records are judged again, entries they unlock applied. */

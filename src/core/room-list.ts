@@ -194,10 +194,12 @@ export class RoomList {
     const n = (this.#refreshes.get(id) ?? 0) + 1
     this.#refreshes.set(id, n)
     const read = this.#local.data.read[id]
-    const meta = await this.#messenger.roomMeta(id)
-    const msgs = await this.#messenger.messages(id)
     const priv = id.startsWith(PRIVATE_PREFIX)
-    const members = priv ? await this.#messenger.encrypted.members(id) : undefined
+    const [meta, msgs, members] = await Promise.all([
+      this.#messenger.roomMeta(id),
+      this.#messenger.messages(id),
+      priv ? this.#messenger.encrypted.members(id) : undefined,
+    ])
     if (this.#refreshes.get(id) !== n) return
     let unread = 0
     for (let i = msgs.length - 1; i >= 0; i--) {

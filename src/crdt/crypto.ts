@@ -68,18 +68,29 @@ export function isValidAuthorKey(publicKey: Uint8Array): boolean {
   }
 }
 
-function verifyStrict(publicKey: Uint8Array, sig: Uint8Array, msg: Uint8Array): boolean {
-  if (sig.length !== SIG_BYTES || !isValidAuthorKey(publicKey)) return false
-  const r = sig.subarray(0, 32)
-  const s = bytesToNumberLE(sig.subarray(32))
-  if (s >= Point.Fn.ORDER) return false
-  let R
+/**
+ * The parts of Parley's rule checked without the curve equation: lengths, a usable key (canonical,
+ * not of small order), `S < L`, a canonical `R`. The point `R`, or undefined when they fail.
+ */
+function strictInputs(
+  publicKey: Uint8Array,
+  sig: Uint8Array,
+): InstanceType<typeof Point> | undefined {
+  if (sig.length !== SIG_BYTES || !isValidAuthorKey(publicKey)) return undefined
+  if (bytesToNumberLE(sig.subarray(32)) >= Point.Fn.ORDER) return undefined
   try {
-    R = Point.fromBytes(r, false)
+    return Point.fromBytes(sig.subarray(0, 32), false)
   } catch {
     // not a canonical point encoding
-    return false
+    return undefined
   }
+}
+
+function verifyStrict(publicKey: Uint8Array, sig: Uint8Array, msg: Uint8Array): boolean {
+  const R = strictInputs(publicKey, sig)
+  if (R === undefined) return false
+  const r = sig.subarray(0, 32)
+  const s = bytesToNumberLE(sig.subarray(32))
   const A = Point.fromBytes(publicKey, false)
   const k = Point.Fn.create(bytesToNumberLE(sha512(concatBytes(r, publicKey, msg))))
   // cofactorless, like OpenSSL (noble's own verify is cofactored: it accepts R with a torsion part)
@@ -90,6 +101,58 @@ function verifyStrict(publicKey: Uint8Array, sig: Uint8Array, msg: Uint8Array): 
 export const nobleCrypto: HistoryCrypto = {
   sha256: (data) => sha256(data),
   verify: (publicKey, sig, msg) => Promise.resolve(verifyStrict(publicKey, sig, msg)),
+}
+
+/** Most public keys a {@link createWebCrypto} keeps imported. */
+const WEB_KEY_CACHE = 256
+
+/**
+ * A {@link HistoryCrypto} whose signature checks run in the platform's WebCrypto Ed25519 (native:
+ * BoringSSL in Chromium, OpenSSL in Node), after the parts of Parley's rule it does not check
+ * itself (small-order keys; canonical encodings and `S < L`, which it also refuses): the same
+ * verdicts as {@link nobleCrypto}, without noble's first verification building its base-point
+ * tables on the calling thread (40–70 ms of a page load's main thread, measured in Chromium).
+ * Where WebCrypto has no Ed25519 (a page that is not a secure context, an older browser), or
+ * refuses an input, the check is noble's.
+ */
+export function createWebCrypto(
+  subtle: SubtleCrypto | undefined = (globalThis.crypto as Crypto | undefined)?.subtle,
+): HistoryCrypto {
+  const keys = new Map<string, Promise<CryptoKey>>()
+  let native = subtle !== undefined
+  const keyFor = (publicKey: Uint8Array): Promise<CryptoKey> => {
+    const id = publicKey.join()
+    let key = keys.get(id)
+    if (key === undefined) {
+      if (keys.size >= WEB_KEY_CACHE) keys.delete(keys.keys().next().value!)
+      key = subtle!.importKey('raw', new Uint8Array(publicKey), { name: 'Ed25519' }, false, [
+        'verify',
+      ])
+      keys.set(id, key)
+      key.catch(() => keys.delete(id))
+    }
+    return key
+  }
+  return {
+    sha256: (data) => sha256(data),
+    async verify(publicKey, sig, msg) {
+      if (!native) return verifyStrict(publicKey, sig, msg)
+      if (strictInputs(publicKey, sig) === undefined) return false
+      try {
+        const key = await keyFor(publicKey)
+        return await subtle!.verify(
+          { name: 'Ed25519' },
+          key,
+          new Uint8Array(sig),
+          new Uint8Array(msg),
+        )
+      } catch (err) {
+        // no Ed25519 in this WebCrypto: noble from now on; any other refusal: noble decides
+        if ((err as Error).name === 'NotSupportedError') native = false
+        return verifyStrict(publicKey, sig, msg)
+      }
+    },
+  }
 }
 
 /**
