@@ -126,22 +126,35 @@ async function exclusive(name: string): Promise<(() => void) | undefined> {
 }
 
 /**
- * Resolves once the frame after `shown` has been painted (two animation frames, then a task), or
- * `capMs` after `shown` at the latest (a hidden tab runs no animation frames); `idleMs` after the
- * call when `shown` never comes (no room open, a screen other than the chat).
+ * Resolves once the frame after `shown` has been painted (two animation frames), or `capMs` after
+ * `shown` at the latest (a hidden tab runs no animation frames), and then the page is idle (or
+ * `idleMs` later): what follows the first paint (the other rooms, the node) must not compete with
+ * the list's layout passes. `idleMs` after the call when `shown` never comes (no room open, a
+ * screen other than the chat).
  */
-function afterFirstPaint(shown: Promise<void>, idleMs = 1_000, capMs = 500): Promise<void> {
-  const frame = (globalThis as { requestAnimationFrame?: typeof requestAnimationFrame })
-    .requestAnimationFrame
-  const painted = shown.then(
-    () =>
-      new Promise<void>((resolve) => {
-        setTimeout(resolve, capMs)
-        if (frame === undefined) setTimeout(resolve, 0)
-        else frame(() => frame(() => setTimeout(resolve, 0)))
-      }),
+function afterFirstPaint(shown: Promise<void>, idleMs = 1_000, capMs = 1_000): Promise<void> {
+  const g = globalThis as {
+    requestAnimationFrame?: typeof requestAnimationFrame
+    requestIdleCallback?: typeof requestIdleCallback
+  }
+  const frame = g.requestAnimationFrame
+  const idle = (resolve: () => void): void => {
+    if (g.requestIdleCallback === undefined) setTimeout(resolve, 0)
+    else g.requestIdleCallback(() => resolve(), { timeout: idleMs / 2 })
+  }
+  const painted = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const drawn = new Promise<void>((r) => {
+        setTimeout(r, capMs)
+        if (frame === undefined) setTimeout(r, 0)
+        else frame(() => frame(() => r()))
+      })
+      void drawn.then(() => idle(resolve))
+    })
+  const never = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), idleMs))
+  return Promise.race([shown.then(() => true), never]).then((came) =>
+    came ? painted() : undefined,
   )
-  return Promise.race([painted, new Promise<void>((resolve) => setTimeout(resolve, idleMs))])
 }
 
 /**
