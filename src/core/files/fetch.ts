@@ -21,6 +21,7 @@ import { MAX_CHUNKS_PER_REQUEST, decodeFileFrame, encodeFileFrame, toHex } from 
 import type { FileManifest } from './manifest.ts'
 import type { ProgressMeter } from './progress.ts'
 import type { AsyncSha256 } from './hash.ts'
+import { FetchStats } from './fetch-stats.ts'
 
 const log = createLogger('parley:core:files:fetch')
 /** How long a fetch waits for a peer that can serve the file (or the rest of it). */
@@ -177,6 +178,12 @@ function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
   })
 }
 
+/** Waits for every promise; then rejects with the first rejection, if any. */
+async function settled(all: readonly Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(all)).find((r) => r.status === 'rejected')
+  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason
+}
+
 const heldBytes = (m: FileManifest, have: Uint8Array): number => {
   let n = 0
   for (let i = 0; i < chunkCount(m); i++) if (hasBit(have, i)) n += chunkLength(m, i)
@@ -202,6 +209,7 @@ class ChunkFetch {
   #fatal: unknown
   #lastProgress = Date.now()
   #wake: (() => void) | undefined
+  readonly #stats = new FetchStats()
 
   constructor(init: FetchInit, m: FileManifest, have: Uint8Array) {
     this.#init = init
@@ -243,6 +251,7 @@ class ChunkFetch {
       signal.removeEventListener('abort', onAbort)
       await store.flush(id)
       this.#init.meter.update({ peers: 0 }, true)
+      log('fetch of %s ended: %s', id, this.#stats.summary())
     }
     if (this.#fatal !== undefined) throw this.#fatal
     if (signal.aborted) throw new AbortError()
@@ -324,33 +333,37 @@ class ChunkFetch {
     return out
   }
 
+  /**
+   * Asks `peer` for `indices` and stores each chunk that matches its hash. A chunk is checked and
+   * stored while the next ones arrive (the store may commit several in one write), so the link is
+   * not idle while the store works; the request ends once every chunk it brought is stored.
+   */
   async #fetchBatch(peer: PeerIdString, ps: PeerState, indices: number[]): Promise<void> {
-    const { id, net, store, signal } = this.#init
+    const { id, net, signal } = this.#init
     ps.inflight++
     this.#inflight++
     const pending = new Set(indices)
+    const stats = this.#stats.of(peer)
+    const storing: Promise<void>[] = []
+    let t = performance.now()
     try {
       const request = encodeFileFrame({ type: 'chunks-request', id, indices })
       for await (const frame of net.request(peer, request, { signal })) {
+        const now = performance.now()
+        stats.waitMs += now - t
+        t = now
         const f = decodeFileFrame(frame)
         if (f.type === 'file-error') break
         if (f.type !== 'chunk' || f.id !== id || !pending.has(f.index)) {
           throw new Error(`unexpected ${f.type} frame`)
         }
-        if (!(await this.#matches(f.index, f.bytes))) {
-          this.#reject(peer, ps, f.index)
-          break
-        }
-        await store.writeChunk(id, f.index, f.bytes)
         pending.delete(f.index)
-        this.#state[f.index] = DONE
-        this.#remaining--
-        this.#bytes += f.bytes.length
-        this.#lastProgress = Date.now()
-        ps.fails = 0
-        this.#init.meter.update({ bytes: this.#bytes })
+        storing.push(this.#checkAndStore(peer, ps, f.index, f.bytes))
+        if (ps.bad || this.#fatal !== undefined) break
       }
+      await settled(storing)
     } catch (err) {
+      await Promise.allSettled(storing) // a chunk being stored settles before it can be retried
       if (err instanceof FileStoreFullError) this.#fatal ??= err
       else if (!signal.aborted) {
         ps.fails++
@@ -358,7 +371,8 @@ class ChunkFetch {
         log('chunks of %s from %s failed: %e', id, peer, err)
       }
     } finally {
-      for (const i of pending) {
+      for (const i of indices) {
+        if (this.#state[i] !== ASSIGNED) continue
         this.#state[i] = TODO
         this.#cursor = Math.min(this.#cursor, i)
       }
@@ -366,6 +380,30 @@ class ChunkFetch {
       this.#inflight--
       this.#notify()
     }
+  }
+
+  /** Checks chunk `index` from `peer` against its hash and stores it; rejects as the store does. */
+  async #checkAndStore(
+    peer: PeerIdString,
+    ps: PeerState,
+    index: number,
+    bytes: Uint8Array,
+  ): Promise<void> {
+    const stats = this.#stats.of(peer)
+    const t0 = performance.now()
+    if (!(await this.#matches(index, bytes))) return this.#reject(peer, ps, index)
+    const t1 = performance.now()
+    stats.hashMs += t1 - t0
+    await this.#init.store.writeChunk(this.#init.id, index, bytes)
+    stats.writeMs += performance.now() - t1
+    stats.chunks++
+    stats.bytes += bytes.length
+    this.#state[index] = DONE
+    this.#remaining--
+    this.#bytes += bytes.length
+    this.#lastProgress = Date.now()
+    ps.fails = 0
+    this.#init.meter.update({ bytes: this.#bytes })
   }
 
   async #matches(index: number, bytes: Uint8Array): Promise<boolean> {

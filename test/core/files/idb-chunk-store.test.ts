@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { IdbChunkStore } from '../../../src/core/idb-chunk-store.ts'
 import { bytesSource, importFile } from '../../../src/core/files/import.ts'
+import { decodeManifest } from '../../../src/core/files/manifest.ts'
 import { nobleCrypto } from '../../../src/crdt/crypto.ts'
 import { registerChunkStoreContract } from './chunk-store.contract.ts'
 
@@ -65,6 +66,39 @@ describe('IdbChunkStore', () => {
     expect(await store.list()).toEqual([])
     const tx = (await indexedDBCount(factory, names.get(store)!)) as number
     expect(tx).toBe(0)
+  })
+
+  it('[IDBCS3] chunks written at once (batched into shared transactions) are all held; one for an unknown file fails alone', async () => {
+    const src = await open()
+    const files = [new Uint8Array(randomBytes(12 * CHUNK)), new Uint8Array(randomBytes(7 * CHUNK))]
+    const meta = (size: number) => ({ name: 'c.bin', type: '', size })
+    const ids: string[] = []
+    for (const bytes of files)
+      ids.push(
+        (await importFile(src, sha256, bytesSource(bytes), meta(bytes.length), undefined, CHUNK))
+          .id,
+      )
+    const store = await open()
+    for (const id of ids) {
+      const mbytes = (await src.manifestBytes(id))!
+      await store.add(id, mbytes, decodeManifest(mbytes), { pinned: true })
+    }
+    const writes: Promise<void>[] = []
+    files.forEach((bytes, f) => {
+      for (let i = 0; i < bytes.length / CHUNK; i++)
+        writes.push(store.writeChunk(ids[f]!, i, bytes.subarray(i * CHUNK, (i + 1) * CHUNK)))
+    })
+    const unknown = store.writeChunk('ab'.repeat(32), 0, new Uint8Array(CHUNK))
+    const results = await Promise.allSettled([...writes, unknown])
+    expect(results.slice(0, -1).every((r) => r.status === 'fulfilled')).toBe(true)
+    const last = results.at(-1) as PromiseRejectedResult
+    expect((last.reason as Error).name).toBe('FileNotHeldError')
+    for (const [f, id] of ids.entries()) {
+      const info = (await store.get(id))!
+      expect(info.complete).toBe(true)
+      const blob = await store.fileBlob(id, '')
+      expect(Buffer.from(await blob.arrayBuffer()).equals(files[f]!)).toBe(true)
+    }
   })
 })
 
