@@ -24,6 +24,8 @@ export interface ServePeer {
   dir: string
   /** A new single-use invitation code (`role`, expiring in `expiresInMs`). */
   invite(opts?: { role?: 'member' | 'admin'; expiresInMs?: number }): Promise<string>
+  /** What the serve printed so far (stdout, then stderr): for a failure's diagnostics. */
+  output(): string
   stop(): Promise<void>
 }
 
@@ -72,9 +74,10 @@ export async function inviteThrough(
   return body.code
 }
 
-/** Starts `parley serve` and resolves once it prints `ready`. */
+/** Starts `parley serve` (with `extraArgs`, e.g. `--file-quota 1MB`) and resolves once it prints `ready`. */
 export async function startServe(
   dir = mkdtempSync(join(tmpdir(), 'parley-e2e-')),
+  extraArgs: readonly string[] = [],
 ): Promise<ServePeer> {
   const child: ChildProcess = spawn(
     process.execPath,
@@ -94,6 +97,7 @@ export async function startServe(
       'office-peer',
       '--org',
       'E2E Office',
+      ...extraArgs,
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   )
@@ -120,6 +124,7 @@ export async function startServe(
     ...info,
     dir,
     invite,
+    output: () => `${out}\n${err}`,
     async stop() {
       unregister()
       if (child.exitCode === null) {
