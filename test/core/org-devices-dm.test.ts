@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { nodeCrypto } from '../../src/node/crypto-node.ts'
 import { redeemLink } from '../../src/core/org-join.ts'
-import { ParleyClient } from '../../src/core/client.ts'
+import type { ParleyClient } from '../../src/core/client.ts'
 import { authorId } from '../../src/crdt/entry.ts'
 import { dmRoomId, isUserRoom } from '../../src/crdt/e2ee.ts'
 import { ROOMS_ROOM, encodeRecord } from '../../src/crdt/directory.ts'
@@ -16,6 +16,7 @@ import {
   connectOrg,
   newNodeSigner,
   startOffice,
+  startOrgClient,
   tcpAddr,
   type OrgPeer,
 } from '../helpers/org-peers.ts'
@@ -29,15 +30,9 @@ afterEach(async () => {
 
 const WAIT = { timeout: 20_000, interval: 100 }
 
-/** The web app's client over an org peer, signed in as `userId`. */
+/** The web app's client over an org peer, signed in as `userId` (stopped after each test). */
 async function clientOf(p: OrgPeer, userId: string): Promise<ParleyClient> {
-  const client = new ParleyClient({
-    messenger: p.messenger,
-    store: p.store,
-    account: { userId, name: userId, author: authorId(p.signer.publicKey) },
-    org: p.org,
-  })
-  await client.start()
+  const client = await startOrgClient(p, userId)
   clients.push(client)
   return client
 }

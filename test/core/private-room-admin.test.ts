@@ -5,10 +5,16 @@
  * lists nor reads it; only the creator (or an admin) removes people; bob removed reads nothing new.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ParleyClient } from '../../src/core/client.ts'
+import type { ParleyClient } from '../../src/core/client.ts'
 import { authorId } from '../../src/crdt/entry.ts'
 import { ROOMS_ROOM, decodeRecord } from '../../src/crdt/directory.ts'
-import { OrgPeerSet, startOffice, textsOf, type OrgPeer } from '../helpers/org-peers.ts'
+import {
+  OrgPeerSet,
+  startOffice,
+  startOrgClient,
+  textsOf,
+  type OrgPeer,
+} from '../helpers/org-peers.ts'
 
 const set = new OrgPeerSet()
 const clients: ParleyClient[] = []
@@ -18,16 +24,11 @@ afterEach(async () => {
 })
 const WAIT = { timeout: 20_000, interval: 50 }
 
+/** The web app's client over an org peer, signed in as `userId` (stopped after each test). */
 async function clientOf(p: OrgPeer, userId: string): Promise<ParleyClient> {
-  const c = new ParleyClient({
-    messenger: p.messenger,
-    store: p.store,
-    account: { userId, name: userId, author: authorId(p.signer.publicKey) },
-    org: p.org,
-  })
-  await c.start()
-  clients.push(c)
-  return c
+  const client = await startOrgClient(p, userId)
+  clients.push(client)
+  return client
 }
 
 describe('private rooms in the client', () => {

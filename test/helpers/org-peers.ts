@@ -10,6 +10,8 @@ import { expect, vi } from 'vitest'
 import { createLibp2pNet } from '../../src/net/libp2p.ts'
 import type { PeerIdString, PeerNet } from '../../src/net/index.ts'
 import { Messenger } from '../../src/core/messenger.ts'
+import { ParleyClient } from '../../src/core/client.ts'
+import { authorId } from '../../src/crdt/entry.ts'
 import { Org } from '../../src/core/org.ts'
 import type { OrgRoom } from '../../src/core/org-room.ts'
 import { wireOrg, type OrgWiring } from '../../src/core/org-wiring.ts'
@@ -221,4 +223,16 @@ export async function startOffice(
       for (const q of peers) expect(p.org.isMember(q.signer.publicKey)).toBe(true)
   }, wait)
   return { o, a, b, members: peers, codes }
+}
+
+/** The web app's client over org peer `p`, signed in as `userId`, started. The caller stops it. */
+export async function startOrgClient(p: OrgPeer, userId: string): Promise<ParleyClient> {
+  const client = new ParleyClient({
+    messenger: p.messenger,
+    store: p.store,
+    account: { userId, name: userId, author: authorId(p.signer.publicKey) },
+    org: p.org,
+  })
+  await client.start()
+  return client
 }
