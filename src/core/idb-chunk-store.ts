@@ -102,7 +102,7 @@ export class IdbChunkStore implements ChunkStore {
   ): Promise<void> {
     const known = await this.#record(id)
     if (known !== undefined) {
-      if (opts.pinned && !known.pinned) await this.#put({ ...known, pinned: true })
+      if (opts.pinned && !known.pinned) await this.#update(id, (rec) => ({ ...rec, pinned: true }))
       return
     }
     await this.#makeRoom(manifest.size)
@@ -226,7 +226,7 @@ export class IdbChunkStore implements ChunkStore {
       finish: async (id, manifestBytes, manifest) => {
         const known = await this.get(id)
         if (known?.complete === true) {
-          if (!known.pinned) await this.#put({ ...(await this.#record(id))!, pinned: true })
+          if (!known.pinned) await this.#update(id, (rec) => ({ ...rec, pinned: true }))
           await this.#deleteChunks(key)
           return
         }
@@ -250,8 +250,7 @@ export class IdbChunkStore implements ChunkStore {
   }
 
   async touch(id: string): Promise<void> {
-    const rec = await this.#record(id)
-    if (rec !== undefined) await this.#put({ ...rec, lastUsed: this.#now() })
+    await this.#update(id, (rec) => ({ ...rec, lastUsed: this.#now() }))
   }
 
   async remove(id: string): Promise<void> {
@@ -311,8 +310,17 @@ export class IdbChunkStore implements ChunkStore {
     return m
   }
 
-  #put(rec: FileRecord): Promise<void> {
-    return this.#write(async (tx) => void tx.objectStore(FILES).put(rec))
+  /**
+   * Rewrites the record of `id` (if any) read in the same transaction: a record read in one
+   * transaction and put in another would put back the `have` bits of its time, and undo the chunks
+   * stored in between (a download that finished, then was "not held whole").
+   */
+  #update(id: string, fn: (rec: FileRecord) => FileRecord): Promise<void> {
+    return this.#write(async (tx) => {
+      const files = tx.objectStore(FILES)
+      const rec = (await req(files.get(id))) as FileRecord | undefined
+      if (rec !== undefined) files.put(fn(rec))
+    })
   }
 
   #deleteChunks(key: string): Promise<void> {

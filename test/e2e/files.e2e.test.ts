@@ -133,6 +133,7 @@ async function transferState(page: Page, att: Locator): Promise<string> {
     `serving peers=${await read(bar, 'data-peers')}`,
     `stats="${(await read(bar.getByTestId('transfer-stats'))).trim()}"`,
     `message="${await read(bar.getByTestId('transfer-error'))}"`,
+    `save error="${(await read(att.getByTestId('save-error'))).trim()}"`,
     `link=${await read(page.getByTestId('connection'), 'data-status')}`,
     `people online=${await page.locator('[data-testid=person][data-status=online]').count()}`,
   ]

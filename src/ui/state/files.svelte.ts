@@ -76,6 +76,11 @@ export class FilesState {
     return this.#client.files.readText(file.id, undefined, file.key)
   }
 
+  /** The words to show for an error thrown by a transfer or a save. */
+  describe(err: unknown): string {
+    return err instanceof Error ? describeTransferError(err) : String(err)
+  }
+
   /** The words to show for a transfer's error. */
   errorOf(t: TransferView): string | undefined {
     return t.error === undefined ? undefined : describeTransferError(t.error)

@@ -104,5 +104,25 @@ export function registerChunkStoreContract(name: string, factory: ChunkStoreFact
       expect((err as Error).name).toBe('FileQuotaError')
       expect(await store.list()).toHaveLength(1)
     })
+
+    it('[CS6] touching or pinning a file while its chunks arrive loses none of them', async () => {
+      const src = await factory.open()
+      const n = 24
+      const bytes = new Uint8Array(randomBytes(n * CHUNK))
+      const { id } = await add(src, bytes)
+      const mbytes = (await src.manifestBytes(id))!
+      const store = await factory.open()
+      await store.add(id, mbytes, decodeManifest(mbytes), { pinned: false })
+      // as a download goes: chunks written while the same file is served (touched) and saved (pinned)
+      const ops: Promise<void>[] = []
+      for (let i = 0; i < n; i++) {
+        ops.push(store.writeChunk(id, i, bytes.subarray(i * CHUNK, (i + 1) * CHUNK)))
+        if (i % 3 === 0) ops.push(store.touch(id))
+        if (i === n / 2) ops.push(store.add(id, mbytes, decodeManifest(mbytes), { pinned: true }))
+      }
+      await Promise.all(ops)
+      await store.flush(id)
+      expect(await store.get(id)).toMatchObject({ held: n, complete: true, pinned: true })
+    })
   })
 }
