@@ -9,19 +9,14 @@
 import { createLogger } from '../../net/logger.ts'
 import { AbortError, type PeerIdString, type PeerNet } from '../../net/index.ts'
 import { FileStoreFullError, FileUnavailableError } from './errors.ts'
-import {
-  chunkCount,
-  chunkHash,
-  chunkLength,
-  decodeManifest,
-  MAX_MANIFEST_BYTES,
-} from './manifest.ts'
-import { hasBit, type ChunkStore, type StoredFileInfo } from './store.ts'
-import { MAX_CHUNKS_PER_REQUEST, decodeFileFrame, encodeFileFrame, toHex } from './wire.ts'
+import { chunkCount, chunkHash, chunkLength } from './manifest.ts'
+import { hasBit, type ChunkStore } from './store.ts'
+import { MAX_CHUNKS_PER_REQUEST, decodeFileFrame, encodeFileFrame } from './wire.ts'
 import type { FileManifest } from './manifest.ts'
 import type { ProgressMeter } from './progress.ts'
 import type { AsyncSha256 } from './hash.ts'
 import { FetchStats } from './fetch-stats.ts'
+import { ensureManifest } from './manifest-fetch.ts'
 
 const log = createLogger('parley:core:files:fetch')
 /** How long a fetch waits for a peer that can serve the file (or the rest of it). */
@@ -77,105 +72,6 @@ export async function fetchFile(init: FetchInit): Promise<void> {
   )
   if (info.complete) return
   await new ChunkFetch(init, m, info.have).run()
-}
-
-export type ManifestInit = Pick<
-  FetchInit,
-  'id' | 'net' | 'store' | 'sha256' | 'holders' | 'pinned' | 'signal' | 'onLyingPeer'
-> & {
-  /** Ask again, with backoff, this long while no connected peer has the manifest. @default 0 */
-  waitMs?: number
-  /** Called before each wait for a peer that has the manifest. */
-  onWaiting?: () => void
-}
-
-/** What the store holds of `init.id`, after fetching and storing its manifest if it had none. */
-export async function ensureManifest(init: ManifestInit): Promise<StoredFileInfo> {
-  const { id, store } = init
-  let info = await store.get(id)
-  if (info === undefined) {
-    const bytes = await fetchManifest(init)
-    await store.add(id, bytes, decodeManifest(bytes), { pinned: init.pinned })
-    info = await store.get(id)
-    if (info === undefined) throw new Error('the file vanished from the store')
-  } else if (init.pinned && !info.pinned) {
-    await store.add(id, (await store.manifestBytes(id))!, info.manifest, { pinned: true })
-  }
-  return info
-}
-
-/**
- * The manifest of `init.id` from the first holder that has it and whose bytes hash to the id. When
- * no connected peer has it yet (the uploader is still connecting, an always-on peer is still
- * copying it), asks again with backoff for up to `init.waitMs`.
- */
-async function fetchManifest(init: ManifestInit): Promise<Uint8Array> {
-  const deadline = Date.now() + (init.waitMs ?? 0)
-  const liars = new Set<PeerIdString>()
-  for (let round = 0; ; round++) {
-    const bytes = await askHolders(init, liars)
-    if (bytes !== undefined) return bytes
-    const pause = Math.min(2_000, 250 * 2 ** round)
-    if (Date.now() + pause > deadline) break
-    log('no connected peer has the manifest of %s yet: asking again in %d ms', init.id, pause)
-    init.onWaiting?.()
-    await abortableDelay(pause, init.signal)
-  }
-  throw new FileUnavailableError(`No connected peer holds file ${init.id}`)
-}
-
-/** One pass over the holders (skipping `liars`, adding new ones): the manifest, or undefined. */
-async function askHolders(
-  init: ManifestInit,
-  liars: Set<PeerIdString>,
-): Promise<Uint8Array | undefined> {
-  const request = encodeFileFrame({ type: 'manifest-request', id: init.id })
-  for (const peer of init.holders()) {
-    if (liars.has(peer)) continue
-    try {
-      let bytes: Uint8Array | undefined
-      let filled = 0
-      for await (const frame of init.net.request(peer, request, { signal: init.signal })) {
-        const f = decodeFileFrame(frame)
-        if (f.type !== 'manifest-part' || f.id !== init.id) break
-        if (f.total > MAX_MANIFEST_BYTES || f.offset !== filled)
-          throw new Error('bad manifest part')
-        bytes ??= new Uint8Array(f.total)
-        if (bytes.length !== f.total) throw new Error('manifest size changed')
-        bytes.set(f.bytes, f.offset)
-        filled += f.bytes.length
-      }
-      if (bytes === undefined || filled !== bytes.length) continue
-      if (toHex(init.sha256(bytes)) !== init.id) {
-        log.error('%s sent a manifest that does not match %s', peer, init.id)
-        liars.add(peer)
-        init.onLyingPeer?.(peer)
-        continue
-      }
-      return bytes
-    } catch (err) {
-      if (init.signal.aborted) throw new AbortError()
-      log('manifest of %s from %s failed: %e', init.id, peer, err)
-    }
-  }
-  if (init.signal.aborted) throw new AbortError()
-  return undefined
-}
-
-/** Resolves after `ms`, or rejects with AbortError as soon as `signal` aborts. */
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new AbortError())
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      reject(new AbortError())
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
 }
 
 /** Waits for every promise; then rejects with the first rejection, if any. */
