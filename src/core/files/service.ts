@@ -16,9 +16,9 @@ import type { DisplayMessage } from '../../crdt/display.ts'
 import { utf8Length } from '../../crdt/guards.ts'
 import { FileKeeper } from './keeper.ts'
 import { LONG_TEXT_BYTES, previewOf } from './long-text.ts'
-import { FileNotHeldError, FileQuotaError } from './errors.ts'
+import { FileNotHeldError } from './errors.ts'
 import { fetchFile, type FetchInit } from './fetch.ts'
-import { ensureManifest } from './manifest-fetch.ts'
+import { answerOffer, offerTo, waitHeld } from './offers.ts'
 import { bytesSource, importFile, type ImportMeta } from './import.ts'
 import { CHUNK_SIZE, chunkCount, chunkHash } from './manifest.ts'
 import { openSealed, sealSource } from './sealed.ts'
@@ -34,7 +34,6 @@ import { ProgressMeter, type TransferProgress } from './progress.ts'
 import { serveFileRequest } from './serve.ts'
 import { subtleSha256, type AsyncSha256 } from './hash.ts'
 import type { ChunkStore } from './store.ts'
-import { decodeFileFrame, encodeFileFrame, type FileFrame } from './wire.ts'
 
 const log = createLogger('parley:core:files')
 /** A file served is marked used at most this often. */
@@ -103,7 +102,21 @@ export class FileService {
       {
         store: this.store,
         touch: (id) => this.#touch(id),
-        onOffer: (id, peer, full, s) => this.#onOffer(id, peer, full, s),
+        onOffer: (id, peer, full, s) =>
+          answerOffer(
+            {
+              net: this.#net,
+              store: this.store,
+              sha256: this.#sha256,
+              retain: this.#retain,
+              fetch: (f, opts) => this.fetch(f, opts),
+              keep: (f) => this.keep(f),
+            },
+            id,
+            peer,
+            full,
+            s,
+          ),
       },
       request,
       from,
@@ -339,65 +352,21 @@ export class FileService {
    * Offers `id` to `peer`: a peer that keeps files fetches the manifest (and, with `full`, the
    * whole file) from us and acknowledges. Resolves with the last stage acknowledged.
    */
-  async offer(
+  offer(
     peer: PeerIdString,
     id: string,
     full: boolean,
     signal?: AbortSignal,
   ): Promise<'manifest' | 'complete' | undefined> {
-    let stage: 'manifest' | 'complete' | undefined
-    const req = encodeFileFrame({ type: 'offer', id, full })
-    for await (const bytes of this.#net.request(
-      peer,
-      req,
-      signal === undefined ? {} : { signal },
-    )) {
-      const f = decodeFileFrame(bytes)
-      if (f.type === 'ack' && f.id === id) stage = f.stage
-    }
-    return stage
+    return offerTo(this.#net, peer, id, full, signal)
   }
 
   /**
    * Offers `id` to every connected peer (and to peers as they connect) until one acknowledges
    * `stage`; resolves with that peer.
    */
-  async waitHeld(
-    id: string,
-    stage: 'manifest' | 'complete',
-    signal: AbortSignal,
-  ): Promise<PeerIdString> {
-    const tried = new Set<PeerIdString>()
-    return new Promise((resolve, reject) => {
-      const done = (): void => {
-        off()
-        signal.removeEventListener('abort', onAbort)
-      }
-      const onAbort = (): void => {
-        done()
-        reject(new AbortError())
-      }
-      const tryPeers = (peers: readonly PeerIdString[]): void => {
-        for (const p of peers) {
-          if (tried.has(p)) continue
-          tried.add(p)
-          this.offer(p, id, stage === 'complete', signal).then(
-            (got) => {
-              if (got !== stage && got !== 'complete') return
-              done()
-              resolve(p)
-            },
-            (err: unknown) => {
-              tried.delete(p)
-              log('offer of %s to %s failed: %e', id, p, err)
-            },
-          )
-        }
-      }
-      const off = this.#net.onPeers(tryPeers)
-      signal.addEventListener('abort', onAbort, { once: true })
-      tryPeers(this.#net.peers())
-    })
+  waitHeld(id: string, stage: 'manifest' | 'complete', signal: AbortSignal): Promise<PeerIdString> {
+    return waitHeld(this.#net, id, stage, signal)
   }
 
   /** Keeps a file seen in a held room (always-on peers): fetched in the background, evictable. */
@@ -408,34 +377,6 @@ export class FileService {
         if (!held) await this.fetch(id, { pinned: false })
       })
       .catch((err: unknown) => log('keeping %s failed: %e', id, err))
-  }
-
-  async *#onOffer(
-    id: string,
-    from: PeerIdString,
-    full: boolean,
-    signal: AbortSignal,
-  ): AsyncGenerator<FileFrame> {
-    if (!this.#retain) return yield { type: 'file-error', id, code: 'refused' }
-    try {
-      // Ask the offerer first: it holds the file.
-      await ensureManifest({
-        id,
-        net: this.#net,
-        store: this.store,
-        sha256: this.#sha256,
-        holders: () => [from, ...this.#net.peers().filter((p) => p !== from)],
-        pinned: false,
-        signal,
-      })
-      yield { type: 'ack', id, stage: 'manifest' }
-      if (!full) return this.keep(id)
-      await this.fetch(id, { pinned: false, signal })
-      yield { type: 'ack', id, stage: 'complete' }
-    } catch (err) {
-      log('offer of %s from %s failed: %e', id, from, err)
-      yield { type: 'file-error', id, code: err instanceof FileQuotaError ? 'refused' : 'failed' }
-    }
   }
 }
 
