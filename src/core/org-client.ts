@@ -61,6 +61,12 @@ export class OrgClient {
     return this.#org.members().find((m) => m.keys.includes(author))?.userId
   }
 
+  /** Whether the member whose device `author` is is an admin now (and not revoked). */
+  isAdmin(author: string): boolean {
+    const m = this.#org.members().find((x) => x.keys.includes(author))
+    return m !== undefined && !m.revoked && m.role === 'admin'
+  }
+
   /** Every device key (author id) of the member whose device `author` is, valid now. */
   devicesOf(author: string): string[] {
     const m = this.#org.members().find((x) => x.keys.includes(author))

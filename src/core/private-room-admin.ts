@@ -6,7 +6,8 @@
  * the room id and their author ids, and their browser joins by itself (RoomList.onListings).
  *
  * Who may do what: any member adds people; the room's creator (any device of the creator's user)
- * removes them; everyone may leave. Every peer holds the key records to that
+ * and the org's admins who are members remove them (an admin who is not a member holds no key:
+ * a member adds them first); everyone may leave. Every peer holds the key records to that
  * (src/core/room-key-records.ts): another member's record removing someone does not count.
  */
 import { authorFromId } from '../crdt/entry.ts'
@@ -26,6 +27,8 @@ export interface RoomMember {
   self: boolean
   /** Their device made the room. */
   creator: boolean
+  /** They are an admin of the org now (they may remove people). */
+  admin: boolean
 }
 
 /** The room's members may not be changed by us (not a member, or not its creator nor an admin). */
@@ -98,6 +101,7 @@ export class PrivateRoomAdmin {
         cur.keys.push(k)
         cur.self ||= mine.has(k)
         cur.creator ||= creator
+        cur.admin ||= this.#init.org?.isAdmin(k) === true
         continue
       }
       people.set(id, {
@@ -107,6 +111,7 @@ export class PrivateRoomAdmin {
         name: this.#init.nameOf(k),
         self: mine.has(k),
         creator,
+        admin: this.#init.org?.isAdmin(k) === true,
       })
     }
     return [...people.values()].sort(
@@ -114,9 +119,13 @@ export class PrivateRoomAdmin {
     )
   }
 
-  /** Whether we may remove people: we are a member and our user made the room. */
+  /**
+   * Whether we may remove people: we are a member, and our user made the room or is an org admin
+   * (every peer applies the same rule to the record, src/core/room-key-records.ts).
+   */
   canRemove(members: readonly RoomMember[]): boolean {
-    return members.find((m) => m.self)?.creator === true
+    const me = members.find((m) => m.self)
+    return me !== undefined && (me.creator || me.admin)
   }
 
   /** Adds the person whose device `author` is (all their devices, one record), and tells them. */
@@ -130,7 +139,7 @@ export class PrivateRoomAdmin {
   async remove(room: string, author: string): Promise<void> {
     const members = (await this.members(room)) ?? []
     if (!this.canRemove(members))
-      throw new RoomPermissionError('Only the room’s creator removes people')
+      throw new RoomPermissionError('Only the room’s creator or an org admin in it removes people')
     const person = members.find((m) => m.keys.includes(author))
     if (person === undefined) return
     if (person.self) throw new RoomPermissionError('Leave the room instead')

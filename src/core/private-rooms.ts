@@ -3,12 +3,16 @@
  * records that say so. Adding a member starts a new epoch whose record also hands the new member
  * every older epoch key (it reads the history); removing one starts a new epoch it does not get;
  * leaving writes a record without a key, and the next member who writes starts the new epoch.
- * Only the creator (any device of the creator's user) removes others (src/core/room-key-records.ts).
+ * Only the creator (any device of the creator's user) or an org admin who is a member removes others
+ * (src/core/room-key-records.ts).
  */
+import { createLogger } from '../net/logger.ts'
 import { authorFromId, authorId } from '../crdt/entry.ts'
 import { isEncryptedRoom, privateRoomId } from '../crdt/e2ee.ts'
 import type { RoomHistory } from './room-history.ts'
-import { NotRoomCreatorError, NotRoomMemberError, RoomKeyMissingError } from './room-keys.ts'
+import { NotRoomRemoverError, NotRoomMemberError, RoomKeyMissingError } from './room-keys.ts'
+
+const log = createLogger('parley:core:keys')
 
 /** What a new private room needs. */
 export interface PrivateRoomInit {
@@ -64,11 +68,14 @@ export async function removeMember(
   if (!members.includes(authorId(me))) throw new NotRoomMemberError()
   const gone = new Set(typeof authors === 'string' ? [authors] : authors)
   if (!members.some((m) => gone.has(m))) return
-  // others (not our own devices) only by the creator: other members' records would not count
+  // others (not our own devices) only by the creator or an admin: others' records would not count
   const others = [...gone].filter(
     (a) => members.includes(a) && !h.keys.isOwnDevice(authorFromId(a)),
   )
-  if (others.length > 0 && !h.keys.isCreator(me)) throw new NotRoomCreatorError()
+  if (others.length > 0 && !h.keys.mayRemove(me)) {
+    log('refused to remove %d from %s: not its creator nor an admin', others.length, h.room)
+    throw new NotRoomRemoverError()
+  }
   const rest = members.filter((m) => !gone.has(m)).map(authorFromId)
   await h.write({ kind: 'members', members: rest, rotate: !gone.has(authorId(me)) })
 }

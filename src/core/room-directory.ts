@@ -9,12 +9,17 @@
  */
 import type { Unsubscribe } from '../net/index.ts'
 import { hexOf } from '../crdt/org-hex.ts'
-import { memberAt } from '../crdt/org-state.ts'
+import { memberAt, roleAt } from '../crdt/org-state.ts'
 import type { Org } from './org.ts'
 
 export interface RoomDirectory {
   /** Whether device key `key` holds a certificate valid (and its user unrevoked) at `wall` (ms). */
   validAt(key: Uint8Array, wall: number): boolean
+  /**
+   * Whether device key `key` belongs to an admin of the org at `wall` (ms): a valid certificate
+   * then and the user's role then is admin (a later demotion does not undo what it did as one).
+   */
+  isAdminAt(key: Uint8Array, wall: number): boolean
   /** Whether `key` holds any certificate at all (a key the org never certified does not). */
   known(key: Uint8Array): boolean
   /** The user id `key` is certified for. */
@@ -39,6 +44,7 @@ export class NotOrgMemberError extends Error {
 export function orgDirectory(org: Org): RoomDirectory {
   return {
     validAt: (key, wall) => memberAt(org.view(), key, wall) !== undefined,
+    isAdminAt: (key, wall) => roleAt(org.view(), key, wall) === 'admin',
     known: (key) => org.view().byKey.has(hexOf(key)),
     userOf: (key) => org.view().byKey.get(hexOf(key)),
     devicesOf(key) {

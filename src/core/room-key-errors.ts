@@ -27,11 +27,14 @@ export class PlaintextInEncryptedRoomError extends Error {
   }
 }
 
-/** Only the private room's creator (any device of the creator's user) removes other members. */
-export class NotRoomCreatorError extends Error {
-  static override readonly name = 'NotRoomCreatorError'
+/**
+ * Removing other members of a private room is for its creator (any device of the creator's user)
+ * and org admins who are members; this device is neither.
+ */
+export class NotRoomRemoverError extends Error {
+  static override readonly name = 'NotRoomRemoverError'
   constructor() {
-    super('Only the creator of this private room removes other members')
-    this.name = 'NotRoomCreatorError'
+    super('Only the creator of this private room or an org admin removes other members')
+    this.name = 'NotRoomRemoverError'
   }
 }

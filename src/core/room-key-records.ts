@@ -25,9 +25,13 @@
  * epoch wrapped only for the members still valid. Of concurrent records the one last in
  * `(clock, author, seq)` order holds the current epoch, on every peer alike.
  *
- * Only the creator (any device of the creator's user) removes others: a record leaving out a member
- * who is neither its author's own device nor revoked or expired at its time does not count when
- * another member wrote it. Leaving (one's own devices) and adding are every member's.
+ * Only the creator (any device of the creator's user) or an org admin removes others: a record
+ * leaving out a member who is neither its author's own device nor revoked or expired at its time
+ * does not count when another member wrote it, unless that member's user was an admin of the org at
+ * the record's time ({@link mayRemoveAt}; a later demotion does not undo it). Like every record, a
+ * removal counts only if its author is a member: an admin who is not one cannot remove anyone (it
+ * holds no key to start the epoch the removal needs). Leaving (one's own devices) and adding are
+ * every member's.
  *
  * Removal is final for writing too: a removed member still holds the older epoch keys, so an entry
  * it seals under one of them is refused if a record that counts and left it out comes before the
@@ -120,9 +124,9 @@ export function resolveRecords(
     if (members === undefined && dir !== undefined) users = usersOf(dir, record.recipients)
     if (!dm && !isUserRoom(room) && members !== undefined && creator !== undefined) {
       const gone = removedOthers(members, recipients, at, keyOf, dir)
-      if (gone > 0 && !sameUser(author, creator, dir)) {
-        log(
-          'key record %s in %s does not count (removes %d, not by the creator)',
+      if (gone > 0 && !mayRemoveAt(author, at.wall, creator, dir)) {
+        log.error(
+          'key record %s in %s does not count (removes %d, not by the creator or an admin)',
           at.id.slice(0, 8),
           room,
           gone,
@@ -141,6 +145,19 @@ export function resolveRecords(
     }
   }
   return { members, keyOf, epochs, current, timeline, creator }
+}
+
+/**
+ * Whether `key` may remove other members of a private room at `wall` (ms): a device of the user of
+ * `creator` (the room's first record's author), or of a user who is an admin of the org then.
+ */
+export function mayRemoveAt(
+  key: Uint8Array,
+  wall: number,
+  creator: Uint8Array,
+  dir: RoomDirectory | undefined,
+): boolean {
+  return sameUser(key, creator, dir) || dir?.isAdminAt(key, wall) === true
 }
 
 /** Whether keys `a` and `b` are one user's devices (the same key, without the org's directory). */

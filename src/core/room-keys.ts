@@ -13,6 +13,7 @@ import {
   decodeKeyRecord,
   epochHex,
   isEncryptedRoom,
+  isUserRoom,
   newEpoch,
   openHistory,
   openUpdate,
@@ -28,6 +29,7 @@ import { NotOrgMemberError, type RoomDirectory } from './room-directory.ts'
 import {
   isDeviceDm,
   mayFoundIn,
+  mayRemoveAt,
   memberWhen,
   resolveRecords,
   sameUser,
@@ -35,14 +37,14 @@ import {
   type Resolved,
 } from './room-key-records.ts'
 import {
-  NotRoomCreatorError,
+  NotRoomRemoverError,
   NotRoomMemberError,
   PlaintextInEncryptedRoomError,
   RoomKeyMissingError,
 } from './room-key-errors.ts'
 
 export {
-  NotRoomCreatorError,
+  NotRoomRemoverError,
   NotRoomMemberError,
   PlaintextInEncryptedRoomError,
   RoomKeyMissingError,
@@ -246,12 +248,15 @@ export class RoomKeys {
   }
 
   /**
-   * Whether `key` may remove other members: a device of the user who created the room (a dm has
-   * no removals). False before the first record that counts.
+   * Whether `key` may remove other members now: a device of the user who created the room, or of an
+   * org admin (room-key-records.ts; a dm or a room of users has no removals). False before the first
+   * record that counts.
    */
-  isCreator(key: Uint8Array): boolean {
+  mayRemove(key: Uint8Array): boolean {
+    if (isDeviceDm(this.room) || isUserRoom(this.room)) return false
     const { creator } = this.#resolve()
-    return creator !== undefined && sameUser(key, creator, this.#directory())
+    const dir = this.#directory()
+    return creator !== undefined && mayRemoveAt(key, dir?.now() ?? 0, creator, dir)
   }
 
   /** Whether `key` is this device or another device of our user. */

@@ -49,6 +49,8 @@ export interface OrgMember {
   userId: string
   name: string
   role: Role
+  /** The user's role from each time on (ms, ascending): the first certificate's, then role changes. */
+  roles: { at: number; role: Role }[]
   /** Device keys (hex) with their certificates. */
   keys: Map<string, Certificate>
   /** When the user was revoked (ms), if they were. */
@@ -117,6 +119,19 @@ export function isAdminAt(v: OrgView, key: Uint8Array, t: number): boolean {
   if (equalBytes(key, v.root.rootKey)) return true
   const m = memberAt(v, key, t)
   return m?.role === 'admin'
+}
+
+/**
+ * The role of the user `key` belongs to at `t`, if its certificate is valid then and the user not
+ * revoked (a role change at `t` counts from `t` on). Unlike {@link isAdminAt} during the replay, this
+ * asks the final view about any moment: a removal by an admin demoted later still counted then.
+ */
+export function roleAt(v: OrgView, key: Uint8Array, t: number): Role | undefined {
+  const m = memberAt(v, key, t)
+  if (m === undefined) return undefined
+  let role: Role | undefined
+  for (const r of m.roles) if (r.at <= t) role = r.role
+  return role
 }
 
 /** The member `key` belongs to if its certificate is valid at `t` and the user is not revoked then. */
@@ -192,6 +207,7 @@ function applyCert(v: OrgView, c: Certificate): OrgRejectReason | undefined {
     userId: c.userId,
     name: c.name,
     role: c.role,
+    roles: [{ at: c.notBefore, role: c.role }],
     keys: new Map(),
     revokedAt: undefined,
   }
@@ -208,6 +224,7 @@ function applyRole(v: OrgView, r: RoleChange): OrgRejectReason | undefined {
   if (m.role === 'peer') return 'role'
   if (m.role === 'admin' && r.role !== 'admin' && admins(v) <= 1) return 'last-admin'
   m.role = r.role
+  m.roles.push({ at: r.at, role: r.role })
   return undefined
 }
 

@@ -3,9 +3,12 @@
  * on real peers of an org (libp2p over TCP on 127.0.0.1, SQLite): alice creates a room with bob,
  * whose client joins it by itself from the notice; carol (an org member, not in the room) neither
  * lists nor reads it; only the creator (or an admin) removes people; bob removed reads nothing new.
+ * [PRIV3-4]: an org admin who is a member removes people from a room it did not make, also after the
+ * creator left; a plain member is refused, and its record counts on no peer.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { ParleyClient } from '../../src/core/client.ts'
+import type { DeviceSigner } from '../../src/crdt/crypto.ts'
 import { authorId } from '../../src/crdt/entry.ts'
 import { ROOMS_ROOM, decodeRecord } from '../../src/crdt/directory.ts'
 import {
@@ -135,7 +138,7 @@ describe('private rooms in the client', () => {
       await vi.waitFor(async () => expect(await textsOf(p, room)).toEqual(['one']), WAIT)
     }
     await expect(bobPeer.messenger.encrypted.removeMember(room, carolId!)).rejects.toMatchObject({
-      name: 'NotRoomCreatorError',
+      name: 'NotRoomRemoverError',
     })
     // bob's peer writes the record anyway (a modified client): a new epoch without carol
     const h = bobPeer.messenger.get(room)!
@@ -162,5 +165,122 @@ describe('private rooms in the client', () => {
       async () => expect(await alicePeer.messenger.encrypted.members(room)).not.toContain(carolId),
       WAIT,
     )
+  })
+
+  /** Bob (plain member) makes a room with admin alice, carol and dave; every peer reads 'one'. */
+  async function bobsRoom() {
+    const office = await startOffice(set, ['bob', 'carol', 'dave'], WAIT)
+    const alicePeer = office.b
+    const [bobPeer, carolPeer, davePeer] = office.members as [OrgPeer, OrgPeer, OrgPeer]
+    const id = (p: OrgPeer): string => authorId(p.signer.publicKey)
+    const room = await bobPeer.messenger.encrypted.createPrivateRoom({
+      name: 'Bob’s',
+      members: [alicePeer, carolPeer, davePeer].map(id),
+    })
+    await bobPeer.messenger.post(room, 'one')
+    const all = [alicePeer, bobPeer, carolPeer, davePeer]
+    for (const p of all) {
+      await p.messenger.join(room)
+      await vi.waitFor(async () => expect(await textsOf(p, room)).toEqual(['one']), WAIT)
+    }
+    return { room, alicePeer, bobPeer, carolPeer, davePeer, all, id }
+  }
+
+  /** Waits until every peer of `peers` holds `by`'s entries of `room` up to its head. */
+  async function seenBy(peers: OrgPeer[], room: string, by: DeviceSigner, from: OrgPeer) {
+    const seq = from.messenger.get(room)!.author(by.publicKey)!.head.seq
+    for (const p of peers)
+      await vi.waitFor(
+        () => expect(p.messenger.get(room)!.author(by.publicKey)?.contig).toBe(seq),
+        WAIT,
+      )
+  }
+
+  it('[PRIV3] an org admin in the room removes someone from a room it did not make, on every peer; a plain member is refused and its record counts nowhere', async () => {
+    const { room, alicePeer, bobPeer, carolPeer, davePeer, all, id } = await bobsRoom()
+    // alice's client offers her Remove (admin, not creator); carol's does not
+    const alice = await clientOf(alicePeer, 'alice')
+    const carol = await clientOf(carolPeer, 'carol')
+    const aliceSees = (await alice.privateRooms.members(room))!
+    expect(aliceSees.map((m) => [m.userId, m.creator, m.admin])).toEqual([
+      ['bob', true, false],
+      ['alice', false, true],
+      ['carol', false, false],
+      ['dave', false, false],
+    ])
+    expect(alice.privateRooms.canRemove(aliceSees)).toBe(true)
+    expect(carol.privateRooms.canRemove((await carol.privateRooms.members(room))!)).toBe(false)
+    await expect(carol.privateRooms.remove(room, id(davePeer))).rejects.toMatchObject({
+      name: 'RoomPermissionError',
+    })
+
+    // carol, a plain member: refused; the record her (modified) peer writes anyway counts on no peer
+    await expect(
+      carolPeer.messenger.encrypted.removeMember(room, id(davePeer)),
+    ).rejects.toMatchObject({ name: 'NotRoomRemoverError' })
+    const rogue = [alicePeer, bobPeer, carolPeer].map((p) => p.signer.publicKey)
+    await carolPeer.messenger.get(room)!.write({ kind: 'members', members: rogue, rotate: true })
+    await seenBy(all, room, carolPeer.signer, carolPeer)
+    const four = all.map(id).sort()
+    for (const p of all) expect(await p.messenger.encrypted.members(room)).toEqual(four)
+
+    // alice, an admin who did not make the room, removes dave: every peer agrees
+    await alice.privateRooms.remove(room, id(davePeer))
+    const three = [alicePeer, bobPeer, carolPeer].map(id).sort()
+    for (const p of all)
+      await vi.waitFor(
+        async () => expect(await p.messenger.encrypted.members(room)).toEqual(three),
+        WAIT,
+      )
+    // what is written after, dave cannot read; what dave writes after, nobody takes
+    await alicePeer.messenger.post(room, 'after dave')
+    for (const p of [bobPeer, carolPeer])
+      await vi.waitFor(
+        async () => expect(await textsOf(p, room)).toEqual(['one', 'after dave']),
+        WAIT,
+      )
+    await vi.waitFor(
+      async () => expect((await davePeer.messenger.get(room)!.locked()).length).toBeGreaterThan(0),
+      WAIT,
+    )
+    expect(await textsOf(davePeer, room)).toEqual(['one'])
+    await expect(davePeer.messenger.post(room, 'dave again')).rejects.toMatchObject({
+      name: 'NotRoomMemberError',
+    })
+  })
+
+  it('[PRIV4] after the creator left, an admin in the room still removes people; the removed one reads nothing written after', async () => {
+    const { room, alicePeer, bobPeer, carolPeer, davePeer, all, id } = await bobsRoom()
+    // bob (the creator) leaves: a remaining member rotates the key
+    await bobPeer.messenger.encrypted.removeMember(room, id(bobPeer))
+    const three = [alicePeer, carolPeer, davePeer].map(id).sort()
+    for (const p of all)
+      await vi.waitFor(
+        async () => expect(await p.messenger.encrypted.members(room)).toEqual(three),
+        WAIT,
+      )
+    // carol cannot remove; alice (admin) removes carol
+    await expect(
+      carolPeer.messenger.encrypted.removeMember(room, id(davePeer)),
+    ).rejects.toMatchObject({ name: 'NotRoomRemoverError' })
+    await alicePeer.messenger.encrypted.removeMember(room, id(carolPeer))
+    const two = [alicePeer, davePeer].map(id).sort()
+    for (const p of all)
+      await vi.waitFor(
+        async () => expect(await p.messenger.encrypted.members(room)).toEqual(two),
+        WAIT,
+      )
+    await alicePeer.messenger.post(room, 'without carol')
+    await vi.waitFor(
+      async () => expect(await textsOf(davePeer, room)).toEqual(['one', 'without carol']),
+      WAIT,
+    )
+    for (const p of [bobPeer, carolPeer]) {
+      await vi.waitFor(
+        async () => expect((await p.messenger.get(room)!.locked()).length).toBeGreaterThan(0),
+        WAIT,
+      )
+      expect(await textsOf(p, room)).toEqual(['one'])
+    }
   })
 })

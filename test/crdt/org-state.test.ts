@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import * as prng from 'lib0/prng'
-import { memberAt, resolveOrg, type OrgView } from '../../src/crdt/org-state.ts'
+import { memberAt, resolveOrg, roleAt, type OrgView } from '../../src/crdt/org-state.ts'
 import type { Certificate, OrgRecord } from '../../src/crdt/org-records.ts'
 import { signRecord } from '../../src/crdt/org-records.ts'
 import { DAY, T0, certify, invite, makeOrg, newSigner, revoke, setRole } from '../helpers/org.ts'
@@ -138,6 +138,12 @@ describe('org state', () => {
     v = resolveOrg(o.root, o.org, records)
     expect(v.members.get('alice')?.role).toBe('member')
     expect(v.members.get('bob')?.role).toBe('admin')
+    // the role at any moment, from the final view (what a private room's removals are judged by)
+    expect(roleAt(v, alice.publicKey, T0 + 299)).toBe('admin')
+    expect(roleAt(v, alice.publicKey, T0 + 300)).toBe('member')
+    expect(roleAt(v, bob.publicKey, T0 + 199)).toBe('member')
+    expect(roleAt(v, bob.publicKey, T0 + 200)).toBe('admin')
+    expect(roleAt(v, bob.publicKey, T0 + 19)).toBeUndefined()
     // alice, demoted, can no longer act as an admin
     v = resolveOrg(o.root, o.org, [...records, await revoke(o, alice, 'bob', T0 + 400)])
     expect(reasons(v).at(-1)).toBe('issuer')
