@@ -25,6 +25,8 @@ import type { ChunkStore, FileTuning } from './files/index.ts'
 import { isEncryptedRoom } from '../crdt/e2ee.ts'
 import { EncryptedRooms } from './encrypted-rooms.ts'
 import type { StageTrace } from './trace.ts'
+import type { CutHead } from '../crdt/org-cut.ts'
+import { heldHeads } from './revocation-cut.ts'
 
 const log = createLogger('parley:core:messenger')
 
@@ -431,6 +433,11 @@ export class Messenger implements RoomRegistry {
   }
 
   /** Re-verifies every stored entry of `room` from its authors' signed heads (see verify-stored). */
+  /** The heads of `keys` in every room the store holds (a revocation's cut). */
+  heldHeads(keys: readonly Uint8Array[]): Promise<Map<string, CutHead[]>> {
+    return heldHeads(this.#store, keys)
+  }
+
   async verifyHistory(room: string): Promise<VerifyReport> {
     return verifyStored(this.identity.crypto, await this.join(room))
   }

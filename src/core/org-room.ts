@@ -7,11 +7,14 @@
  */
 import { createLogger } from '../net/logger.ts'
 import type { PeerIdString, PeerNet, Unsubscribe } from '../net/index.ts'
-import { authorId } from '../crdt/entry.ts'
+import { authorId, equalBytes } from '../crdt/entry.ts'
+import type { OrgView } from '../crdt/org-state.ts'
 import { hexOf } from '../crdt/org-hex.ts'
 import { ORG_ROOM, recordOfText, recordText, recordsInUpdate } from '../crdt/org-entry.ts'
 import type { Messenger } from './messenger.ts'
-import type { EntryGate, Verified } from './room-history.ts'
+import type { EntryGate } from './room-history.ts'
+import type { StoredHead } from './store.ts'
+import { BeyondRevocationCutError, cutHeadAsStored, cutOf, cutRefusal } from './revocation-cut.ts'
 import type { Org } from './org.ts'
 
 const log = createLogger('parley:core:org')
@@ -21,24 +24,63 @@ const FAREWELL_MS = 3_000
 
 /**
  * The ingest check: an entry is stored only if its author holds a certificate valid at the entry's
- * time and was not revoked before it. In `sys.org` an entry may also carry its author's own
- * certificate chain (a newcomer's redemption): its records are learnt first.
+ * time and was not revoked before it — or, for a user revoked with a cut, only up to the cut in a
+ * room the cut names, whatever its clock (src/core/revocation-cut.ts). In `sys.org` an entry may
+ * also carry its author's own certificate chain (a newcomer's redemption): its records are learnt
+ * first.
+ *
+ * An author with a refused entry loses the whole batch and its head (a chain cannot continue past
+ * a refused entry), except entries below the first one refused beyond a cut: they stay, under the
+ * cut's head. A head beyond a cut is replaced by the cut's head.
  */
 export function orgGate(org: Org): EntryGate {
-  return async (room, entries) => {
+  return async (room, entries, head) => {
     if (room === ORG_ROOM)
       for (const v of entries)
         if (org.refusal(v.entry.author, v.entry.hlc.wall) !== undefined)
           await org.add(recordsInUpdate(v.entry.update))
-    const kept: Verified[] = []
+    const view = org.view()
+    /** Per author hex: the lowest seq refused, and whether every refusal was beyond a cut. */
+    const refused = new Map<string, { lowest: number; cutOnly: boolean }>()
     for (const v of entries) {
       const { author, hlc, seq } = v.entry
-      const why = org.refusal(author, hlc.wall)
-      if (why === undefined) kept.push(v)
-      else log.error('refused entry %d by %s in %s: %s', seq, authorId(author), room, why)
+      const byCut = cutRefusal(view, room, v.entry, v.stored.hash)
+      const why = byCut === 'clock' ? org.refusal(author, hlc.wall) : byCut
+      if (why === undefined) continue
+      log.error('refused entry %d by %s in %s: %s', seq, authorId(author), room, String(why))
+      org.refused({ room, author, seq, reason: why })
+      const key = hexOf(author)
+      const had = refused.get(key)
+      const cutOnly = why instanceof BeyondRevocationCutError && !why.fork
+      refused.set(key, {
+        lowest: Math.min(had?.lowest ?? Infinity, seq),
+        cutOnly: (had?.cutOnly ?? true) && cutOnly,
+      })
     }
-    return kept
+    const kept = entries.filter((v) => {
+      const r = refused.get(hexOf(v.entry.author))
+      return r === undefined || (r.cutOnly && v.entry.seq < r.lowest)
+    })
+    return { entries: kept, head: headAfterCut(view, room, head, refused) }
   }
+}
+
+/** The head to store with a gated batch (see {@link orgGate}). */
+function headAfterCut(
+  view: OrgView,
+  room: string,
+  head: StoredHead | undefined,
+  refused: ReadonlyMap<string, { cutOnly: boolean }>,
+): StoredHead | undefined {
+  if (head === undefined) return undefined
+  const r = refused.get(hexOf(head.author))
+  if (r !== undefined && !r.cutOnly) return undefined
+  const cut = cutOf(view, room, head.author)
+  if (cut === 'pending') return undefined
+  if (cut === undefined) return head
+  const beyond = head.seq > cut.seq || (head.seq === cut.seq && !equalBytes(head.hash, cut.hash))
+  if (!beyond) return head
+  return cut.seq === 0 ? undefined : cutHeadAsStored(cut)
 }
 
 export class OrgRoom {
@@ -51,6 +93,7 @@ export class OrgRoom {
   readonly #peerKeys = new Map<PeerIdString, Uint8Array>()
   readonly #off: Unsubscribe[] = []
   #members = 0
+  #cuts = 0
   #reading: Promise<void> = Promise.resolve()
   #publishing: Promise<void> = Promise.resolve()
   #resync: ReturnType<typeof setTimeout> | undefined
@@ -134,12 +177,14 @@ export class OrgRoom {
       .then(() => this.#net.readmitAll())
       .catch((err: unknown) => log('readmit failed: %e', err))
     const members = this.#org.view().members.size
-    if (members > this.#members) {
-      // entries refused while their author was unknown are pulled again
+    const cuts = [...this.#org.view().cuts.values()].filter((c) => !c.pending).length
+    if (members > this.#members || cuts > this.#cuts) {
+      // entries refused while their author was unknown (or its cut pending) are pulled again
       clearTimeout(this.#resync)
       this.#resync = setTimeout(() => void this.#messenger.syncNow().catch(() => undefined), 200)
     }
     this.#members = members
+    this.#cuts = cuts
   }
 
   /**

@@ -40,6 +40,7 @@ export function wireOrg(org: Org, peerId: () => PeerIdString): OrgWiring {
     }),
     async attach(messenger) {
       messenger.encrypted.useDirectory(orgDirectory(org))
+      org.useHeads((keys) => messenger.heldHeads(keys))
       room = new OrgRoom(messenger, org)
       for (const [peer, key] of early) room.admitted(peer, key)
       early.clear()

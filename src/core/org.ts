@@ -26,6 +26,7 @@ import {
   type RootStatement,
 } from '../crdt/org-records.ts'
 import { memberAt, resolveOrg, type OrgView } from '../crdt/org-state.ts'
+import { cutRoomsOf, type CutHead, type RevocationCut } from '../crdt/org-cut.ts'
 
 const log = createLogger('parley:core:org')
 
@@ -56,6 +57,14 @@ export interface MemberInfo {
   keys: string[]
 }
 
+/** An entry the ingest check refused, and why. */
+export interface EntryRefusal {
+  room: string
+  author: Uint8Array
+  seq: number
+  reason: Error | string
+}
+
 /** The caller may not do this (not an admin, last admin, unknown user, …). */
 export class OrgPermissionError extends Error {
   static override readonly name = 'OrgPermissionError'
@@ -78,6 +87,8 @@ export class Org {
   readonly #now: () => number
   readonly #records = new Map<string, OrgRecord>()
   readonly #listeners = new Set<() => void>()
+  readonly #refusals = new Set<(r: EntryRefusal) => void>()
+  #heads: ((keys: Uint8Array[]) => Promise<Map<string, CutHead[]>>) | undefined
   #view: OrgView
 
   private constructor(init: OrgInit) {
@@ -158,6 +169,25 @@ export class Org {
   onChange(cb: () => void): Unsubscribe {
     this.#listeners.add(cb)
     return () => this.#listeners.delete(cb)
+  }
+
+  /**
+   * Where this peer's revocations take their cut from: the heads of the given device keys in every
+   * room it holds (src/core/revocation-cut.ts `heldHeads`). Without it a revocation has no cut.
+   */
+  useHeads(heads: (keys: Uint8Array[]) => Promise<Map<string, CutHead[]>>): void {
+    this.#heads = heads
+  }
+
+  /** Tells `cb` of every entry the ingest check refuses (tests, diagnostics). */
+  onRefused(cb: (r: EntryRefusal) => void): Unsubscribe {
+    this.#refusals.add(cb)
+    return () => this.#refusals.delete(cb)
+  }
+
+  /** Called by the ingest check for each entry it refuses. */
+  refused(r: EntryRefusal): void {
+    for (const cb of [...this.#refusals]) cb(r)
   }
 
   /** Why `author` may not write an entry stamped `wall` (undefined: it may). */
@@ -332,7 +362,11 @@ export class Org {
     return { link, code }
   }
 
-  /** Revokes every device of `userId` from now on. */
+  /**
+   * Revokes every device of `userId` from now on. With {@link useHeads}, the revocation carries a
+   * cut (src/crdt/org-cut.ts): the heads of the user's devices in every room this peer holds, beyond
+   * which their entries are refused whatever their clock.
+   */
   async revoke(userId: string): Promise<Revocation> {
     const m = this.#view.members.get(userId)
     if (m === undefined) throw new OrgPermissionError(`no member ${userId}`)
@@ -342,15 +376,48 @@ export class Org {
     if (m.role === 'admin' && admins.length <= 1)
       throw new OrgPermissionError('the last admin cannot be removed')
     const issuer = this.#issuer()
+    const at = this.#issueTime(issuer)
+    const cut = await this.#cut(
+      issuer,
+      m.userId,
+      [...m.keys.values()].map((c) => c.key),
+      at,
+    )
     const rec = await signRecord<Revocation>(issuer, {
       kind: 'revoke',
       org: this.org,
       userId,
-      at: this.#issueTime(issuer),
+      at,
       issuer: issuer.publicKey,
+      ...(cut === undefined ? {} : { cut: cut.sig }),
     })
-    await this.add([rec])
+    // the cut first: a peer that holds the revocation without it refuses the user's every entry
+    await this.add(cut === undefined ? [rec] : [cut, rec])
     return rec
+  }
+
+  async #cut(
+    issuer: DeviceSigner,
+    userId: string,
+    keys: Uint8Array[],
+    at: number,
+  ): Promise<RevocationCut | undefined> {
+    if (this.#heads === undefined) return undefined
+    const { rooms, left } = cutRoomsOf(await this.#heads(keys))
+    if (left.length > 0)
+      log.error(
+        'revocation cut of %s leaves out %d rooms (too many): clock rule there',
+        userId,
+        left.length,
+      )
+    return signRecord<RevocationCut>(issuer, {
+      kind: 'cut',
+      org: this.org,
+      userId,
+      at,
+      issuer: issuer.publicKey,
+      rooms,
+    })
   }
 
   /** Promotes or demotes `userId`. */

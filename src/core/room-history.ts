@@ -42,10 +42,17 @@ export interface Verified {
 }
 
 /**
- * Which remote entries may be stored (the org's membership check, src/core/org-room.ts): returns the
- * entries it admits. The caller logs nothing: the gate logs why it refused.
+ * Which remote entries may be stored (the org's membership check, src/core/org-room.ts): given
+ * verified entries (ascending per author) and the head they were verified against, returns what may
+ * be stored — the entries it admits and the head to keep (another one, such as a revocation cut's
+ * head, or none). A chain cannot continue past a refused entry, and a head must not claim entries
+ * that were refused. The caller logs nothing: the gate logs why it refused.
  */
-export type EntryGate = (room: string, entries: readonly Verified[]) => Promise<readonly Verified[]>
+export type EntryGate = (
+  room: string,
+  entries: readonly Verified[],
+  head: StoredHead | undefined,
+) => Promise<{ entries: readonly Verified[]; head: StoredHead | undefined }>
 
 export interface RoomHistoryInit {
   room: string
@@ -76,25 +83,6 @@ interface QueuedWrite {
 
 /** Most local writes signed and stored together. */
 const MAX_BATCH = 256
-
-/**
- * The entries `gate` admits. An author with a refused entry loses the whole batch and its head:
- * a chain cannot continue past a refused entry, and a head without its entries would claim them.
- */
-async function gated(
-  gate: EntryGate,
-  room: string,
-  entries: readonly Verified[],
-  head: StoredHead | undefined,
-): Promise<{ entries: readonly Verified[]; head: StoredHead | undefined }> {
-  const kept = new Set(await gate(room, entries))
-  if (kept.size === entries.length) return { entries, head }
-  const refused = new Set(entries.filter((v) => !kept.has(v)).map((v) => hex(v.entry.author)))
-  return {
-    entries: entries.filter((v) => !refused.has(hex(v.entry.author))),
-    head: head !== undefined && refused.has(hex(head.author)) ? undefined : head,
-  }
-}
 
 export class RoomHistory {
   readonly room: string
@@ -212,7 +200,7 @@ export class RoomHistory {
    */
   async ingest(entries: readonly Verified[], head?: StoredHead): Promise<void> {
     if (this.#init.gate !== undefined && entries.length > 0)
-      ({ entries, head } = await gated(this.#init.gate, this.room, entries, head))
+      ({ entries, head } = await this.#init.gate(this.room, entries, head))
     if (entries.length === 0 && head === undefined) return
     const last = entries.at(-1)?.entry
     await this.#store.append(

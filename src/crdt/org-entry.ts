@@ -6,12 +6,19 @@
  */
 import * as Y from 'yjs'
 import { MESSAGES, isChatMessage } from './schema.ts'
-import { decodeOrgRecord, fromBase64Url, type OrgRecord } from './org-records.ts'
+import {
+  MAX_CUT_RECORD_BYTES,
+  decodeOrgRecord,
+  fromBase64Url,
+  type OrgRecord,
+} from './org-records.ts'
 
 /** The reserved room whose messages are the org's signed records. */
 export const ORG_ROOM = 'sys.org'
 /** Prefix of a record's message text in {@link ORG_ROOM}. */
 export const ORG_TEXT_PREFIX = 'org1:'
+/** Longest record text: a revocation's cut (the largest record) in base64url, and the prefix. */
+const MAX_RECORD_TEXT = ORG_TEXT_PREFIX.length + Math.ceil((MAX_CUT_RECORD_BYTES * 4) / 3)
 /** Largest `sys.org` update read for records. */
 const MAX_ORG_UPDATE_BYTES = 256 * 1024
 
@@ -26,7 +33,7 @@ const toText = (b: Uint8Array): string => {
 
 /** The record in a message text, or undefined (never throws). */
 export function recordOfText(text: string): OrgRecord | undefined {
-  if (!text.startsWith(ORG_TEXT_PREFIX) || text.length > 2048) return undefined
+  if (!text.startsWith(ORG_TEXT_PREFIX) || text.length > MAX_RECORD_TEXT) return undefined
   const bytes = fromBase64Url(text.slice(ORG_TEXT_PREFIX.length))
   if (bytes === undefined) return undefined
   try {

@@ -16,7 +16,13 @@
  * role   (5): org[32] | varstring userId | u8 role | varuint at | issuer[32]                 signer issuer
  * link   (6): org[32] | varstring userId | varuint issued | varuint expires | linkKey[32]
  *             | issuer[32]                                                                    signer issuer
+ * revoke (7): org[32] | varstring userId | varuint at | issuer[32] | cut[64]                 signer issuer
+ * cut    (8): org[32] | varstring userId | varuint at | issuer[32] | rooms (src/crdt/org-cut.ts)
+ *                                                                                             signer issuer
  * ```
+ * Kind 7 is a revocation with a cut: `cut` is the signature of its cut record (kind 8, at most
+ * {@link MAX_CUT_RECORD_BYTES}; every other record at most {@link MAX_ORG_RECORD_BYTES}). Both
+ * decode as before: a kind 4 revocation is one without a cut (the clock rule).
  * `org` is the org id bytes: sha256(root public key). A certificate whose issuer is an invitation's
  * `inviteKey` is that invitation's redemption (the invitee's binding of user ID, name and key).
  * A device link is a member's own invitation for a second device of the same user: issued by one
@@ -29,6 +35,15 @@ import { KEY_BYTES, SIG_BYTES, type DeviceSigner, type HistoryCrypto } from './c
 import { MAX_DISPLAY_NAME, isUserId } from './directory.ts'
 import { MAX_WALL } from './hlc.ts'
 import { MalformedOrgRecordError } from './errors.ts'
+import {
+  MAX_CUT_RECORD_BYTES,
+  checkCutRooms,
+  readCutRooms,
+  writeCutRooms,
+  type RevocationCut,
+} from './org-cut.ts'
+
+export { MAX_CUT_RECORD_BYTES, type RevocationCut }
 
 export const ORG_VERSION = 1
 /** Largest encoded record. */
@@ -83,6 +98,8 @@ export interface Revocation extends Signed {
   userId: string
   at: number
   issuer: Uint8Array
+  /** The signature of its cut record (src/crdt/org-cut.ts); absent in a kind 4 revocation. */
+  cut?: Uint8Array
 }
 export interface RoleChange extends Signed {
   kind: 'role'
@@ -102,7 +119,7 @@ export interface DeviceLink extends Signed {
   issuer: Uint8Array
 }
 export type OrgRecord =
-  RootStatement | Certificate | Invitation | Revocation | RoleChange | DeviceLink
+  RootStatement | Certificate | Invitation | Revocation | RoleChange | DeviceLink | RevocationCut
 
 /** A record's fields, before signing. */
 export type Unsigned<R extends OrgRecord> = Omit<R, 'bytes' | 'signer' | 'sig'>
@@ -113,9 +130,12 @@ export type UnsignedRecord =
   | Unsigned<Revocation>
   | Unsigned<RoleChange>
   | Unsigned<DeviceLink>
+  | Unsigned<RevocationCut>
 
 const DOMAIN = new TextEncoder().encode('parley/org/1\0')
-const KINDS = ['root', 'cert', 'invite', 'revoke', 'role', 'link'] as const
+const KINDS = ['root', 'cert', 'invite', 'revoke', 'role', 'link', 'revoke', 'cut'] as const
+/** The kind byte of a revocation with a cut. */
+const REVOKE_CUT = 7
 
 const bad = (field: string): never => {
   throw new MalformedOrgRecordError(`Malformed org record: ${field}`)
@@ -158,10 +178,16 @@ function check(r: UnsignedRecord): void {
       if (!isTime(r.issued) || !isTime(r.expires) || r.expires <= r.issued) bad('validity')
       if (r.expires - r.issued > MAX_LINK_MS) bad('validity')
       return
+    case 'cut':
+      if (!isUserId(r.userId)) bad('userId')
+      if (!isTime(r.at)) bad('at')
+      checkCutRooms(r.rooms, bad)
+      return
     case 'revoke':
     case 'role':
       if (!isUserId(r.userId)) bad('userId')
       if (!isTime(r.at)) bad('at')
+      if (r.kind === 'revoke' && r.cut !== undefined && r.cut.length !== SIG_BYTES) bad('cut')
       if (r.kind === 'role' && r.role === 'peer') bad('role')
       if (r.kind === 'role' && !ROLES.includes(r.role)) bad('role')
   }
@@ -172,7 +198,8 @@ export function encodeUnsigned(r: UnsignedRecord): Uint8Array {
   check(r)
   const e = encoding.createEncoder()
   encoding.writeUint8(e, ORG_VERSION)
-  encoding.writeUint8(e, KINDS.indexOf(r.kind) + 1)
+  const withCut = r.kind === 'revoke' && r.cut !== undefined
+  encoding.writeUint8(e, r.kind === 'cut' ? 8 : withCut ? REVOKE_CUT : KINDS.indexOf(r.kind) + 1)
   switch (r.kind) {
     case 'root':
       encoding.writeUint8Array(e, r.rootKey)
@@ -206,6 +233,13 @@ export function encodeUnsigned(r: UnsignedRecord): Uint8Array {
       encoding.writeUint8Array(e, r.linkKey)
       encoding.writeUint8Array(e, r.issuer)
       break
+    case 'cut':
+      encoding.writeUint8Array(e, r.org)
+      encoding.writeVarString(e, r.userId)
+      encoding.writeVarUint(e, r.at)
+      encoding.writeUint8Array(e, r.issuer)
+      writeCutRooms(e, r.rooms)
+      break
     case 'revoke':
     case 'role':
       encoding.writeUint8Array(e, r.org)
@@ -213,6 +247,7 @@ export function encodeUnsigned(r: UnsignedRecord): Uint8Array {
       if (r.kind === 'role') encoding.writeUint8(e, ROLES.indexOf(r.role))
       encoding.writeVarUint(e, r.at)
       encoding.writeUint8Array(e, r.issuer)
+      if (r.kind === 'revoke' && r.cut !== undefined) encoding.writeUint8Array(e, r.cut)
   }
   return encoding.toUint8Array(e)
 }
@@ -251,7 +286,8 @@ export async function signRecord<R extends OrgRecord>(
  * the signature: see {@link verifyRecordSig}.
  */
 export function decodeOrgRecord(bytes: Uint8Array): OrgRecord {
-  if (bytes.length < 2 + KEY_BYTES + SIG_BYTES || bytes.length > MAX_ORG_RECORD_BYTES) bad('size')
+  const max = bytes[1] === 8 ? MAX_CUT_RECORD_BYTES : MAX_ORG_RECORD_BYTES
+  if (bytes.length < 2 + KEY_BYTES + SIG_BYTES || bytes.length > max) bad('size')
   const body = bytes.subarray(0, bytes.length - SIG_BYTES)
   const sig = bytes.slice(bytes.length - SIG_BYTES)
   const r = new ByteReader(
@@ -259,7 +295,8 @@ export function decodeOrgRecord(bytes: Uint8Array): OrgRecord {
     (reason) => new MalformedOrgRecordError(`Malformed org record: ${reason}`),
   )
   if (r.u8() !== ORG_VERSION) throw r.fail('unknown version')
-  const kind = KINDS[r.u8() - 1] ?? bad('unknown kind')
+  const kindByte = r.u8()
+  const kind = KINDS[kindByte - 1] ?? bad('unknown kind')
   const role = (): Role => ROLES[r.u8()] ?? bad('role')
   const time = (): number => r.varUint(MAX_WALL)
   let u: UnsignedRecord
@@ -310,6 +347,17 @@ export function decodeOrgRecord(bytes: Uint8Array): OrgRecord {
         userId: r.string(32),
         at: time(),
         issuer: r.copy(KEY_BYTES),
+        ...(kindByte === REVOKE_CUT ? { cut: r.copy(SIG_BYTES) } : {}),
+      }
+      break
+    case 'cut':
+      u = {
+        kind,
+        org: r.copy(KEY_BYTES),
+        userId: r.string(32),
+        at: time(),
+        issuer: r.copy(KEY_BYTES),
+        rooms: readCutRooms(r),
       }
       break
     case 'role':

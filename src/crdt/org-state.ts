@@ -16,11 +16,14 @@
  * - a device link is valid if its issuer is a device of that very user, valid then;
  * - an invitation, revocation or role change is valid if its issuer is the root or an admin then;
  * - a revocation or demotion that would leave the org without an admin is refused (last-admin rule).
+ * - a revocation's cut (src/crdt/org-cut.ts) counts with the revocation that names it; the cuts
+ *   of the revocations that count are in {@link OrgView.cuts}.
  * Signatures are checked before records get here (`verifyRecordSig`); records of another org are
  * refused. Refused records are listed with a reason, for the log.
  */
 import { compareBytes, equalBytes } from './entry.ts'
 import { hexOf } from './org-hex.ts'
+import { resolveCuts, type CutView, type RevocationCut } from './org-cut.ts'
 import type {
   Certificate,
   DeviceLink,
@@ -67,9 +70,11 @@ export interface OrgView {
   /** Device link key hex → the link and the device certificate it made, if any. */
   links: Map<string, { link: DeviceLink; redeemedBy: Certificate | undefined }>
   rejected: { record: OrgRecord; reason: OrgRejectReason }[]
+  /** User ID → where its devices stop, for users revoked with a cut (src/crdt/org-cut.ts). */
+  cuts: Map<string, CutView>
 }
 
-type Timed = Exclude<OrgRecord, RootStatement>
+type Timed = Exclude<OrgRecord, RootStatement | RevocationCut>
 const KIND_ORDER = { invite: 0, link: 0, cert: 1, role: 2, revoke: 3 } as const
 const timeOf = (r: Timed): number =>
   r.kind === 'cert' ? r.notBefore : r.kind === 'invite' || r.kind === 'link' ? r.issued : r.at
@@ -87,11 +92,14 @@ export function resolveOrg(
     invitations: new Map(),
     links: new Map(),
     rejected: [],
+    cuts: new Map(),
   }
   const timed: Timed[] = []
+  const cuts: RevocationCut[] = []
   for (const r of records) {
     if (r.kind === 'root') continue
     if (!equalBytes(r.org, org)) view.rejected.push({ record: r, reason: 'org' })
+    else if (r.kind === 'cut') cuts.push(r)
     else timed.push(r)
   }
   timed.sort(
@@ -101,13 +109,16 @@ export function resolveOrg(
       compareBytes(a.bytes, b.bytes),
   )
   const seen = new Set<string>()
+  const counted: Revocation[] = []
   for (const r of timed) {
     const id = hexOf(r.sig)
     if (seen.has(id)) continue
     seen.add(id)
     const reason = apply(view, r)
     if (reason !== undefined) view.rejected.push({ record: r, reason })
+    else if (r.kind === 'revoke') counted.push(r)
   }
+  view.cuts = resolveCuts(counted, cuts)
   return view
 }
 

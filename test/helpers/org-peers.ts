@@ -21,6 +21,7 @@ import { nodeCrypto, createNodeSigner } from '../../src/node/crypto-node.ts'
 import type { DeviceSigner } from '../../src/crdt/crypto.ts'
 import type { OrgRecord, RootStatement } from '../../src/crdt/org-records.ts'
 import type { HistoryStore } from '../../src/core/store.ts'
+import type { HybridClock } from '../../src/crdt/hlc.ts'
 
 export interface OrgPeer {
   messenger: Messenger
@@ -55,6 +56,8 @@ export class OrgPeerSet {
     rootSigner?: DeviceSigner
     /** Writes entries with another key than the one it proves at admission (a rogue member). */
     entrySigner?: DeviceSigner
+    /** The messenger's clock (a rogue member's back-dating one). @default the real one */
+    clock?: HybridClock
   }): Promise<OrgPeer> {
     const dir = mkdtempSync(join(tmpdir(), 'parley-org-'))
     this.dirs.push(dir)
@@ -98,6 +101,7 @@ export class OrgPeerSet {
       retainAll: true,
       antiEntropyMs: 2_000,
       gate: wiring.gate,
+      ...(init.clock === undefined ? {} : { clock: init.clock }),
     })
     await net.start()
     const room = await wiring.attach(messenger)
