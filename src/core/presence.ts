@@ -5,7 +5,8 @@
 import { createLogger } from '../net/logger.ts'
 import type { PeerIdString, PeerNet, Unsubscribe } from '../net/index.ts'
 import { PRESENCE_TOPIC } from '../net/constants.ts'
-import { decodeFrame, encodeFrame, signPresence, verifyPresence } from '../crdt/wire.ts'
+import { decodeFrame, encodeFrame } from '../crdt/wire.ts'
+import { signPresence, verifyPresence } from '../crdt/presence-sig.ts'
 import { authorId } from '../crdt/entry.ts'
 import type { Identity } from './identity.ts'
 

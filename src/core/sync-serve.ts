@@ -4,7 +4,8 @@
  * every day and so comes first), each period's chunks newest first.
  */
 import type { SignedHead } from '../crdt/entry.ts'
-import { chunkEntries, encodeFrame } from '../crdt/wire.ts'
+import { encodeFrame } from '../crdt/wire.ts'
+import { chunkEntries } from '../crdt/entry-chunks.ts'
 import { hex } from './store.ts'
 import type { RoomHistory } from './room-history.ts'
 

@@ -14,7 +14,6 @@
  * is strict (bounds, no trailing bytes, no duplicates) and throws only {@link MalformedFrameError}.
  */
 import * as encoding from 'lib0/encoding'
-import type { DeviceSigner, HistoryCrypto } from './crypto.ts'
 import { KEY_BYTES, SIG_BYTES } from './crypto.ts'
 import { MalformedFrameError } from './errors.ts'
 import { MAX_WALL } from './hlc.ts'
@@ -25,7 +24,6 @@ import {
   MAX_SEQ,
   META_PERIOD,
   MIN_ENTRY_BYTES,
-  compareBytes,
   isRoomId,
   type SignedHead,
 } from './entry.ts'
@@ -33,7 +31,7 @@ import {
 /** One room in a digest exchange. */
 export interface RoomDigest {
   room: string
-  /** sha256 over the sender's heads of the room ({@link digestOfHeads}). */
+  /** sha256 over the sender's authors of the room: key, contiguous seq, head seq and hash (core/sync.ts). */
   digest: Uint8Array
 }
 /** Anti-entropy request: the requester's rooms and digests. Answered by {@link DigestReplyFrame}. */
@@ -374,80 +372,4 @@ export function presenceMessage(p: Omit<Presence, 'sig'>): Uint8Array {
   encoding.writeUint8Array(enc, PRESENCE_DOMAIN)
   w.presenceBody(enc, p)
   return encoding.toUint8Array(enc)
-}
-
-/**
- * Signs a presence announcement of the signer's own device; resolves with the signature. Throws
- * {@link MalformedFrameError} if a field is out of bounds, a `RangeError` if `author` is another key.
- */
-export async function signPresence(
-  signer: DeviceSigner,
-  body: Omit<Presence, 'sig'>,
-): Promise<Uint8Array> {
-  if (compareBytes(body.author, signer.publicKey) !== 0) {
-    throw new RangeError('signPresence: author is not the signer')
-  }
-  return signer.sign(presenceMessage(body))
-}
-
-/** Whether `p` is well formed and signed by `p.author`. Never throws on bad input. */
-export async function verifyPresence(crypto: HistoryCrypto, p: Presence): Promise<boolean> {
-  let msg: Uint8Array
-  try {
-    msg = presenceMessage(p)
-  } catch (err) {
-    if (err instanceof MalformedFrameError) return false
-    throw err
-  }
-  return crypto.verify(p.author, p.sig, msg)
-}
-
-/**
- * The digest a room's heads are compared by in anti-entropy: sha256 over each head's
- * `author ‖ varuint(seq) ‖ hash`, in order of author bytes. Equal head sets give equal digests.
- */
-export function digestOfHeads(
-  crypto: HistoryCrypto,
-  heads: readonly { author: Uint8Array; seq: number; hash: Uint8Array }[],
-): Uint8Array {
-  const enc = encoding.createEncoder()
-  for (const h of heads.toSorted((a, b) => compareBytes(a.author, b.author))) {
-    encoding.writeUint8Array(enc, h.author)
-    encoding.writeVarUint(enc, h.seq)
-    encoding.writeUint8Array(enc, h.hash)
-  }
-  return crypto.sha256(encoding.toUint8Array(enc))
-}
-
-/**
- * Splits `entries`, in order, into runs whose encoded size (length prefixes included) is at most
- * `maxBytes`, one frame each. Throws a `RangeError` if one entry alone exceeds `maxBytes`.
- */
-export function chunkEntries(
-  entries: readonly Uint8Array[],
-  maxBytes: number = MAX_ENTRIES_BYTES,
-): Uint8Array[][] {
-  const chunks: Uint8Array[][] = []
-  let chunk: Uint8Array[] = []
-  let size = 0
-  for (const e of entries) {
-    const cost = varUintLength(e.length) + e.length
-    if (cost > maxBytes)
-      throw new RangeError(`chunkEntries: an entry of ${e.length} bytes exceeds ${maxBytes}`)
-    if (size + cost > maxBytes) {
-      chunks.push(chunk)
-      chunk = []
-      size = 0
-    }
-    chunk.push(e)
-    size += cost
-  }
-  if (chunk.length > 0) chunks.push(chunk)
-  return chunks
-}
-
-function varUintLength(n: number): number {
-  let len = 1
-  for (let v = n; v > 127; v = Math.floor(v / 128)) len++
-  return len
 }

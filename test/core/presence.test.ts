@@ -4,7 +4,8 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { PRESENCE_TOPIC } from '../../src/net/index.ts'
-import { encodeFrame, signPresence } from '../../src/crdt/wire.ts'
+import { encodeFrame } from '../../src/crdt/wire.ts'
+import { signPresence } from '../../src/crdt/presence-sig.ts'
 import type { PresenceInfo } from '../../src/core/presence.ts'
 import { PeerSet, connect, type TestPeer } from '../helpers/peers.ts'
 import { flipBit, newSigner } from '../helpers/forge.ts'

@@ -6,16 +6,14 @@ import { META_PERIOD, encodeEntry, periodOf, type SignedHead } from '../../src/c
 import {
   MAX_ENTRIES_BYTES,
   MAX_FRAME_BYTES,
-  chunkEntries,
   decodeFrame,
-  digestOfHeads,
   encodeFrame,
   presenceMessage,
-  signPresence,
-  verifyPresence,
   type Frame,
   type Presence,
 } from '../../src/crdt/wire.ts'
+import { signPresence, verifyPresence } from '../../src/crdt/presence-sig.ts'
+import { chunkEntries } from '../../src/crdt/entry-chunks.ts'
 import { MAX_FRAME_BYTES as NET_MAX_FRAME_BYTES } from '../../src/net/index.ts'
 
 const T0 = 1_764_000_000_000
@@ -248,22 +246,7 @@ describe('wire frames', () => {
   })
 })
 
-describe('digests and chunks', () => {
-  it('[WIRE7] digestOfHeads ignores order and sees every seq and hash', () => {
-    const gen = prng.create(13)
-    const heads = Array.from({ length: 6 }, () => head(gen, 'general'))
-    const d = digestOfHeads(nobleCrypto, heads)
-    expect(digestOfHeads(nobleCrypto, heads.toReversed())).toEqual(d)
-    expect(
-      digestOfHeads(nobleCrypto, heads.toSpliced(2, 1, { ...heads[2]!, seq: heads[2]!.seq + 1 })),
-    ).not.toEqual(d)
-    const hash = heads[4]!.hash.slice()
-    hash[0] = (hash[0] ?? 0) ^ 1
-    expect(digestOfHeads(nobleCrypto, heads.toSpliced(4, 1, { ...heads[4]!, hash }))).not.toEqual(d)
-    expect(digestOfHeads(nobleCrypto, heads.slice(1))).not.toEqual(d)
-    expect(digestOfHeads(nobleCrypto, [])).toEqual(nobleCrypto.sha256(new Uint8Array(0)))
-  })
-
+describe('entry chunks', () => {
   it('[WIRE8] chunkEntries keeps order and every chunk encodes under the frame cap', () => {
     const gen = prng.create(14)
     const sizes = [1, 900_000, 2 * 1024 * 1024, 300, 1_500_000, 1_500_000, 1_000_000, 5]

@@ -4,7 +4,8 @@
  */
 import { verifyForward } from '../../../src/crdt/chain.ts'
 import { ZERO_HASH, decodeEntry, encodeEntry, equalBytes } from '../../../src/crdt/entry.ts'
-import { decodeFrame, encodeFrame, signPresence, type Frame } from '../../../src/crdt/wire.ts'
+import { decodeFrame, encodeFrame, type Frame } from '../../../src/crdt/wire.ts'
+import { signPresence } from '../../../src/crdt/presence-sig.ts'
 import { FrameDecoder, encodeFrame as lengthPrefixed } from '../../../src/net/frames.ts'
 import { nodeCrypto } from '../../../src/node/crypto-node.ts'
 import type { Prng } from '../../helpers/prng.ts'
