@@ -6,12 +6,16 @@
  */
 import type { Unsubscribe } from '../net/index.ts'
 import { authorFromId, authorId } from '../crdt/entry.ts'
-import { userRoomId } from '../crdt/e2ee.ts'
+import { createLogger } from '../net/logger.ts'
+import { PRIVATE_PREFIX, userRoomId } from '../crdt/e2ee.ts'
+import { ROOMS_ROOM, encodeRecord } from '../crdt/directory.ts'
 import type { RoomMeta } from '../crdt/schema.ts'
 import type { RoomHistory } from './room-history.ts'
 import { addMember, newPrivateRoom, removeMember, type PrivateRoomInit } from './private-rooms.ts'
 import { NotOrgMemberError, type RoomDirectory } from './room-directory.ts'
 import { KeyRotator, grantDevice } from './key-rotation.ts'
+
+const log = createLogger('parley:core:keys')
 
 export interface EncryptedRoomsInit {
   /** Our device key. */
@@ -27,6 +31,8 @@ export interface EncryptedRoomsInit {
   ) => Promise<void>
   /** Something was written in `room`: announce it. */
   wrote: (room: string) => void
+  /** Posts `text` to `room` (Messenger.post): the notice naming a device added to a private room. */
+  post?: (room: string, text: string) => Promise<unknown>
 }
 
 export class EncryptedRooms {
@@ -62,6 +68,7 @@ export class EncryptedRooms {
       me: this.#init.me,
       directory,
       wrote: this.#init.wrote,
+      granted: (room, key) => this.#tell(room, key),
     })
     this.#rotator = rotator
     this.#off.push(
@@ -88,8 +95,25 @@ export class EncryptedRooms {
     const out: string[] = []
     for (const h of this.#init.rooms())
       if (await grantDevice(h, this.#init.me, key, dir)) out.push(h.room)
-    for (const room of out) this.#init.wrote(room)
+    for (const room of out) {
+      this.#init.wrote(room)
+      this.#tell(room, key)
+    }
     return out
+  }
+
+  /**
+   * Device `key` was added to private room `room` (a member's new device): a notice in `sys.rooms`
+   * naming it, so its browser joins the room by itself even when its user's other devices are away
+   * (RoomList.onListings; the account room covers only what those devices recorded).
+   */
+  #tell(room: string, key: Uint8Array): void {
+    const post = this.#init.post
+    if (post === undefined || !room.startsWith(PRIVATE_PREFIX)) return
+    const notice = encodeRecord({ t: 'private', id: room, members: [authorId(key)] })
+    post(ROOMS_ROOM, notice).catch((err: unknown) =>
+      log.error('notice of %s in %s failed: %e', authorId(key), room, err),
+    )
   }
 
   /**

@@ -6,11 +6,14 @@
  *   it if another's rotation arrived first; concurrent ones converge, see room-keys.ts);
  * - a new device of our own user: we add it to our rooms, handing it every epoch key we hold
  *   ({@link grantDevice}, which other members may call for any member's new device too); in a dm,
- *   a new device of the other user too.
+ *   a new device of the other user too. In a private room, a new device of another member's user
+ *   is added by the other members too, each after its rank's wait (skipped if it is in by then):
+ *   the user's own device usually does it at once, and when that one is offline (a phone linked,
+ *   the laptop closed) the new device still gets the room's keys and history.
  */
 import { createLogger } from '../net/logger.ts'
 import { authorId, equalBytes } from '../crdt/entry.ts'
-import { DM_PREFIX, isEncryptedRoom } from '../crdt/e2ee.ts'
+import { DM_PREFIX, PRIVATE_PREFIX, isEncryptedRoom } from '../crdt/e2ee.ts'
 import { hex } from './store.ts'
 import type { RoomHistory } from './room-history.ts'
 import { NotOrgMemberError, type RoomDirectory } from './room-directory.ts'
@@ -57,7 +60,10 @@ export class KeyRotator {
   readonly #me: Uint8Array
   readonly #dir: RoomDirectory
   readonly #wrote: (room: string) => void
+  readonly #granted: (room: string, key: Uint8Array) => void
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>()
+  /** Pending grants to other members' new devices (`room key-hex` → timer). */
+  readonly #grants = new Map<string, ReturnType<typeof setTimeout>>()
   #debounce: ReturnType<typeof setTimeout> | undefined
   #running: Promise<void> = Promise.resolve()
   #stopped = false
@@ -68,11 +74,14 @@ export class KeyRotator {
     directory: RoomDirectory
     /** A key record was written in `room` (announce it). */
     wrote: (room: string) => void
+    /** We added device `key` (a member's new device) to `room` (tell it). */
+    granted?: (room: string, key: Uint8Array) => void
   }) {
     this.#rooms = init.rooms
     this.#me = init.me
     this.#dir = init.directory
     this.#wrote = init.wrote
+    this.#granted = init.granted ?? (() => undefined)
   }
 
   /** The directory changed: judge every encrypted room again, soon. */
@@ -94,8 +103,9 @@ export class KeyRotator {
   stop(): void {
     this.#stopped = true
     clearTimeout(this.#debounce)
-    for (const t of this.#timers.values()) clearTimeout(t)
+    for (const t of [...this.#timers.values(), ...this.#grants.values()]) clearTimeout(t)
     this.#timers.clear()
+    this.#grants.clear()
   }
 
   async #check(): Promise<void> {
@@ -104,8 +114,9 @@ export class KeyRotator {
       if (this.#stopped) return
       if (!isEncryptedRoom(h.room)) continue
       await h.refreshKeys()
-      for (const key of this.#devices(h, mine))
-        if (await grantDevice(h, this.#me, key, this.#dir).catch(() => false)) this.#wrote(h.room)
+      for (const key of this.#devices(h, mine)) await this.#grant(h, key)
+      if (h.room.startsWith(PRIVATE_PREFIX))
+        for (const key of this.#othersDevices(h, mine)) this.#scheduleGrant(h, key)
       if (h.keys.due()) this.#schedule(h)
     }
   }
@@ -120,6 +131,43 @@ export class KeyRotator {
     for (const m of h.keys.memberKeys() ?? [])
       for (const k of this.#dir.devicesOf(m)) if (!equalBytes(k, this.#me)) out.set(hex(k), k)
     return [...out.values()]
+  }
+
+  async #grant(h: RoomHistory, key: Uint8Array): Promise<void> {
+    if (!(await grantDevice(h, this.#me, key, this.#dir).catch(() => false))) return
+    this.#wrote(h.room)
+    this.#granted(h.room, key)
+  }
+
+  /** Valid devices of the users of `h`'s members (others than ours) that are not members yet. */
+  #othersDevices(h: RoomHistory, mine: Uint8Array[]): Uint8Array[] {
+    const live = h.keys.memberKeys() ?? []
+    if (!live.some((k) => equalBytes(k, this.#me))) return []
+    const skip = new Set([...live, ...mine, this.#me].map(hex))
+    const out = new Map<string, Uint8Array>()
+    for (const m of live)
+      for (const k of this.#dir.devicesOf(m)) if (!skip.has(hex(k))) out.set(hex(k), k)
+    return [...out.values()]
+  }
+
+  /** Adds another member's new device `key` to `h` after our rank's wait, unless it is in by then. */
+  #scheduleGrant(h: RoomHistory, key: Uint8Array): void {
+    const id = `${h.room} ${hex(key)}`
+    if (this.#grants.has(id)) return
+    const live = (h.keys.memberKeys() ?? []).map(hex).sort()
+    const rank = Math.max(0, live.indexOf(hex(this.#me)))
+    const t = setTimeout(
+      () => {
+        this.#grants.delete(id)
+        if (this.#stopped) return
+        this.#running = this.#running
+          .then(() => this.#grant(h, key))
+          .catch((err: unknown) => log.error('granting in %s failed: %e', h.room, err))
+      },
+      (rank + 1) * STAGGER_MS,
+    )
+    t.unref?.()
+    this.#grants.set(id, t)
   }
 
   /** Key records that came into `h` left its current epoch with someone no longer a member. */

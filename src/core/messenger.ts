@@ -148,6 +148,7 @@ export class Messenger implements RoomRegistry {
       join: (room) => this.join(room),
       createRoom: (room, fields) => this.createRoom(room, fields),
       wrote: (room) => this.#announcer.soon(room),
+      post: (room, text) => this.post(room, text),
     })
   }
 

@@ -4,17 +4,25 @@
  * whose client joins it by itself from the notice; carol (an org member, not in the room) neither
  * lists nor reads it; only the creator (or an admin) removes people; bob removed reads nothing new.
  * [PRIV3-4]: an org admin who is a member removes people from a room it did not make, also after the
- * creator left; a plain member is refused, and its record counts on no peer.
+ * creator left; a plain member is refused, and its record counts on no peer. [PRIV5]: a member's
+ * device linked after the room was made, while the member's first device is away, is added by
+ * another member and told by a notice: it lists the room, reads its history and writes; the members
+ * list shows the user once.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { ParleyClient } from '../../src/core/client.ts'
 import type { DeviceSigner } from '../../src/crdt/crypto.ts'
 import { authorId } from '../../src/crdt/entry.ts'
+import { redeemLink } from '../../src/core/org-join.ts'
+import { nodeCrypto } from '../../src/node/crypto-node.ts'
 import { ROOMS_ROOM, decodeRecord } from '../../src/crdt/directory.ts'
 import {
   OrgPeerSet,
+  connectOrg,
+  newNodeSigner,
   startOffice,
   startOrgClient,
+  tcpAddr,
   textsOf,
   type OrgPeer,
 } from '../helpers/org-peers.ts'
@@ -282,5 +290,67 @@ describe('private rooms in the client', () => {
       )
       expect(await textsOf(p, room)).toEqual(['one'])
     }
+  })
+
+  it('[PRIV5] a device linked after the room was made, its user’s first device away: another member adds it, a notice names it, it lists, reads and writes; the members list shows the user once', async () => {
+    const { a, b: alicePeer, members } = await startOffice(set, ['bob'], WAIT)
+    const laptopPeer = members[0]!
+    const alice = await clientOf(alicePeer, 'alice')
+    const laptop = await startOrgClient(laptopPeer, 'bob')
+    const room = await alice.privateRooms.create('Pair', '', [laptop.me.author])
+    await alice.post(room, 'before the phone')
+    await vi.waitFor(
+      async () => expect(await textsOf(laptopPeer, room)).toEqual(['before the phone']),
+      WAIT,
+    )
+    // bob links his phone, then closes the laptop
+    const { code } = await laptopPeer.org.createDeviceLink({ addrs: [tcpAddr(a)] })
+    await laptop.stop()
+    await laptopPeer.stop()
+    const signer = newNodeSigner()
+    const r = await redeemLink(nodeCrypto, code, signer)
+    const phonePeer = await set.add({
+      root: r.root,
+      networkKey: r.networkKey,
+      signer,
+      records: r.records,
+    })
+    await connectOrg(phonePeer, a)
+    const phone = await clientOf(phonePeer, 'bob')
+    const phoneId = authorId(signer.publicKey)
+
+    // alice's peer adds the phone and names it in a notice: the phone's client joins and reads
+    await vi.waitFor(async () => {
+      const notices = (await alicePeer.messenger.messages(ROOMS_ROOM)).map((m) =>
+        decodeRecord(m.text),
+      )
+      expect(notices).toContainEqual({ t: 'private', id: room, members: [phoneId] })
+      expect(phone.rooms().find((x) => x.id === room)).toMatchObject({
+        name: 'Pair',
+        kind: 'private',
+      })
+      expect(await textsOf(phonePeer, room)).toEqual(['before the phone'])
+    }, WAIT)
+    const people = (await alice.privateRooms.members(room))!
+    expect(people.map((m) => [m.userId, m.keys.length, m.self])).toEqual([
+      ['alice', 1, true],
+      ['bob', 2, false],
+    ])
+    expect(people[1]!.keys).toContain(phoneId)
+    const phoneSees = (await phone.privateRooms.members(room))!
+    expect(phoneSees.map((m) => [m.userId, m.self])).toEqual([
+      ['alice', false],
+      ['bob', true],
+    ])
+    expect(phone.privateRooms.canRemove(phoneSees)).toBe(false)
+
+    await phone.post(room, 'from the phone')
+    await vi.waitFor(
+      async () =>
+        expect(await textsOf(alicePeer, room)).toEqual(['before the phone', 'from the phone']),
+      WAIT,
+    )
+    const last = (await alicePeer.messenger.messages(room)).at(-1)!
+    expect(alice.nameOf(last.author)).toBe('bob')
   })
 })
