@@ -26,6 +26,7 @@ import { openMemberOrg, redeemInto } from './org-member.ts'
 import { wireOrg } from './org-wiring.ts'
 import { linkInto } from './org-device.ts'
 import { loadOrgSettings } from './org-settings.ts'
+import { GOSSIP_LIMIT } from './gossip-limit.ts'
 
 const log = createLogger('parley:core:browser')
 
@@ -250,6 +251,7 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     const made = await createLibp2pNet({
       transports: 'browser',
       privateKey,
+      gossipLimit: GOSSIP_LIMIT,
       bootstrap: addr === undefined ? [] : [addr],
       ...(wiring === undefined
         ? {}
