@@ -92,7 +92,8 @@ export class OrgRoom {
   /** Peers admitted with a proof, and the device key they proved. */
   readonly #peerKeys = new Map<PeerIdString, Uint8Array>()
   readonly #off: Unsubscribe[] = []
-  #members = 0
+  /** Device keys with a certificate (every user's devices), at the last change. */
+  #keys = 0
   #cuts = 0
   #reading: Promise<void> = Promise.resolve()
   #publishing: Promise<void> = Promise.resolve()
@@ -107,7 +108,7 @@ export class OrgRoom {
 
   /** Loads `sys.org` (every period) into the org; call before the messenger starts syncing. */
   async start(): Promise<void> {
-    this.#members = this.#org.view().members.size
+    this.#keys = this.#org.view().byKey.size
     this.#off.push(
       this.#messenger.onRoomChange((room) => room === ORG_ROOM && this.#read()),
       this.#org.onChange(() => this.#changed()),
@@ -176,14 +177,16 @@ export class OrgRoom {
     void this.#evicting
       .then(() => this.#net.readmitAll())
       .catch((err: unknown) => log('readmit failed: %e', err))
-    const members = this.#org.view().members.size
+    // Entries refused while their author was unknown (or its cut pending) are pulled again: an
+    // author is a device key, so a new device of a known user counts (its first posts may have
+    // come before its certificate).
+    const keys = this.#org.view().byKey.size
     const cuts = [...this.#org.view().cuts.values()].filter((c) => !c.pending).length
-    if (members > this.#members || cuts > this.#cuts) {
-      // entries refused while their author was unknown (or its cut pending) are pulled again
+    if (keys > this.#keys || cuts > this.#cuts) {
       clearTimeout(this.#resync)
       this.#resync = setTimeout(() => void this.#messenger.syncNow().catch(() => undefined), 200)
     }
-    this.#members = members
+    this.#keys = keys
     this.#cuts = cuts
   }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { expect, vi } from 'vitest'
 import { createLibp2pNet } from '../../src/net/libp2p.ts'
-import type { PeerIdString, PeerNet } from '../../src/net/index.ts'
+import type { Admission, PeerIdString, PeerNet } from '../../src/net/index.ts'
 import { Messenger } from '../../src/core/messenger.ts'
 import { ParleyClient } from '../../src/core/client.ts'
 import { authorId } from '../../src/crdt/entry.ts'
@@ -58,6 +58,10 @@ export class OrgPeerSet {
     entrySigner?: DeviceSigner
     /** The messenger's clock (a rogue member's back-dating one). @default the real one */
     clock?: HybridClock
+    /** Another net than libp2p over TCP (e.g. the memory hub's), given the org's key and admission. */
+    net?: (init: { networkKey: Uint8Array; admission: Admission }) => PeerNet
+    /** Mean interval of anti-entropy rounds. @default 2000 */
+    antiEntropyMs?: number
   }): Promise<OrgPeer> {
     const dir = mkdtempSync(join(tmpdir(), 'parley-org-'))
     this.dirs.push(dir)
@@ -78,19 +82,22 @@ export class OrgPeerSet {
     }
     const wiring = wireOrg(org, () => peerId())
     const verdicts: Verdict[] = []
-    const net = await createLibp2pNet({
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      mdns: false,
-      networkKey: wiring.networkKey,
-      admission: {
-        proof: () => wiring.admission.proof(),
-        async verify(peer, proof, options) {
-          const ok = await wiring.admission.verify(peer, proof, options)
-          verdicts.push({ peer, ok })
-          return ok
-        },
+    const admission: Admission = {
+      proof: () => wiring.admission.proof(),
+      async verify(peer, proof, options) {
+        const ok = await wiring.admission.verify(peer, proof, options)
+        verdicts.push({ peer, ok })
+        return ok
       },
-    })
+    }
+    const net =
+      init.net?.({ networkKey: wiring.networkKey, admission }) ??
+      (await createLibp2pNet({
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        mdns: false,
+        networkKey: wiring.networkKey,
+        admission,
+      }))
     peerId = () => net.peerId
     const messenger = new Messenger({
       net,
@@ -99,7 +106,7 @@ export class OrgPeerSet {
       crypto: nodeCrypto,
       name: `org-${dir.slice(-6)}`,
       retainAll: true,
-      antiEntropyMs: 2_000,
+      antiEntropyMs: init.antiEntropyMs ?? 2_000,
       gate: wiring.gate,
       ...(init.clock === undefined ? {} : { clock: init.clock }),
     })
