@@ -4,8 +4,9 @@
  * that closes a batch which had to start an epoch because a member left), and the keys it made, held
  * once the batch is stored.
  */
-import { equalBytes, type Entry } from '../crdt/entry.ts'
-import { encodeKeyRecord, type EntryId } from '../crdt/e2ee.ts'
+import { ZERO_HASH, equalBytes, type Entry } from '../crdt/entry.ts'
+import { encodeKeyRecord, type EntryId, type RemovalCut } from '../crdt/e2ee.ts'
+import type { ChainTip } from '../crdt/chain.ts'
 import { NotRoomMemberError, newEpoch, sealUpdate, type RoomKeys } from './room-keys.ts'
 
 type Epoch = { epoch: Uint8Array; key: Uint8Array }
@@ -13,6 +14,7 @@ type Epoch = { epoch: Uint8Array; key: Uint8Array }
 export class BatchSealer {
   readonly #keys: RoomKeys
   readonly #me: Uint8Array
+  readonly #headOf: (key: Uint8Array) => ChainTip | undefined
   /** Epochs started in this batch. */
   readonly #made: Epoch[] = []
   #sealing: Epoch | undefined
@@ -20,9 +22,15 @@ export class BatchSealer {
   #rotation: { recipients: Uint8Array[]; history: Map<string, Uint8Array> } | undefined
   #left = false
 
-  constructor(keys: RoomKeys, me: Uint8Array) {
+  /** `headOf`: the chain head this peer holds of an author in the room (a removal's cut). */
+  constructor(
+    keys: RoomKeys,
+    me: Uint8Array,
+    headOf: (key: Uint8Array) => ChainTip | undefined = () => undefined,
+  ) {
     this.#keys = keys
     this.#me = me
+    this.#headOf = headOf
   }
 
   #record(
@@ -31,7 +39,15 @@ export class BatchSealer {
     history: Map<string, Uint8Array>,
   ) {
     const epoch = e === undefined ? {} : { epoch: { ...e, history } }
-    return encodeKeyRecord({ room: this.#keys.room, issuer: this.#me, recipients, ...epoch })
+    // the members it leaves out (not us) stop where we hold their chains: the removal's cut
+    const cut: RemovalCut[] = this.#keys
+      .recordMembers()
+      .filter((k) => !equalBytes(k, this.#me) && !recipients.some((r) => equalBytes(r, k)))
+      .map((key) => {
+        const tip = this.#headOf(key) ?? { seq: 0, hash: ZERO_HASH }
+        return { key, seq: tip.seq, hash: tip.hash }
+      })
+    return encodeKeyRecord({ room: this.#keys.room, issuer: this.#me, recipients, cut, ...epoch })
   }
 
   /** The key record of a members op. */

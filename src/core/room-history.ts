@@ -290,7 +290,7 @@ export class RoomHistory {
     const verified: Verified[] = []
     const results: (ChatMessage | undefined)[] = []
     const touched = new Set<number>()
-    const sealer = new BatchSealer(this.#keys, me)
+    const sealer = new BatchSealer(this.#keys, me, (k) => this.#authors.get(hex(k))?.head)
     const done = this.#docs.beginWrite()
     // Each touched document keeps its Yjs update in memory until the entry is stored (then it is
     // written; dropped if the write fails): see PersistedPeriod.deferWrites.

@@ -25,6 +25,7 @@ import {
   type KeyRecord,
 } from '../crdt/e2ee.ts'
 import { hex, type HistoryStore } from './store.ts'
+import { RemovedBeyondCutError, removalRefusal } from './removal-cut.ts'
 import { NotOrgMemberError, type RoomDirectory } from './room-directory.ts'
 import {
   isDeviceDm,
@@ -44,6 +45,7 @@ import {
 } from './room-key-errors.ts'
 
 export {
+  RemovedBeyondCutError,
   NotRoomRemoverError,
   NotRoomMemberError,
   PlaintextInEncryptedRoomError,
@@ -215,6 +217,12 @@ export class RoomKeys {
     return live === undefined ? undefined : [...live.values()].map(authorId).sort()
   }
 
+  /** Every member by the records (revoked or expired ones too), for a record's removal cut. */
+  recordMembers(): Uint8Array[] {
+    const { members, keyOf } = this.#resolve()
+    return [...(members ?? [])].map((h) => keyOf.get(h)!)
+  }
+
   /** The member keys (for a new record), once a record that counts is in. */
   memberKeys(): Uint8Array[] | undefined {
     const live = this.#live()
@@ -317,7 +325,10 @@ export class RoomKeys {
     const author = hex(entry.author)
     if (!epoch.recipients.has(author))
       throw new NotRoomMemberError('Entry sealed by an author outside its epoch')
-    // a removed member still holds this epoch's key: its entries after the removal are refused
+    // a removed member still holds this epoch's key: its entries beyond the removal's cut are
+    // refused whatever their clock (removal-cut.ts), and after the removal by its clock
+    const beyond = removalRefusal(timeline, entry)
+    if (beyond !== undefined) throw beyond
     if (!memberWhen(timeline, author, entry.hlc))
       throw new NotRoomMemberError('Entry written after its author was removed from the room')
     return openUpdate(key, entryId(entry), entry.update)

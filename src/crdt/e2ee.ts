@@ -10,8 +10,11 @@
  * - sealed update: `0xe1 | epoch[16] | nonce[24] | XChaCha20-Poly1305(key, nonce, aad, yjs update)`,
  *   aad = `"parley/e2ee/entry/1\0" ‖ room ‖ "\0" ‖ author[32] ‖ varuint seq ‖ varuint period ‖ epoch`,
  *   so a ciphertext opens only as the entry it was written for;
- * - key record (always in the meta period): `0xe2 | flags | varuint n | recipient[32] × n`, and if
- *   `flags & 1` (it starts an epoch): `epoch[16] | wrap[80] × n | nonce[24] | varuint len | history`.
+ * - key record (always in the meta period): `0xe2 | flags | varuint n | recipient[32] × n`, then if
+ *   `flags & 2` (it removes members, with their cut): `varuint m | (key[32] | varuint seq | hash[32]) × m`,
+ *   the chain head in this room of each member it leaves out as its author held it (keys ascending;
+ *   seq 0 and a zero hash: none held), and if `flags & 1` (it starts an epoch):
+ *   `epoch[16] | wrap[80] × n | nonce[24] | varuint len | history`.
  *   The recipients are the room's members from then on (author keys, ascending, distinct). Each wrap is
  *   the new 32-byte epoch key sealed to one recipient: `eph[32] | AEAD(k, 0, aad, key)[48]` with
  *   `k = HKDF-SHA256(X25519(eph, X(recipient)), eph ‖ X(recipient), info)` where `X` is the Ed25519 →
@@ -28,7 +31,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { ByteReader, authorId, compareBytes, equalBytes } from './entry.ts'
+import { ByteReader, HASH_BYTES, MAX_SEQ, authorId, compareBytes, equalBytes } from './entry.ts'
 import { KEY_BYTES } from './crypto.ts'
 import { DecryptionError, MalformedEnvelopeError } from './errors.ts'
 import { MAX_MEMBERS } from './meta.ts'
@@ -194,10 +197,22 @@ export function openUpdate(key: Uint8Array, id: EntryId, update: Uint8Array): Ui
   }
 }
 
+/** A removed member's chain head in the room, as a key record carries it. */
+export interface RemovalCut {
+  key: Uint8Array
+  seq: number
+  hash: Uint8Array
+}
+
 /** A decoded key record. */
 export interface KeyRecord {
   /** The room's members from this record on (author keys, ascending). */
   recipients: Uint8Array[]
+  /**
+   * The members this record leaves out, each with its chain head in the room as the record's
+   * author held it (seq 0: none): their entries beyond it are refused (src/core/room-key-records.ts).
+   */
+  cut?: RemovalCut[]
   /** Present when the record starts an epoch. */
   keyed?: {
     epoch: Uint8Array
@@ -216,7 +231,7 @@ export function decodeKeyRecord(bytes: Uint8Array): KeyRecord {
   )
   if (r.u8() !== KEYS_TAG) throw r.fail('not a key record')
   const flags = r.u8()
-  if (flags > 1) throw r.fail('unknown flags')
+  if (flags > 3) throw r.fail('unknown flags')
   const n = r.count(MAX_MEMBERS, KEY_BYTES)
   const recipients: Uint8Array[] = []
   for (let i = 0; i < n; i++) {
@@ -224,9 +239,11 @@ export function decodeKeyRecord(bytes: Uint8Array): KeyRecord {
     if (i > 0 && compareBytes(recipients[i - 1]!, k) >= 0) throw r.fail('recipients not ascending')
     recipients.push(k)
   }
-  if (flags === 0) {
+  const cut = (flags & 2) === 0 ? undefined : readCut(r)
+  const withCut = cut === undefined ? {} : { cut }
+  if ((flags & 1) === 0) {
     r.end()
-    return { recipients }
+    return { recipients, ...withCut }
   }
   const epoch = r.copy(EPOCH_BYTES)
   const wraps: Uint8Array[] = []
@@ -236,7 +253,34 @@ export function decodeKeyRecord(bytes: Uint8Array): KeyRecord {
   r.end()
   if (history.length < TAG_BYTES || (history.length - TAG_BYTES) % 48 !== 0)
     throw r.fail('history length')
-  return { recipients, keyed: { epoch, wraps, nonce, history } }
+  return { recipients, ...withCut, keyed: { epoch, wraps, nonce, history } }
+}
+
+function readCut(r: ByteReader): RemovalCut[] {
+  const m = r.count(MAX_MEMBERS, KEY_BYTES + 1 + HASH_BYTES)
+  if (m === 0) throw r.fail('empty cut')
+  const cut: RemovalCut[] = []
+  for (let i = 0; i < m; i++) {
+    const key = r.copy(KEY_BYTES)
+    if (i > 0 && compareBytes(cut[i - 1]!.key, key) >= 0) throw r.fail('cut keys not ascending')
+    cut.push({ key, seq: r.varUint(MAX_SEQ), hash: r.copy(HASH_BYTES) })
+  }
+  return cut
+}
+
+function writeCut(enc: encoding.Encoder, cut: readonly RemovalCut[]): void {
+  const sorted = [...cut].sort((a, b) => compareBytes(a.key, b.key))
+  if (sorted.length > MAX_MEMBERS) throw new RangeError('too many removed members')
+  encoding.writeVarUint(enc, sorted.length)
+  for (const [i, c] of sorted.entries()) {
+    if (c.key.length !== KEY_BYTES || c.hash.length !== HASH_BYTES) throw new RangeError('bad cut')
+    if (!Number.isInteger(c.seq) || c.seq < 0 || c.seq > MAX_SEQ)
+      throw new RangeError('bad cut seq')
+    if (i > 0 && equalBytes(sorted[i - 1]!.key, c.key)) throw new RangeError('cut keys repeat')
+    encoding.writeUint8Array(enc, c.key)
+    encoding.writeVarUint(enc, c.seq)
+    encoding.writeUint8Array(enc, c.hash)
+  }
 }
 
 function wrapKey(
@@ -266,6 +310,8 @@ export interface KeyRecordInit {
   recipients: readonly Uint8Array[]
   /** A new epoch, and the older epoch keys to pass on (hex epoch id → key). */
   epoch?: { epoch: Uint8Array; key: Uint8Array; history: ReadonlyMap<string, Uint8Array> }
+  /** The members it leaves out, with their chain heads as the issuer holds them. @default none */
+  cut?: readonly RemovalCut[]
 }
 
 function fromHex(s: string): Uint8Array {
@@ -281,12 +327,14 @@ export function encodeKeyRecord(init: KeyRecordInit): Uint8Array {
   if (recipients.length > MAX_MEMBERS) throw new RangeError('too many members')
   const enc = encoding.createEncoder()
   encoding.writeUint8(enc, KEYS_TAG)
-  encoding.writeUint8(enc, init.epoch === undefined ? 0 : 1)
+  const cut = init.cut !== undefined && init.cut.length > 0 ? init.cut : undefined
+  encoding.writeUint8(enc, (init.epoch === undefined ? 0 : 1) | (cut === undefined ? 0 : 2))
   encoding.writeVarUint(enc, recipients.length)
   for (const k of recipients) {
     if (k.length !== KEY_BYTES) throw new RangeError('recipient keys are 32 bytes')
     encoding.writeUint8Array(enc, k)
   }
+  if (cut !== undefined) writeCut(enc, cut)
   if (init.epoch !== undefined) {
     const { epoch, key, history } = init.epoch
     encoding.writeUint8Array(enc, epoch)

@@ -4,6 +4,9 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createClock, type HybridClock } from '../../src/crdt/hlc.ts'
+import { decodeEntry, encodeEntry, periodOf, signHead, type Entry } from '../../src/crdt/entry.ts'
+import { PeriodDoc } from '../../src/crdt/period-doc.ts'
+import { sealUpdate } from '../../src/crdt/e2ee.ts'
 import type { EntryRefusal } from '../../src/core/org.ts'
 import {
   OrgPeerSet,
@@ -96,6 +99,108 @@ describe('revocation cut', () => {
           ).toBe(true),
         WAIT,
       )
+    }
+  })
+})
+
+/** Waits until `p` holds every entry `from` holds in `room`. */
+async function untilHolds(p: OrgPeer, from: OrgPeer, room: string): Promise<void> {
+  await vi.waitFor(async () => {
+    const h = await p.messenger.join(room)
+    for (const a of await from.messenger.get(room)!.authors())
+      expect(h.author(a.author)?.contig ?? 0).toBeGreaterThanOrEqual(a.head.seq)
+  }, WAIT)
+}
+
+/**
+ * `p` posts `text` in `room` stamped `wall`, sealed under the epoch key it still holds, as its next
+ * entry, straight into its store (its app refuses to write once removed); returns the entry.
+ */
+async function writeBackdated(
+  p: OrgPeer,
+  room: string,
+  text: string,
+  wall: number,
+  sealing: { epoch: Uint8Array; key: Uint8Array },
+): Promise<Entry> {
+  const h = p.messenger.get(room)!
+  const me = p.messenger.identity.signer.publicKey
+  const head = h.author(me)!.head
+  const period = periodOf(wall)
+  const seq = head.seq + 1
+  const doc = new PeriodDoc(room, period)
+  const { update: plain } = doc.post(p.messenger.identity.ctxFor(me, seq, room, period), text, {
+    wall,
+    count: 0,
+  })
+  doc.destroy()
+  const entry: Entry = {
+    room,
+    author: me,
+    seq,
+    prev: head.hash,
+    hlc: { wall, count: 0 },
+    period,
+    update: sealUpdate(sealing.epoch, sealing.key, { room, author: me, seq, period }, plain),
+  }
+  const bytes = encodeEntry(entry)
+  const hash = p.messenger.identity.crypto.sha256(bytes)
+  const { sig } = await signHead(p.messenger.identity.signer, room, seq, hash)
+  await p.store.append(room, [{ author: me, seq, hash, period, bytes }], {
+    author: me,
+    seq,
+    hash,
+    sig,
+  })
+  await h.reload()
+  return entry
+}
+
+describe('removal cut of a private room', () => {
+  it('[CUT2] a member removed from a private room seals an entry under its old epoch key, back-dated before its removal: every member refuses it (RemovedBeyondCutError); its entries up to the cut stay', async () => {
+    const { b, members } = await startOffice(set, ['carol', 'dave'], WAIT)
+    const [c, d] = [members[0]!, members[1]!]
+    await connectOrg(c, b)
+    await connectOrg(d, b)
+    await connectOrg(c, d)
+    const room = await b.messenger.encrypted.createPrivateRoom({
+      name: 'Board',
+      members: [c.messenger.authorId, d.messenger.authorId],
+    })
+    await b.messenger.post(room, 'before')
+    for (const p of [c, d]) await p.messenger.join(room)
+    await vi.waitFor(async () => expect(await textsOf(c, room)).toContain('before'), WAIT)
+    // carol writes while a member — in the meta document, so that her Yjs clock in today's
+    // document stays 0 for the hand-made entry below
+    await c.messenger.createRoom(room, { topic: 'set by carol' })
+    for (const p of [b, d]) await untilHolds(p, c, room)
+    const old = c.messenger.get(room)!.keys.plan(undefined)
+    if (!('key' in old)) throw new Error('carol holds the current epoch')
+
+    const removedAt = Date.now()
+    await b.messenger.encrypted.removeMember(room, c.messenger.authorId)
+    for (const p of [c, d]) await untilHolds(p, b, room)
+    // stamped before the removal: by the clock alone carol was still a member then
+    const sneaked = await writeBackdated(c, room, 'sneaked back', removedAt - 1, old)
+    for (const p of [b, d]) {
+      await c.messenger.pushTo(p.net.peerId, room, signal()).catch(() => 0)
+      await untilHolds(p, c, room)
+    }
+    await b.messenger.post(room, 'after')
+    for (const p of [b, d]) {
+      await vi.waitFor(async () => expect(await textsOf(p, room)).toContain('after'), WAIT)
+      const texts = await textsOf(p, room)
+      expect(texts).toContain('before')
+      expect((await p.messenger.roomMeta(room))?.topic).toBe('set by carol')
+      expect(texts).not.toContain('sneaked back')
+      const [stored] = await p.store.entries(room, sneaked.author, sneaked.seq, sneaked.seq)
+      let refused: unknown
+      try {
+        p.messenger.get(room)!.keys.open(decodeEntry(stored!.bytes))
+      } catch (err) {
+        refused = err
+      }
+      expect((refused as Error | undefined)?.name).toBe('RemovedBeyondCutError')
     }
   })
 })

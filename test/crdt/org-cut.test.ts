@@ -16,6 +16,7 @@ import {
 } from '../../src/crdt/org-records.ts'
 import { cutRoomsOf, type CutHead, type CutRoom } from '../../src/crdt/org-cut.ts'
 import { resolveOrg } from '../../src/crdt/org-state.ts'
+import { decodeKeyRecord, encodeKeyRecord, newEpoch } from '../../src/crdt/e2ee.ts'
 import { recordOfText, recordText } from '../../src/crdt/org-entry.ts'
 import { T0, certify, makeOrg, newSigner, revoke, type TestOrg } from '../helpers/org.ts'
 import type { DeviceSigner } from '../../src/crdt/crypto.ts'
@@ -163,5 +164,50 @@ describe('revocation cut records', () => {
     // a plain revocation has no cut: the clock rule
     const plain = await revoke(o, alice, 'bob', T0 + 10)
     expect(resolveOrg(o.root, o.org, [...base, plain]).cuts.has('bob')).toBe(false)
+  })
+})
+
+describe('removal cuts in key records', () => {
+  it('[CUTR4] a key record leaving members out carries their heads, keys ascending; older records (no cut) read as before; bad flags or an unsorted cut: MalformedEnvelopeError', () => {
+    const [me, x, y] = [newSigner(), newSigner(), newSigner()].map((s) => s.publicKey) as [
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+    ]
+    const room = 'p.0123456789abcdef0123456789abcdef01234567.0123456789ab'
+    const cut = [head(y, 4), { ...head(x, 0), hash: new Uint8Array(32) }].map(
+      ({ key, seq, hash }) => ({ key, seq, hash }),
+    )
+    const e = newEpoch()
+    for (const epoch of [undefined, { ...e, history: new Map() }]) {
+      const bytes = encodeKeyRecord({
+        room,
+        issuer: me,
+        recipients: [me],
+        cut,
+        ...(epoch === undefined ? {} : { epoch }),
+      })
+      const r = decodeKeyRecord(bytes)
+      expect(r.cut?.map((c) => c.seq)).toEqual(
+        [...cut].sort((a, b) => compareBytes(a.key, b.key)).map((c) => c.seq),
+      )
+      expect(r.keyed !== undefined).toBe(epoch !== undefined)
+    }
+    const plain = encodeKeyRecord({ room, issuer: me, recipients: [me, x] })
+    expect(plain[1]).toBe(0)
+    expect(decodeKeyRecord(plain)).not.toHaveProperty('cut')
+    const flagged = plain.slice()
+    flagged[1] = 4
+    expect(nameOf(() => decodeKeyRecord(flagged))).toBe('MalformedEnvelopeError')
+    const two = encodeKeyRecord({ room, issuer: me, recipients: [me], cut })
+    // swap the two cut items (each 32 + 1 + 32 bytes after the count): no longer ascending
+    const at = 2 + 1 + 32 + 1
+    const sizes = [...cut]
+      .sort((a, b) => compareBytes(a.key, b.key))
+      .map((c) => 32 + (c.seq < 128 ? 1 : 2) + 32)
+    const first = two.slice(at, at + sizes[0]!)
+    const second = two.slice(at + sizes[0]!, at + sizes[0]! + sizes[1]!)
+    const swapped = new Uint8Array([...two.subarray(0, at), ...second, ...first])
+    expect(nameOf(() => decodeKeyRecord(swapped))).toBe('MalformedEnvelopeError')
   })
 })

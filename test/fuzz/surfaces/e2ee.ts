@@ -22,9 +22,17 @@ const ROOM = 'p.0123456789abcdef0123456789abcdef01234567.0123456789ab'
 function reencode(r: KeyRecord): Uint8Array {
   const enc = encoding.createEncoder()
   encoding.writeUint8(enc, 0xe2)
-  encoding.writeUint8(enc, r.keyed === undefined ? 0 : 1)
+  encoding.writeUint8(enc, (r.keyed === undefined ? 0 : 1) | (r.cut === undefined ? 0 : 2))
   encoding.writeVarUint(enc, r.recipients.length)
   for (const k of r.recipients) encoding.writeUint8Array(enc, k)
+  if (r.cut !== undefined) {
+    encoding.writeVarUint(enc, r.cut.length)
+    for (const c of r.cut) {
+      encoding.writeUint8Array(enc, c.key)
+      encoding.writeVarUint(enc, c.seq)
+      encoding.writeUint8Array(enc, c.hash)
+    }
+  }
   if (r.keyed !== undefined) {
     encoding.writeUint8Array(enc, r.keyed.epoch)
     for (const wrap of r.keyed.wraps) encoding.writeUint8Array(enc, wrap)
@@ -49,6 +57,14 @@ export async function keyRecordSurface(w: World): Promise<Surface> {
         epoch: { ...e, history },
       }),
       encodeKeyRecord({ room: ROOM, issuer: alice.publicKey, recipients: [bob.publicKey] }),
+      // a removal with its cut (alice's head as bob held it)
+      encodeKeyRecord({
+        room: ROOM,
+        issuer: bob.publicKey,
+        recipients: [bob.publicKey],
+        cut: [{ key: alice.publicKey, seq: 300, hash: new Uint8Array(32).fill(7) }],
+        epoch: { ...e, history },
+      }),
     ])
   })
   // X25519 is the slow step and depends on the ephemeral key alone, which most mutations keep:
@@ -66,7 +82,7 @@ export async function keyRecordSurface(w: World): Promise<Surface> {
   return {
     name: 'key-record',
     description:
-      'decodeKeyRecord, then openWrap (X25519 + HKDF + XChaCha20-Poly1305) and openHistory as a recipient would (src/crdt/e2ee.ts): key records in encrypted rooms',
+      'decodeKeyRecord (removal cuts too), then openWrap (X25519 + HKDF + XChaCha20-Poly1305) and openHistory as a recipient would (src/crdt/e2ee.ts): key records in encrypted rooms',
     allowed: ['MalformedEnvelopeError', 'DecryptionError'],
     seeds,
     async run(input) {
