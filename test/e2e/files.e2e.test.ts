@@ -10,15 +10,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { crc32, deflateSync } from 'node:zlib'
-import type { BrowserContext, Locator, Page } from 'playwright-core'
+import type { Locator, Page } from 'playwright-core'
 import {
   screenshot,
   seeMessage,
   send,
   signUp,
-  startChromium,
-  startServe,
+  startSite,
   type E2EBrowser,
+  type E2ESite,
   type ServePeer,
 } from './harness.ts'
 
@@ -141,10 +141,9 @@ async function transferState(page: Page, att: Locator): Promise<string> {
 }
 
 describe('files end to end (Chromium + parley serve)', () => {
+  let site: E2ESite
   let serve: ServePeer
   let chrome: E2EBrowser
-  let ctxA: BrowserContext
-  let ctxB: BrowserContext
   let a: Page
   let b: Page
   let dir: string
@@ -162,20 +161,13 @@ describe('files end to end (Chromium + parley serve)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'parley-e2e-files-'))
-    serve = await startServe()
-    chrome = await startChromium()
-    ctxA = await chrome.context()
-    ctxB = await chrome.context()
-    a = await ctxA.newPage()
-    b = await ctxB.newPage()
-    await a.goto(serve.url)
-    await signUp(a, 'alice', 'Alice Smith', 'correct horse')
-    await b.goto(serve.url)
-    await signUp(b, 'bob', 'Bob Jones', 'battery staple')
+    site = await startSite()
+    ;({ serve, chrome } = site)
+    a = (await site.signedUp('alice', 'Alice Smith', 'correct horse')).page
+    b = (await site.signedUp('bob', 'Bob Jones', 'battery staple')).page
   })
   afterAll(async () => {
-    await chrome?.stop()
-    await serve?.stop()
+    await site?.stop()
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
   })
 

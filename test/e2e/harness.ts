@@ -170,6 +170,49 @@ export async function startChromium(): Promise<E2EBrowser> {
   }
 }
 
+/** A `parley serve` and a Chromium for one test file, and a way to open one person's browser on it. */
+export interface E2ESite {
+  serve: ServePeer
+  chrome: E2EBrowser
+  /** A fresh profile (own IndexedDB) with the app open: one person's browser. */
+  open(): Promise<{ ctx: BrowserContext; page: Page }>
+  /** {@link open}, then {@link signUp} as `userId`. */
+  signedUp(
+    userId: string,
+    name: string,
+    password: string,
+  ): Promise<{ ctx: BrowserContext; page: Page }>
+  stop(): Promise<void>
+}
+
+export async function startSite(...serveArgs: Parameters<typeof startServe>): Promise<E2ESite> {
+  const serve = await startServe(...serveArgs)
+  const chrome = await startChromium().catch(async (err: unknown) => {
+    await serve.stop()
+    throw err
+  })
+  const open = async () => {
+    const ctx = await chrome.context()
+    const page = await ctx.newPage()
+    await page.goto(serve.url)
+    return { ctx, page }
+  }
+  return {
+    serve,
+    chrome,
+    open,
+    async signedUp(userId, name, password) {
+      const opened = await open()
+      await signUp(opened.page, userId, name, password)
+      return opened
+    },
+    async stop() {
+      await chrome.stop()
+      await serve.stop()
+    },
+  }
+}
+
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(RESULTS, { recursive: true })
   await page.screenshot({ path: join(RESULTS, `${name}.png`) })
