@@ -107,6 +107,7 @@ export class Messenger implements RoomRegistry {
   readonly #offers = new Set<AbortController>()
   readonly #trace: StageTrace | undefined
   #started = false
+  #cutOf: ((room: string, author: Uint8Array) => number | undefined) | undefined
 
   constructor(init: MessengerInit) {
     this.net = init.net
@@ -282,6 +283,7 @@ export class Messenger implements RoomRegistry {
       ...(this.#gate === undefined ? {} : { gate: this.#gate }),
       directory: () => this.encrypted.directory,
       onKeysDue: (h) => this.encrypted.due(h),
+      cutOf: (r, author) => this.#cutOf?.(r, author),
       ...(this.#trace === undefined ? {} : { trace: this.#trace }),
     })
   }
@@ -434,6 +436,19 @@ export class Messenger implements RoomRegistry {
   }
 
   /** Re-verifies every stored entry of `room` from its authors' signed heads (see verify-stored). */
+  /**
+   * Where revocation cuts stop each author (src/core/revocation-cut.ts): entries beyond are not
+   * applied, and documents holding some are built again ({@link applyCuts}).
+   */
+  useCuts(cutOf: (room: string, author: Uint8Array) => number | undefined): void {
+    this.#cutOf = cutOf
+  }
+
+  /** New cuts: every open room drops what lies beyond them from its documents. */
+  async applyCuts(): Promise<void> {
+    for (const h of [...this.#rooms.values()]) await h.applyCuts()
+  }
+
   /** The heads of `keys` in every room the store holds (a revocation's cut). */
   heldHeads(keys: readonly Uint8Array[]): Promise<Map<string, CutHead[]>> {
     return heldHeads(this.#store, keys)

@@ -186,6 +186,9 @@ export class OrgRoom {
       clearTimeout(this.#resync)
       this.#resync = setTimeout(() => void this.#messenger.syncNow().catch(() => undefined), 200)
     }
+    if (cuts > this.#cuts)
+      // entries applied before a cut reached us leave the documents
+      void this.#messenger.applyCuts().catch((err: unknown) => log.error('cuts: %e', err))
     this.#keys = keys
     this.#cuts = cuts
   }

@@ -9,6 +9,7 @@ import type { Org } from './org.ts'
 import { OrgRoom, orgGate } from './org-room.ts'
 import { createOrgAdmission, type OrgAdmission } from './org-admission.ts'
 import { orgDirectory } from './room-directory.ts'
+import { cutSeqOf } from './revocation-cut.ts'
 
 export interface OrgWiring {
   org: Org
@@ -41,6 +42,7 @@ export function wireOrg(org: Org, peerId: () => PeerIdString): OrgWiring {
     async attach(messenger) {
       messenger.encrypted.useDirectory(orgDirectory(org))
       org.useHeads((keys) => messenger.heldHeads(keys))
+      messenger.useCuts((r, author) => cutSeqOf(org.view(), r, author))
       room = new OrgRoom(messenger, org)
       for (const [peer, key] of early) room.admitted(peer, key)
       early.clear()

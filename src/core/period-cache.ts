@@ -6,7 +6,7 @@
  * elsewhere its whole snapshot is written to the store then.
  */
 import { createLogger } from '../net/logger.ts'
-import type { DisplayMessage } from '../crdt/period-doc.ts'
+import { PeriodDoc, type DisplayMessage } from '../crdt/period-doc.ts'
 import { META_PERIOD, decodeEntry, type Entry } from '../crdt/entry.ts'
 import { withEdit } from '../crdt/display.ts'
 import { compareHlc } from '../crdt/hlc.ts'
@@ -77,6 +77,32 @@ export class PeriodCache {
     void gone.then(() => {
       if (this.#discarding.get(period) === gone) this.#discarding.delete(period)
     })
+  }
+
+  /**
+   * Builds the documents of `periods` again from the stored entries (a revocation cut arrived that
+   * refuses entries they already contain): what each persisted is discarded — its y-indexeddb
+   * document, or its snapshot in the store, replaced by an empty one — and a loaded one is loaded
+   * again.
+   */
+  async rebuild(periods: Iterable<number>): Promise<void> {
+    for (const period of periods) {
+      const p = this.#docs.get(period)
+      this.#docs.delete(period)
+      const d = await p?.catch(() => undefined)
+      if (d?.persisted !== undefined) await d.persisted.discard()
+      else if (this.#init.docs !== undefined)
+        await (await this.#init.docs.open(this.#room, period)).discard()
+      else {
+        d?.doc.destroy()
+        const empty = new PeriodDoc(this.#room, period)
+        const bytes = empty.encodeSnapshot()
+        empty.destroy()
+        await this.#init.store.putSnapshot(this.#room, period, { bytes, covers: new Map() })
+      }
+      if (p !== undefined) await this.doc(period)
+    }
+    this.#init.onChange()
   }
 
   /** Brackets a local write: no snapshot is taken while one is in flight. */

@@ -21,11 +21,12 @@ export class BeyondRevocationCutError extends Error {
   static override readonly name = 'BeyondRevocationCutError'
   /** Another entry than the cut's at the cut's seq (not just a later one). */
   readonly fork: boolean
-  constructor(userId: string, room: string, seq: number, cutSeq: number, fork: boolean) {
+  /** `who`: the revoked user's id, or the device's author id. */
+  constructor(who: string, room: string, seq: number, cutSeq: number, fork: boolean) {
     super(
       fork
-        ? `revoked (${userId}): entry ${seq} in ${room} is not the one the revocation cut holds`
-        : `revoked (${userId}): entry ${seq} in ${room} is beyond the revocation cut (seq ${cutSeq})`,
+        ? `revoked (${who}): entry ${seq} in ${room} is not the one the revocation cut holds`
+        : `revoked (${who}): entry ${seq} in ${room} is beyond the revocation cut (seq ${cutSeq})`,
     )
     this.name = 'BeyondRevocationCutError'
     this.fork = fork
@@ -108,4 +109,10 @@ export async function heldHeads(
     out.set(room, heads)
   }
   return out
+}
+
+/** The highest seq of `author` that counts in `room` by a revocation cut (undefined: no cut). */
+export function cutSeqOf(view: OrgView, room: string, author: Uint8Array): number | undefined {
+  const cut = cutOf(view, room, author)
+  return cut === undefined || cut === 'pending' ? undefined : cut.seq
 }

@@ -8,6 +8,7 @@
 import type { DisplayMessage } from '../crdt/period-doc.ts'
 import {
   META_PERIOD,
+  authorId,
   decodeEntry,
   encodeEntry,
   periodOf,
@@ -32,6 +33,7 @@ import type { RoomDirectory } from './room-directory.ts'
 import { BatchSealer } from './batch-sealer.ts'
 import { applyLocal, genesisOf, type LocalOp } from './local-ops.ts'
 import { entryKey, type StageTrace } from './trace.ts'
+import { BeyondRevocationCutError } from './revocation-cut.ts'
 
 export type { LocalOp }
 
@@ -73,6 +75,11 @@ export interface RoomHistoryInit {
   onKeysDue?: (h: RoomHistory) => void
   /** Told the stages each entry passes here (src/core/trace.ts). @default none */
   trace?: StageTrace
+  /**
+   * The highest seq of an author that counts in this room by a revocation cut (src/core/revocation-cut.ts):
+   * stored entries beyond it are not applied. @default none
+   */
+  cutOf?: (room: string, author: Uint8Array) => number | undefined
 }
 
 interface QueuedWrite {
@@ -107,7 +114,18 @@ export class RoomHistory {
     this.#keys = new RoomKeys(init.room, init.identity.signer, init.directory)
     this.#docs = new PeriodCache({
       ...init,
-      open: (entry) => this.#keys.open(entry),
+      open: (entry) => {
+        const cut = init.cutOf?.(init.room, entry.author)
+        if (cut !== undefined && entry.seq > cut)
+          throw new BeyondRevocationCutError(
+            authorId(entry.author),
+            init.room,
+            entry.seq,
+            cut,
+            false,
+          )
+        return this.#keys.open(entry)
+      },
       onChange: () => {
         if (this.#holding) this.#held = true
         else init.onChange()
@@ -136,6 +154,26 @@ export class RoomHistory {
         if (this.#keys.readable) await this.#docs.loadWindow()
       })(),
     ])
+    await this.applyCuts()
+  }
+
+  /**
+   * Revocation cuts arrived (or the room opened): documents that contain entries beyond a cut —
+   * applied before the cut reached this peer — are built again from the stored entries without
+   * them. The entries stay stored (and refused by every peer they are served to).
+   */
+  async applyCuts(): Promise<void> {
+    const cutOf = this.#init.cutOf
+    if (cutOf === undefined || !this.#keys.readable) return
+    await this.#drained
+    const periods = new Set<number>()
+    for (const a of await this.authors()) {
+      const cut = cutOf(this.room, a.author)
+      if (cut === undefined || a.head.seq <= cut) continue
+      for (const e of await this.#store.entries(this.room, a.author, cut + 1, a.head.seq))
+        periods.add(e.period)
+    }
+    if (periods.size > 0 && !this.#closed) await this.#docs.rebuild(periods)
   }
 
   /** The org's directory changed: key records are judged again, entries they unlock applied. */

@@ -156,6 +156,55 @@ async function writeBackdated(
   return entry
 }
 
+describe('revocation cut of entries already applied', () => {
+  it("[CUT3] a peer that applied a revoked member's entry beyond the cut before the revocation reached it stops showing it once the cut arrives; the entries up to the cut stay", async () => {
+    const { a, b, members } = await startOffice(set, ['carol'], WAIT)
+    const c = members[0]!
+    await c.messenger.post('general', 'before')
+    await c.messenger.pushTo(a.net.peerId, 'general', signal())
+    await vi.waitFor(async () => expect(await textsOf(b, 'general')).toContain('before'), WAIT)
+    // xena holds the room, then is cut off from the office for a while
+    const { code } = await b.org.createInvite()
+    const x = await set.add(await joinWith(code, 'xena'))
+    await connectOrg(x, a)
+    await x.messenger.join('general')
+    await vi.waitFor(async () => {
+      await x.messenger.syncNow(signal())
+      expect(await textsOf(x, 'general')).toContain('before')
+    }, WAIT)
+    await a.net.evict(x.net.peerId)
+    await vi.waitFor(() => expect(x.net.peers()).not.toContain(a.net.peerId), WAIT)
+    // a peer writing with carol's key meets xena alone: its entry reaches nobody else
+    const { code: code2 } = await b.org.createInvite()
+    const r = await set.add({ ...(await joinWith(code2, 'rita')), entrySigner: c.signer })
+    await connectOrg(r, x)
+    await r.messenger.join('general')
+    await vi.waitFor(async () => {
+      await r.messenger.syncNow(signal())
+      expect(await textsOf(r, 'general')).toContain('before')
+    }, WAIT)
+    await r.messenger.post('general', 'late')
+    await r.messenger.pushTo(x.net.peerId, 'general', signal())
+    await vi.waitFor(async () => expect(await textsOf(x, 'general')).toContain('late'), WAIT)
+    expect(await textsOf(b, 'general')).not.toContain('late')
+
+    // alice revokes carol: her cut holds carol's chain up to 'before'
+    await b.org.revoke('carol')
+    await connectOrg(x, b)
+    await vi.waitFor(async () => {
+      expect(x.org.view().cuts.get('carol')?.pending).toBe(false)
+      const texts = await textsOf(x, 'general')
+      expect(texts).toContain('before')
+      expect(texts).not.toContain('late')
+    }, WAIT)
+    // and it stays so when the room is read again from what xena stores
+    await x.messenger.get('general')!.reload()
+    expect(await textsOf(x, 'general')).not.toContain('late')
+    await b.messenger.syncNow(signal())
+    expect(await textsOf(b, 'general')).not.toContain('late')
+  })
+})
+
 describe('removal cut of a private room', () => {
   it('[CUT2] a member removed from a private room seals an entry under its old epoch key, back-dated before its removal: every member refuses it (RemovedBeyondCutError); its entries up to the cut stay', async () => {
     const { b, members } = await startOffice(set, ['carol', 'dave'], WAIT)
