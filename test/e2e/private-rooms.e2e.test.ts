@@ -6,7 +6,10 @@
  *   not in it, neither lists it nor finds it in Browse; the serve (no member) stores its entries and
  *   not one byte of its text, while it does store a public room's text;
  * - [PRIVW2] alice removes bob in the room's member list: bob's page says he is no longer a member,
- *   has no composer, and what alice writes next does not show on his page.
+ *   has no composer, and what alice writes next does not show on his page;
+ * - [PRIVW3] bob makes a private room with alice and carol: carol (a plain member) has no Remove button,
+ *   alice (an org admin, not its creator) has one beside each other person, and her removal of carol
+ *   holds: carol's page says she is no longer a member and shows nothing written after.
  * Screenshots: test-results/private-*.png.
  */
 import { readFileSync, readdirSync } from 'node:fs'
@@ -154,5 +157,57 @@ describe('private rooms in the web app (Chromium + parley serve)', () => {
     await seeMessage(b, 'bob agrees')
     expect(await texts(b)).not.toContain('after bob was removed')
     await screenshot(b, 'private-2-bob-removed')
+  })
+
+  it('[PRIVW3] an org admin removes someone from a room another member made; a plain member cannot', async () => {
+    await b.getByTestId('browse-rooms').click()
+    await b.getByTestId('new-room-name').fill('Bob’s corner')
+    await b.getByTestId('room-private').check()
+    await b.locator('[data-testid=pick-person][data-user=alice]').check()
+    await b.locator('[data-testid=pick-person][data-user=carol]').check()
+    await b.getByTestId('create-room').click()
+    await b.getByTestId('room-lock').waitFor({ timeout: 20_000 })
+    const corner =
+      (await b
+        .locator('[data-testid=room-link][data-private=true]', { hasText: 'Bob’s corner' })
+        .getAttribute('data-room')) ?? ''
+    expect(corner).toMatch(/^p\./)
+    await send(b, 'welcome to my corner')
+
+    const member = (p: Page, userId: string) =>
+      p.locator(`[data-testid=room-member][data-user=${userId}]`)
+    // carol: a plain member sees the rule and no Remove button
+    await roomLink(c, corner).click({ timeout: 30_000 })
+    await seeMessage(c, 'welcome to my corner', 30_000)
+    await c.getByTestId('room-members-button').click()
+    await member(c, 'alice').waitFor({ timeout: 10_000 })
+    await c.getByTestId('who-removes').waitFor()
+    expect(await c.getByTestId('remove-member').count()).toBe(0)
+    await c.getByTestId('room-members').getByRole('button', { name: 'Close' }).click()
+
+    // alice: admin, not the creator, removes carol
+    await roomLink(a, corner).click({ timeout: 30_000 })
+    await seeMessage(a, 'welcome to my corner', 30_000)
+    await a.getByTestId('room-members-button').click()
+    await member(a, 'carol').waitFor({ timeout: 10_000 })
+    expect(await member(a, 'bob').getByTestId('remove-member').count()).toBe(1)
+    expect(await member(a, 'alice').textContent()).toContain('admin')
+    await screenshot(a, 'private-3-admin-members')
+    await member(a, 'carol').getByTestId('remove-member').click()
+    await a.getByTestId('confirm-yes').click()
+    await member(a, 'carol').waitFor({ state: 'detached', timeout: 10_000 })
+    await a.getByTestId('room-members').getByRole('button', { name: 'Close' }).click()
+
+    await c.getByTestId('not-a-member').waitFor({ timeout: 20_000 })
+    await send(b, 'after carol was removed')
+    await seeMessage(a, 'after carol was removed', 30_000)
+    await roomLink(b, 'general').click()
+    await send(b, 'a later public note from bob')
+    await roomLink(c, 'general').click()
+    await seeMessage(c, 'a later public note from bob', 30_000)
+    await roomLink(c, corner).click()
+    await seeMessage(c, 'welcome to my corner')
+    expect(await texts(c)).not.toContain('after carol was removed')
+    await screenshot(c, 'private-3-carol-removed')
   })
 })
