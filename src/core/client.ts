@@ -138,7 +138,11 @@ export class ParleyClient {
       this.messenger.net.onPeers(() => this.#events.emit('connection')),
       this.typing.onChange((room) => this.#events.emit(`typing:${room}`)),
     )
-    if (this.org !== undefined) this.#off.push(this.org.onChange(() => this.#events.emit('people')))
+    if (this.org !== undefined)
+      this.#off.push(
+        this.org.watchAdmission(),
+        this.org.onChange(() => this.#events.emit('people')),
+      )
     const timer = setInterval(() => this.#events.emit('connection'), 3_000)
     this.#off.push(() => clearInterval(timer))
     const { current, joined } = this.local.data

@@ -4,13 +4,16 @@
  * a remote's proof is accepted if it binds the Noise-authenticated peer id to a key that chains to
  * our root and is neither revoked nor expired. The records a proof carries (its revocations first
  * of all) are learnt whatever the verdict, so a reconnecting peer hears of a revocation before it
- * accepts anything from the revoked member.
+ * accepts anything from the revoked member. A refusal throws `AdmissionRefusedError` with its
+ * {@link REFUSAL_CODES} code, which the net sends to the refused peer (shown there, src/ui).
  */
 import { createLogger } from '../net/logger.ts'
 import type { Admission, PeerIdString } from '../net/index.ts'
+import { AdmissionRefusedError } from '../net/errors.ts'
 import { authorId, equalBytes } from '../crdt/entry.ts'
 import { createProof, decodeProof, verifyProofSig } from '../crdt/org-code.ts'
 import type { Org } from './org.ts'
+import { REFUSAL_CODES, type OrgRefusal, type RefusalCode } from './org-refusal.ts'
 
 const log = createLogger('parley:core:admission')
 
@@ -43,26 +46,31 @@ export function createOrgAdmission(init: OrgAdmissionInit): OrgAdmission {
         p = decodeProof(bytes)
       } catch (err) {
         log.error('refused %s: %e', peer, err)
-        return false
+        throw refused('bad-proof', 'malformed admission proof')
       }
       const root = p.records.find((r) => r.kind === 'root')
       if (root !== undefined && !equalBytes(root.bytes, org.root.bytes)) {
         log.error('refused %s: a proof for another org (%s)', peer, root.name)
-        return false
+        throw refused('not-member', `not a member of ${org.name}`)
       }
       await org.add(p.records)
-      const why =
+      const why: OrgRefusal | undefined =
         p.peerId !== peer
-          ? `the proof binds another peer id (${p.peerId})`
+          ? { code: 'bad-proof', text: `the proof binds another peer id (${p.peerId})` }
           : !(await verifyProofSig(org.crypto, org.org, p))
-            ? 'bad proof signature'
-            : org.refusal(p.key, org.now())
+            ? { code: 'bad-proof', text: 'bad proof signature' }
+            : org.refusalOf(p.key, org.now())
       if (why !== undefined) {
-        log.error('refused %s (%s): %s', peer, authorId(p.key), why)
-        return false
+        log.error('refused %s (%s): %s', peer, authorId(p.key), why.text)
+        throw refused(why.code, why.text)
       }
       init.onAdmitted?.(peer, p.key)
       return true
     },
   }
+}
+
+/** The error that refuses a peer and tells it why (see `Admission.verify`). */
+function refused(code: RefusalCode, text: string): AdmissionRefusedError {
+  return new AdmissionRefusedError(REFUSAL_CODES[code], text)
 }

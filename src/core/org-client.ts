@@ -4,6 +4,7 @@
  * joined with presence, and an admin's actions. A thin facade: the rules live in `Org` and
  * src/crdt/org-state.ts.
  */
+import { createLogger } from '../net/logger.ts'
 import type { Unsubscribe } from '../net/index.ts'
 import type { Role } from '../crdt/org-records.ts'
 import { authorFromId } from '../crdt/entry.ts'
@@ -11,8 +12,26 @@ import type { MemberInfo, Org } from './org.ts'
 import type { Messenger } from './messenger.ts'
 import type { PresenceInfo, PresenceStatus } from './presence.ts'
 import type { PersonView } from './people.ts'
+import { refusalCodeOf, type RefusalCode } from './org-refusal.ts'
 
-export type { MemberInfo }
+export type { MemberInfo, RefusalCode }
+
+const log = createLogger('parley:core:org')
+
+/**
+ * A peer of the org refused this device admission and said why (before disconnecting it): the
+ * code and text are that peer's word, to show, never to act on.
+ */
+export interface AdmissionRefusalNotice {
+  code: RefusalCode
+  /** The refusing peer's text (bounded, no control characters). */
+  reason: string
+  /** The refusing peer; undefined when our own copy of the org's signed records says so. */
+  peer: string | undefined
+}
+
+/** What our own records can settle for good: another's earlier redemption, an expiry, a revocation. */
+const SETTLED = new Set<RefusalCode>(['invite-used', 'invite-expired', 'revoked', 'cert-expired'])
 
 export interface OrgSummary {
   name: string
@@ -21,6 +40,11 @@ export interface OrgSummary {
   role: Role | undefined
   /** An admin revoked us. */
   removed: boolean
+  /**
+   * Why we are not admitted: what our own copy of the org's records settles (another redeemed our
+   * invitation first, …), else the last refusal a peer sent, until a peer admits us.
+   */
+  refused: AdmissionRefusalNotice | undefined
 }
 
 const rank: Record<PresenceStatus, number> = { online: 0, away: 1, offline: 2 }
@@ -30,6 +54,8 @@ export class OrgClient {
   readonly #messenger: Messenger
   /** Our author id (base64url device key). */
   readonly #me: string
+  readonly #listeners = new Set<() => void>()
+  #refused: AdmissionRefusalNotice | undefined
 
   constructor(org: Org, messenger: Messenger, me: string) {
     this.#org = org
@@ -39,12 +65,41 @@ export class OrgClient {
 
   org(): OrgSummary {
     const mine = this.#org.members().find((m) => m.keys.includes(this.#me))
+    const own = this.#org.refusalOf(this.#org.signer.publicKey, this.#org.now())
+    const settled =
+      own !== undefined && SETTLED.has(own.code)
+        ? { code: own.code, reason: own.text, peer: undefined }
+        : undefined
     return {
       name: this.#org.name,
       orgId: this.#org.orgId,
       role: this.#org.roleOf(this.#org.signer.publicKey),
       removed: mine?.revoked === true,
+      refused: settled ?? this.#refused,
     }
+  }
+
+  /**
+   * Follows the net's refusals of our admission: the last one is in {@link org} (and `onChange`
+   * fires) until a peer admits us. ParleyClient calls it at start; returns the unsubscribe.
+   */
+  watchAdmission(): Unsubscribe {
+    const net = this.#messenger.net
+    const notify = (): void => {
+      for (const cb of [...this.#listeners]) cb()
+    }
+    const offRefused = net.onRefused((r) => {
+      const code = refusalCodeOf(r.code)
+      log.error('%s refused our admission: %s (%s)', r.peer, code, r.reason)
+      this.#refused = { code, reason: r.reason, peer: r.peer }
+      notify()
+    })
+    const offPeers = net.onPeers((peers) => {
+      if (peers.length === 0 || this.#refused === undefined) return
+      this.#refused = undefined
+      notify()
+    })
+    return () => (offRefused(), offPeers())
   }
 
   members(): MemberInfo[] {
@@ -141,10 +196,12 @@ export class OrgClient {
     return this.#org.setRole(userId, role)
   }
 
-  /** Called when the org's records or anyone's presence change. */
+  /** Called when the org's records, anyone's presence or a refusal of our admission change. */
   onChange(cb: () => void): Unsubscribe {
     const offOrg = this.#org.onChange(cb)
     const offPresence = this.#messenger.presence.onChange(() => cb())
-    return () => (offOrg(), offPresence())
+    const entry = (): void => cb()
+    this.#listeners.add(entry)
+    return () => (offOrg(), offPresence(), this.#listeners.delete(entry))
   }
 }

@@ -196,13 +196,19 @@ export class OrgRoom {
   /**
    * Before a revoked member's peer is cut off it is pushed the `sys.org` chains that carry its
    * revocation (the issuer's, then ours), so the member's own app learns it was removed instead of
-   * silently losing every connection (issue #4). Bounded by {@link FAREWELL_MS}; the eviction
+   * silently losing every connection (issue #4). The same for a peer whose redemption lost to an
+   * earlier one of the same invitation: ours carries the winner's certificate. Bounded by {@link FAREWELL_MS}; the eviction
    * follows whatever happens.
    */
   async #farewell(peer: PeerIdString, key: Uint8Array): Promise<void> {
     const userId = this.#org.view().byKey.get(hexOf(key))
     const rev = this.#org.revocations().find((r) => r.userId === userId)
     const signal = AbortSignal.timeout(FAREWELL_MS)
+    // the records that settle it (a revocation, another's earlier redemption) posted first
+    await new Promise<void>((resolve) => {
+      signal.addEventListener('abort', () => resolve(), { once: true })
+      void this.#publishing.then(resolve)
+    })
     for (const author of [...(rev === undefined ? [] : [rev.issuer]), this.#org.signer.publicKey])
       await this.#messenger
         .pushTo(peer, ORG_ROOM, signal, author)

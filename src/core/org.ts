@@ -27,6 +27,7 @@ import {
 } from '../crdt/org-records.ts'
 import { memberAt, resolveOrg, type OrgView } from '../crdt/org-state.ts'
 import { cutRoomsOf, type CutHead, type RevocationCut } from '../crdt/org-cut.ts'
+import { refusalOf, type OrgRefusal } from './org-refusal.ts'
 
 const log = createLogger('parley:core:org')
 
@@ -190,15 +191,14 @@ export class Org {
     for (const cb of [...this.#refusals]) cb(r)
   }
 
-  /** Why `author` may not write an entry stamped `wall` (undefined: it may). */
+  /** Why `author` may not write an entry stamped `wall` (undefined: it may), for the log. */
   refusal(author: Uint8Array, wall: number): string | undefined {
-    const v = this.#view
-    const userId = v.byKey.get(hexOf(author))
-    if (userId === undefined) return 'no certificate'
-    if (memberAt(v, author, wall) !== undefined) return undefined
-    const m = v.members.get(userId)
-    if (m?.revokedAt !== undefined && wall >= m.revokedAt) return `revoked (${userId})`
-    return `certificate not valid at ${new Date(wall).toISOString()} (${userId})`
+    return refusalOf(this.#view, author, wall)?.text
+  }
+
+  /** The same, with its code (what an admission verdict tells the refused peer). */
+  refusalOf(author: Uint8Array, wall: number): OrgRefusal | undefined {
+    return refusalOf(this.#view, author, wall)
   }
 
   /** Whether `key` belongs to a member that is valid now. */

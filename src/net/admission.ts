@@ -15,9 +15,11 @@ import type { Connection, ConnectionGater, Libp2p, Logger, PeerId, Stream } from
 import { ADMISSION_TIMEOUT_MS, ADMIT_PROTOCOL, MAX_UNADMITTED_CONNECTIONS } from './constants.ts'
 import { readProof, sendProof, sendVerdict } from './admit-protocol.ts'
 import { asPeerIdString } from './keys.ts'
-import { MemoryGate, raceSignal } from './memory-admission.ts'
+import { judge } from './judge.ts'
+import { MemoryGate } from './memory-admission.ts'
 import { callSafely } from './safe.ts'
-import type { Admission } from './index.ts'
+import type { Verdict } from './verdict.ts'
+import type { Admission, AdmissionRefusal } from './index.ts'
 
 interface PeerState {
   /** We verified its proof (kept in `proof` for `readmitAll`). */
@@ -26,7 +28,7 @@ interface PeerState {
   accepted: boolean
   proof: Uint8Array | undefined
   /** The verification under way, if any: later proof streams wait for it. */
-  verifying: Promise<boolean> | undefined
+  verifying: Promise<Verdict> | undefined
   proofAttempts: number
   proving: boolean
   readonly stop: AbortController
@@ -40,6 +42,7 @@ export class AdmissionGate {
   readonly #blocks: MemoryGate
   readonly #peers = new Map<string, PeerState>()
   readonly #listeners = new Set<(peer: string) => void>()
+  readonly #refusals = new Set<(refusal: AdmissionRefusal) => void>()
   #node: Libp2p | undefined
 
   constructor(admission: Admission, log: Logger) {
@@ -103,6 +106,12 @@ export class AdmissionGate {
     return () => this.#listeners.delete(cb)
   }
 
+  /** Called whenever a peer refuses our proof, with the reason it gave (see `PeerNet.onRefused`). */
+  onRefused(cb: (refusal: AdmissionRefusal) => void): () => void {
+    this.#refusals.add(cb)
+    return () => this.#refusals.delete(cb)
+  }
+
   /**
    * Resolves true once `peer` is admitted, false if it is not connected, or is disconnected,
    * refused or still unadmitted when `signal` fires or the admission deadline passes.
@@ -146,8 +155,8 @@ export class AdmissionGate {
     await Promise.all(
       admitted.map(async ([peer, s]) => {
         const signal = AbortSignal.timeout(ADMISSION_TIMEOUT_MS)
-        const ok = await this.#verify(peer, s.proof ?? new Uint8Array(0), signal)
-        if (ok || this.#peers.get(peer) !== s) return
+        const v = await this.#verify(peer, s.proof ?? new Uint8Array(0), signal)
+        if (v.admitted || this.#peers.get(peer) !== s) return
         this.#blocks.block(asPeerIdString(peer), s.proof)
         this.evict(peer, 'refused on re-verification')
       }),
@@ -213,12 +222,10 @@ export class AdmissionGate {
     const signal = AbortSignal.any([state.stop.signal, AbortSignal.timeout(ADMISSION_TIMEOUT_MS)])
     Promise.resolve(this.#admission.proof())
       .then((proof) => sendProof(conn, proof, signal))
-      .then((accepted) => {
-        if (this.#peers.get(peer) !== state) return
-        if (!accepted) {
-          this.#log('%s refused our proof', peer)
-          return
-        }
+      .then((verdict) => {
+        // told even when the refusing peer has cut us off already
+        if (!verdict.admitted) this.#refused(peer, verdict)
+        if (this.#peers.get(peer) !== state || !verdict.admitted) return
         state.accepted = true
         this.#settle(peer, state)
       })
@@ -244,18 +251,20 @@ export class AdmissionGate {
       .then(async (proof) => {
         // One verification per peer at a time; a repeated proof gets the verdict already reached.
         if (!state.verified) {
-          state.verifying ??= this.#verify(peer, proof, signal).then((ok) => {
+          state.verifying ??= this.#verify(peer, proof, signal).then((v) => {
             state.verifying = undefined
-            if (ok) state.proof = proof
-            return ok
+            if (v.admitted) state.proof = proof
+            return v
           })
         }
-        const ok = state.verified || (await state.verifying) === true
+        const verdict: Verdict = state.verified
+          ? { admitted: true }
+          : ((await state.verifying) ?? { admitted: false, code: 0, reason: '' })
         if (this.#peers.get(peer) !== state) return
-        await sendVerdict(stream, ok, signal).catch((err: unknown) =>
+        await sendVerdict(stream, verdict, signal).catch((err: unknown) =>
           this.#log('sending admission verdict to %s failed - %e', peer, err),
         )
-        if (ok) {
+        if (verdict.admitted) {
           state.verified = true
           this.#settle(peer, state)
         } else this.#refuse(peer, proof)
@@ -273,14 +282,18 @@ export class AdmissionGate {
       })
   }
 
-  async #verify(peer: string, proof: Uint8Array, signal: AbortSignal): Promise<boolean> {
-    try {
-      const id = asPeerIdString(peer)
-      return await raceSignal(this.#admission.verify(id, proof, { signal }), signal)
-    } catch (err) {
-      this.#log('verifying the proof of %s failed - %e', peer, err)
-      return false
-    }
+  #verify(peer: string, proof: Uint8Array, signal: AbortSignal): Promise<Verdict> {
+    return judge(this.#admission, asPeerIdString(peer), proof, signal, this.#log)
+  }
+
+  /** `peer` refused our proof: the reason (untrusted) goes to the log and the listeners. */
+  #refused(peer: string, verdict: Verdict & { admitted: false }): void {
+    if (verdict.dropped !== undefined)
+      this.#log.error('%s refused our proof; its reason was dropped: %s', peer, verdict.dropped)
+    else this.#log('%s refused our proof (%d: %s)', peer, verdict.code, verdict.reason)
+    const refusal = { peer: asPeerIdString(peer), code: verdict.code, reason: verdict.reason }
+    for (const cb of [...this.#refusals])
+      callSafely(this.#log, 'refusal listener', () => cb(refusal))
   }
 
   #refuse(peer: string, proof: Uint8Array | undefined): void {

@@ -6,7 +6,8 @@
  *   open stream ─────────────────────────▶  (libp2p handler)
  *   [len][proof ≤ 64 KiB], close write ──▶  read one frame (timeout)
  *                                           Admission.verify(prover's peer id, proof)
- *   ◀───────────────────────────── [1][v]   v = 1 admitted, 0 refused; then close
+ *   ◀──────────────────────────── verdict   [1] admitted, [0] or [0][code][reason] refused;
+ *                                           then close (verdict.ts)
  * ```
  * Each side proves itself on its own stream, so a connection carries two exchanges. Pure I/O:
  * what a verdict means for the connection is admission.ts's business.
@@ -15,24 +16,31 @@ import type { Connection, Stream } from '@libp2p/interface'
 import { ADMIT_PROTOCOL, MAX_PROOF_BYTES } from './constants.ts'
 import { InvalidFrameError } from './errors.ts'
 import { readFrames, writeFrame } from './stream-io.ts'
+import { MAX_VERDICT_BYTES, decodeVerdict, encodeVerdict, type Verdict } from './verdict.ts'
 
-const ADMITTED = Uint8Array.of(1)
-const REFUSED = Uint8Array.of(0)
-
-/** Sends `proof` on a new stream of `conn`; resolves with the remote's verdict. */
+/**
+ * Sends `proof` on a new stream of `conn`; resolves with the remote's verdict. Throws
+ * `InvalidFrameError` (or `FrameTooLargeError`) when the answer is no verdict.
+ */
 export async function sendProof(
   conn: Connection,
   proof: Uint8Array,
   signal: AbortSignal,
-): Promise<boolean> {
+): Promise<Verdict> {
   const stream = await conn.newStream(ADMIT_PROTOCOL, { signal, runOnLimitedConnection: true })
   try {
     await writeFrame(stream, proof, MAX_PROOF_BYTES, signal)
     await stream.close({ signal })
     let verdict: Uint8Array | undefined
-    for await (const frame of readFrames(stream, { maxBytes: 1, signal })) verdict ??= frame
-    if (verdict?.byteLength !== 1) throw new InvalidFrameError('No admission verdict')
-    return verdict[0] === 1
+    try {
+      for await (const frame of readFrames(stream, { maxBytes: MAX_VERDICT_BYTES, signal }))
+        verdict ??= frame
+    } catch (err) {
+      // a refusing peer closes the connection right after its verdict: the verdict stands
+      if (verdict === undefined) throw err
+    }
+    if (verdict === undefined) throw new InvalidFrameError('No admission verdict')
+    return decodeVerdict(verdict)
   } finally {
     if (stream.status === 'open') stream.abort(new Error('admission exchange over'))
   }
@@ -55,10 +63,10 @@ export async function readProof(stream: Stream, signal: AbortSignal): Promise<Ui
 /** Answers an inbound admission stream with the verdict and closes it. */
 export async function sendVerdict(
   stream: Stream,
-  admitted: boolean,
+  verdict: Verdict,
   signal: AbortSignal,
 ): Promise<void> {
   if (stream.status !== 'open') return
-  await writeFrame(stream, admitted ? ADMITTED : REFUSED, 1, signal)
+  await writeFrame(stream, encodeVerdict(verdict), MAX_VERDICT_BYTES, signal)
   await stream.close({ signal })
 }

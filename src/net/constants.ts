@@ -53,7 +53,10 @@ export const BOOTSTRAP_RETRY_MAX_MS = 30_000
 /** A new WebRTC connection must open a stream within this, or it is closed (webrtc-check.ts). */
 export const WEBRTC_VERIFY_MS = 5_000
 
-/** The libp2p protocol that carries admission proofs: one proof frame in, one verdict byte out. */
+/**
+ * The libp2p protocol that carries admission proofs: one proof frame in, one verdict frame out
+ * (admitted, or refused with an optional reason: admit-protocol.ts).
+ */
 export const ADMIT_PROTOCOL = '/parley/admit/1.0.0'
 
 /** Largest admission proof sent or accepted (a certificate chain and a signature fit easily). */
@@ -64,6 +67,12 @@ export const MAX_PROOF_BYTES = 64 * 1024
  * disconnected; also the longest a proof read or a verification may take.
  */
 export const ADMISSION_TIMEOUT_MS = 5_000
+
+/**
+ * Longest refusal reason text (UTF-8 bytes) a verdict carries; a longer one is cut on sending and
+ * refused on reading. Its verdict frame is at most 2 bytes more (verdict byte, code byte).
+ */
+export const MAX_REFUSAL_BYTES = 200
 
 /** A peer we refused (or that sent no proof in time) is not let back in, nor dialled, for this long. */
 export const ADMISSION_BLOCK_MS = 60_000

@@ -10,6 +10,7 @@
 import { NotStartedError } from './errors.ts'
 import type {
   AbortOptions,
+  AdmissionRefusal,
   NetMessage,
   PeerConnectionInfo,
   PeerIdString,
@@ -123,6 +124,10 @@ export class DeferredNet implements PeerNet {
 
   async evict(peer: PeerIdString, options?: AbortOptions): Promise<void> {
     await this.#net?.evict(peer, options)
+  }
+
+  onRefused(cb: (refusal: AdmissionRefusal) => void): Unsubscribe {
+    return this.#hold((net) => net.onRefused(cb))
   }
 
   async readmitAll(): Promise<void> {

@@ -88,3 +88,20 @@ export class NetworkKeyMismatchError extends Error {
     this.name = 'NetworkKeyMismatchError'
   }
 }
+
+/**
+ * Thrown by `Admission.verify` to refuse a peer with a reason: the refused peer is told `code`
+ * (0–255, meaning is the caller's) and `reason` (at most `MAX_REFUSAL_BYTES` of UTF-8, cut beyond)
+ * before its connection closes. Any other throw, or false, refuses without a reason.
+ */
+export class AdmissionRefusedError extends Error {
+  static override name = 'AdmissionRefusedError'
+  readonly code: number
+  readonly reason: string
+  constructor(code: number, reason: string, options?: ErrorOptions) {
+    super(`Admission refused (${code}): ${reason}`, options)
+    this.name = 'AdmissionRefusedError'
+    this.code = code
+    this.reason = reason
+  }
+}

@@ -69,8 +69,20 @@ export interface Admission {
   /**
    * Whether `peer` (authenticated by Noise) with `proof` may stay. Throwing, or false, denies it
    * (logged); `signal` fires when the verdict is no longer wanted (timeout, disconnect, stop).
+   * Throwing `AdmissionRefusedError` also tells the peer why (its code and reason, for display).
    */
   verify(peer: PeerIdString, proof: Uint8Array, options: { signal: AbortSignal }): Promise<boolean>
+}
+
+/**
+ * A peer's refusal of our proof, as that peer put it: `code` 0 when it gave no (valid) reason.
+ * Untrusted — any peer may send anything here — so it is for showing and logging, never for a
+ * decision; `reason` is at most `MAX_REFUSAL_BYTES` of UTF-8, without control characters.
+ */
+export interface AdmissionRefusal {
+  peer: PeerIdString
+  code: number
+  reason: string
 }
 
 export interface PeerNet {
@@ -127,11 +139,17 @@ export interface PeerNet {
    * earlier whose last proof now passes are no longer kept out. Without `admission`: a no-op.
    */
   readmitAll(): Promise<void>
+  /**
+   * Called whenever a peer refuses our admission proof (before it disconnects us), with the reason
+   * it gave. Never called without `admission`.
+   */
+  onRefused(cb: (refusal: AdmissionRefusal) => void): Unsubscribe
 }
 
 export {
   MAX_FRAME_BYTES,
   MAX_PROOF_BYTES,
+  MAX_REFUSAL_BYTES,
   ADMIT_PROTOCOL,
   TOPIC_PREFIX,
   PRESENCE_TOPIC,

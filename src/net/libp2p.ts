@@ -280,6 +280,7 @@ export async function createLibp2pNet(
     readmitAll: async () => {
       if (state === 'started') await gate?.readmitAll()
     },
+    onRefused: (cb) => gate?.onRefused(cb) ?? (() => undefined),
   }
   return net
 }

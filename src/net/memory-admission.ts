@@ -12,6 +12,8 @@ import {
   MAX_PROOF_BYTES,
 } from './constants.ts'
 import type { Admission, PeerIdString } from './index.ts'
+import { judge } from './judge.ts'
+import { REFUSED, type Verdict as Outcome } from './verdict.ts'
 
 const log = logger('parley:net:memory:admission')
 
@@ -51,40 +53,40 @@ export class MemoryGate {
 
   /**
    * Starts verifying `peer` if we have not yet (the link just came up). `proofOf` reads the peer's
-   * proof (undefined: it has no admission, i.e. it sends nothing). `done` is told the outcome.
+   * proof (undefined: it has no admission, i.e. it sends nothing). `done` is told the verdict.
    */
   begin(
     peer: PeerIdString,
     proofOf: () => Promise<Uint8Array | undefined>,
-    done: (admitted: boolean) => void,
+    done: (verdict: Outcome) => void,
   ): void {
     const admission = this.admission
     if (admission === undefined || this.#verdicts.has(peer)) return
     const verdict: Verdict = { state: 'pending', proof: undefined, ac: new AbortController() }
     this.#verdicts.set(peer, verdict)
     const signal = AbortSignal.any([verdict.ac.signal, AbortSignal.timeout(ADMISSION_TIMEOUT_MS)])
-    const run = async (): Promise<boolean> => {
+    const run = async (): Promise<Outcome> => {
       const proof = await proofOf()
       if (proof === undefined) throw new Error('sent no proof')
       if (proof.byteLength > MAX_PROOF_BYTES) throw new Error(`proof of ${proof.byteLength} bytes`)
       verdict.proof = proof.slice()
-      return raceSignal(admission.verify(peer, verdict.proof, { signal }), signal)
+      return judge(admission, peer, verdict.proof, signal, log)
     }
     run()
       .catch((err: unknown) => {
         if (!verdict.ac.signal.aborted) log('admission of %s failed - %e', peer, err)
-        return false
+        return REFUSED
       })
-      .then((ok) => {
+      .then((v) => {
         // The link went away meanwhile (evicted, partitioned, stopped): the verdict is moot.
         if (this.#verdicts.get(peer) !== verdict || verdict.ac.signal.aborted) return
-        if (ok) verdict.state = 'admitted'
+        if (v.admitted) verdict.state = 'admitted'
         else {
           log('refused %s', peer)
           this.#verdicts.delete(peer)
           this.block(peer, verdict.proof)
         }
-        done(ok)
+        done(v)
       })
       .catch((err: unknown) => log.error('admission outcome for %s - %e', peer, err))
   }
@@ -114,12 +116,7 @@ export class MemoryGate {
     const check = async (peer: PeerIdString, proof: Uint8Array | undefined): Promise<boolean> => {
       if (proof === undefined) return false
       const signal = AbortSignal.timeout(ADMISSION_TIMEOUT_MS)
-      try {
-        return await raceSignal(admission.verify(peer, proof, { signal }), signal)
-      } catch (err) {
-        log('re-verifying %s failed - %e', peer, err)
-        return false
-      }
+      return (await judge(admission, peer, proof, signal, log)).admitted
     }
     const admitted = [...this.#verdicts].filter(([, v]) => v.state === 'admitted')
     const refused: PeerIdString[] = []
@@ -139,14 +136,4 @@ export class MemoryGate {
     ])
     return refused
   }
-}
-
-/** `p`, or a rejection when `signal` fires first (a verifier that ignores its signal). */
-export function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(new Error('admission timed out or was abandoned'))
-    if (signal.aborted) onAbort()
-    signal.addEventListener('abort', onAbort, { once: true })
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
 }

@@ -10,12 +10,20 @@ import {
 import type { MemoryGate } from './memory-admission.ts'
 import { messageId } from './message-id.ts'
 import { memoryRequest, type RequestEnd } from './memory-request.ts'
-import type { NetMessage, PeerConnectionInfo, PeerIdString, PeerNet } from './index.ts'
+import type {
+  AdmissionRefusal,
+  NetMessage,
+  PeerConnectionInfo,
+  PeerIdString,
+  PeerNet,
+} from './index.ts'
 
 /** A net's state inside the hub. */
 export interface HubNode extends RequestEnd {
   readonly subs: Map<string, Set<(msg: NetMessage) => void>>
   readonly peerListeners: Set<(peers: readonly PeerIdString[]) => void>
+  /** Told when a peer refuses our proof (only nets with an admission send proofs). */
+  readonly refusalListeners: Set<(refusal: AdmissionRefusal) => void>
   lastPeers: readonly PeerIdString[]
   /** Message ids seen (published or received): gossipsub's seen cache, without expiry. */
   readonly seen: Set<string>
@@ -130,6 +138,11 @@ export function createMemoryNet(self: Node, hub: HubOps): PeerNet {
       const other = hub.find(peer)
       if (other !== undefined) hub.cut(self, other)
       return Promise.resolve()
+    },
+    onRefused(cb) {
+      const entry = (refusal: AdmissionRefusal): void => cb(refusal)
+      self.refusalListeners.add(entry)
+      return () => self.refusalListeners.delete(entry)
     },
     async readmitAll() {
       for (const peer of await self.gate.recheck()) {

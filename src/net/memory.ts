@@ -100,8 +100,13 @@ export function createMemoryHub(init: MemoryHubInit = {}): MemoryHub {
         n.gate.begin(
           m.id,
           async () => (m.gate.admission === undefined ? undefined : m.gate.admission.proof()),
-          (ok) => {
-            if (!ok) links.delete(pairKey(n.id, m.id))
+          (verdict) => {
+            if (!verdict.admitted) {
+              links.delete(pairKey(n.id, m.id))
+              const refusal = { peer: n.id, code: verdict.code, reason: verdict.reason }
+              for (const cb of [...m.refusalListeners])
+                callSafely(log, 'onRefused listener', () => cb(refusal))
+            }
             refresh()
           },
         )
@@ -220,6 +225,7 @@ export function createMemoryHub(init: MemoryHubInit = {}): MemoryHub {
       subs: new Map(),
       handler: undefined,
       peerListeners: new Set(),
+      refusalListeners: new Set(),
       lastPeers: [],
       seen: new Set(),
       requests: new Map(),

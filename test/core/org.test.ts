@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Org } from '../../src/core/org.ts'
 import { nodeCrypto } from '../../src/node/crypto-node.ts'
 import { createOrgAdmission } from '../../src/core/org-admission.ts'
+import { REFUSAL_CODES } from '../../src/core/org-refusal.ts'
 import type { PeerIdString } from '../../src/net/index.ts'
 import {
   OrgPeerSet,
@@ -23,6 +24,8 @@ import {
 const set = new OrgPeerSet()
 afterEach(() => set.teardown())
 
+const BAD_PROOF = { name: 'AdmissionRefusedError', code: REFUSAL_CODES['bad-proof'] }
+const NOT_MEMBER = { name: 'AdmissionRefusedError', code: REFUSAL_CODES['not-member'] }
 const signal = (): AbortSignal => AbortSignal.timeout(10_000)
 const WAIT = { timeout: 15_000, interval: 50 }
 
@@ -123,7 +126,19 @@ describe('organisation on real peers', () => {
     expect(a.org.view().rejected.map((x) => x.reason)).toContain('replayed')
     expect(a.org.isMember(e.signer.publicKey)).toBe(false)
     // its redemption, relayed into sys.org by a member, does not make it one either
-    expect(b.org.refusal(e.signer.publicKey, Date.now())).toBe('no certificate')
+    expect(b.org.refusal(e.signer.publicKey, Date.now())).toMatch(
+      /^no certificate|^invitation already used/,
+    )
+    // and it was told why before a cut it off (a learnt its redemption from its proof)
+    await vi.waitFor(
+      () =>
+        expect(e.refusals).toContainEqual({
+          peer: a.net.peerId,
+          code: REFUSAL_CODES['invite-used'],
+          reason: 'invitation already used by someone else',
+        }),
+      WAIT,
+    )
   })
 
   it('[ORGC4] admission proofs: bound to one peer id, refused for strangers, revoked members and other orgs; they carry revocations', async () => {
@@ -132,8 +147,10 @@ describe('organisation on real peers', () => {
     const opts = { signal: signal() }
     const cProof = await c.wiring.admission.proof()
     expect(await ofA.verify(c.net.peerId, cProof, opts)).toBe(true)
-    expect(await ofA.verify(b.net.peerId, cProof, opts)).toBe(false)
-    expect(await ofA.verify(c.net.peerId, new Uint8Array([1, 2, 3]), opts)).toBe(false)
+    await expect(ofA.verify(b.net.peerId, cProof, opts)).rejects.toMatchObject(BAD_PROOF)
+    await expect(ofA.verify(c.net.peerId, new Uint8Array([1, 2, 3]), opts)).rejects.toMatchObject(
+      BAD_PROOF,
+    )
 
     const stranger = await Org.open({
       crypto: nodeCrypto,
@@ -145,7 +162,9 @@ describe('organisation on real peers', () => {
       org: stranger,
       peerId: () => 'stranger' as PeerIdString,
     }).proof()
-    expect(await ofA.verify('stranger' as PeerIdString, strangerProof, opts)).toBe(false)
+    await expect(ofA.verify('stranger' as PeerIdString, strangerProof, opts)).rejects.toMatchObject(
+      NOT_MEMBER,
+    )
 
     const other = await newOrg('Other Corp')
     const foreign = await Org.open({
@@ -165,7 +184,9 @@ describe('organisation on real peers', () => {
       org: foreign,
       peerId: () => 'zed' as PeerIdString,
     }).proof()
-    expect(await ofA.verify('zed' as PeerIdString, foreignProof, opts)).toBe(false)
+    await expect(ofA.verify('zed' as PeerIdString, foreignProof, opts)).rejects.toMatchObject(
+      NOT_MEMBER,
+    )
 
     // a peer that was offline (knows only alice) learns carol's revocation from alice's proof
     const aliceCert = b.org.chainOf(b.signer.publicKey)
@@ -181,7 +202,9 @@ describe('organisation on real peers', () => {
     )
     expect(offline.isMember(c.signer.publicKey)).toBe(false)
     await vi.waitFor(() => expect(a.org.isMember(c.signer.publicKey)).toBe(false), WAIT)
-    expect(await ofA.verify(c.net.peerId, await c.wiring.admission.proof(), opts)).toBe(false)
+    await expect(
+      ofA.verify(c.net.peerId, await c.wiring.admission.proof(), opts),
+    ).rejects.toMatchObject({ name: 'AdmissionRefusedError', code: REFUSAL_CODES.revoked })
   })
 
   it('[ORGC5] roles: an admin promotes and demotes; the last admin cannot be demoted; members see roles', async () => {

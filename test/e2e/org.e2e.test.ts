@@ -8,7 +8,8 @@
  *   anything is typed;
  * - [ORGW4] a browser holding a certificate nobody accepts (a reused invitation, redeemed by a page
  *   that ignores the serve's "used" answer — it does hold the network key) is refused admission:
- *   it reads nothing and what it writes reaches nobody;
+ *   it reads nothing and what it writes reaches nobody, and it says "This invitation was already
+ *   used" (the refusal reason the serve sends before closing);
  * - [ORGW5] the admin removes the colleague in the Admin panel: within 10 s the colleague's page is
  *   cut off and says so; what the admin writes next reaches a newcomer, not the removed one.
  * Screenshots: test-results/org-*.png.
@@ -137,6 +138,12 @@ describe('the organisation in the web app (Chromium + parley serve)', () => {
     expect(await texts(rogue)).not.toContain('welcome bob')
     expect(await rogue.getByTestId('connection').getAttribute('data-status')).toBe('offline')
     expect(await person(a, 'mallory').count()).toBe(0)
+    // and it says why instead of staying offline without a word (the serve's refusal reason)
+    const notice = rogue.getByTestId('refused')
+    await notice.waitFor({ timeout: 20_000 })
+    expect(await notice.getAttribute('data-code')).toBe('invite-used')
+    expect(await notice.getByRole('heading').textContent()).toBe('This invitation was already used')
+    expect(await notice.textContent()).toContain('Ask your admin for a new one.')
     await screenshot(rogue, 'org-4-rogue')
   })
 

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { expect, vi } from 'vitest'
 import { createLibp2pNet } from '../../src/net/libp2p.ts'
-import type { Admission, PeerIdString, PeerNet } from '../../src/net/index.ts'
+import type { Admission, AdmissionRefusal, PeerIdString, PeerNet } from '../../src/net/index.ts'
 import { Messenger } from '../../src/core/messenger.ts'
 import { ParleyClient } from '../../src/core/client.ts'
 import { authorId } from '../../src/crdt/entry.ts'
@@ -33,6 +33,8 @@ export interface OrgPeer {
   signer: DeviceSigner
   /** Every admission verdict this peer gave. */
   verdicts: Verdict[]
+  /** Every refusal of its own proof this peer heard. */
+  refusals: AdmissionRefusal[]
   stop(): Promise<void>
 }
 
@@ -85,7 +87,11 @@ export class OrgPeerSet {
     const admission: Admission = {
       proof: () => wiring.admission.proof(),
       async verify(peer, proof, options) {
-        const ok = await wiring.admission.verify(peer, proof, options)
+        // a refusal throws (AdmissionRefusedError tells the peer why)
+        const ok = await wiring.admission.verify(peer, proof, options).catch((err: unknown) => {
+          verdicts.push({ peer, ok: false })
+          throw err
+        })
         verdicts.push({ peer, ok })
         return ok
       },
@@ -99,6 +105,8 @@ export class OrgPeerSet {
         admission,
       }))
     peerId = () => net.peerId
+    const refusals: AdmissionRefusal[] = []
+    net.onRefused((r) => refusals.push(r))
     const messenger = new Messenger({
       net,
       store,
@@ -123,6 +131,7 @@ export class OrgPeerSet {
       room,
       signer,
       verdicts,
+      refusals,
       async stop() {
         if (stopped) return
         stopped = true

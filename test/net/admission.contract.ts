@@ -3,7 +3,7 @@
  * the memory hub and libp2p (memory transport and TCP) keep unadmitted peers out alike.
  */
 import { expect, it } from 'vitest'
-import type { NetMessage, PeerIdString, PeerNet } from '../../src/net/index.ts'
+import type { AdmissionRefusal, NetMessage, PeerIdString, PeerNet } from '../../src/net/index.ts'
 import {
   FakeOrg,
   collect,
@@ -224,5 +224,37 @@ export function registerAdmissionCases(factory: PeerNetFactory): void {
     for (const err of errors) expect(err.name).toBe('PeerUnreachableError')
     expect(x.peers()).toEqual([y.peerId])
     expect(z.peers()).toEqual([])
+  })
+
+  it('[ADM8] a refused peer is told why (code and reason) before it is cut off; without a reason, code 0', async () => {
+    const org = new FakeOrg()
+    const a = await factory.spawn({ admission: org.member('a') })
+    const told = await factory.spawn({ admission: org.member('told', false) })
+    const silent = await factory.spawn({ admission: org.member('silent', false) })
+    const heard = new Map<PeerIdString, AdmissionRefusal[]>([
+      [told.peerId, []],
+      [silent.peerId, []],
+    ])
+    for (const n of [told, silent]) n.onRefused((r) => heard.get(n.peerId)?.push(r))
+    const aHeard: AdmissionRefusal[] = []
+    a.onRefused((r) => aHeard.push(r))
+
+    org.reason = { code: 7, reason: 'invitation already used — ask again' }
+    await told.dial(firstAddress(a)).catch(() => undefined)
+    await until(() =>
+      expect(heard.get(told.peerId)).toEqual([
+        { peer: a.peerId, code: 7, reason: 'invitation already used — ask again' },
+      ]),
+    )
+    await until(() => expect(told.peers()).toEqual([]))
+    org.reason = undefined
+    await silent.dial(firstAddress(a)).catch(() => undefined)
+    await until(() =>
+      expect(heard.get(silent.peerId)).toEqual([{ peer: a.peerId, code: 0, reason: '' }]),
+    )
+    await until(() => expect(silent.peers()).toEqual([]))
+    expect(a.peers()).toEqual([])
+    // the refusing side was not refused: it admitted nobody, but nobody refused it
+    expect(aHeard).toEqual([])
   })
 }

@@ -17,6 +17,7 @@ import { createLibp2pNet, type Libp2pNetInit } from '../../src/net/libp2p.ts'
 import {
   ADMIT_PROTOCOL,
   MAX_PROOF_BYTES,
+  type AdmissionRefusal,
   type NetMessage,
   type PeerNet,
 } from '../../src/net/index.ts'
@@ -157,6 +158,43 @@ describe('admission on libp2p against hostile peers', () => {
     await b.dial(firstAddress(a))
     expect(await collect(b.request(a.peerId, text('hi')))).toEqual([text('welcome')])
     expect(a.peers()).toEqual([b.peerId])
+  })
+
+  it('a lying verifier: a reason that is not UTF-8 or holds controls is dropped (code 0), an oversized verdict is no verdict; the prover carries on', async () => {
+    const org = new FakeOrg()
+    const a = await net({ admission: org.member('a') })
+    const heard: AdmissionRefusal[] = []
+    a.onRefused((r) => heard.push(r))
+    const answers = [
+      Uint8Array.of(0, 3, 0xff, 0xfe),
+      concat(Uint8Array.of(0, 3), text('see\u202Egro.live')),
+      concat(Uint8Array.of(0, 3), bytes(1_000)),
+    ]
+    const liars = await Promise.all(answers.map(() => raw(false)))
+    for (const [k, liar] of liars.entries()) {
+      await liar.handle(ADMIT_PROTOCOL, async (stream) => {
+        const answer = answers[k]!
+        stream.send(concat(encodeLength(answer.byteLength), answer))
+        await stream.close().catch(() => undefined)
+      })
+      await a.dial(liar.getMultiaddrs()[0]!.toString()).catch(() => undefined)
+    }
+    const [utf8, controls, oversized] = liars.map((l) => l.peerId.toString())
+    await until(() =>
+      expect(heard).toEqual(
+        expect.arrayContaining([
+          { peer: utf8, code: 0, reason: '' },
+          { peer: controls, code: 0, reason: '' },
+        ]),
+      ),
+    )
+    // none of them proved itself: a cuts each off (the oversized verdict told it nothing)
+    for (const liar of liars) await disconnected(liar, a.peerId)
+    expect(heard.map((r) => r.peer)).not.toContain(oversized)
+    expect(heard).toHaveLength(2)
+    const b = await net({ admission: org.member('b') })
+    await b.dial(firstAddress(a))
+    await until(() => expect(a.peers()).toEqual([b.peerId]))
   })
 
   it('without the network key nothing connects over WebSocket; with it, members do', async () => {

@@ -1,6 +1,7 @@
 import { createLibp2pNet, type Libp2pNetInit } from '../../src/net/libp2p.ts'
 import { createMemoryHub, type MemoryHubInit } from '../../src/net/memory.ts'
 import type { Admission, PeerIdString, PeerNet } from '../../src/net/index.ts'
+import { AdmissionRefusedError } from '../../src/net/errors.ts'
 import { vi } from 'vitest'
 
 /** Options every implementation takes alike (a subset of `Libp2pNetInit` and `MemoryNetInit`). */
@@ -26,6 +27,8 @@ export interface PeerNetFactory {
 export class FakeOrg {
   readonly valid = new Set<string>()
   readonly verified: { peer: PeerIdString; proof: string }[] = []
+  /** Refusals tell the refused peer this code and reason (else they say nothing). */
+  reason: { code: number; reason: string } | undefined
 
   /** The admission of a member called `name` (valid unless `valid` is false). */
   member(name: string, valid = true): Admission {
@@ -36,7 +39,10 @@ export class FakeOrg {
         await Promise.resolve()
         const s = new TextDecoder().decode(proof)
         this.verified.push({ peer, proof: s })
-        return s.startsWith('member:') && this.valid.has(s.slice('member:'.length))
+        const ok = s.startsWith('member:') && this.valid.has(s.slice('member:'.length))
+        if (!ok && this.reason !== undefined)
+          throw new AdmissionRefusedError(this.reason.code, this.reason.reason)
+        return ok
       },
     }
   }

@@ -9,7 +9,13 @@ const peer = (s: string) => s as PeerIdString
 function fakeOrg() {
   const listeners = new Set<() => void>()
   const emit = (): void => listeners.forEach((cb) => cb())
-  let summary: OrgSummary = { name: 'Acme', orgId: 'abc', role: 'admin', removed: false }
+  let summary: OrgSummary = {
+    name: 'Acme',
+    orgId: 'abc',
+    role: 'admin',
+    removed: false,
+    refused: undefined,
+  }
   const members: MemberInfo[] = [
     { userId: 'ann', name: 'Ann', role: 'admin', revoked: false, keys: ['A'] },
     { userId: 'bob', name: 'Bob', role: 'member', revoked: false, keys: ['B'] },

@@ -1,0 +1,45 @@
+/**
+ * One call of `Admission.verify`, as both nets make it: bounded by a signal (a verifier that
+ * ignores its signal still gets no longer), and turned into a {@link Verdict} — a throw refuses,
+ * an `AdmissionRefusedError` with the code and reason it carries.
+ */
+import type { Logger } from '@libp2p/interface'
+import type { Admission, PeerIdString } from './index.ts'
+import { ADMITTED, REFUSED, boundedReason, type Verdict } from './verdict.ts'
+
+/** The verdict of `admission` on `peer`'s `proof`; never throws. */
+export async function judge(
+  admission: Admission,
+  peer: PeerIdString,
+  proof: Uint8Array,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<Verdict> {
+  try {
+    return (await raceSignal(admission.verify(peer, proof, { signal }), signal))
+      ? ADMITTED
+      : REFUSED
+  } catch (err) {
+    if (err instanceof Error && err.name === 'AdmissionRefusedError') {
+      const { code, reason } = err as Error & { code: unknown; reason: unknown }
+      const valid = typeof code === 'number' && Number.isInteger(code) && code >= 0 && code < 256
+      return {
+        admitted: false,
+        code: valid ? code : 0,
+        reason: typeof reason === 'string' ? boundedReason(reason) : '',
+      }
+    }
+    if (!signal.aborted) log('verifying the proof of %s failed - %e', peer, err)
+    return REFUSED
+  }
+}
+
+/** `p`, or a rejection when `signal` fires first (a verifier that ignores its signal). */
+export function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(new Error('admission timed out or was abandoned'))
+    if (signal.aborted) onAbort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
