@@ -25,7 +25,8 @@ import type { UnlockedAccount } from './accounts.ts'
 import { openMemberOrg, redeemInto } from './org-member.ts'
 import { wireOrg } from './org-wiring.ts'
 import { linkInto } from './org-device.ts'
-import { loadOrgSettings } from './org-settings.ts'
+import { ORG_SETTING, loadOrgSettings } from './org-settings.ts'
+import { LOCAL_SETTINGS } from './local-state.ts'
 import { GOSSIP_LIMIT } from './gossip-limit.ts'
 
 const log = createLogger('parley:core:browser')
@@ -189,7 +190,10 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   let store: Awaited<ReturnType<typeof openIdbStore>>
   let files: IdbChunkStore
   try {
-    store = await openIdbStore(history, init.idb)
+    // Every setting read before the first paint, in one read as the store opens.
+    store = await openIdbStore(history, init.idb, {
+      prefetch: ['net/bootstrap', 'net/peer-id', 'net/key', ORG_SETTING, ...LOCAL_SETTINGS],
+    })
   } catch (err) {
     await (await opening.catch(() => undefined))?.close()
     throw err
@@ -286,15 +290,12 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     trace: performanceTrace(),
     ...(wiring === undefined ? {} : { gate: wiring.gate }),
   })
-  const orgRoom = await wiring?.attach(messenger)
   // Local-first: the messenger and client start on the stopped node (subscriptions and handlers
   // attach when it starts; presence is not announced while no peer is connected), so the open room
   // is read from IndexedDB and painted without waiting for the network. Before that paint only the
   // room shown opens (the client reads its summary); the other rooms, the directories and the
   // unread counts follow once it has been painted (see afterFirstPaint), and then the node starts
   // (it serves and syncs every room), or all at once when asked (startNetwork).
-  await messenger.start({ lazy: true })
-  performance.mark('parley:messenger-started')
   const client = new ParleyClient({
     messenger,
     store,
@@ -302,6 +303,10 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     fileBlob: (id, type) => files.fileBlob(id, type),
     ...(org === undefined ? {} : { org }),
   })
+  // The org's room and the room shown load at once: each is a chain of IndexedDB reads.
+  const [orgRoom] = await Promise.all([wiring?.attach(messenger), client.openShown()])
+  await messenger.start({ lazy: true })
+  performance.mark('parley:messenger-started')
   await client.startShown()
   performance.mark('parley:client-started')
   // Direct WebRTC links to other browsers, signalled through the serving peer as relay.

@@ -7,6 +7,7 @@
 import { createLogger } from '../net/logger.ts'
 import type { PeerConnectionInfo, Unsubscribe } from '../net/index.ts'
 import { parseMessageId } from '../crdt/schema.ts'
+import { isEncryptedRoom } from '../crdt/e2ee.ts'
 import type { DisplayMessage } from '../crdt/display.ts'
 import {
   PEOPLE_ROOM,
@@ -76,6 +77,7 @@ export class ParleyClient {
   /** Our rooms across our devices (in an org). */
   readonly #account: AccountRooms
   #stopped = false
+  #localLoad: Promise<void> | undefined
 
   constructor(init: ClientInit) {
     this.messenger = init.messenger
@@ -131,7 +133,7 @@ export class ParleyClient {
    * and the summary of the room it shows (which opens that room). {@link startRest} does the rest.
    */
   async startShown(): Promise<void> {
-    await this.local.load()
+    await this.#loadLocal()
     this.#off.push(
       this.messenger.onRoomChange((room) => void this.#onRoom(room)),
       this.messenger.presence.onChange(() => this.#onPresence()),
@@ -147,6 +149,23 @@ export class ParleyClient {
     this.#off.push(() => clearInterval(timer))
     const { current, joined } = this.local.data
     if (joined.includes(current)) await this.#rooms.refresh(current)
+  }
+
+  /**
+   * Opens the room the page will show, when it is a public one, without the rest of
+   * {@link startShown}: its IndexedDB reads can then overlap other waits before the first paint
+   * (the org's `sys.org` loading). An encrypted room waits for {@link startShown}: its key
+   * records are judged against the org's directory, which must be loaded first.
+   */
+  async openShown(): Promise<void> {
+    await this.#loadLocal()
+    const { current, joined } = this.local.data
+    if (joined.includes(current) && !isEncryptedRoom(current)) await this.messenger.join(current)
+  }
+
+  #loadLocal(): Promise<void> {
+    this.#localLoad ??= this.local.load()
+    return this.#localLoad
   }
 
   /**

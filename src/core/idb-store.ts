@@ -98,13 +98,33 @@ function runEnd(es: IDBObjectStore, room: string, a: string, from: number): Prom
   })
 }
 
+export interface IdbStoreOptions {
+  /**
+   * Settings read at once, all in one transaction, as the store opens: the first `getSetting` of
+   * each answers from that read (unless a `putSetting` of it came first). A page reads several
+   * settings one after another before its first paint, and each read is a round trip to the
+   * browser's IndexedDB backend.
+   */
+  prefetch?: readonly string[]
+}
+
 /** Opens (creating if needed) the IndexedDB history store `name`. */
 export async function openIdbStore(
   name: string,
   factory: IDBFactory = defaultIdb(),
+  opts: IdbStoreOptions = {},
 ): Promise<HistoryStore> {
   const db = await openDb(factory, name, VERSION, upgrade)
   const ro = (stores: string | string[]): IDBTransaction => db.transaction(stores, 'readonly')
+  const early = new Map<string, Promise<Uint8Array | undefined>>()
+  if (opts.prefetch !== undefined && opts.prefetch.length > 0) {
+    const settings = ro('settings').objectStore('settings')
+    for (const key of opts.prefetch) {
+      const p = req(settings.get(key)) as Promise<Uint8Array | undefined>
+      p.catch(() => undefined) // getSetting reads it again
+      early.set(key, p)
+    }
+  }
   /**
    * Author rows as this store last committed them (`room\0a`). An append of an author with no
    * append of it in flight (`busy`) starts from this row instead of reading it in its transaction:
@@ -304,16 +324,20 @@ export async function openIdbStore(
         await done(tx)
       }),
     async getSetting(key) {
-      const v = (await req(ro('settings').objectStore('settings').get(key))) as
-        Uint8Array | undefined
-      return v
+      const first = early.get(key)
+      early.delete(key)
+      const read = (): Promise<Uint8Array | undefined> =>
+        req(ro('settings').objectStore('settings').get(key)) as Promise<Uint8Array | undefined>
+      return first === undefined ? read() : first.catch(read)
     },
-    putSetting: (key, value) =>
-      write('store a setting', async () => {
+    putSetting: (key, value) => {
+      early.delete(key)
+      return write('store a setting', async () => {
         const tx = db.transaction('settings', 'readwrite')
         tx.objectStore('settings').put(own(value), key)
         await done(tx)
-      }),
+      })
+    },
     async close() {
       if (closed) return
       closed = true

@@ -6,6 +6,9 @@
 import type { Hlc } from '../crdt/hlc.ts'
 import type { HistoryStore } from './store.ts'
 
+/** The settings {@link LocalState.load} reads. */
+export const LOCAL_SETTINGS = ['ui/local', 'ui/drafts'] as const
+
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 

@@ -16,7 +16,9 @@ export interface OrgSettings {
   addrs: string[]
 }
 
-const KEY = 'org'
+/** The setting that holds them. */
+export const ORG_SETTING = 'org'
+const KEY = ORG_SETTING
 
 interface Stored {
   root: string

@@ -96,32 +96,41 @@ function parseRecorded(raw: unknown): Recorded | undefined {
   return out
 }
 
-/** What {@link readStored} found: the update log, the key after its last update, the covers. */
+/** What {@link readStored} found: the update log and the covers record. */
 interface Stored {
   updates: Uint8Array[]
-  nextKey: number
   covers: unknown
 }
 
 /**
- * Reads a document's database as y-indexeddb lays it out (creating it, empty and in that layout,
- * when new): its updates (checked to be bytes within {@link MAX_SNAPSHOT_BYTES}), where the log
- * ends, and the covers record.
+ * Opens a document's database, checked to be laid out as y-indexeddb lays it out (created empty
+ * in that layout when new).
  */
-async function readStored(name: string): Promise<Stored> {
+async function openStored(name: string): Promise<IDBDatabase> {
   const open = indexedDb().open(name)
   open.onupgradeneeded = () => {
     open.result.createObjectStore(UPDATES, { autoIncrement: true })
     open.result.createObjectStore(CUSTOM)
   }
   const db = await request(open)
+  const names = db.objectStoreNames
+  if (!names.contains(UPDATES) || !names.contains(CUSTOM)) {
+    db.close()
+    throw new CorruptSnapshotError(`${name} is not a y-indexeddb database`)
+  }
+  return db
+}
+
+/**
+ * Reads from `db` (see {@link openStored}; closed after) its updates (checked to be bytes within
+ * {@link MAX_SNAPSHOT_BYTES}, under y-indexeddb's keys) and the covers record. The read's
+ * transaction is made at the call.
+ */
+async function readStored(db: IDBDatabase, name: string): Promise<Stored> {
   let updates: unknown[]
   let keys: IDBValidKey[]
   let covers: unknown
   try {
-    const names = db.objectStoreNames
-    if (!names.contains(UPDATES) || !names.contains(CUSTOM))
-      throw new CorruptSnapshotError(`${name} is not a y-indexeddb database`)
     const tx = db.transaction([UPDATES, CUSTOM], 'readonly')
     ;[updates, keys, covers] = await Promise.all([
       request(tx.objectStore(UPDATES).getAll()),
@@ -140,7 +149,7 @@ async function readStored(name: string): Promise<Stored> {
   const last = keys.at(-1)
   if (last !== undefined && !isCount(last))
     throw new CorruptSnapshotError(`${name}: update keys are not y-indexeddb's`)
-  return { updates: updates as Uint8Array[], nextKey: last === undefined ? 0 : last + 1, covers }
+  return { updates: updates as Uint8Array[], covers }
 }
 
 /** Resolves once y-indexeddb has applied the stored updates; rejects if its loader threw. */
@@ -171,21 +180,26 @@ export function createIdbDocs(init: IdbDocsInit): DocPersistence {
 
   async function attach(room: string, period: number): Promise<PersistedPeriod> {
     const name = nameOf(room, period)
-    const stored = await readStored(name)
+    // Our read of the database and y-indexeddb's open of its own connection overlap: the read's
+    // transaction is made before y-indexeddb's (which waits for it), each a wait for IndexedDB.
+    const reading = readStored(await openStored(name), name)
+    reading.catch(() => undefined) // awaited below
     const doc = new PeriodDoc(room, period)
     const ydoc = yDocOf(doc)
     const p = new IndexeddbPersistence(name, ydoc)
-    // The updates were read above: y-indexeddb's own load starts after them (it reads from
-    // `_dbref`, set here before its database opens), and they are applied below, in one
-    // transaction of origin `p` as y-indexeddb would, but where a throw is caught. Applied inside
-    // y-indexeddb's loader, a bad update threw where it could be neither caught nor awaited, so
-    // every update was decoded once more beforehand to check it.
-    p._dbref = stored.nextKey
+    // The updates are read by `reading`: y-indexeddb's own load reads none (it reads from
+    // `_dbref`, set here before its database opens; it sets `_dbref` past the log's end itself),
+    // and they are applied below, in one transaction of origin `p` as y-indexeddb would, but where
+    // a throw is caught. Applied inside y-indexeddb's loader, a bad update threw where it could be
+    // neither caught nor awaited, so every update was decoded once more beforehand to check it.
+    p._dbref = Number.MAX_SAFE_INTEGER
     // While they are applied, y-indexeddb's update listener is off: Yjs encodes a transaction's
     // update for its `update` listeners, which here is the whole loaded document (~50 ms for a
     // 1,000-message day on a loaded machine), and y-indexeddb drops updates of its own origin.
     ydoc.off('update', p._storeUpdate)
+    let stored: Stored
     try {
+      stored = await reading
       await synced(p, ydoc)
       try {
         // a damaged struct count would have Y.applyUpdate allocate for it first (update-shape.ts)

@@ -32,4 +32,27 @@ describe('IndexedDB store specifics', () => {
     expect(a?.head.sig.buffer.byteLength).toBe(64)
     await store.close()
   })
+
+  it('[IDB2] prefetched settings answer the first read from the open; a put before it wins', async () => {
+    const idb = new IDBFactory()
+    const enc = (t: string): Uint8Array => new TextEncoder().encode(t)
+    const text = (b: Uint8Array | undefined): string | undefined =>
+      b === undefined ? undefined : new TextDecoder().decode(b)
+    const first = await openIdbStore('prefetch', idb)
+    await first.putSetting('a', enc('a1'))
+    await first.putSetting('b', enc('b1'))
+    await first.close()
+    const store = await openIdbStore('prefetch', idb, { prefetch: ['a', 'b', 'none'] })
+    // Another connection changes `a` after the open: the first read still has the open's value
+    // (it was read then), the next one reads again.
+    const other = await openIdbStore('prefetch', idb)
+    await other.putSetting('a', enc('a2'))
+    await other.close()
+    expect(text(await store.getSetting('a'))).toBe('a1')
+    expect(text(await store.getSetting('a'))).toBe('a2')
+    await store.putSetting('b', enc('b2'))
+    expect(text(await store.getSetting('b'))).toBe('b2')
+    expect(await store.getSetting('none')).toBeUndefined()
+    await store.close()
+  })
 })
