@@ -5,9 +5,12 @@
  * CPU profile of the page (self time by function and by script), saved as `.cpuprofile`.
  *
  *   npx vite build --logLevel warn && npx tsx bench/first-paint-profile.ts [--count 10000]
- *     [--reloads 3] [--dir /tmp/parley-first-paint] [--offline]
+ *     [--reloads 3] [--dir /tmp/parley-first-paint] [--offline] [--no-profile] [--trace DIR]
  *
- * `--offline` reloads with the Node peer stopped (history must still paint).
+ * `--offline` reloads with the Node peer stopped (history must still paint). `--trace DIR` saves a
+ * Chrome trace of every reload there and prints, per span between the page's marks, main-thread
+ * CPU time and IndexedDB requests (bench/lib/page-trace.ts); `--no-profile` skips the CPU profile
+ * (its start costs the profiled reload ~100 ms of main thread).
  */
 import '../src/node/polyfill.ts'
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -18,6 +21,7 @@ import { loadavg } from 'node:os'
 import { chromium, type Page } from 'playwright-core'
 import { signUp } from '../test/e2e/harness.ts'
 import { seedBigRoom } from '../test/e2e/seed.ts'
+import { endTrace, startTrace, traceSpans } from './lib/page-trace.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const { values } = parseArgs({
@@ -27,6 +31,8 @@ const { values } = parseArgs({
     dir: { type: 'string', default: '/tmp/parley-first-paint' },
     port: { type: 'string', default: '47311' },
     offline: { type: 'boolean', default: false },
+    'no-profile': { type: 'boolean', default: false },
+    trace: { type: 'string' },
   },
 })
 const count = Number(values.count)
@@ -264,7 +270,8 @@ try {
   const reloads = Number(values.reloads)
   const cdp = await ctx.newCDPSession(page)
   for (let i = 0; i < reloads; i++) {
-    const profile = i === reloads - 1
+    const profile = i === reloads - 1 && !values['no-profile']
+    if (values.trace !== undefined) await startTrace(cdp)
     if (profile) {
       await cdp.send('Performance.enable')
       await cdp.send('Profiler.enable')
@@ -281,6 +288,11 @@ try {
       return { frames: w.frames_.slice(0, 30), long: w.long_ }
     })
     console.log(`  frames ${seen.frames.join(' ')}\n  long tasks ${JSON.stringify(seen.long)}`)
+    if (values.trace !== undefined) {
+      mkdirSync(values.trace, { recursive: true })
+      const file = join(values.trace, `reload-${i + 1}.json`)
+      console.log(`  trace ${file}: ${traceSpans(await endTrace(cdp, file), ms)}`)
+    }
     if (profile) {
       const { profile: p } = (await cdp.send('Profiler.stop')) as { profile: Profile }
       const { metrics } = (await cdp.send('Performance.getMetrics')) as {
