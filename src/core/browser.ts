@@ -11,7 +11,7 @@
 import { settingOrCreate } from './store.ts'
 import { createLogger } from '../net/logger.ts'
 import { createNobleSigner, createWebCrypto } from '../crdt/crypto.ts'
-import { createOffloadCrypto } from './crypto-offload.ts'
+import { createOffloadCrypto, deferredPort } from './crypto-offload.ts'
 import { Messenger } from './messenger.ts'
 import { ParleyClient } from './client.ts'
 import { DirectLinks } from './direct-links.ts'
@@ -272,10 +272,12 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
       ? undefined
       : new DeferredNet(dec.decode(knownId) as PeerIdString)
   const net: PeerNet = deferred ?? (await makeNet())
-  // Catch-up hashing and signature checks run in a worker, off the thread that paints.
-  const crypto = createOffloadCrypto({
-    connect: () => new Worker(new URL('./crypto-worker.ts', import.meta.url), { type: 'module' }),
-  })
+  // Catch-up hashing and signature checks run in a worker, off the thread that paints. Nothing
+  // before the first paint needs it: it starts after it (or at its first use, if sooner).
+  const worker = deferredPort(
+    () => new Worker(new URL('./crypto-worker.ts', import.meta.url), { type: 'module' }),
+  )
+  const crypto = createOffloadCrypto({ connect: () => worker })
   const messenger = new Messenger({
     net,
     store,
@@ -324,6 +326,7 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
   const asked = new Promise<void>((resolve) => (startNow = resolve))
   const held = Promise.race([afterFirstPaint(client.firstRead), asked]).then(async () => {
     if (stopped) return
+    worker.start()
     await messenger.openHeld()
     performance.mark('parley:rooms-open')
   })

@@ -25,6 +25,52 @@ export interface CryptoPort {
   terminate(): void
 }
 
+/** A {@link CryptoPort} whose worker starts late: see {@link deferredPort}. */
+export interface DeferredPort extends CryptoPort {
+  /** Starts the worker now, if it has not started. */
+  start(): void
+}
+
+/**
+ * A port whose worker is made by `connect` only at its first message or at `start()`: a page that
+ * needs no worker before its first paint starts it after, instead of beside that paint (a worker's
+ * thread, its script's fetch and compilation). Listeners added before are handed to it; a
+ * `connect` that throws is told to them as an `error` event.
+ */
+export function deferredPort(connect: () => CryptoPort): DeferredPort {
+  let port: CryptoPort | undefined
+  let done = false
+  const listeners: ['message' | 'error' | 'messageerror', (ev: never) => void][] = []
+  const start = (): CryptoPort | undefined => {
+    if (done) return port
+    done = true
+    try {
+      port = connect()
+    } catch (err) {
+      const ev = { type: 'error', message: `cannot start: ${String(err)}` } as unknown as Event
+      queueMicrotask(() => {
+        for (const [type, l] of listeners) if (type === 'error') (l as (e: Event) => void)(ev)
+      })
+      return undefined
+    }
+    for (const [type, l] of listeners)
+      port.addEventListener(type as 'error', l as (e: Event) => void)
+    return port
+  }
+  return {
+    start: () => void start(),
+    postMessage: (message, transfer) => start()?.postMessage(message, transfer),
+    addEventListener(type: 'message' | 'error' | 'messageerror', listener: (ev: never) => void) {
+      listeners.push([type, listener])
+      port?.addEventListener(type as 'error', listener as (e: Event) => void)
+    },
+    terminate() {
+      done = true
+      port?.terminate()
+    },
+  }
+}
+
 /** The crypto worker failed; the work it had goes to the in-thread fallback. */
 export class CryptoWorkerError extends Error {
   static override readonly name = 'CryptoWorkerError'

@@ -10,6 +10,7 @@ import { signHead } from '../../src/crdt/entry.ts'
 import { createClock } from '../../src/crdt/hlc.ts'
 import {
   createOffloadCrypto,
+  deferredPort,
   type CryptoPort,
   type OffloadCrypto,
 } from '../../src/core/crypto-offload.ts'
@@ -137,5 +138,37 @@ describe('crypto off the main thread (createOffloadCrypto)', () => {
     })
     expect(crypto.mode).toBe('in-thread')
     expect(await crypto.sha256Many!(bytes)).toEqual(expected)
+  })
+
+  it('[OFF5] a deferred worker starts at its first request or at start(), not before; one that cannot start leaves the work in-thread', async () => {
+    const { bytes } = chain(100)
+    const expected = bytes.map((b) => nobleCrypto.sha256(b))
+    let made = 0
+    const w = channelWorker()
+    const lazy = deferredPort(() => (made++, w.port))
+    crypto = createOffloadCrypto({ connect: () => lazy })
+    expect(made).toBe(0)
+    expect(await crypto.sha256Many!(bytes)).toEqual(expected)
+    expect([made, w.requests()]).toEqual([1, 1])
+    lazy.start()
+    expect(made).toBe(1)
+    crypto.close()
+
+    const w2 = channelWorker()
+    let made2 = 0
+    const started = deferredPort(() => (made2++, w2.port))
+    crypto = createOffloadCrypto({ connect: () => started })
+    started.start()
+    expect(made2).toBe(1)
+    expect(await crypto.sha256Many!(bytes)).toEqual(expected)
+    expect([made2, w2.requests(), crypto.mode]).toEqual([1, 1, 'worker'])
+    crypto.close()
+
+    const broken = deferredPort(() => {
+      throw new Error('Worker is not defined')
+    })
+    crypto = createOffloadCrypto({ connect: () => broken })
+    expect(await crypto.sha256Many!(bytes)).toEqual(expected)
+    expect(crypto.mode).toBe('in-thread')
   })
 })
