@@ -1,6 +1,7 @@
 /**
  * Keeps encrypted rooms' keys in step with the org's directory (src/core/room-directory.ts):
- * - a member revoked or expired, or one who left the room (a record without a key came in): a
+ * - a member revoked or expired (also when only time passed: a timer wakes us at the next
+ *   certificate expiry), or one who left the room (a record without a key came in): a
  *   remaining member starts a new epoch wrapped only for the members
  *   still valid (members wait their rank among the remaining keys, a few hundred ms each, and skip
  *   it if another's rotation arrived first; concurrent ones converge, see room-keys.ts);
@@ -23,6 +24,8 @@ const log = createLogger('parley:core:keys')
 /** How long each remaining member waits per rank before rotating. */
 const STAGGER_MS = 400
 const DEBOUNCE_MS = 50
+/** Longest single wait for the next certificate expiry (setTimeout's limit is ~24.8 days). */
+const MAX_EXPIRY_WAIT_MS = 86_400_000
 
 /**
  * Rooms whose keys a device may hand on: every encrypted room (a dm of two device keys only to
@@ -65,6 +68,8 @@ export class KeyRotator {
   /** Pending grants to other members' new devices (`room key-hex` → timer). */
   readonly #grants = new Map<string, ReturnType<typeof setTimeout>>()
   #debounce: ReturnType<typeof setTimeout> | undefined
+  /** Wakes us when the next certificate expires (no record arrives then). */
+  #expiry: ReturnType<typeof setTimeout> | undefined
   #running: Promise<void> = Promise.resolve()
   #stopped = false
 
@@ -103,6 +108,7 @@ export class KeyRotator {
   stop(): void {
     this.#stopped = true
     clearTimeout(this.#debounce)
+    clearTimeout(this.#expiry)
     for (const t of [...this.#timers.values(), ...this.#grants.values()]) clearTimeout(t)
     this.#timers.clear()
     this.#grants.clear()
@@ -119,6 +125,23 @@ export class KeyRotator {
         for (const key of this.#othersDevices(h, mine)) this.#scheduleGrant(h, key)
       if (h.keys.due()) this.#schedule(h)
     }
+    this.#armExpiry()
+  }
+
+  /**
+   * A member's certificate that runs out changes no record, so nothing would call
+   * {@link changed}: the rooms would keep wrapping keys for it until someone writes. Judge every
+   * room again just after the next expiry instead (each check sets the following one).
+   */
+  #armExpiry(): void {
+    clearTimeout(this.#expiry)
+    if (this.#stopped) return
+    const now = this.#dir.now()
+    const next = this.#dir.nextExpiry(now)
+    if (next === undefined) return
+    const t = setTimeout(() => this.changed(), Math.min(next - now + 1, MAX_EXPIRY_WAIT_MS))
+    t.unref?.()
+    this.#expiry = t
   }
 
   /**

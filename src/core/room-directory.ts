@@ -27,6 +27,12 @@ export interface RoomDirectory {
   /** Every device key (valid now) of the user `key` belongs to, `key` included if valid. */
   devicesOf(key: Uint8Array): Uint8Array[]
   now(): number
+  /**
+   * The earliest time after `after` (ms) at which some device's validity ends by itself (its
+   * certificate's `notAfter`, or a revocation dated ahead): nothing in the directory changes then,
+   * so whoever must act on it (the key rotator) sets a timer. Undefined when none is due.
+   */
+  nextExpiry(after: number): number | undefined
   /** Called whenever the directory changed (a certificate, revocation or role arrived). */
   onChange(cb: () => void): Unsubscribe
 }
@@ -55,6 +61,17 @@ export function orgDirectory(org: Org): RoomDirectory {
       return [...m.keys.values()].map((c) => c.key).filter((k) => memberAt(v, k, now) !== undefined)
     },
     now: () => org.now(),
+    nextExpiry(after) {
+      let next: number | undefined
+      const consider = (t: number | undefined): void => {
+        if (t !== undefined && t > after && (next === undefined || t < next)) next = t
+      }
+      for (const m of org.view().members.values()) {
+        consider(m.revokedAt)
+        for (const c of m.keys.values()) if (c.notAfter !== 0) consider(c.notAfter)
+      }
+      return next
+    },
     onChange: (cb) => org.onChange(cb),
   }
 }
