@@ -323,7 +323,13 @@ describe('files end to end (Chromium + parley serve)', () => {
       .getByTestId('file-input')
       .setInputFiles({ name: 'full.bin', mimeType: 'application/octet-stream', buffer: bytes })
     const att = attachment(d, 'full.bin')
-    await att.getByTestId('download').click({ timeout: 30_000 })
+    await att
+      .getByTestId('download')
+      .click({ timeout: 30_000 })
+      .catch(async (err: unknown) => {
+        await screenshot(d, 'e2e-files-5-no-attachment')
+        throw new Error(`${String(err)}\nD's console: ${dErrors.join('\n')}`, { cause: err })
+      })
     const paused = att.locator('[data-testid=transfer][data-error=FileStoreFullError]')
     await paused.waitFor({ timeout: 60_000 })
     expect(await paused.getAttribute('data-state')).toBe('paused')
