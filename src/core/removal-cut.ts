@@ -51,3 +51,10 @@ export function removalRefusal(
   }
   return new RemovedBeyondCutError(entry.seq, removal.cut.seq)
 }
+
+/** The removed authors whose chains a record that counts cuts, each with its last cut. */
+export function removalCuts(timeline: Resolved['timeline']): RemovalCut[] {
+  const out = new Map<string, RemovalCut>()
+  for (const t of timeline) for (const c of t.at.record.cut ?? []) out.set(hex(c.key), c)
+  return [...out.values()]
+}

@@ -106,6 +106,8 @@ export class RoomHistory {
   /** A local batch is being written: document changes are told once it is published. */
   #holding = false
   #held = false
+  /** Removal cuts whose documents were rebuilt (`author:cutSeq:headSeq`). */
+  readonly #removalsApplied = new Set<string>()
 
   constructor(init: RoomHistoryInit) {
     this.room = init.room
@@ -174,6 +176,31 @@ export class RoomHistory {
         periods.add(e.period)
     }
     if (periods.size > 0 && !this.#closed) await this.#docs.rebuild(periods)
+  }
+
+  /**
+   * Key records came in: documents holding entries beyond a removal's cut (applied before the
+   * record that removed their author reached this peer) are built again without them.
+   */
+  async #applyRemovals(): Promise<void> {
+    const periods = new Set<number>()
+    for (const cut of this.#keys.removalCuts()) {
+      const head = this.#authors.get(hex(cut.key))?.head.seq ?? 0
+      const id = `${hex(cut.key)}:${cut.seq}:${head}`
+      if (head <= cut.seq || this.#removalsApplied.has(id)) continue
+      this.#removalsApplied.add(id)
+      for (const s of await this.#store.entries(this.room, cut.key, cut.seq + 1, head)) {
+        if (s.period === META_PERIOD || periods.has(s.period)) continue
+        try {
+          if (this.#keys.beyondRemoval(decodeEntry(s.bytes))) periods.add(s.period)
+        } catch {
+          // an unreadable stored entry is reported where documents are built
+        }
+      }
+    }
+    if (periods.size === 0 || this.#closed) return
+    await this.#drained
+    await this.#docs.rebuild(periods)
   }
 
   /** The org's directory changed: key records are judged again, entries they unlock applied. */
@@ -267,6 +294,10 @@ export class RoomHistory {
     }
     for (const [period, list] of byPeriod) await this.#docs.apply(period, list)
     if (learned) await this.#docs.unlock()
+    if (
+      entries.some((v) => v.entry.period === META_PERIOD && updateKind(v.entry.update) === 'keys')
+    )
+      await this.#applyRemovals()
     if (last !== undefined) this.#mark('applied', last.author, last.seq)
   }
 

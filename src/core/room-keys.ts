@@ -25,7 +25,7 @@ import {
   type KeyRecord,
 } from '../crdt/e2ee.ts'
 import { hex, type HistoryStore } from './store.ts'
-import { RemovedBeyondCutError, removalRefusal } from './removal-cut.ts'
+import { RemovedBeyondCutError, removalCuts, removalRefusal } from './removal-cut.ts'
 import { NotOrgMemberError, type RoomDirectory } from './room-directory.ts'
 import {
   isDeviceDm,
@@ -215,6 +215,16 @@ export class RoomKeys {
   members(): string[] | undefined {
     const live = this.#live()
     return live === undefined ? undefined : [...live.values()].map(authorId).sort()
+  }
+
+  /** Every removal cut of the records that count (the last one of each removed author). */
+  removalCuts(): { key: Uint8Array; seq: number }[] {
+    return this.encrypted ? removalCuts(this.#resolve().timeline) : []
+  }
+
+  /** Whether a removal cut refuses `entry` (see src/core/removal-cut.ts). */
+  beyondRemoval(entry: Entry): boolean {
+    return this.encrypted && removalRefusal(this.#resolve().timeline, entry) !== undefined
   }
 
   /** Every member by the records (revoked or expired ones too), for a record's removal cut. */
