@@ -48,6 +48,11 @@ export interface NodePeer {
   org: Org | undefined
   /** The org's `sys.org` binding, when there is an org. */
   orgRoom: OrgRoom | undefined
+  /**
+   * Set when this run made the org (`createOrg`): how many rooms of history the directory held
+   * from before (a directory made before organisations existed), so the operator can be told.
+   */
+  created: { priorRooms: number } | undefined
   stop(): Promise<void>
 }
 
@@ -70,8 +75,11 @@ export async function startPeer(opts: PeerOptions): Promise<NodePeer> {
     const signer = createNodeSigner(seed)
     const name = opts.name ?? `${userInfo().username}@${hostname()}`
     let org = await openOrg(store, signer)
-    if (org === undefined && opts.createOrg !== undefined)
+    let created: { priorRooms: number } | undefined
+    if (org === undefined && opts.createOrg !== undefined) {
+      created = { priorRooms: (await store.rooms()).length }
       org = await createOrgIn(store, signer, opts.createOrg, name)
+    }
     let peerId = (): PeerIdString => {
       throw new Error('no peer id yet')
     }
@@ -115,6 +123,7 @@ export async function startPeer(opts: PeerOptions): Promise<NodePeer> {
       files: f,
       org,
       orgRoom,
+      created,
       async stop() {
         if (stopped) return
         stopped = true

@@ -145,6 +145,7 @@ export async function serve(o: CliOptions): Promise<number> {
       peer.org === undefined
         ? 'organisation: none'
         : `organisation: ${peer.org.name} (id ${peer.org.orgId})`,
+      ...createdNotice(peer.created),
       `data directory: ${o.data}`,
       `web app: http://${local}:${web.port}/ (on this machine)`,
       ...httpsUrls(o, web.port, tls).map((u) => `web app over https: ${u}`),
@@ -177,4 +178,20 @@ export async function serve(o: CliOptions): Promise<number> {
   await web.close()
   await peer.stop()
   return 0
+}
+
+/**
+ * What the operator is told when this run made the organisation: that it did, and — on a data
+ * directory with history from before organisations — what happens to that history and to the
+ * browser accounts made then (README, "Upgrading a data directory from before organisations").
+ */
+export function createdNotice(created: { priorRooms: number } | undefined): string[] {
+  if (created === undefined) return []
+  if (created.priorRooms === 0)
+    return ['organisation created: its root key is kept in this data directory']
+  return [
+    `organisation created on a data directory with history from before organisations (${created.priorRooms} room${created.priorRooms === 1 ? '' : 's'}): its root key is kept here`,
+    'old history: kept on disk and readable here (parley read), but members refuse entries by authors without a certificate, so they will not see it',
+    "old browser accounts: cannot connect any more (no certificate); sign up again — the first account made on this machine becomes the organisation's admin, everyone else with an invitation",
+  ]
 }
