@@ -181,7 +181,9 @@ export class EncryptedRooms {
     devices: Uint8Array[],
   ): Promise<boolean> {
     const h = await this.#init.join(room)
-    if ((await h.meta()) !== undefined) return false
+    // A room whose key records are here exists even while its name is unreadable to us (our
+    // device is not in it yet: a device linked later waits to be added, it does not found it again).
+    if ((await h.meta()) !== undefined || (await h.keys.members()) !== undefined) return false
     await this.#init.createRoom(room, fields)
     if (devices.length > fields.members.length) {
       await h.write({ kind: 'members', members: devices, rotate: true })
