@@ -11,6 +11,7 @@
  * A peer holds at most {@link MAX_KEYS_PER_PEER} buckets of its own keys; keys beyond share one more. Dropped
  * messages are not lost: anti-entropy pulls whatever the room's heads say is missing.
  */
+import type { PeerIdString } from './index.ts'
 
 export interface GossipLimit {
   /** Messages per second each (peer, key) pair may keep sending. */
@@ -48,7 +49,7 @@ interface PeerBuckets {
 export class GossipLimiter {
   readonly #limit: GossipLimit
   readonly #now: () => number
-  readonly #peers = new Map<string, PeerBuckets>()
+  readonly #peers = new Map<PeerIdString, PeerBuckets>()
 
   constructor(limit: GossipLimit, now: () => number = () => performance.now()) {
     if (!(limit.perSecond > 0) || !(limit.burst >= 1)) {
@@ -63,10 +64,10 @@ export class GossipLimiter {
    * called at most every 10 s per peer with the count dropped since the last call.
    */
   take(
-    peer: string,
+    peer: PeerIdString,
     topic: string,
     data: Uint8Array,
-    onThrottled?: (peer: string, key: string, dropped: number) => void,
+    onThrottled?: (peer: PeerIdString, key: string, dropped: number) => void,
   ): boolean {
     let p = this.#peers.get(peer)
     if (p === undefined) {

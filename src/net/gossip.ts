@@ -100,11 +100,11 @@ export class GossipRouter {
 
   /** Over its rate, a peer's message is ignored: not delivered, not forwarded, no score penalty. */
   readonly #validate: TopicValidatorFn = (peer, msg) =>
-    this.#limiter!.take(peer.toString(), msg.topic, msg.data, this.#onThrottled)
+    this.#limiter!.take(asPeerIdString(peer.toString()), msg.topic, msg.data, this.#onThrottled)
       ? TopicValidatorResult.Accept
       : TopicValidatorResult.Ignore
 
-  readonly #onThrottled = (peer: string, key: string, dropped: number): void =>
+  readonly #onThrottled = (peer: PeerIdString, key: string, dropped: number): void =>
     this.#log.error(
       'throttling gossip from %s (sender %s): %d messages over the rate dropped',
       peer,

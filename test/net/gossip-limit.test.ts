@@ -2,10 +2,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLibp2pNet } from '../../src/net/libp2p.ts'
 import { GossipLimiter, MAX_KEYS_PER_PEER } from '../../src/net/gossip-limit.ts'
-import type { NetMessage, PeerNet } from '../../src/net/index.ts'
+import type { NetMessage, PeerIdString, PeerNet } from '../../src/net/index.ts'
 import { text, until } from './helpers.ts'
 
-const peer = (s: string) => s
+const peer = (s: string) => s as PeerIdString
 const none = new Uint8Array()
 
 describe('GossipLimiter', () => {
