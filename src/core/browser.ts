@@ -27,7 +27,6 @@ import { wireOrg } from './org-wiring.ts'
 import { linkInto } from './org-device.ts'
 import { ORG_SETTING, loadOrgSettings } from './org-settings.ts'
 import { LOCAL_SETTINGS } from './local-state.ts'
-import { GOSSIP_LIMIT } from './gossip-limit.ts'
 
 const log = createLogger('parley:core:browser')
 
@@ -255,7 +254,6 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     const made = await createLibp2pNet({
       transports: 'browser',
       privateKey,
-      gossipLimit: GOSSIP_LIMIT,
       bootstrap: addr === undefined ? [] : [addr],
       ...(wiring === undefined
         ? {}

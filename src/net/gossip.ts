@@ -2,13 +2,7 @@
  * Topic subscriptions over gossipsub: many local callbacks per topic, one gossipsub subscription.
  * The registry outlives `stop()`/`start()`: topics are re-joined when the node starts again.
  */
-import {
-  gossipsub,
-  TopicValidatorResult,
-  type GossipSub,
-  type GossipsubMessage,
-  type TopicValidatorFn,
-} from '@libp2p/gossipsub'
+import { gossipsub, type GossipSub, type GossipsubMessage } from '@libp2p/gossipsub'
 import type { Logger } from '@libp2p/interface'
 import type { AdmissionGate } from './admission.ts'
 import { MAX_FRAME_BYTES } from './constants.ts'
@@ -17,7 +11,6 @@ import { asPeerIdString } from './keys.ts'
 import { plainBytes } from './frames.ts'
 import { messageId } from './message-id.ts'
 import { callSafely } from './safe.ts'
-import { GossipLimiter, type GossipLimit } from './gossip-limit.ts'
 import type { AbortOptions, NetMessage, PeerIdString, Unsubscribe } from './index.ts'
 
 /** Gossipsub configured for Parley: unsigned, content-addressed, flood-published, never throwing on zero peers. */
@@ -44,23 +37,18 @@ export class GossipRouter {
   readonly #subs = new Map<string, Set<(msg: NetMessage) => void>>()
   #pubsub: GossipSub | undefined
   readonly #gate: AdmissionGate | undefined
-  readonly #limiter: GossipLimiter | undefined
 
-  /**
-   * With `gate`, gossipsub sees only admitted peers (gated-registrar.ts); topicPeers says so too.
-   * With `limit`, each peer's messages beyond the rate are neither delivered nor forwarded.
-   */
-  constructor(log: Logger, gate?: AdmissionGate, limit?: GossipLimit) {
+  /** With `gate`, gossipsub sees only admitted peers (gated-registrar.ts); topicPeers says so too. */
+  constructor(log: Logger, gate?: AdmissionGate) {
     this.#log = log
     this.#gate = gate
-    this.#limiter = limit === undefined ? undefined : new GossipLimiter(limit)
   }
 
   /** Starts routing messages from `pubsub` (already started) and joins every registered topic. */
   attach(pubsub: GossipSub): void {
     this.#pubsub = pubsub
     pubsub.addEventListener('gossipsub:message', this.#onMessage)
-    for (const topic of this.#subs.keys()) this.#join(pubsub, topic)
+    for (const topic of this.#subs.keys()) pubsub.subscribe(topic)
   }
 
   /** Stops routing; subscriptions stay registered for the next `attach`. */
@@ -74,7 +62,7 @@ export class GossipRouter {
     if (set === undefined) {
       set = new Set()
       this.#subs.set(topic, set)
-      if (this.#pubsub !== undefined) this.#join(this.#pubsub, topic)
+      this.#pubsub?.subscribe(topic)
     }
     // Wrap so that the same function subscribed twice is two subscriptions, each removable alone.
     const entry = (msg: NetMessage): void => onMessage(msg)
@@ -89,28 +77,8 @@ export class GossipRouter {
       if (current.size > 0) return
       this.#subs.delete(topic)
       this.#pubsub?.unsubscribe(topic)
-      this.#pubsub?.topicValidators.delete(topic)
     }
   }
-
-  #join(pubsub: GossipSub, topic: string): void {
-    if (this.#limiter !== undefined) pubsub.topicValidators.set(topic, this.#validate)
-    pubsub.subscribe(topic)
-  }
-
-  /** Over its rate, a peer's message is ignored: not delivered, not forwarded, no score penalty. */
-  readonly #validate: TopicValidatorFn = (peer, msg) =>
-    this.#limiter!.take(asPeerIdString(peer.toString()), msg.topic, msg.data, this.#onThrottled)
-      ? TopicValidatorResult.Accept
-      : TopicValidatorResult.Ignore
-
-  readonly #onThrottled = (peer: PeerIdString, key: string, dropped: number): void =>
-    this.#log.error(
-      'throttling gossip from %s (sender %s): %d messages over the rate dropped',
-      peer,
-      key === '' ? '-' : key,
-      dropped,
-    )
 
   async publish(topic: string, data: Uint8Array, options: AbortOptions = {}): Promise<number> {
     if (data.byteLength > MAX_FRAME_BYTES) {

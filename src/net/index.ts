@@ -158,4 +158,3 @@ export {
   roomTopic,
 } from './constants.ts'
 export * from './errors.ts'
-export { DEFAULT_GOSSIP_LIMIT, type GossipLimit } from './gossip-limit.ts'

@@ -18,7 +18,6 @@ import { DIAL_TIMEOUT_MS, MAX_CONNECTIONS } from './constants.ts'
 import { AbortError, NotStartedError, PeerUnreachableError } from './errors.ts'
 import { gatedComponents } from './gated-registrar.ts'
 import { GossipRouter, parleyGossipsub } from './gossip.ts'
-import { DEFAULT_GOSSIP_LIMIT, type GossipLimit } from './gossip-limit.ts'
 import { asPeerIdString } from './keys.ts'
 import { parseMultiaddr, PeerTracker } from './peers.ts'
 import { SyncProtocol } from './request.ts'
@@ -95,12 +94,6 @@ export interface Libp2pNetInit {
    * @default none: an open network
    */
   networkKey?: Uint8Array
-  /**
-   * Rate limit on gossip received from each peer (per sender key, see src/net/gossip-limit.ts):
-   * beyond it, messages are neither delivered nor forwarded; anti-entropy pulls what was missed.
-   * @default {@link DEFAULT_GOSSIP_LIMIT}, counted per peer only
-   */
-  gossipLimit?: GossipLimit
 }
 
 /** Dependencies a caller may inject instead of the defaults. */
@@ -147,7 +140,7 @@ export async function createLibp2pNet(
 
   const gate = init.admission === undefined ? undefined : new AdmissionGate(init.admission, log)
   const tracker = new PeerTracker(log, init.bootstrap ?? [], gate)
-  const gossip = new GossipRouter(log, gate, init.gossipLimit ?? DEFAULT_GOSSIP_LIMIT)
+  const gossip = new GossipRouter(log, gate)
   const sync = new SyncProtocol(log, { runOnLimitedConnection, gate })
   const transport = await loadTransports(profile, peerIdFromPrivateKey(privateKey).toString())
   const connectionProtector =

@@ -18,7 +18,6 @@ import type { Org } from '../core/org.ts'
 import type { OrgRoom } from '../core/org-room.ts'
 import { wireOrg } from '../core/org-wiring.ts'
 import { createOrgIn, openOrg, orgAddrs } from './org-node.ts'
-import { GOSSIP_LIMIT } from '../core/gossip-limit.ts'
 
 export interface PeerOptions {
   dataDir: string
@@ -90,7 +89,6 @@ export async function startPeer(opts: PeerOptions): Promise<NodePeer> {
       mdns: opts.mdns ?? true,
       bootstrap: [...(opts.peers ?? []), ...(await orgAddrs(store))],
       transports: 'node',
-      gossipLimit: GOSSIP_LIMIT,
       ...(wiring === undefined
         ? {}
         : { admission: wiring.admission, networkKey: wiring.networkKey }),
