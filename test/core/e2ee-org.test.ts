@@ -12,16 +12,9 @@ import {
   signHead,
   type Entry,
 } from '../../src/crdt/entry.ts'
-import {
-  decodeKeyRecord,
-  encodeKeyRecord,
-  epochHex,
-  newEpoch,
-  sealedEpoch,
-  updateKind,
-} from '../../src/crdt/e2ee.ts'
+import { encodeKeyRecord, epochHex, newEpoch, sealedEpoch } from '../../src/crdt/e2ee.ts'
 import { authorId } from '../../src/crdt/entry.ts'
-import type { Verified } from '../../src/core/room-history.ts'
+import { idOf, keyRecords, relayAll, untilHolds } from '../helpers/org-history.ts'
 import {
   OrgPeerSet,
   connectOrg,
@@ -43,39 +36,6 @@ const WAIT = { timeout: 20_000, interval: 50 }
 async function office() {
   const { o, a, b, members } = await startOffice(set, ['carol', 'dave'], WAIT)
   return { o, a, b, c: members[0]!, d: members[1]! }
-}
-
-const idOf = (p: OrgPeer): string => p.messenger.authorId
-
-/** The key records `p` stores in `room`, decoded, with their authors. */
-async function keyRecords(p: OrgPeer, room: string) {
-  const out = []
-  for (const s of await p.store.periodEntries(room, META_PERIOD)) {
-    const e = decodeEntry(s.bytes)
-    if (updateKind(e.update) === 'keys')
-      out.push({ author: authorId(e.author), seq: e.seq, record: decodeKeyRecord(e.update) })
-  }
-  return out
-}
-
-/** Waits until `p` holds every entry `from` holds in `room`. */
-async function untilHolds(p: OrgPeer, from: OrgPeer, room: string): Promise<void> {
-  await vi.waitFor(async () => {
-    const h = await p.messenger.join(room)
-    for (const a of await from.messenger.get(room)!.authors())
-      expect(h.author(a.author)?.contig ?? 0).toBeGreaterThanOrEqual(a.head.seq)
-  }, WAIT)
-}
-
-/** Hands every stored entry of `room` on `from` to `to` directly (as a relay that ignores revocations would). */
-async function relayAll(from: OrgPeer, to: OrgPeer, room: string): Promise<void> {
-  const h = await to.messenger.join(room)
-  for (const a of await from.messenger.get(room)!.authors()) {
-    const have = h.author(a.author)?.contig ?? 0
-    const stored = await from.store.entries(room, a.author, have + 1, a.head.seq)
-    const verified: Verified[] = stored.map((s) => ({ entry: decodeEntry(s.bytes), stored: s }))
-    if (verified.length > 0) await h.ingest(verified, a.head)
-  }
 }
 
 /** Appends an entry carrying `update` to `p`'s chain in `room` (the meta period), signed by `p`. */
@@ -144,7 +104,7 @@ describe('encrypted rooms of an organisation', () => {
     })
     await appendRaw(c, room, forged)
     await c.messenger.pushTo(a.net.peerId, room)
-    await untilHolds(b, c, room)
+    await untilHolds(b, c, room, WAIT)
     // dave, a member of the org but not of the room, writes a record adding himself
     const joining = encodeKeyRecord({
       room,
@@ -154,7 +114,7 @@ describe('encrypted rooms of an organisation', () => {
     })
     await appendRaw(d, room, joining)
     await d.messenger.pushTo(a.net.peerId, room)
-    await untilHolds(b, d, room)
+    await untilHolds(b, d, room, WAIT)
     // b stores both (signed by org members) but neither counts: members and the epoch stay
     expect((await keyRecords(b, room)).length).toBe(3)
     expect(await b.messenger.encrypted.members(room)).toEqual([idOf(b), idOf(c)].sort())
@@ -190,7 +150,7 @@ describe('encrypted rooms of an organisation', () => {
       )
     }, WAIT)
     expect(await c.messenger.encrypted.members(room)).toEqual([idOf(b), idOf(c)].sort())
-    await untilHolds(c, b, room)
+    await untilHolds(c, b, room, WAIT)
     const posted = await c.messenger.post(room, 'after the revocation')
     await vi.waitFor(
       async () => expect(await textsOf(b, room)).toEqual(['before', 'after the revocation']),
@@ -210,7 +170,7 @@ describe('encrypted rooms of an organisation', () => {
     // dave is cut off; even handed every entry directly, he stores them and reads nothing new
     await vi.waitFor(() => expect(a.net.peers()).not.toContain(d.net.peerId), WAIT)
     await relayAll(c, d, room)
-    await untilHolds(d, c, room)
+    await untilHolds(d, c, room, WAIT)
     expect(await textsOf(d, room)).toEqual(['before'])
     const locked = await d.messenger.get(room)!.locked()
     expect(locked.map((e) => e.seq)).toContain(posted.seq)
@@ -237,11 +197,11 @@ describe('encrypted rooms of an organisation', () => {
         [idOf(b), idOf(c)].sort(),
       )
     }, WAIT)
-    await untilHolds(b, c, room)
-    await untilHolds(c, b, room)
+    await untilHolds(b, c, room, WAIT)
+    await untilHolds(c, b, room, WAIT)
     await b.messenger.post(room, 'after')
     await vi.waitFor(async () => expect(await textsOf(c, room)).toEqual(['before', 'after']), WAIT)
-    await untilHolds(d, b, room)
+    await untilHolds(d, b, room, WAIT)
     expect(await textsOf(d, room)).toEqual(['before'])
   })
 
@@ -254,7 +214,7 @@ describe('encrypted rooms of an organisation', () => {
     await b.messenger.post(room, 'one')
     for (const p of [c, d]) await p.messenger.join(room)
     await vi.waitFor(async () => expect(await textsOf(c, room)).toEqual(['one']), WAIT)
-    await untilHolds(c, b, room)
+    await untilHolds(c, b, room, WAIT)
     // both remove dave at the same moment: neither has the other's record when writing
     const hb = b.messenger.get(room)!
     const hc = c.messenger.get(room)!
@@ -265,8 +225,8 @@ describe('encrypted rooms of an organisation', () => {
     ])
     await b.messenger.syncNow()
     await c.messenger.syncNow()
-    await untilHolds(b, c, room)
-    await untilHolds(c, b, room)
+    await untilHolds(b, c, room, WAIT)
+    await untilHolds(c, b, room, WAIT)
     const current = (p: OrgPeer): string => {
       const plan = p.messenger.get(room)!.keys.plan(undefined)
       if (!('epoch' in plan)) throw new Error('no current epoch')
@@ -280,7 +240,7 @@ describe('encrypted rooms of an organisation', () => {
         async () => expect((await textsOf(p, room)).sort()).toEqual(['from b', 'from c', 'one']),
         WAIT,
       )
-    await untilHolds(d, b, room)
+    await untilHolds(d, b, room, WAIT)
     expect(await textsOf(d, room)).toEqual(['one'])
   })
 
@@ -298,7 +258,7 @@ describe('encrypted rooms of an organisation', () => {
       async () => expect(await textsOf(c, room)).toEqual(['epoch one', 'epoch two']),
       WAIT,
     )
-    await untilHolds(a, b, room)
+    await untilHolds(a, b, room, WAIT)
 
     // alice's second device: her first device (online) hands it the room
     const b2Signer = newNodeSigner()
@@ -343,7 +303,7 @@ describe('encrypted rooms of an organisation', () => {
         expect(await b.messenger.encrypted.members(room)).toContain(authorId(c2Signer.publicKey)),
       WAIT,
     )
-    await untilHolds(a, b, room)
+    await untilHolds(a, b, room, WAIT)
     await b.stop()
     await b2.stop()
     const c2 = await set.add({

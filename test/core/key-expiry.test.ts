@@ -5,8 +5,8 @@
  * key record, it does not sleep.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { META_PERIOD, authorId, decodeEntry } from '../../src/crdt/entry.ts'
-import { decodeKeyRecord, updateKind } from '../../src/crdt/e2ee.ts'
+import { authorId } from '../../src/crdt/entry.ts'
+import { idOf, keyRecords } from '../helpers/org-history.ts'
 import {
   OrgPeerSet,
   connectOrg,
@@ -22,18 +22,11 @@ afterEach(() => set.teardown())
 const WAIT = { timeout: 20_000, interval: 50 }
 const VALIDITY_MS = 10_000
 
-const idOf = (p: OrgPeer): string => p.messenger.authorId
-
-/** The recipients of every key record `p` stores in `room`, in store order. */
+/** The recipients of every key record `p` stores in `room` that hands out a key, in store order. */
 async function recipientSets(p: OrgPeer, room: string): Promise<string[][]> {
-  const out: string[][] = []
-  for (const s of await p.store.periodEntries(room, META_PERIOD)) {
-    const e = decodeEntry(s.bytes)
-    if (updateKind(e.update) !== 'keys') continue
-    const r = decodeKeyRecord(e.update)
-    if (r.keyed !== undefined) out.push(r.recipients.map(authorId).sort())
-  }
-  return out
+  return (await keyRecords(p, room))
+    .filter((r) => r.record.keyed !== undefined)
+    .map((r) => r.record.recipients.map(authorId).sort())
 }
 
 describe('certificate expiry and room keys', () => {

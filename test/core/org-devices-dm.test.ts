@@ -16,26 +16,17 @@ import {
   connectOrg,
   newNodeSigner,
   startOffice,
-  startOrgClient,
   tcpAddr,
   type OrgPeer,
 } from '../helpers/org-peers.ts'
 
 const set = new OrgPeerSet()
-const clients: ParleyClient[] = []
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.stop()
-  await set.teardown()
-})
+afterEach(() => set.teardown())
 
 const WAIT = { timeout: 20_000, interval: 100 }
 
 /** The web app's client over an org peer, signed in as `userId` (stopped after each test). */
-async function clientOf(p: OrgPeer, userId: string): Promise<ParleyClient> {
-  const client = await startOrgClient(p, userId)
-  clients.push(client)
-  return client
-}
+const clientOf = (p: OrgPeer, userId: string): Promise<ParleyClient> => set.client(p, userId)
 
 /** Office Node peer A, admin alice on B with her client, carol's first device C with hers. */
 async function office() {

@@ -28,19 +28,11 @@ import {
 } from '../helpers/org-peers.ts'
 
 const set = new OrgPeerSet()
-const clients: ParleyClient[] = []
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.stop()
-  await set.teardown()
-})
+afterEach(() => set.teardown())
 const WAIT = { timeout: 20_000, interval: 50 }
 
 /** The web app's client over an org peer, signed in as `userId` (stopped after each test). */
-async function clientOf(p: OrgPeer, userId: string): Promise<ParleyClient> {
-  const client = await startOrgClient(p, userId)
-  clients.push(client)
-  return client
-}
+const clientOf = (p: OrgPeer, userId: string): Promise<ParleyClient> => set.client(p, userId)
 
 describe('private rooms in the client', () => {
   it('[PRIV1] created with people, joined by notice, hidden from others, members managed by the creator', async () => {

@@ -8,7 +8,7 @@ import { decodeEntry, encodeEntry, periodOf, signHead, type Entry } from '../../
 import { PeriodDoc } from '../../src/crdt/period-doc.ts'
 import { sealUpdate } from '../../src/crdt/e2ee.ts'
 import type { EntryRefusal } from '../../src/core/org.ts'
-import type { Verified } from '../../src/core/room-history.ts'
+import { relayAll, untilHolds } from '../helpers/org-history.ts'
 import {
   OrgPeerSet,
   connectOrg,
@@ -37,17 +37,6 @@ function backdatingClock(): { clock: HybridClock; backdate(wall: number): void }
     backdate(w) {
       wall = w
     },
-  }
-}
-
-/** Hands every stored entry of `room` on `from` that `to` lacks to `to` directly (a relay). */
-async function relayAll(from: OrgPeer, to: OrgPeer, room: string): Promise<void> {
-  const h = await to.messenger.join(room)
-  for (const a of await from.messenger.get(room)!.authors()) {
-    const have = h.author(a.author)?.contig ?? 0
-    const stored = await from.store.entries(room, a.author, have + 1, a.head.seq)
-    const verified: Verified[] = stored.map((s) => ({ entry: decodeEntry(s.bytes), stored: s }))
-    if (verified.length > 0) await h.ingest(verified, a.head)
   }
 }
 
@@ -114,15 +103,6 @@ describe('revocation cut', () => {
     }
   })
 })
-
-/** Waits until `p` holds every entry `from` holds in `room`. */
-async function untilHolds(p: OrgPeer, from: OrgPeer, room: string): Promise<void> {
-  await vi.waitFor(async () => {
-    const h = await p.messenger.join(room)
-    for (const a of await from.messenger.get(room)!.authors())
-      expect(h.author(a.author)?.contig ?? 0).toBeGreaterThanOrEqual(a.head.seq)
-  }, WAIT)
-}
 
 /**
  * `p` posts `text` in `room` stamped `wall`, sealed under the epoch key it still holds, as its next
@@ -224,18 +204,18 @@ describe('removal cut of a private room', () => {
     // carol writes while a member — in the meta document, so that her Yjs clock in today's
     // document stays 0 for the hand-made entry below
     await c.messenger.createRoom(room, { topic: 'set by carol' })
-    for (const p of [b, d]) await untilHolds(p, c, room)
+    for (const p of [b, d]) await untilHolds(p, c, room, WAIT)
     const old = c.messenger.get(room)!.keys.plan(undefined)
     if (!('key' in old)) throw new Error('carol holds the current epoch')
 
     const removedAt = Date.now()
     await b.messenger.encrypted.removeMember(room, c.messenger.authorId)
-    for (const p of [c, d]) await untilHolds(p, b, room)
+    for (const p of [c, d]) await untilHolds(p, b, room, WAIT)
     // stamped before the removal: by the clock alone carol was still a member then
     const sneaked = await writeBackdated(c, room, 'sneaked back', removedAt - 1, old)
     for (const p of [b, d]) {
       await c.messenger.pushTo(p.net.peerId, room, signal()).catch(() => 0)
-      await untilHolds(p, c, room)
+      await untilHolds(p, c, room, WAIT)
     }
     await b.messenger.post(room, 'after')
     for (const p of [b, d]) {

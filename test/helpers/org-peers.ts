@@ -48,6 +48,14 @@ export const newNodeSigner = (): DeviceSigner => createNodeSigner(new Uint8Array
 export class OrgPeerSet {
   readonly peers: OrgPeer[] = []
   readonly dirs: string[] = []
+  readonly #clients: ParleyClient[] = []
+
+  /** The web app's client over `p`, signed in as `userId`, started; stopped by {@link teardown}. */
+  async client(p: OrgPeer, userId: string): Promise<ParleyClient> {
+    const client = await startOrgClient(p, userId)
+    this.#clients.push(client)
+    return client
+  }
 
   /** A started peer of the org given by `root` and `networkKey`, holding `records`. */
   async add(init: {
@@ -146,6 +154,7 @@ export class OrgPeerSet {
   }
 
   async teardown(): Promise<void> {
+    for (const c of this.#clients.splice(0)) await c.stop()
     for (const p of this.peers.splice(0)) await p.stop()
     for (const d of this.dirs.splice(0)) rmSync(d, { recursive: true, force: true })
   }
