@@ -6,9 +6,9 @@
  *
  *   sender     enter → write     composer, RoomState/ParleyClient/Messenger.post, the write queue
  *              write → signed    Yjs update, seal (dm), entry encode + SHA-256, head signature
- *              signed → stored   the IndexedDB commit of the entry and head
- *   transport  stored → published  frame encode, gossipsub publish until it handed the frame to
- *                                  each peer's stream (on the sender's thread)
+ *   transport  signed → published  frame encode, gossipsub publish until it handed the frame to
+ *                                  each peer's stream (on the sender's thread), while the
+ *                                  sender's IndexedDB commit (signed → stored, off the path) runs
  *              published → gossip  yamux, Noise, WebRTC or WebSocket (+ the Node relay), receive
  *                                  and decode on the other page
  *   receiver   gossip → verified  head signature check (worker round trip), chain check
@@ -21,12 +21,16 @@ import { writeFileSync } from 'node:fs'
 import type { Page } from 'playwright-core'
 import { distribution, round } from './stats.ts'
 
-/** [who, from, to]: `s:`/`r:` are the sender's and the receiver's stamps. */
+/**
+ * [who, from, to]: `s:`/`r:` are the sender's and the receiver's stamps. The `sender*` stage runs
+ * beside the path (the publish does not wait for it) and is not one of the stages whose per-sample
+ * sum is the end to end.
+ */
 export const STAGES = [
   ['sender', 's:enter', 's:write'],
   ['sender', 's:write', 's:signed'],
-  ['sender', 's:signed', 's:stored'],
-  ['transport', 's:stored', 's:published'],
+  ['sender*', 's:signed', 's:stored'],
+  ['transport', 's:signed', 's:published'],
   ['transport', 's:published', 'r:gossip'],
   ['receiver', 'r:gossip', 'r:verified'],
   ['receiver', 'r:verified', 'r:stored'],
@@ -135,30 +139,35 @@ export function split(enter: number, shown: number, sender: Mark[], receiver: Ma
   return out
 }
 
-/** Median and p90 of each stage over the samples, rounded (ms). */
-export function breakdown(samples: readonly Split[]): Record<string, { p50: number; p90: number }> {
-  const out: Record<string, { p50: number; p90: number }> = {}
+export interface StageStats {
+  p50: number
+  p90: number
+  /** Means add up (medians do not): the path's stage means sum to the end to end's mean. */
+  mean: number
+}
+
+/** Median, p90 and mean of each stage over the samples, rounded (ms). */
+export function breakdown(samples: readonly Split[]): Record<string, StageStats> {
+  const out: Record<string, StageStats> = {}
   for (const [, from, to] of STAGES) {
     const name = stageName(from, to)
     const xs = samples.map((s) => s[name]).filter((x): x is number => x !== undefined)
     if (xs.length === 0) continue
     const d = distribution(xs)
-    out[name] = { p50: round(d.p50), p90: round(d.p90) }
+    out[name] = { p50: round(d.p50), p90: round(d.p90), mean: round(d.mean) }
   }
   return out
 }
 
-/** The breakdown as text lines: stage, p50, p90, and who it belongs to. */
-export function formatBreakdown(
-  title: string,
-  b: Record<string, { p50: number; p90: number }>,
-): string {
-  const lines = [`${title} (ms)     p50      p90`]
+/** The breakdown as text lines: stage, p50, p90, mean, and who it belongs to. */
+export function formatBreakdown(title: string, b: Record<string, StageStats>): string {
+  const lines = [`${title} (ms)     p50      p90     mean`]
   for (const [side, from, to] of STAGES) {
     const s = b[stageName(from, to)]
     if (s === undefined) continue
     const label = `  ${side.padEnd(9)} ${stageName(from, to)}`
-    lines.push(`${label.padEnd(38)}${String(s.p50).padStart(7)}  ${String(s.p90).padStart(7)}`)
+    const cols = [s.p50, s.p90, s.mean].map((x) => String(x).padStart(7)).join('  ')
+    lines.push(`${label.padEnd(38)}${cols}`)
   }
   return lines.join('\n')
 }

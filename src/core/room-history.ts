@@ -105,6 +105,8 @@ export class RoomHistory {
   #closed = false
   /** A local batch is being written: document changes are told once it is published. */
   #holding = false
+  /** Our entries that went out but that the store refused: stored with the next batch. */
+  #unsaved: StoredEntry[] = []
   #held = false
   /** Removal cuts whose documents were rebuilt (`author:cutSeq:headSeq`). */
   readonly #removalsApplied = new Set<string>()
@@ -348,7 +350,11 @@ export class RoomHistory {
     }
   }
 
-  /** Writes a batch into the documents, chains and signs it once, stores it, then publishes. */
+  /**
+   * Writes a batch into the documents, chains and signs it once, then stores and publishes it at
+   * the same time: the store's write is issued first (IndexedDB holds it before any byte leaves),
+   * the push goes out while it commits, and the batch resolves once it is stored.
+   */
   async #writeBatch(batch: QueuedWrite[]): Promise<void> {
     const { identity, clock } = this.#init
     const me = identity.signer.publicKey
@@ -362,7 +368,7 @@ export class RoomHistory {
     const sealer = new BatchSealer(this.#keys, me, (k) => this.#authors.get(hex(k))?.head)
     const done = this.#docs.beginWrite()
     // Each touched document keeps its Yjs update in memory until the entry is stored (then it is
-    // written; dropped if the write fails): see PersistedPeriod.deferWrites.
+    // written; dropped if the batch fails before it is published): see PersistedPeriod.deferWrites.
     const held = new Map<number, (write: boolean) => void>()
     const docOf = async (period: number): Promise<LoadedDoc> => {
       const d = await this.#docs.doc(period)
@@ -374,6 +380,16 @@ export class RoomHistory {
     // The UI re-reads and re-renders on a change: that waits until the batch is published, so
     // that it never runs between our write and the network (the other peers see it sooner).
     this.#holding = true
+    let holding = true
+    const unhold = (): void => {
+      if (!holding) return
+      holding = false
+      this.#holding = false
+      if (this.#held) {
+        this.#held = false
+        this.#init.onChange()
+      }
+    }
     const append = async (period: number, update: Uint8Array, hlc: Hlc): Promise<void> => {
       seq += 1
       const entry: Entry = { room: this.room, author: me, seq, prev, hlc, period, update }
@@ -385,6 +401,7 @@ export class RoomHistory {
       d.covers.set(hex(me), seq)
       d.dirty = true
     }
+    let head: StoredHead
     try {
       for (const w of batch) {
         const hlc = clock.now()
@@ -406,33 +423,48 @@ export class RoomHistory {
       if (closing !== undefined) await append(META_PERIOD, closing, clock.now())
       if (closing !== undefined || batch.some((w) => w.op.kind === 'members')) this.#held = true
       const { sig } = await signHead(identity.signer, this.room, seq, prev)
-      const head: StoredHead = { author: me, seq, hash: prev, sig }
+      head = { author: me, seq, hash: prev, sig }
       this.#mark('signed', me, seq)
-      await this.#store.append(
-        this.room,
-        verified.map((v) => v.stored),
-        head,
-      )
-      this.#mark('stored', me, seq)
-      this.#authors.set(hex(me), { author: me, contig: Math.max(seq, cur?.contig ?? 0), head })
-      await sealer.commit(verified.map((v) => v.entry))
-      batch.forEach((w, i) => w.resolve(results[i]))
-      const published = this.#init.onLocal(this.room, head, verified)
-      // The held document updates are written once the entries are on their way to the peers.
-      const release = (): void => held.forEach((write) => write(true))
-      void Promise.resolve(published).then(release, release)
     } catch (err) {
-      // The documents may hold changes that never reached the store: rebuild them from it.
+      // Nothing left this device: the documents may hold changes no entry holds, rebuild them.
       for (const release of held.values()) release(false)
       for (const period of touched) this.#docs.drop(period)
+      done()
+      unhold()
+      throw err
+    }
+    // From here the entries are out: the chain moves on in memory whatever the store says (peers
+    // hold them; signing another entry at one of these seqs would fork the chain). Our own entries
+    // that an earlier store write refused are stored again with these.
+    const mine = [...this.#unsaved, ...verified.map((v) => v.stored)]
+    const stored = this.#store.append(this.room, mine, head)
+    stored.catch(() => undefined)
+    this.#authors.set(hex(me), { author: me, contig: cur?.contig ?? 0, head })
+    const published = Promise.resolve(this.#init.onLocal(this.room, head, verified))
+    void published.then(unhold, unhold)
+    try {
+      await sealer.commit(verified.map((v) => v.entry))
+      await stored
+      this.#unsaved = []
+      this.#mark('stored', me, seq)
+      const now = this.#authors.get(hex(me))
+      this.#authors.set(hex(me), {
+        author: me,
+        contig: Math.max(seq, now?.contig ?? 0),
+        head: now !== undefined && now.head.seq > seq ? now.head : head,
+      })
+      batch.forEach((w, i) => w.resolve(results[i]))
+    } catch (err) {
+      // The documents keep the changes (they went out; the store takes them with the next batch).
+      this.#unsaved = mine
       throw err
     } finally {
+      // The held document updates are written once the entries are stored and on their way.
+      const release = (): void => held.forEach((write) => write(true))
+      void published.then(release, release)
       done()
-      this.#holding = false
-      if (this.#held) {
-        this.#held = false
-        this.#init.onChange()
-      }
+      await published.catch(() => undefined)
+      unhold()
     }
   }
 

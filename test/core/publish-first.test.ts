@@ -1,0 +1,133 @@
+/**
+ * A local write is published while its entries are being stored (src/core/room-history.ts): the
+ * peers get it without waiting for this device's commit, the post still resolves only once it is
+ * stored, and a store that refuses the write after the entries went out does not fork the chain.
+ * Real libp2p over TCP on 127.0.0.1, SQLite stores; the sender's store is wrapped to hold or refuse
+ * the appends of its own entries.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { PeerSet, connect, untilTexts, type TestPeer } from '../helpers/peers.ts'
+import { StorageError, hex, type HistoryStore } from '../../src/core/store.ts'
+import { parseMessageId } from '../../src/crdt/schema.ts'
+import { dmRoomId } from '../../src/crdt/e2ee.ts'
+import { roomTopic } from '../../src/net/constants.ts'
+
+/** Runs `before` ahead of each append of `p`'s own entries (a slow or failing store). */
+function wrapOwnAppends(p: TestPeer, before: () => Promise<void>): void {
+  const me = hex(p.messenger.identity.signer.publicKey)
+  const append = p.store.append.bind(p.store)
+  p.store.append = (async (room, entries, head) => {
+    if (head !== undefined && hex(head.author) === me) await before()
+    return append(room, entries, head)
+  }) satisfies HistoryStore['append']
+}
+
+/** `p`'s chain in `room` as `on` stores it: contiguous up to the head? */
+async function chainOf(on: TestPeer, p: TestPeer, room: string) {
+  const me = hex(p.messenger.identity.signer.publicKey)
+  const a = (await on.store.authors(room)).find((x) => hex(x.author) === me)
+  return { contig: a?.contig, head: a?.head.seq }
+}
+
+/** Waits until `a` knows `b` subscribed to `room`'s topic (a publish then reaches it). */
+async function gossipLinked(a: TestPeer, b: TestPeer, room: string): Promise<void> {
+  await vi.waitFor(() => expect(a.net.topicPeers(roomTopic(room))).toContain(b.net.peerId), {
+    timeout: 20_000,
+  })
+}
+
+const seqOf = async (p: TestPeer, room: string, text: string): Promise<number | undefined> => {
+  const m = (await p.messenger.messages(room)).find((x) => x.text === text)
+  return m === undefined ? undefined : parseMessageId(m.id)?.seq
+}
+
+describe('a local write is published while it is stored', () => {
+  const set = new PeerSet()
+  afterEach(() => set.teardown())
+
+  it('[PUB1] a peer shows the message while the sender is still storing it; the post resolves once stored', async () => {
+    const [a, b] = [await set.add(), await set.add()]
+    await connect(a, b)
+    await a.messenger.post('general', 'first')
+    await untilTexts(b, 'general', ['first'])
+    await gossipLinked(a, b, 'general')
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    let waiting = 0
+    wrapOwnAppends(a, async () => {
+      waiting += 1
+      await gate
+    })
+    let resolved = false
+    const posting = a.messenger.post('general', 'second').then((p) => ((resolved = true), p))
+    try {
+      // Before: the push went out only after the store's commit, which waits here.
+      await untilTexts(b, 'general', ['first', 'second'])
+      expect(waiting).toBe(1)
+      expect(resolved).toBe(false)
+      expect(await chainOf(a, a, 'general')).toEqual({ contig: 2, head: 2 })
+    } finally {
+      release()
+    }
+    const posted = await posting
+    expect(posted.seq).toBe(3)
+    expect(await chainOf(a, a, 'general')).toEqual({ contig: 3, head: 3 })
+    expect(await chainOf(b, a, 'general')).toEqual({ contig: 3, head: 3 })
+  })
+
+  it('[PUB2] a store that refuses a write after it went out: the error is told, the next write continues the chain and every peer takes it', async () => {
+    const [a, b] = [await set.add(), await set.add()]
+    await connect(a, b)
+    await a.messenger.post('general', 'first')
+    await untilTexts(b, 'general', ['first'])
+    await gossipLinked(a, b, 'general')
+    let refuse = true
+    wrapOwnAppends(a, async () => {
+      if (!refuse) return
+      refuse = false
+      throw new StorageError('could not store entries: the disk is full (test)')
+    })
+    const err = await a.messenger.post('general', 'out, not stored').catch((e: unknown) => e)
+    expect((err as Error).name).toBe('StorageError')
+    await untilTexts(b, 'general', ['first', 'out, not stored'])
+    // the message stays shown here (the peers hold it), and its entry is not stored yet
+    await untilTexts(a, 'general', ['first', 'out, not stored'])
+    expect(await chainOf(a, a, 'general')).toEqual({ contig: 2, head: 2 })
+
+    await a.messenger.post('general', 'next')
+    const texts = ['first', 'out, not stored', 'next']
+    await untilTexts(b, 'general', texts)
+    // no fork: the next entry follows the one that went out (seq + 1, its hash as prev, which b's
+    // chain check verified), and this device stored both
+    const out = await seqOf(a, 'general', 'out, not stored')
+    expect(await seqOf(b, 'general', 'next')).toBe(out! + 1)
+    expect(await chainOf(b, a, 'general')).toEqual({ contig: 4, head: 4 })
+    expect(await chainOf(a, a, 'general')).toEqual({ contig: 4, head: 4 })
+    for (const p of [a, b])
+      expect((await p.messenger.verifyHistory('general')).problems).toEqual([])
+    const again = set.track(await a.restart())
+    await untilTexts(again, 'general', texts)
+  })
+
+  it('[PUB3] an encrypted dm whose first write was refused by the store: the next write uses the same epoch, the other member reads both', async () => {
+    const [a, b] = [await set.add(), await set.add()]
+    await connect(a, b)
+    const members = [a.messenger.authorId, b.messenger.authorId].sort()
+    const room = dmRoomId(members[0]!, members[1]!)
+    let refuse = true
+    wrapOwnAppends(a, async () => {
+      if (!refuse) return
+      refuse = false
+      throw new StorageError('could not store entries: the disk is full (test)')
+    })
+    const err = await a.messenger.createRoom(room, { kind: 'dm', members }).catch((e: unknown) => e)
+    expect((err as Error).name).toBe('StorageError')
+    await a.messenger.post(room, 'lunch?')
+    const chain = await chainOf(a, a, room)
+    expect(chain.contig).toBe(chain.head)
+    await b.messenger.join(room)
+    await untilTexts(b, room, ['lunch?'])
+    expect((await b.messenger.verifyHistory(room)).problems).toEqual([])
+    expect(await b.messenger.get(room)!.locked()).toEqual([])
+  })
+})
