@@ -257,8 +257,16 @@ export class RoomHistory {
   }
 
   async #reloadAuthors(): Promise<void> {
+    const rows = await this.#store.authors(this.room)
+    const me = hex(this.#init.identity.signer.publicKey)
+    const mine = this.#authors.get(me)
     this.#authors.clear()
-    for (const a of await this.#store.authors(this.room)) this.#authors.set(hex(a.author), a)
+    for (const a of rows) this.#authors.set(hex(a.author), a)
+    // Our chain in memory can be ahead of the store (a batch published while it is stored, or one
+    // the store refused): that head stays, or the next write would sign another entry at its seq.
+    const stored = this.#authors.get(me)
+    if (mine !== undefined && mine.head.seq > (stored?.head.seq ?? 0))
+      this.#authors.set(me, { ...mine, contig: stored?.contig ?? 0 })
   }
 
   /**
