@@ -7,7 +7,7 @@
 import { createLogger } from '../net/logger.ts'
 import type { PeerConnectionInfo, Unsubscribe } from '../net/index.ts'
 import { parseMessageId } from '../crdt/schema.ts'
-import { isEncryptedRoom } from '../crdt/e2ee.ts'
+import { isEncryptedRoom } from '../crdt/room-ids.ts'
 import type { DisplayMessage } from '../crdt/display.ts'
 import {
   PEOPLE_ROOM,

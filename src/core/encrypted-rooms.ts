@@ -7,7 +7,7 @@
 import type { Unsubscribe } from '../net/index.ts'
 import { authorFromId, authorId } from '../crdt/entry.ts'
 import { createLogger } from '../net/logger.ts'
-import { PRIVATE_PREFIX, userRoomId } from '../crdt/e2ee.ts'
+import { PRIVATE_PREFIX, userRoomId } from '../crdt/room-ids.ts'
 import { ROOMS_ROOM, encodeRecord } from '../crdt/directory.ts'
 import type { RoomMeta } from '../crdt/schema.ts'
 import type { RoomHistory } from './room-history.ts'

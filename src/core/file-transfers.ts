@@ -18,7 +18,7 @@ import type { Attachment } from '../crdt/schema.ts'
 import type { Messenger } from './messenger.ts'
 import { ProgressMeter, type TransferProgress } from './files/progress.ts'
 import { FileStoreFullError } from './files/errors.ts'
-import { isEncryptedRoom } from '../crdt/e2ee.ts'
+import { isEncryptedRoom } from '../crdt/room-ids.ts'
 
 /** One upload or download as the UI shows it. */
 export interface TransferView extends TransferProgress {

@@ -14,7 +14,7 @@
  */
 import { createLogger } from '../net/logger.ts'
 import { authorId, equalBytes } from '../crdt/entry.ts'
-import { DM_PREFIX, PRIVATE_PREFIX, isEncryptedRoom } from '../crdt/e2ee.ts'
+import { DM_PREFIX, PRIVATE_PREFIX, isEncryptedRoom } from '../crdt/room-ids.ts'
 import { hex } from './store.ts'
 import type { RoomHistory } from './room-history.ts'
 import { NotOrgMemberError, type RoomDirectory } from './room-directory.ts'

@@ -11,7 +11,7 @@
  * (src/core/room-key-records.ts): another member's record removing someone does not count.
  */
 import { authorFromId } from '../crdt/entry.ts'
-import { PRIVATE_PREFIX, mayFound } from '../crdt/e2ee.ts'
+import { PRIVATE_PREFIX, mayFound } from '../crdt/room-ids.ts'
 import { MAX_NOTICE_MEMBERS, ROOMS_ROOM, encodeRecord } from '../crdt/directory.ts'
 import type { Messenger } from './messenger.ts'
 import type { OrgClient } from './org-client.ts'

@@ -8,7 +8,7 @@
  */
 import { createLogger } from '../net/logger.ts'
 import { authorFromId, authorId } from '../crdt/entry.ts'
-import { isEncryptedRoom, privateRoomId } from '../crdt/e2ee.ts'
+import { isEncryptedRoom, privateRoomId } from '../crdt/room-ids.ts'
 import type { RoomHistory } from './room-history.ts'
 import { NotRoomRemoverError, NotRoomMemberError, RoomKeyMissingError } from './room-keys.ts'
 

@@ -40,14 +40,8 @@
 import { createLogger } from '../net/logger.ts'
 import { authorId } from '../crdt/entry.ts'
 import { compareHlc } from '../crdt/hlc.ts'
-import {
-  DM_PREFIX,
-  epochHex,
-  isUserRoom,
-  mayFound,
-  userRoomId,
-  type KeyRecord,
-} from '../crdt/e2ee.ts'
+import { epochHex, type KeyRecord } from '../crdt/e2ee.ts'
+import { DM_PREFIX, isUserRoom, mayFound, userRoomId } from '../crdt/room-ids.ts'
 import { hex } from './store.ts'
 import type { RoomDirectory } from './room-directory.ts'
 

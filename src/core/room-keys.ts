@@ -12,8 +12,6 @@ import type { DeviceSigner } from '../crdt/crypto.ts'
 import {
   decodeKeyRecord,
   epochHex,
-  isEncryptedRoom,
-  isUserRoom,
   newEpoch,
   openHistory,
   openUpdate,
@@ -24,6 +22,7 @@ import {
   type EntryId,
   type KeyRecord,
 } from '../crdt/e2ee.ts'
+import { isEncryptedRoom, isUserRoom } from '../crdt/room-ids.ts'
 import { hex, type HistoryStore } from './store.ts'
 import { RemovedBeyondCutError, removalCuts, removalRefusal } from './removal-cut.ts'
 import { NotOrgMemberError, type RoomDirectory } from './room-directory.ts'

@@ -14,7 +14,7 @@ import {
 } from '../crdt/directory.ts'
 import type { Messenger } from './messenger.ts'
 import type { LocalState } from './local-state.ts'
-import { PRIVATE_PREFIX, dmRoomId } from '../crdt/e2ee.ts'
+import { PRIVATE_PREFIX, dmRoomId } from '../crdt/room-ids.ts'
 
 export interface RoomSummary {
   id: string

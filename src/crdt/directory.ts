@@ -14,7 +14,7 @@ import { compareHlc, type Hlc } from './hlc.ts'
 import { hasKeys, isAuthorSet } from './guards.ts'
 import { isRoomId } from './entry.ts'
 import { MAX_NAME_LENGTH, MAX_TOPIC_LENGTH } from './meta.ts'
-import { PRIVATE_PREFIX } from './e2ee.ts'
+import { PRIVATE_PREFIX } from './room-ids.ts'
 
 /** Room of profile records. */
 export const PEOPLE_ROOM = 'sys.people'

@@ -9,7 +9,7 @@ import { once } from 'node:events'
 import type { Messenger } from '../core/messenger.ts'
 import type { Attachment } from '../core/index.ts'
 import type { TransferProgress } from '../core/files/progress.ts'
-import { isEncryptedRoom } from '../crdt/e2ee.ts'
+import { isEncryptedRoom } from '../crdt/room-ids.ts'
 
 const TYPES: Record<string, string> = {
   '.png': 'image/png',

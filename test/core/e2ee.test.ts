@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { PeerSet, connect, untilTexts, type TestPeer } from '../helpers/peers.ts'
 import { META_PERIOD, encodeEntry, periodOf, signHead, type Entry } from '../../src/crdt/entry.ts'
-import { dmRoomId, sealUpdate, updateKind } from '../../src/crdt/e2ee.ts'
+import { sealUpdate, updateKind } from '../../src/crdt/e2ee.ts'
+import { dmRoomId } from '../../src/crdt/room-ids.ts'
 import { PeriodDoc } from '../../src/crdt/period-doc.ts'
 
 /** Every byte of the peer's SQLite files (database and write-ahead log). */

@@ -9,7 +9,7 @@ import { nodeCrypto } from '../../src/node/crypto-node.ts'
 import { redeemLink } from '../../src/core/org-join.ts'
 import type { ParleyClient } from '../../src/core/client.ts'
 import { authorId } from '../../src/crdt/entry.ts'
-import { dmRoomId, isUserRoom } from '../../src/crdt/e2ee.ts'
+import { dmRoomId, isUserRoom } from '../../src/crdt/room-ids.ts'
 import { ROOMS_ROOM, encodeRecord } from '../../src/crdt/directory.ts'
 import {
   OrgPeerSet,

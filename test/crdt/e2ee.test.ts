@@ -3,19 +3,16 @@ import { randomBytes } from 'node:crypto'
 import {
   KEYS_TAG,
   decodeKeyRecord,
-  dmRoomId,
   encodeKeyRecord,
-  isEncryptedRoom,
-  mayFound,
   newEpoch,
   openHistory,
   openUpdate,
   openWrap,
-  privateRoomId,
   sealUpdate,
   updateKind,
   epochHex,
 } from '../../src/crdt/e2ee.ts'
+import { dmRoomId, isEncryptedRoom, mayFound, privateRoomId } from '../../src/crdt/room-ids.ts'
 import { authorId } from '../../src/crdt/entry.ts'
 import { createNobleSigner } from '../../src/crdt/crypto.ts'
 import { createNodeSigner } from '../../src/node/crypto-node.ts'
