@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { PeerSet, connect, untilTexts, type TestPeer } from '../helpers/peers.ts'
 import { StorageError, hex, type HistoryStore } from '../../src/core/store.ts'
 import { parseMessageId } from '../../src/crdt/schema.ts'
-import { dmRoomId } from '../../src/crdt/e2ee.ts'
+import { dmRoomId } from '../../src/crdt/room-ids.ts'
 import { roomTopic } from '../../src/net/constants.ts'
 
 /** Runs `before` ahead of each append of `p`'s own entries (a slow or failing store). */
