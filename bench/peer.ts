@@ -7,6 +7,7 @@ import type { Cmd, Commands, Request, Response } from './lib/protocol.ts'
 import { startBenchPeer, type BenchPeer } from './peer/node.ts'
 import { flood, newest, report, send, track, waitTopic, watch } from './peer/live.ts'
 import { catchup, coldLoad, memSample } from './peer/history.ts'
+import { loadCheck, loadSend, loadWait, loadWatch } from './peer/load.ts'
 
 const name = process.argv[2] ?? 'peer'
 let peer: BenchPeer | undefined
@@ -51,6 +52,10 @@ const handlers: { [C in Cmd]: (args: Commands[C]['args']) => Promise<Commands[C]
     peer = loaded.peer
     return loaded.result
   },
+  loadSend: (args) => loadSend(need(), args),
+  loadWatch: (args) => loadWatch(need(), args),
+  loadWait: (args) => loadWait(need(), args),
+  loadCheck: (args) => loadCheck(need(), args),
   mem: async () => memSample(),
   timings: async () => need().timings.take(),
   async cpu() {

@@ -9,6 +9,8 @@
  *   npm run bench -- browser            # Chromium: browser→browser latency, 100k-room first paint,
  *                                       #   browser→browser file throughput (browser-files: only that)
  *   npm run bench -- node-files --file-mb=2048  # Node→Node file transfer (1 GiB default) beside raw TCP
+ *   npm run bench -- load               # the sustained-load smoke (10 peers, 30 s); the full run
+ *                                       #   (50 peers, 5 minutes) is `npm run bench:load`
  *
  * Prints a table (with the load average around each bench: other work shares the machine) and
  * writes bench/results/latest.json (latest-quick.json with --quick) and a dated copy.
@@ -23,6 +25,7 @@ import { catchupBench } from './catchup.ts'
 import { coldLoadBench, idleRss } from './cold-load.ts'
 import { browserBenches } from './browser.ts'
 import { browserFileBench } from './browser-files.ts'
+import { loadBench, loadOptions } from './load.ts'
 import { bundlePeer } from './lib/compiled.ts'
 import { TS_PEER, usePeerScript } from './lib/proc.ts'
 import { formatTable, machine, parseArgs, writeResults, type BenchResult } from './lib/report.ts'
@@ -68,6 +71,11 @@ export async function runAll(argv: readonly string[]): Promise<BenchResult[]> {
   await run('node-files', () => filesBench(opts, argv))
   if (wanted('browser')) done(await browserBenches(opts))
   await run('browser-files', () => browserFileBench(opts))
+  const loadArgs = [
+    '--quick',
+    ...(opts.profileDir === undefined ? [] : ['--profile', opts.profileDir]),
+  ]
+  await run('load', () => loadBench({ ...loadOptions(loadArgs), bundle: false }))
   const sizes = opts.quick ? [10_000] : [10_000, 100_000]
   const runs = opts.quick ? 1 : 3
   for (const count of sizes) {

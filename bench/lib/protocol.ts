@@ -5,6 +5,7 @@
  */
 import type { ByteCounts } from './counting-net.ts'
 import type { Timing } from './instrument.ts'
+import type { HeldCheck, Receipts } from './load-check.ts'
 
 export interface MemSample {
   /** Resident set size after a full GC (`--expose-gc`), bytes. */
@@ -24,6 +25,8 @@ export interface StartArgs {
   clock?: { startMs: number; stepMs: number }
   /** Timestamp every pubsub message on these rooms' topics (or raw topics for `net`). */
   recordTopics?: string[]
+  /** Peers dialled at start and redialled with backoff when lost (as mDNS would rediscover them). */
+  bootstrap?: string[]
 }
 
 export interface StartResult {
@@ -95,6 +98,17 @@ export interface ColdLoadResult {
   timingsAll: [string, Timing][]
 }
 
+/** A message a load writer posted (bench/load.ts). */
+export interface LoadSent {
+  room: string
+  seq: number
+  id: string
+  /** Before `post()` was called: the stamp in its text. */
+  tCall: number
+  /** When `post()` resolved (stored on the writer). */
+  tStored: number
+}
+
 export interface Commands {
   start: { args: StartArgs; result: StartResult }
   dial: { args: { addr: string }; result: { ms: number } }
@@ -136,6 +150,39 @@ export interface Commands {
   }
   /** Starts a messenger on an existing data dir and times the first page and the whole history. */
   coldLoad: { args: { dir: string; room: string }; result: ColdLoadResult }
+  /**
+   * Posts `rate` messages a second for `durationMs` from `startAt` (driver clock), each in one of
+   * `rooms` at random (seeded), each text stamped with its send time; `lag`: how late each was.
+   */
+  loadSend: {
+    args: {
+      name: string
+      rooms: string[]
+      rate: number
+      startAt: number
+      durationMs: number
+      bytes: number
+      seed: number
+    }
+    result: { sent: LoadSent[]; errors: string[]; lag: number[] }
+  }
+  /** Starts noting when each author's messages in `rooms` become held here. */
+  loadWatch: { args: { rooms: string[] }; result: Record<string, never> }
+  /** Waits (bounded) until this peer holds each author's chain up to `seq`; `missing`: entries not. */
+  loadWait: {
+    args: { expect: { room: string; author: string; seq: number }[]; timeoutMs: number }
+    result: { ms: number; missing: number }
+  }
+  /** Stops the watchers; checks every room's whole history against the ids reported as sent. */
+  loadCheck: {
+    args: { expect: { room: string; ids: string[] }[] }
+    result: {
+      checks: (HeldCheck & { room: string })[]
+      receipts: Receipts[]
+      /** Times a connected peer went away while watching. */
+      disconnects: number
+    }
+  }
   mem: { args: Record<string, never>; result: MemSample }
   /** Time spent in the store, crypto and signer since the last call, per method. */
   timings: { args: Record<string, never>; result: [string, Timing][] }

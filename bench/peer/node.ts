@@ -66,7 +66,13 @@ export async function startBenchPeer(args: StartArgs): Promise<BenchPeer> {
   const netKey = await settingOrCreate(store, 'net-key', generateNetKey)
   lap('openStore')
   const net = countingNet(
-    await createLibp2pNet({ privateKey: netKey, listen, mdns: false, transports: 'node' }),
+    await createLibp2pNet({
+      privateKey: netKey,
+      listen,
+      mdns: false,
+      transports: 'node',
+      ...(args.bootstrap === undefined ? {} : { bootstrap: args.bootstrap }),
+    }),
   )
   for (const room of args.recordTopics ?? []) net.recordTopic(roomTopic(room))
   lap('createNet')

@@ -1,0 +1,266 @@
+/**
+ * Sustained load (issue #6 §6): N Parley peers, each its own process (SQLite store, libp2p over TCP
+ * on 127.0.0.1, mDNS off), in an office of R rooms (bench/lib/load-plan.ts: a few always-on hubs
+ * hold every room, every device is in `general` and a few more), writing an aggregate paced rate
+ * for a duration, every message stamped with its send time. Then a bounded wait for convergence,
+ * and the check: every message reported as sent is shown exactly once by every member of its room;
+ * delivery latency per receiver; RSS of every process (sampled from /proc every 5 s) over the first
+ * minute against the last; CPU per role; the load average (other work shares this machine).
+ *
+ *   npm run bench:load                       # 50 peers, 20 rooms, 200 msg/s, 300 s
+ *   npm run bench:load -- --quick            # 10 peers, 30 s smoke
+ *   npm run bench:load -- --peers 30 --rooms 20 --rate 100 --duration 120
+ *     [--hubs 3] [--rooms-per-peer 4] [--hub-links 2] [--peer-links 1] [--seed 1]
+ *     [--converge 60] [--tsx] [--profile DIR]   # CPU profiles of hub 0 and the first device
+ */
+import { parseArgs } from 'node:util'
+import { fileURLToPath } from 'node:url'
+import { now, sleep } from './lib/clock.ts'
+import { bundlePeer } from './lib/compiled.ts'
+import { PeerProcess, stopAll, TS_PEER, usePeerScript } from './lib/proc.ts'
+import { planLoad, roomMembers, type LoadShape } from './lib/load-plan.ts'
+import { ProcSampler } from './lib/proc-sampler.ts'
+import { formatTable, tempDir, timed, writeResults, type BenchResult } from './lib/report.ts'
+import { analyseLoad, loadRows } from './lib/load-report.ts'
+import type { Commands, LoadSent, StartResult } from './lib/protocol.ts'
+
+export interface LoadOptions extends LoadShape {
+  rate: number
+  durationS: number
+  convergeS: number
+  bytes: number
+  /**
+   * Bundle the peer with esbuild and run it on plain Node (default), or use the peer script already
+   * chosen (`--tsx`: through tsx; bench/run.ts passes false and keeps its own choice).
+   */
+  bundle: boolean
+  profileDir?: string
+  quick: boolean
+}
+
+export function loadOptions(argv: readonly string[]): LoadOptions {
+  const { values: v } = parseArgs({
+    args: [...argv],
+    strict: false,
+    options: {
+      quick: { type: 'boolean', default: false },
+      peers: { type: 'string' },
+      rooms: { type: 'string', default: '20' },
+      rate: { type: 'string', default: '200' },
+      duration: { type: 'string' },
+      hubs: { type: 'string' },
+      'rooms-per-peer': { type: 'string', default: '4' },
+      'hub-links': { type: 'string', default: '2' },
+      'peer-links': { type: 'string', default: '1' },
+      seed: { type: 'string', default: '1' },
+      converge: { type: 'string', default: '60' },
+      tsx: { type: 'boolean', default: false },
+      profile: { type: 'string' },
+    },
+  })
+  const quick = v.quick === true
+  const num = (x: unknown, d: number): number => (x === undefined ? d : Number(x))
+  const peers = num(v.peers, quick ? 10 : 50)
+  return {
+    quick,
+    peers,
+    rooms: num(v.rooms, 20),
+    rate: num(v.rate, 200),
+    durationS: num(v.duration, quick ? 30 : 300),
+    hubs: num(v.hubs, Math.max(2, Math.round(peers / 16))),
+    roomsPerPeer: num(v['rooms-per-peer'], 4),
+    hubLinks: num(v['hub-links'], 2),
+    peerLinks: num(v['peer-links'], 1),
+    seed: num(v.seed, 1),
+    convergeS: num(v.converge, 60),
+    bytes: 200,
+    bundle: v.tsx !== true,
+    ...(typeof v.profile === 'string' ? { profileDir: v.profile } : {}),
+  }
+}
+
+/** Runs `fn` over `items`, `width` at a time. */
+async function inBatches<T, R>(
+  items: readonly T[],
+  width: number,
+  fn: (x: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = []
+  for (let i = 0; i < items.length; i += width)
+    out.push(...(await Promise.all(items.slice(i, i + width).map((x, k) => fn(x, i + k)))))
+  return out
+}
+
+const log = (msg: string): void =>
+  console.log(`[load ${new Date().toISOString().slice(11, 19)}] ${msg}`)
+
+export async function loadBench(o: LoadOptions): Promise<BenchResult> {
+  const label = `${o.peers} peers, ${o.rooms} rooms @${o.rate}/s × ${o.durationS} s`
+  return timed(`load ${label}`, async () => {
+    const plan = planLoad(o)
+    const members = roomMembers(plan)
+    if (o.bundle) usePeerScript(bundlePeer())
+    const dirs = plan.member.map((_, i) => tempDir(`load${i}`))
+    const profiled = new Set([plan.hubs[0], plan.writers[0]])
+    const procs = dirs.map((_, i) =>
+      PeerProcess.spawn({
+        name: plan.hubs.includes(i) ? `hub${i}` : `peer${i}`,
+        ...(o.profileDir !== undefined && profiled.has(i) ? { cpuProfDir: o.profileDir } : {}),
+      }),
+    )
+    const sampler = new ProcSampler(procs.map((p) => p.pid ?? 0))
+    try {
+      log(
+        `${label}: ${plan.hubs.length} hubs (every room, no writes), ${plan.writers.length} writers at ${(o.rate / plan.writers.length).toFixed(2)} msg/s each`,
+      )
+      sampler.start(5_000)
+      // Hubs first: each device knows the addresses of the peers it dials and redials them when
+      // a connection is lost, as mDNS would rediscover them on a LAN.
+      const infos: StartResult[] = []
+      const start = async (i: number): Promise<void> => {
+        const bootstrap = plan.dials[i]!.flatMap((t) =>
+          infos[t] === undefined ? [] : [infos[t].addr],
+        )
+        const args = {
+          dir: dirs[i]!.path,
+          kind: 'messenger',
+          rooms: plan.member[i]!,
+          bootstrap,
+        } as const
+        infos[i] = await procs[i]!.call('start', args, 120_000)
+      }
+      await inBatches(plan.hubs, 8, start)
+      await inBatches(plan.writers, 8, start)
+      log(`started ${procs.length} processes`)
+      await inBatches(procs, 8, async (p, i) => {
+        for (const t of plan.dials[i]!) await p.call('dial', { addr: infos[t]!.addr }, 60_000)
+      })
+      // Each peer waits until its connected neighbours in each of its rooms follow the room's topic.
+      const neighbours = plan.member.map(() => new Set<number>())
+      plan.dials.forEach((ts, i) =>
+        ts.forEach((t) => (neighbours[i]!.add(t), neighbours[t]!.add(i))),
+      )
+      await inBatches(procs, 8, async (p, i) => {
+        for (const room of plan.member[i]!) {
+          const n = [...neighbours[i]!].filter((x) => plan.member[x]!.includes(room)).length
+          if (n > 0) await p.call('waitTopic', { topic: room, n, timeoutMs: 60_000 }, 70_000)
+        }
+      })
+      await Promise.all(procs.map((p, i) => p.call('loadWatch', { rooms: plan.member[i]! })))
+      log(
+        `connected (${plan.dials.flat().length} dials) and subscribed; writing for ${o.durationS} s`,
+      )
+
+      const writerRate = o.rate / plan.writers.length
+      const startAt = now() + 2_000
+      const progress = setInterval(() => {
+        const l = sampler.load[sampler.load.length - 1]?.load1 ?? NaN
+        log(
+          `${Math.round((now() - startAt) / 1000)} s: load ${l.toFixed(1)}, RSS of all peers ${(sampler.totalRss() / 2 ** 30).toFixed(2)} GiB`,
+        )
+      }, 30_000)
+      type SendResult = Commands['loadSend']['result']
+      let sends: SendResult[]
+      try {
+        sends = await Promise.all(
+          plan.writers.map((w, k) =>
+            procs[w]!.call(
+              'loadSend',
+              {
+                name: procs[w]!.name,
+                rooms: plan.member[w]!,
+                rate: writerRate,
+                // Writers take turns: the aggregate is paced evenly.
+                startAt: startAt + (k / plan.writers.length) * (1000 / writerRate),
+                durationMs: o.durationS * 1000,
+                bytes: o.bytes,
+                seed: o.seed * 1000 + w,
+              },
+              o.durationS * 1000 + 180_000,
+            ),
+          ),
+        )
+      } finally {
+        clearInterval(progress)
+      }
+      const sentEnd = Math.max(...sends.flatMap((s) => s.sent.map((m) => m.tCall)))
+      log(
+        `sent ${sends.reduce((n, s) => n + s.sent.length, 0)}; waiting (≤ ${o.convergeS} s) for every member to hold them`,
+      )
+
+      const author = new Map(plan.writers.map((w) => [w, infos[w]!.author]))
+      const sent: (LoadSent & { writer: number })[] = plan.writers.flatMap((w, k) =>
+        sends[k]!.sent.map((m) => ({ ...m, writer: w })),
+      )
+      const heads = new Map<string, { room: string; author: string; seq: number }>()
+      for (const m of sent) {
+        const key = `${m.room} ${m.writer}`
+        const h = heads.get(key)
+        if (h === undefined || h.seq < m.seq)
+          heads.set(key, { room: m.room, author: author.get(m.writer)!, seq: m.seq })
+      }
+      const waited = await Promise.all(
+        procs.map((p, i) => {
+          const expect = [...heads.values()].filter(
+            (h) => plan.member[i]!.includes(h.room) && h.author !== infos[i]!.author,
+          )
+          return p.call(
+            'loadWait',
+            { expect, timeoutMs: o.convergeS * 1000 },
+            o.convergeS * 1000 + 60_000,
+          )
+        }),
+      )
+      const convergedAt = now()
+      sampler.stop()
+      log(
+        `converged in ${((convergedAt - sentEnd) / 1000).toFixed(1)} s after the last send; checking every peer's history`,
+      )
+      const ids = new Map<string, string[]>(plan.rooms.map((r) => [r, []]))
+      for (const m of sent) ids.get(m.room)!.push(m.id)
+      const checked = await inBatches(procs, 4, (p, i) =>
+        p.call(
+          'loadCheck',
+          { expect: plan.member[i]!.map((room) => ({ room, ids: ids.get(room)! })) },
+          300_000,
+        ),
+      )
+      const writerOf = new Map(plan.writers.map((w) => [infos[w]!.author, w]))
+      const analysis = analyseLoad({
+        o,
+        plan,
+        members,
+        sent: sent.map((m) => ({ ...m, author: author.get(m.writer)! })),
+        sends,
+        writerOf,
+        waited,
+        checked,
+        disconnects: checked.reduce((n, c) => n + c.disconnects, 0),
+        sampler,
+        startAt,
+        sentEnd,
+        convergedAt,
+        names: procs.map((p) => p.name),
+      })
+      return { rows: loadRows(label, analysis), details: analysis }
+    } finally {
+      sampler.stop()
+      await stopAll(procs)
+      for (const d of dirs) d.dispose()
+      if (o.bundle) usePeerScript(TS_PEER)
+    }
+  })
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const argv = process.argv.slice(2)
+  const o = loadOptions(argv)
+  const r = await loadBench(o)
+  await sleep(0)
+  console.log(`\n${formatTable([r])}\n`)
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  const suffix = o.quick ? '-quick' : ''
+  await writeResults(`load-latest${suffix}.json`, [r], argv)
+  const path = await writeResults(`load-${stamp}${suffix}.json`, [r], argv)
+  console.log(`results: ${path}`)
+}
