@@ -11,7 +11,7 @@
  *   npm run bench:load -- --quick            # 10 peers, 30 s smoke
  *   npm run bench:load -- --peers 30 --rooms 20 --rate 100 --duration 120
  *     [--hubs 3] [--rooms-per-peer 4] [--hub-links 2] [--peer-links 1] [--seed 1]
- *     [--converge 60] [--tsx] [--profile DIR]   # CPU profiles of hub 0 and the first device
+ *     [--converge 60] [--idle 15] [--tsx] [--profile DIR]   # CPU profiles of hub 0 and the first device
  */
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
@@ -28,6 +28,8 @@ export interface LoadOptions extends LoadShape {
   rate: number
   durationS: number
   convergeS: number
+  /** Seconds connected and idle before the first send (the CPU baseline). */
+  idleS: number
   bytes: number
   /**
    * Bundle the peer with esbuild and run it on plain Node (default), or use the peer script already
@@ -54,6 +56,7 @@ export function loadOptions(argv: readonly string[]): LoadOptions {
       'peer-links': { type: 'string', default: '1' },
       seed: { type: 'string', default: '1' },
       converge: { type: 'string', default: '60' },
+      idle: { type: 'string' },
       tsx: { type: 'boolean', default: false },
       profile: { type: 'string' },
     },
@@ -73,6 +76,7 @@ export function loadOptions(argv: readonly string[]): LoadOptions {
     peerLinks: num(v['peer-links'], 1),
     seed: num(v.seed, 1),
     convergeS: num(v.converge, 60),
+    idleS: num(v.idle, quick ? 5 : 15),
     bytes: 200,
     bundle: v.tsx !== true,
     ...(typeof v.profile === 'string' ? { profileDir: v.profile } : {}),
@@ -151,8 +155,14 @@ export async function loadBench(o: LoadOptions): Promise<BenchResult> {
         `connected (${plan.dials.flat().length} dials) and subscribed; writing for ${o.durationS} s`,
       )
 
+      // Connected and quiet: what the peers cost with no messages (presence, gossip heartbeats).
+      const idle = { from: now(), to: 0 }
+      sampler.sample()
+      await sleep(o.idleS * 1000)
+      sampler.sample()
+      idle.to = now()
       const writerRate = o.rate / plan.writers.length
-      const startAt = now() + 2_000
+      const startAt = now() + 1_000
       const progress = setInterval(() => {
         const l = sampler.load[sampler.load.length - 1]?.load1 ?? NaN
         log(
@@ -237,6 +247,7 @@ export async function loadBench(o: LoadOptions): Promise<BenchResult> {
         checked,
         disconnects: checked.reduce((n, c) => n + c.disconnects, 0),
         sampler,
+        idle,
         startAt,
         sentEnd,
         convergedAt,

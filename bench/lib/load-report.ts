@@ -31,6 +31,8 @@ export interface LoadInput {
   /** Connections lost (counted on both ends) from the watch to the end check. */
   disconnects: number
   sampler: ProcSampler
+  /** Connected, nothing sent: the CPU baseline. */
+  idle: { from: number; to: number }
   startAt: number
   sentEnd: number
   convergedAt: number
@@ -62,8 +64,18 @@ export interface LoadAnalysis {
     maxGrowthPeer: string
     perProcess: { peer: string; firstMiB: number; lastMiB: number; growth: number }[]
   }
-  /** From the first send until converged; `msPerReceipt`: all peers' CPU over the (message, member) pairs. */
-  cpu: { cores: number; hubMsPerS: number; deviceMsPerS: number; msPerReceipt: number }
+  /**
+   * From the first send until converged. `idleCores`: all peers connected and quiet. `msPerReceipt`:
+   * all peers' CPU above that idle baseline over the (message, member) pairs: what one message
+   * costs per member, its send, relaying and repair included.
+   */
+  cpu: {
+    cores: number
+    idleCores: number
+    hubMsPerS: number
+    deviceMsPerS: number
+    msPerReceipt: number
+  }
   load: { mean: number; min: number; max: number }
   roomSizes: Record<string, number>
 }
@@ -88,6 +100,10 @@ export function analyseLoad(x: LoadInput): LoadAnalysis {
   const worst = perProcess.reduce((a, b) => (b.growth > a.growth ? b : a))
   const cpu = x.names.map((_, i) => x.sampler.cpuBetween(i, x.startAt, x.convergedAt))
   const cpuMs = x.convergedAt - x.startAt
+  const idleMs = x.idle.to - x.idle.from
+  const idleCpu = x.names.map((_, i) => x.sampler.cpuBetween(i, x.idle.from, x.idle.to))
+  const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0)
+  const idleCores = sum(idleCpu) / idleMs
   const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
   const perS = (idx: readonly number[]): number => mean(idx.map((i) => cpu[i]!)) / (cpuMs / 1000)
   const loads = x.sampler.load
@@ -131,8 +147,9 @@ export function analyseLoad(x: LoadInput): LoadAnalysis {
       perProcess: perProcess.map((p) => ({ ...p, growth: round(p.growth) })),
     },
     cpu: {
-      cores: cpu.reduce((a, b) => a + b, 0) / cpuMs,
-      msPerReceipt: cpu.reduce((a, b) => a + b, 0) / (lat.all.n + lat.unseen),
+      cores: sum(cpu) / cpuMs,
+      idleCores,
+      msPerReceipt: (sum(cpu) - idleCores * cpuMs) / (lat.all.n + lat.unseen),
       hubMsPerS: perS(x.plan.hubs),
       deviceMsPerS: perS(x.plan.writers),
     },
@@ -201,9 +218,13 @@ export function loadRows(label: string, a: LoadAnalysis): Row[] {
       value: a.memory.firstMiB,
       unit: `→ ${a.memory.lastMiB} MiB`,
     },
-    { name: 'CPU cores used by all peers', value: a.cpu.cores, unit: 'cores' },
     {
-      name: 'CPU per message held by a member (all peers)',
+      name: 'CPU cores used by all peers, running (idle)',
+      value: a.cpu.cores,
+      unit: `(${round(a.cpu.idleCores)})`,
+    },
+    {
+      name: 'CPU per message held by a member, above idle',
       value: a.cpu.msPerReceipt,
       unit: 'ms (sends and relaying included)',
     },
