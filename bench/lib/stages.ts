@@ -12,8 +12,9 @@
  *              published → gossip  yamux, Noise, WebRTC or WebSocket (+ the Node relay), receive
  *                                  and decode on the other page
  *   receiver   gossip → verified  head signature check (worker round trip), chain check
- *              verified → stored  IndexedDB commit
- *              stored → applied   key records, decrypt, Yjs apply (y-indexeddb write starts)
+ *              verified → applied decrypt, Yjs apply to the loaded document, while the IndexedDB
+ *                                 commit (verified → stored, off the path) runs; a document not
+ *                                 loaded is applied after the commit
  *              applied → read     room change → ParleyClient → RoomState re-reads the room
  *              read → shown       Svelte renders the new row (MutationObserver stamp)
  */
@@ -22,9 +23,9 @@ import type { Page } from 'playwright-core'
 import { distribution, round } from './stats.ts'
 
 /**
- * [who, from, to]: `s:`/`r:` are the sender's and the receiver's stamps. The `sender*` stage runs
- * beside the path (the publish does not wait for it) and is not one of the stages whose per-sample
- * sum is the end to end.
+ * [who, from, to]: `s:`/`r:` are the sender's and the receiver's stamps. The `*` stages (the two
+ * IndexedDB commits) run beside the path — nothing on it waits for them — and are not among the
+ * stages whose per-sample sum is the end to end.
  */
 export const STAGES = [
   ['sender', 's:enter', 's:write'],
@@ -33,8 +34,8 @@ export const STAGES = [
   ['transport', 's:signed', 's:published'],
   ['transport', 's:published', 'r:gossip'],
   ['receiver', 'r:gossip', 'r:verified'],
-  ['receiver', 'r:verified', 'r:stored'],
-  ['receiver', 'r:stored', 'r:applied'],
+  ['receiver*', 'r:verified', 'r:stored'],
+  ['receiver', 'r:verified', 'r:applied'],
   ['receiver', 'r:applied', 'r:read'],
   ['receiver', 'r:read', 'r:shown'],
 ] as const

@@ -161,6 +161,35 @@ export class PeriodCache {
     if (d.dirty) this.scheduleSnapshot()
   }
 
+  /**
+   * Applies a live push's entries (ascending per author) to their period's document while the store
+   * writes them, if that document is loaded; stops at the first one that does not apply in order
+   * (the store-backed {@link apply} after the write takes it). Until the returned function is told
+   * the store's answer the document's updates are held and no snapshot or covers are saved: `true`
+   * writes them, `false` forgets the document (it is rebuilt from what is stored). Undefined when
+   * nothing was applied ahead.
+   */
+  async applyAhead(
+    period: number,
+    entries: readonly Entry[],
+  ): Promise<((stored: boolean) => void) | undefined> {
+    const d = await this.#docs.get(period)?.catch(() => undefined)
+    if (d === undefined || d.behind) return undefined
+    const release = d.persisted?.deferWrites()
+    const done = this.beginWrite()
+    d.doc.batch(() => {
+      for (const entry of entries) {
+        const outcome = this.applyEntry(d, entry)
+        if (outcome === 'gap' || outcome === 'locked') break
+      }
+    })
+    return (stored) => {
+      release?.(stored)
+      if (!stored) this.drop(period)
+      done()
+    }
+  }
+
   /** Applies to a loaded document every stored entry of its period it does not contain yet. */
   async applyStored(period: number, d: LoadedDoc): Promise<void> {
     this.#replay(d, await this.#init.store.periodEntries(this.#room, period, d.covers))

@@ -278,11 +278,23 @@ export class RoomHistory {
       ({ entries, head } = await this.#init.gate(this.room, entries, head))
     if (entries.length === 0 && head === undefined) return
     const last = entries.at(-1)?.entry
-    await this.#store.append(
+    const storing = this.#store.append(
       this.room,
       entries.map((v) => v.stored),
       head,
     )
+    storing.catch(() => undefined)
+    // The loaded documents take the entries while they are stored (the UI shows them sooner); the
+    // author states — what heads, digests and delivery acknowledgements claim — only once stored.
+    const ahead = await this.#applyAhead(entries)
+    if (ahead.length > 0 && last !== undefined) this.#mark('applied', last.author, last.seq)
+    try {
+      await storing
+    } catch (err) {
+      for (const release of ahead) release(false)
+      throw err
+    }
+    for (const release of ahead) release(true)
     if (last !== undefined) this.#mark('stored', last.author, last.seq)
     this.#advanceAuthors(entries, head)
     for (const v of entries) this.#init.clock.observe(v.entry.hlc)
@@ -308,7 +320,24 @@ export class RoomHistory {
       entries.some((v) => v.entry.period === META_PERIOD && updateKind(v.entry.update) === 'keys')
     )
       await this.#applyRemovals()
-    if (last !== undefined) this.#mark('applied', last.author, last.seq)
+    if (last !== undefined && ahead.length === 0) this.#mark('applied', last.author, last.seq)
+  }
+
+  /** Applies readable document entries to their loaded documents ahead of their store write. */
+  async #applyAhead(entries: readonly Verified[]): Promise<((stored: boolean) => void)[]> {
+    if (!this.#keys.readable || entries.some((v) => v.entry.period === META_PERIOD)) return []
+    const byPeriod = new Map<number, Entry[]>()
+    for (const { entry } of entries) {
+      const list = byPeriod.get(entry.period)
+      if (list === undefined) byPeriod.set(entry.period, [entry])
+      else list.push(entry)
+    }
+    const out: ((stored: boolean) => void)[] = []
+    for (const [period, list] of byPeriod) {
+      const release = await this.#docs.applyAhead(period, list)
+      if (release !== undefined) out.push(release)
+    }
+    return out
   }
 
   #advanceAuthors(entries: readonly Verified[], head: StoredHead | undefined): void {

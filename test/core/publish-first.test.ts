@@ -2,8 +2,9 @@
  * A local write is published while its entries are being stored (src/core/room-history.ts): the
  * peers get it without waiting for this device's commit, the post still resolves only once it is
  * stored, and a store that refuses the write after the entries went out does not fork the chain.
- * Real libp2p over TCP on 127.0.0.1, SQLite stores; the sender's store is wrapped to hold or refuse
- * the appends of its own entries.
+ * A received entry is applied to its loaded document while it is stored, and claimed (author
+ * states: heads, digests, delivery acknowledgements) only once stored. Real libp2p over TCP on
+ * 127.0.0.1, SQLite stores, wrapped to hold or refuse the appends of one author's entries.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { PeerSet, connect, untilTexts, type TestPeer } from '../helpers/peers.ts'
@@ -13,8 +14,8 @@ import { dmRoomId } from '../../src/crdt/room-ids.ts'
 import { roomTopic } from '../../src/net/constants.ts'
 
 /** Runs `before` ahead of each append of `p`'s own entries (a slow or failing store). */
-function wrapOwnAppends(p: TestPeer, before: () => Promise<void>): void {
-  const me = hex(p.messenger.identity.signer.publicKey)
+function wrapOwnAppends(p: TestPeer, before: () => Promise<void>, of: TestPeer = p): void {
+  const me = hex(of.messenger.identity.signer.publicKey)
   const append = p.store.append.bind(p.store)
   p.store.append = (async (room, entries, head) => {
     if (head !== undefined && hex(head.author) === me) await before()
@@ -129,5 +130,71 @@ describe('a local write is published while it is stored', () => {
     await untilTexts(b, room, ['lunch?'])
     expect((await b.messenger.verifyHistory(room)).problems).toEqual([])
     expect(await b.messenger.get(room)!.locked()).toEqual([])
+  })
+
+  it('[PUB4] a received message is shown while the receiver stores it; its author state moves only once stored', async () => {
+    const [a, b] = [await set.add(), await set.add()]
+    await connect(a, b)
+    await a.messenger.post('general', 'first')
+    await untilTexts(b, 'general', ['first'])
+    await gossipLinked(a, b, 'general')
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    let waiting = 0
+    wrapOwnAppends(
+      b,
+      async () => {
+        waiting += 1
+        await gate
+      },
+      a,
+    )
+    try {
+      await a.messenger.post('general', 'second')
+      // Before: applied only after the receiver's commit, which waits here.
+      await untilTexts(b, 'general', ['first', 'second'])
+      expect(waiting).toBeGreaterThanOrEqual(1)
+      expect(await chainOf(b, a, 'general')).toEqual({ contig: 2, head: 2 })
+      const held = b.messenger.get('general')!.author(a.messenger.identity.signer.publicKey)
+      expect(held?.head.seq).toBe(2)
+    } finally {
+      release()
+    }
+    await untilTexts(b, 'general', ['first', 'second'])
+    await vi.waitFor(async () =>
+      expect(await chainOf(b, a, 'general')).toEqual({ contig: 3, head: 3 }),
+    )
+    expect(b.messenger.get('general')!.author(a.messenger.identity.signer.publicKey)?.contig).toBe(
+      3,
+    )
+  })
+
+  it('[PUB5] a receiver whose store refuses a pushed entry gets it again, stores it and shows it once', async () => {
+    const [a, b] = [await set.add(), await set.add()]
+    await connect(a, b)
+    await a.messenger.post('general', 'first')
+    await untilTexts(b, 'general', ['first'])
+    await gossipLinked(a, b, 'general')
+    let refused = 0
+    wrapOwnAppends(
+      b,
+      async () => {
+        if (refused > 0) return
+        refused += 1
+        throw new StorageError('could not store entries: the disk is full (test)')
+      },
+      a,
+    )
+    await a.messenger.post('general', 'refused once')
+    await vi.waitFor(() => expect(refused).toBe(1), { timeout: 20_000 })
+    // b gets it again (a pull: b's heads do not claim it), stores it and shows it once
+    await a.messenger.post('general', 'then')
+    await untilTexts(b, 'general', ['first', 'refused once', 'then'])
+    await vi.waitFor(async () =>
+      expect(await chainOf(b, a, 'general')).toEqual({ contig: 4, head: 4 }),
+    )
+    expect((await b.messenger.verifyHistory('general')).problems).toEqual([])
+    const again = set.track(await b.restart())
+    await untilTexts(again, 'general', ['first', 'refused once', 'then'])
   })
 })
