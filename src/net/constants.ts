@@ -82,3 +82,36 @@ export const MAX_BLOCKED_PEERS = 1_024
 
 /** Open connections one not-yet-admitted peer may have; more are refused by the connection gater. */
 export const MAX_UNADMITTED_CONNECTIONS = 4
+
+/**
+ * The libp2p protocol on which an admitted Node peer asks another for a bulk side channel (a
+ * token and a secret for one plain TCP connection: bulk.ts).
+ */
+export const BULK_PROTOCOL = '/parley/bulk/1.0.0'
+
+/** A bulk token not redeemed within this is forgotten. */
+export const BULK_TOKEN_TTL_MS = 10_000
+
+/** Bulk tokens outstanding at most (over all peers); more requests for one are refused. */
+export const MAX_BULK_TOKENS = 256
+
+/** Connections to the bulk listener that have not yet shown a token, at most. */
+export const MAX_BULK_HANDSHAKES = 64
+
+/** A connection to the bulk listener must show its token, and get its answer, within this. */
+export const BULK_HANDSHAKE_MS = 5_000
+
+/** Opening a bulk channel (token over libp2p, TCP connect, handshake) may take this long. */
+export const BULK_OPEN_TIMEOUT_MS = 5_000
+
+/** A bulk channel idle on the client for this long is closed. */
+export const BULK_IDLE_CLIENT_MS = 20_000
+
+/** A bulk channel idle on the server for this long is closed (longer than the client's). */
+export const BULK_IDLE_SERVER_MS = 60_000
+
+/** Idle bulk channels kept per peer by the client. */
+export const MAX_IDLE_BULK_CHANNELS = 4
+
+/** After failing to open a bulk channel to a peer, its requests use the libp2p stream this long. */
+export const BULK_RETRY_MS = 60_000

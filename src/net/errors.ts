@@ -105,3 +105,16 @@ export class AdmissionRefusedError extends Error {
     this.reason = reason
   }
 }
+
+/**
+ * A bulk side channel (bulk.ts) broke its protocol: an unknown or expired token, a record larger
+ * than allowed, one that fails authentication (wrong key, a flipped bit, a replay), or a record of
+ * the wrong kind. The channel is closed and the event logged; the peer keeps serving.
+ */
+export class BulkChannelError extends Error {
+  static override name = 'BulkChannelError'
+  constructor(message = 'Bulk channel protocol error', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'BulkChannelError'
+  }
+}

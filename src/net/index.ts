@@ -25,6 +25,18 @@ export interface AbortOptions {
   signal?: AbortSignal
 }
 
+export interface RequestOptions extends AbortOptions {
+  /**
+   * The answer may be large (file chunks): between two Node peers connected over TCP it may travel
+   * on a bulk side channel (a plain TCP connection keyed through the libp2p one, src/net/bulk.ts)
+   * instead of the libp2p stream, falling back to the stream whenever no channel can be opened.
+   * Same frames, same errors either way. Only for requests that may be sent twice: a channel kept
+   * from an earlier request that turns out closed before any answer is retried on another.
+   * @default false
+   */
+  bulk?: boolean
+}
+
 /** A pubsub message as delivered to a subscriber. */
 export interface NetMessage {
   topic: string
@@ -122,7 +134,7 @@ export interface PeerNet {
    * failed or the link dropped mid-response), `FrameTooLargeError`, `AbortError` (`signal` fired),
    * `NotStartedError`. Breaking out of the loop cancels the request.
    */
-  request(peer: PeerIdString, data: Uint8Array, options?: AbortOptions): AsyncIterable<Uint8Array>
+  request(peer: PeerIdString, data: Uint8Array, options?: RequestOptions): AsyncIterable<Uint8Array>
   /** Connects to a peer by multiaddr (`/p2p/<id>` optional); resolves with its id. */
   dial(multiaddr: string, options?: AbortOptions): Promise<PeerIdString>
   /** Our listening addresses, each with /p2p/<our id>; empty while stopped. */
@@ -155,6 +167,7 @@ export {
   PRESENCE_TOPIC,
   ROOMS_TOPIC,
   SYNC_PROTOCOL,
+  BULK_PROTOCOL,
   roomTopic,
 } from './constants.ts'
 export * from './errors.ts'

@@ -23,7 +23,7 @@ import { parseMultiaddr, PeerTracker } from './peers.ts'
 import { SyncProtocol } from './request.ts'
 import { loadProtector, loadTransports, type TransportProfile } from './transports.ts'
 import { verifyWebRtcLinks } from './webrtc-check.ts'
-import type { AbortOptions, Admission, PeerIdString, PeerNet } from './index.ts'
+import type { AbortOptions, Admission, PeerIdString, PeerNet, RequestHandler } from './index.ts'
 
 export { generateNetKey, peerIdOfKey } from './keys.ts'
 export type { TransportProfile } from './transports.ts'
@@ -94,6 +94,14 @@ export interface Libp2pNetInit {
    * @default none: an open network
    */
   networkKey?: Uint8Array
+  /**
+   * The bulk side channel for `request(…, { bulk: true })` between Node peers (src/net/bulk.ts): a
+   * plain TCP listener on the hosts of the TCP `listen` addresses, on `port` (@default 0: one the
+   * system picks). `announcePort` tells peers another port (port forwarding). Off: such requests
+   * take the libp2p stream like every other.
+   * @default on for the `node` profile, off otherwise
+   */
+  bulk?: boolean | { port?: number; announcePort?: number }
 }
 
 /** Dependencies a caller may inject instead of the defaults. */
@@ -143,6 +151,19 @@ export async function createLibp2pNet(
   const gossip = new GossipRouter(log, gate)
   const sync = new SyncProtocol(log, { runOnLimitedConnection, gate })
   const transport = await loadTransports(profile, peerIdFromPrivateKey(privateKey).toString())
+  const listen = init.listen ?? transport.defaultListen
+  let handler: RequestHandler | undefined
+  const bulk =
+    profile === 'node' && init.bulk !== false
+      ? new (await import('./bulk.ts')).BulkChannels({
+          log,
+          gate,
+          handler: () => handler,
+          listen,
+          port: typeof init.bulk === 'object' ? init.bulk.port : undefined,
+          announcePort: typeof init.bulk === 'object' ? init.bulk.announcePort : undefined,
+        })
+      : undefined
   const connectionProtector =
     init.networkKey === undefined ? undefined : await loadProtector(init.networkKey, profile)
   const connectionGater = { ...gate?.gater(), ...transport.connectionGater }
@@ -169,7 +190,7 @@ export async function createLibp2pNet(
     start: false,
     privateKey,
     logger,
-    addresses: { listen: init.listen ?? transport.defaultListen, announce: init.announce ?? [] },
+    addresses: { listen, announce: init.announce ?? [] },
     transports: transport.transports,
     connectionEncrypters: [profile === 'browser' ? noise({ crypto: ladderNoiseCrypto }) : noise()],
     streamMuxers: [yamux()],
@@ -206,7 +227,9 @@ export async function createLibp2pNet(
           await gate?.attach(node)
           gossip.attach(pubsub)
           await sync.attach(node)
+          await bulk?.attach(node)
         } catch (err) {
+          await bulk?.detach()
           gossip.detach()
           await gate?.detach()
           await node.stop()
@@ -224,6 +247,7 @@ export async function createLibp2pNet(
         stopVerifying()
         tracker.detach()
         gossip.detach()
+        await bulk?.detach()
         await sync.detach()
         await gate?.detach()
         await node.stop()
@@ -238,8 +262,18 @@ export async function createLibp2pNet(
     peers: () => tracker.peers(),
     topicPeers: (topic) => gossip.topicPeers(topic),
     connections: () => tracker.connections(),
-    handle: (handler) => sync.handle(handler),
-    request: (peer, data, options) => sync.request(peer, data, options),
+    handle(h) {
+      handler = h
+      const off = sync.handle(h)
+      return () => {
+        off()
+        if (handler === h) handler = undefined
+      }
+    },
+    request: (peer, data, options = {}) =>
+      options.bulk === true && bulk !== undefined
+        ? bulk.request(peer, data, options, () => sync.request(peer, data, options))
+        : sync.request(peer, data, options),
     async dial(addr: string, options: AbortOptions = {}): Promise<PeerIdString> {
       assertStarted('dial')
       const ma = parseMultiaddr(addr)

@@ -244,7 +244,8 @@ class ChunkFetch {
     let t = performance.now()
     try {
       const request = encodeFileFrame({ type: 'chunks-request', id, indices })
-      for await (const frame of net.request(peer, request, { signal })) {
+      // Between Node peers the chunks may come over the net's bulk side channel (same frames).
+      for await (const frame of net.request(peer, request, { signal, bulk: true })) {
         const now = performance.now()
         stats.waitMs += now - t
         t = now
