@@ -255,7 +255,10 @@ class ChunkFetch {
           throw new Error(`unexpected ${f.type} frame`)
         }
         pending.delete(f.index)
-        storing.push(this.#checkAndStore(peer, ps, f.index, f.bytes))
+        const stored = this.#checkAndStore(peer, ps, f.index, f.bytes)
+        // Awaited below (settled); until then a failed write (a full disk) is not unhandled.
+        stored.catch(() => undefined)
+        storing.push(stored)
         if (ps.bad || this.#fatal !== undefined) break
       }
       await settled(storing)
