@@ -125,7 +125,47 @@ export class RecordReader {
 
   /** True while part of a record has arrived but not all of it. */
   get partial(): boolean {
-    return this.#buffered > 0 || this.#want >= 0
+    return this.#buffered > 0 || this.#want >= 0 || this.#headerFill > 0
+  }
+
+  // Zero-copy input (a socket's `onread`): the socket reads straight into the record's buffer.
+  // Use either this pair or `push`, never both on one reader.
+  readonly #header = Buffer.alloc(LENGTH_BYTES)
+  #headerFill = 0
+  #record: Buffer | undefined
+  #fill = 0
+
+  /** Where the next read must land: the rest of the length, or the rest of the record. */
+  target(): Buffer {
+    return this.#record === undefined
+      ? this.#header.subarray(this.#headerFill)
+      : this.#record.subarray(this.#fill)
+  }
+
+  /** `n` bytes were read into `target()`: the record they complete, if any. Throws as `push`. */
+  filled(n: number): BulkRecord | undefined {
+    if (this.#record === undefined) {
+      this.#headerFill += n
+      if (this.#headerFill < LENGTH_BYTES) return undefined
+      this.#headerFill = 0
+      this.#want = this.#checkLength(this.#header.readUInt32BE(0))
+      this.#record = Buffer.allocUnsafeSlow(this.#want + TAG_BYTES)
+      this.#fill = 0
+      return undefined
+    }
+    this.#fill += n
+    if (this.#fill < this.#record.byteLength) return undefined
+    const rec = this.#open(this.#record, this.#want)
+    this.#record = undefined
+    this.#want = -1
+    return rec
+  }
+
+  #checkLength(length: number): number {
+    if (length < 1 || length > this.#maxBody + 1) {
+      throw new BulkChannelError(`Record of ${length} bytes (at most ${this.#maxBody + 1})`)
+    }
+    return length
   }
 
   /** Feeds bytes; returns the records they complete, in order. Throws `BulkChannelError`. */
@@ -138,11 +178,7 @@ export class RecordReader {
     for (;;) {
       if (this.#want < 0) {
         if (this.#buffered < LENGTH_BYTES) break
-        const length = this.#take(LENGTH_BYTES).readUInt32BE(0)
-        if (length < 1 || length > this.#maxBody + 1) {
-          throw new BulkChannelError(`Record of ${length} bytes (at most ${this.#maxBody + 1})`)
-        }
-        this.#want = length
+        this.#want = this.#checkLength(this.#take(LENGTH_BYTES).readUInt32BE(0))
       }
       if (this.#buffered < this.#want + TAG_BYTES) break
       const sealed = this.#take(this.#want + TAG_BYTES)

@@ -30,14 +30,24 @@ export class RecordSocket {
   #wake: (() => void) | undefined
   readonly #onClose = new Set<() => void>()
 
-  /** `initial`: bytes already read from the socket past the handshake. */
-  constructor(socket: Socket, keys: ChannelKeys, maxBody: number, log: Logger, what: string) {
+  /**
+   * With `reader`, the socket was opened with `onread` reading into `reader.target()` and calling
+   * `filled` (zero-copy: see `zeroCopyRead`); without it, records come from `data` events.
+   */
+  constructor(
+    socket: Socket,
+    keys: ChannelKeys,
+    maxBody: number,
+    log: Logger,
+    what: string,
+    reader?: RecordReader,
+  ) {
     this.#socket = socket
     this.#sealer = new RecordSealer(keys.send, maxBody)
-    this.#reader = new RecordReader(keys.receive, maxBody)
+    this.#reader = reader ?? new RecordReader(keys.receive, maxBody)
     this.#log = log
     this.#what = what
-    socket.on('data', this.#onData)
+    if (reader === undefined) socket.on('data', this.#onData)
     socket.on('close', this.#onSocketClose)
     socket.on('error', (err) => this.#fail(new ResponseAbortedError(err.message, { cause: err })))
   }
@@ -96,6 +106,28 @@ export class RecordSocket {
   close(): void {
     this.#socket.destroy()
     this.#closeNow()
+  }
+
+  /**
+   * `n` bytes were read into the reader's target. Returns false (which stops reading) only once
+   * closed: to hold records back it pauses the socket, which in `onread` mode stops reading too,
+   * and which `next` undoes (a false return alone leaves the socket neither paused nor reading).
+   */
+  filled(n: number): boolean {
+    if (this.#closed) return false
+    try {
+      const rec = this.#reader.filled(n)
+      if (rec !== undefined) {
+        this.#queue.push(rec)
+        this.#notify()
+      }
+    } catch (err) {
+      this.#log.error('bulk channel %s: %s - closing it', this.#what, (err as Error).message)
+      this.#fail(err instanceof BulkChannelError ? err : new BulkChannelError(String(err)))
+      return false
+    }
+    if (this.#queue.length >= HIGH_WATER) this.#socket.pause()
+    return true
   }
 
   readonly #onData = (chunk: Buffer): void => {

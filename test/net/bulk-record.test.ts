@@ -58,6 +58,31 @@ describe('bulk records', () => {
     }
   })
 
+  it("reading straight into the record (a socket's onread) gives the same records", () => {
+    const { client, server } = pair()
+    const sealer = new RecordSealer(client.send, MAX)
+    const bodies = [randomBytes(MAX), new Uint8Array(0), randomBytes(5_000)]
+    const stream = wire(bodies.flatMap((b) => sealer.seal(RecordKind.frame, b)))
+    const reader = new RecordReader(server.receive, MAX)
+    const got: BulkRecord[] = []
+    for (let at = 0, step = 1; at < stream.length; step = (step * 7) % 9_973) {
+      const target = reader.target()
+      const n = Math.min(step, target.length, stream.length - at)
+      stream.copy(target, 0, at, at + n)
+      at += n
+      const rec = reader.filled(n)
+      if (rec !== undefined) got.push(rec)
+    }
+    expect(reader.partial).toBe(false)
+    got.forEach((r, i) => expect(Buffer.compare(r.body, Buffer.from(bodies[i]!))).toBe(0))
+    expect(got).toHaveLength(bodies.length)
+    const header = Buffer.alloc(4)
+    header.writeUInt32BE(MAX + 2, 0)
+    const hostile = new RecordReader(server.receive, MAX)
+    header.copy(hostile.target())
+    expect(caught(() => hostile.filled(4)).name).toBe('BulkChannelError')
+  })
+
   it('a flipped bit anywhere in a record fails authentication', () => {
     const { client, server } = pair()
     const sealed = wire(

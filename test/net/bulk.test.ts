@@ -197,6 +197,23 @@ describe('bulk side channel (libp2p on TCP 127.0.0.1)', () => {
     expect(proxy.connections).toBe(4)
   })
 
+  it('a slow requester holds the sender back and still gets every frame in order', async () => {
+    const { server, client, proxy } = await pair()
+    const many = Array.from({ length: 48 }, (_, i) => bytes(256 * 1024, 100 + i))
+    server.handle(async function* () {
+      yield* many
+    })
+    const got: Uint8Array[] = []
+    for await (const frame of client.request(server.peerId, Uint8Array.of(7), { bulk: true })) {
+      got.push(frame)
+      // A consumer slower than the socket: records wait, the socket pauses and resumes.
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    expect(got.length).toBe(many.length)
+    expect(got.every((f, i) => sameBytes(f, many[i]))).toBe(true)
+    expect(proxy.connections).toBe(1)
+  })
+
   it('a requester that stops reading ends the handler and frees the channel', async () => {
     const { server, client, proxy } = await pair()
     let stopped = false
