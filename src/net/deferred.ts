@@ -16,6 +16,7 @@ import type {
   PeerIdString,
   PeerNet,
   RequestHandler,
+  RequestOptions,
   Unsubscribe,
 } from './index.ts'
 
@@ -104,7 +105,11 @@ export class DeferredNet implements PeerNet {
     return this.#hold((net) => net.handle(handler))
   }
 
-  request(peer: PeerIdString, data: Uint8Array, options?: AbortOptions): AsyncIterable<Uint8Array> {
+  request(
+    peer: PeerIdString,
+    data: Uint8Array,
+    options?: RequestOptions,
+  ): AsyncIterable<Uint8Array> {
     const net = this.#net
     if (net !== undefined) return net.request(peer, data, options)
     return {
