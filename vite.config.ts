@@ -14,12 +14,14 @@ export default defineConfig({
   root: here('./src/ui'),
   plugins: [svelte({ configFile: false })],
   resolve: {
-    alias: {
-      '@libp2p/tcp': here('./src/ui/lib/node-only.ts'),
-      '@libp2p/mdns': here('./src/ui/lib/node-only.ts'),
-      '@libp2p/memory': here('./src/ui/lib/node-only.ts'),
-      'sodium-native': here('./src/ui/lib/node-only.ts'),
-    },
+    alias: [
+      ...['@libp2p/tcp', '@libp2p/mdns', '@libp2p/memory', 'sodium-native'].map((find) => ({
+        find,
+        replacement: here('./src/ui/lib/node-only.ts'),
+      })),
+      // The bulk side channel (node:net, node:crypto), loaded by src/net/libp2p.ts for `node` only.
+      { find: /^\.\/bulk\.ts$/, replacement: here('./src/ui/lib/node-only.ts') },
+    ],
   },
   build: {
     outDir: here('./dist'),
