@@ -13,6 +13,25 @@ import { messageId } from './message-id.ts'
 import { callSafely } from './safe.ts'
 import type { AbortOptions, NetMessage, PeerIdString, Unsubscribe } from './index.ts'
 
+/**
+ * The gossipsub mesh sized for an office LAN, where mDNS connects every peer to every other and the
+ * author flood-publishes to each of them directly (`floodPublish`). Every mesh peer a receiver keeps
+ * gets a forwarded copy of each message — in a full mesh a copy the target already has — so the
+ * mesh degree multiplies the transport work of every message. Gossipsub's defaults (D 6, 4–12),
+ * made for blockchains of thousands of peers, had each of 11 office peers forwarding every message
+ * to 6–10 others (issue #6, docs/benchmarks.md "1→10: where the time went"). A degree of 3 (2–5)
+ * still gives every peer two or more forwarding routes for the peers it is not linked to (browsers
+ * behind a relay, a link down), and gossip (IHAVE to 6 non-mesh peers a heartbeat) repairs the rest.
+ */
+export const GOSSIP_MESH = { D: 3, Dlo: 2, Dhi: 5, Dout: 1, Dscore: 2 } as const
+
+/**
+ * Messages below this size send no IDONTWANT. The default (512 bytes) had every receiver tell each
+ * mesh peer about every chat message: one more frame per mesh peer, as costly to send as the
+ * forwarded copy it might save — and it saves none when the author reached everyone at once.
+ */
+export const IDONTWANT_MIN_BYTES = 16 * 1024
+
 /** Gossipsub configured for Parley: unsigned, content-addressed, flood-published, never throwing on zero peers. */
 export function parleyGossipsub(init: {
   runOnLimitedConnection: boolean
@@ -28,6 +47,8 @@ export function parleyGossipsub(init: {
     // Send our own messages straight to every peer on the topic, not just the mesh: lowest latency on
     // a small LAN, and a message published right after a peer subscribed still reaches it.
     floodPublish: true,
+    ...GOSSIP_MESH,
+    idontwantMinDataSize: IDONTWANT_MIN_BYTES,
     runOnLimitedConnection: init.runOnLimitedConnection,
   })
 }
