@@ -41,7 +41,7 @@ function caught(fn: () => unknown): Error {
 }
 
 describe('bulk records', () => {
-  it('a record opens byte-identical however the bytes are split', () => {
+  it('[BREC1] a record opens byte-identical however the bytes are split', () => {
     const { client, server } = pair()
     const sealer = new RecordSealer(client.send, MAX)
     const bodies = [randomBytes(MAX), randomBytes(1), new Uint8Array(0), randomBytes(4_000)]
@@ -58,7 +58,7 @@ describe('bulk records', () => {
     }
   })
 
-  it("reading straight into the record (a socket's onread) gives the same records", () => {
+  it("[BREC6] reading straight into the record (a socket's onread) gives the same records", () => {
     const { client, server } = pair()
     const sealer = new RecordSealer(client.send, MAX)
     const bodies = [randomBytes(MAX), new Uint8Array(0), randomBytes(5_000)]
@@ -83,7 +83,7 @@ describe('bulk records', () => {
     expect(caught(() => hostile.filled(4)).name).toBe('BulkChannelError')
   })
 
-  it('a flipped bit anywhere in a record fails authentication', () => {
+  it('[BREC2] a flipped bit anywhere in a record fails authentication', () => {
     const { client, server } = pair()
     const sealed = wire(
       new RecordSealer(client.send, MAX).seal(RecordKind.request, randomBytes(300)),
@@ -96,7 +96,7 @@ describe('bulk records', () => {
     }
   })
 
-  it('a replayed record, the wrong direction and another channel are refused', () => {
+  it('[BREC3] a replayed record, the wrong direction and another channel are refused', () => {
     const { client, server } = pair()
     const sealer = new RecordSealer(client.send, MAX)
     const first = wire(sealer.seal(RecordKind.request, randomBytes(10)))
@@ -110,7 +110,7 @@ describe('bulk records', () => {
     expect(caught(() => other.push(first)).name).toBe('BulkChannelError')
   })
 
-  it('keys are bound to both peer ids', () => {
+  it('[BREC4] keys are bound to both peer ids', () => {
     const secret = randomBytes(32)
     const token = randomBytes(32)
     const a = channelKeys(secret, token, SERVER, CLIENT, 'client')
@@ -121,7 +121,7 @@ describe('bulk records', () => {
     )
   })
 
-  it('an oversized or empty length is refused before any body is buffered', () => {
+  it('[BREC5] an oversized or empty length is refused before any body is buffered', () => {
     const { server } = pair()
     for (const length of [0, MAX + 2, 0xffffffff]) {
       const header = Buffer.alloc(4)

@@ -10,6 +10,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLibp2pNet, type Libp2pNetInit } from '../../src/net/libp2p.ts'
 import type { PeerNet, RequestHandler } from '../../src/net/index.ts'
+import { tcpHosts } from '../../src/net/bulk.ts'
 import { bytes, collect, firstAddress, rejection, sameBytes, until } from './helpers.ts'
 
 const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
@@ -23,6 +24,8 @@ interface Proxy {
   /** Bytes carried server → client, over all connections. */
   down: number
   connections: number
+  /** Proxied connections still open. */
+  open: number
   /** The first 32 bytes the first client sent (its token). */
   firstToken: Buffer | undefined
   /** Tampering for the next connections (by their index, 0-based). */
@@ -36,6 +39,7 @@ async function startProxy(target: number): Promise<Proxy> {
     port: 0,
     down: 0,
     connections: 0,
+    open: 0,
     firstToken: undefined,
     tamper: () => ({}),
     close: () =>
@@ -64,6 +68,8 @@ async function startProxy(target: number): Promise<Proxy> {
     const index = proxy.connections++
     const upstream = connect(target, '127.0.0.1')
     sockets.add(client).add(upstream)
+    proxy.open++
+    client.once('close', () => proxy.open--)
     const { up, down } = proxy.tamper(index)
     pipe(client, upstream, up, false)
     pipe(upstream, client, down, true)
@@ -149,7 +155,7 @@ describe('bulk side channel (libp2p on TCP 127.0.0.1)', () => {
     return { server, client, proxy, port }
   }
 
-  it('carries a bulk request byte-identical on the side channel, and reuses it', async () => {
+  it('[BULK1] carries a bulk request byte-identical on the side channel, and reuses it', async () => {
     const { server, client, proxy } = await pair()
     expect(sameFrames(await ask(client, server))).toBe(true)
     const total = FRAMES.reduce((n, f) => n + f.length, 0)
@@ -162,7 +168,7 @@ describe('bulk side channel (libp2p on TCP 127.0.0.1)', () => {
     expect(proxy.down).toBe(before)
   })
 
-  it('falls back to the libp2p stream when the port is refused or the peer has no channel', async () => {
+  it('[BULK2] falls back to the libp2p stream when the port is refused or the peer has no channel', async () => {
     const closed = await freePort()
     const refused = await pair({ announcePort: closed })
     expect(sameFrames(await ask(refused.client, refused.server))).toBe(true)
@@ -172,7 +178,7 @@ describe('bulk side channel (libp2p on TCP 127.0.0.1)', () => {
     expect(refused.proxy.connections + none.proxy.connections).toBe(0)
   })
 
-  it('refuses a bad token and a replayed one, and keeps serving', async () => {
+  it('[BULK3] refuses a bad token and a replayed one, and keeps serving', async () => {
     const { server, client, proxy, port } = await pair()
     expect(await rawConnect(port, randomBytes(32))).toHaveLength(0)
     expect(sameFrames(await ask(client, server))).toBe(true)
@@ -182,7 +188,7 @@ describe('bulk side channel (libp2p on TCP 127.0.0.1)', () => {
     expect(sameFrames(await ask(client, server))).toBe(true)
   })
 
-  it('drops a channel on an oversized record or a flipped bit, either way, and keeps serving', async () => {
+  it('[BULK4] drops a channel on an oversized record or a flipped bit, either way, and keeps serving', async () => {
     const { server, client, proxy } = await pair()
     // Connection 0: the request record's length says 4 GiB; 1: a bit of its ciphertext flipped;
     // 2: a bit of the server's first frame flipped (after the 21-byte READY record).
@@ -197,7 +203,7 @@ describe('bulk side channel (libp2p on TCP 127.0.0.1)', () => {
     expect(proxy.connections).toBe(4)
   })
 
-  it('a slow requester holds the sender back and still gets every frame in order', async () => {
+  it('[BULK5] a slow requester holds the sender back and still gets every frame in order', async () => {
     const { server, client, proxy } = await pair()
     const many = Array.from({ length: 48 }, (_, i) => bytes(256 * 1024, 100 + i))
     server.handle(async function* () {
@@ -214,7 +220,28 @@ describe('bulk side channel (libp2p on TCP 127.0.0.1)', () => {
     expect(proxy.connections).toBe(1)
   })
 
-  it('a requester that stops reading ends the handler and frees the channel', async () => {
+  it('[BULK6] evicting the peer closes its kept channel', async () => {
+    const { server, client, proxy } = await pair()
+    expect(sameFrames(await ask(client, server))).toBe(true)
+    expect(proxy.open).toBe(1) // kept for the next request
+    await server.evict(client.peerId)
+    await until(() => expect(proxy.open).toBe(0))
+  })
+
+  it('[BULK7] the listener binds to the hosts of the TCP listen addresses', () => {
+    expect(
+      tcpHosts([
+        '/ip4/127.0.0.1/tcp/0',
+        '/ip4/127.0.0.1/tcp/0/ws',
+        '/ip6/::1/tcp/4001',
+        '/ip4/0.0.0.0/tcp/0',
+        '/memory/x',
+        '/p2p-circuit',
+      ]),
+    ).toEqual(['127.0.0.1', '::1', '0.0.0.0'])
+  })
+
+  it('[BULK8] a requester that stops reading ends the handler and frees the channel', async () => {
     const { server, client, proxy } = await pair()
     let stopped = false
     server.handle(async function* (_req, _from, { signal }) {
