@@ -2,18 +2,15 @@
  * This peer's view of its organisation: the root statement, every signed record it knows (from the
  * `sys.org` room, admission proofs, its own chain) and the state they resolve to (see
  * src/crdt/org-state.ts). It answers "may this author write now?" for every ingested entry, and
- * makes the records admins issue: invitations, certificates, revocations, role changes.
+ * makes the records admins issue (src/core/org-issue.ts): invitations, certificates, revocations,
+ * role changes.
  */
 import { createLogger } from '../net/logger.ts'
 import type { Unsubscribe } from '../net/index.ts'
 import type { DeviceSigner, HistoryCrypto } from '../crdt/crypto.ts'
-import { createNobleSigner, generateDeviceKey } from '../crdt/crypto.ts'
-import { encodeInviteCode, encodeLinkCode } from '../crdt/org-code.ts'
 import { hexOf } from '../crdt/org-hex.ts'
 import {
-  MAX_LINK_MS,
   orgIdBytes,
-  signRecord,
   toBase64Url,
   verifyRecordSig,
   type Certificate,
@@ -26,8 +23,9 @@ import {
   type RootStatement,
 } from '../crdt/org-records.ts'
 import { memberAt, resolveOrg, type OrgView } from '../crdt/org-state.ts'
-import { cutRoomsOf, type CutHead, type RevocationCut } from '../crdt/org-cut.ts'
 import { refusalOf, type OrgRefusal } from './org-refusal.ts'
+import * as issue from './org-issue.ts'
+import { OrgPermissionError, type HeadsOf } from './org-issue.ts'
 
 const log = createLogger('parley:core:org')
 
@@ -66,14 +64,7 @@ export interface EntryRefusal {
   reason: Error | string
 }
 
-/** The caller may not do this (not an admin, last admin, unknown user, …). */
-export class OrgPermissionError extends Error {
-  static override readonly name = 'OrgPermissionError'
-  constructor(message: string) {
-    super(message)
-    this.name = 'OrgPermissionError'
-  }
-}
+export { OrgPermissionError }
 
 export class Org {
   readonly crypto: HistoryCrypto
@@ -89,7 +80,7 @@ export class Org {
   readonly #records = new Map<string, OrgRecord>()
   readonly #listeners = new Set<() => void>()
   readonly #refusals = new Set<(r: EntryRefusal) => void>()
-  #heads: ((keys: Uint8Array[]) => Promise<Map<string, CutHead[]>>) | undefined
+  #heads: HeadsOf | undefined
   #view: OrgView
 
   private constructor(init: OrgInit) {
@@ -176,7 +167,7 @@ export class Org {
    * Where this peer's revocations take their cut from: the heads of the given device keys in every
    * room it holds (src/core/revocation-cut.ts `heldHeads`). Without it a revocation has no cut.
    */
-  useHeads(heads: (keys: Uint8Array[]) => Promise<Map<string, CutHead[]>>): void {
+  useHeads(heads: HeadsOf): void {
     this.#heads = heads
   }
 
@@ -270,177 +261,37 @@ export class Org {
       .sort((a, b) => b.at - a.at)
   }
 
-  /** The key we issue records with: our device key if we are an admin, else the root key. */
-  #issuer(): DeviceSigner {
-    if (this.roleOf(this.signer.publicKey) === 'admin') return this.signer
-    if (this.rootSigner !== undefined) return this.rootSigner
-    throw new OrgPermissionError('only an admin can do this')
-  }
-
-  /** An issue time strictly after our own certificate's (see the tie rule in org-state.ts). */
-  #issueTime(issuer: DeviceSigner): number {
-    const userId = this.#view.byKey.get(hexOf(issuer.publicKey))
-    const cert = this.#view.members.get(userId ?? '')?.keys.get(hexOf(issuer.publicKey))
-    return Math.max(this.#now(), (cert?.notBefore ?? 0) + 1)
-  }
-
   /** A certificate issued directly (first admin, a Node peer, a user's second device). */
-  async issueCertificate(
+  issueCertificate(
     fields: Pick<Certificate, 'userId' | 'name' | 'key' | 'role'> & { notAfter?: number },
   ): Promise<Certificate> {
-    const issuer = this.#issuer()
-    const cert = await signRecord<Certificate>(issuer, {
-      kind: 'cert',
-      org: this.org,
-      ...fields,
-      notBefore: this.#issueTime(issuer),
-      notAfter: fields.notAfter ?? 0,
-      issuer: issuer.publicKey,
-    })
-    await this.add([cert])
-    return cert
+    return issue.issueCertificate(this, fields)
   }
 
   /** A single-use invitation; returns it and its code (which carries the invitation's secret). */
-  async createInvite(
+  createInvite(
     opts: { role?: Role; expiresInMs?: number; addrs?: string[] } = {},
   ): Promise<{ invitation: Invitation; code: string }> {
-    const issuer = this.#issuer()
-    const key = generateDeviceKey()
-    const issued = this.#issueTime(issuer)
-    const invitation = await signRecord<Invitation>(issuer, {
-      kind: 'invite',
-      org: this.org,
-      inviteId: crypto.getRandomValues(new Uint8Array(16)),
-      role: opts.role ?? 'member',
-      issued,
-      expires: issued + (opts.expiresInMs ?? 7 * 86_400_000),
-      inviteKey: createNobleSigner(key.secretKey).publicKey,
-      issuer: issuer.publicKey,
-    })
-    await this.add([invitation])
-    const code = encodeInviteCode({
-      invitation,
-      inviteSecret: key.secretKey,
-      root: this.root,
-      networkKey: this.networkKey,
-      addrs: opts.addrs ?? [],
-    })
-    return { invitation, code }
+    return issue.createInvite(this, opts)
   }
 
-  /**
-   * A single-use link for another device of our own user (any member may make one; it is signed
-   * by this device's key and expires within {@link MAX_LINK_MS}). The code carries our chain.
-   */
-  async createDeviceLink(
+  /** A single-use link for another device of our own user (any member may make one). */
+  createDeviceLink(
     opts: { expiresInMs?: number; addrs?: string[] } = {},
   ): Promise<{ link: DeviceLink; code: string }> {
-    const me = memberAt(this.#view, this.signer.publicKey, this.#now())
-    if (me === undefined || me.role === 'peer')
-      throw new OrgPermissionError('only a member with a valid certificate can link a device')
-    const key = generateDeviceKey()
-    const issued = this.#issueTime(this.signer)
-    const link = await signRecord<DeviceLink>(this.signer, {
-      kind: 'link',
-      org: this.org,
-      userId: me.userId,
-      issued,
-      expires: issued + Math.min(opts.expiresInMs ?? MAX_LINK_MS, MAX_LINK_MS),
-      linkKey: createNobleSigner(key.secretKey).publicKey,
-      issuer: this.signer.publicKey,
-    })
-    await this.add([link])
-    const code = encodeLinkCode({
-      link,
-      linkSecret: key.secretKey,
-      root: this.root,
-      networkKey: this.networkKey,
-      addrs: opts.addrs ?? [],
-      chain: this.chainOf(this.signer.publicKey),
-    })
-    return { link, code }
+    return issue.createDeviceLink(this, opts)
   }
 
   /**
    * Revokes every device of `userId` from now on. With {@link useHeads}, the revocation carries a
-   * cut (src/crdt/org-cut.ts): the heads of the user's devices in every room this peer holds, beyond
-   * which their entries are refused whatever their clock.
+   * cut: the heads of the user's devices in every room this peer holds.
    */
-  async revoke(userId: string): Promise<Revocation> {
-    const m = this.#view.members.get(userId)
-    if (m === undefined) throw new OrgPermissionError(`no member ${userId}`)
-    const admins = [...this.#view.members.values()].filter(
-      (x) => x.role === 'admin' && x.revokedAt === undefined,
-    )
-    if (m.role === 'admin' && admins.length <= 1)
-      throw new OrgPermissionError('the last admin cannot be removed')
-    const issuer = this.#issuer()
-    const at = this.#issueTime(issuer)
-    const cut = await this.#cut(
-      issuer,
-      m.userId,
-      [...m.keys.values()].map((c) => c.key),
-      at,
-    )
-    const rec = await signRecord<Revocation>(issuer, {
-      kind: 'revoke',
-      org: this.org,
-      userId,
-      at,
-      issuer: issuer.publicKey,
-      ...(cut === undefined ? {} : { cut: cut.sig }),
-    })
-    // the cut first: a peer that holds the revocation without it refuses the user's every entry
-    await this.add(cut === undefined ? [rec] : [cut, rec])
-    return rec
-  }
-
-  async #cut(
-    issuer: DeviceSigner,
-    userId: string,
-    keys: Uint8Array[],
-    at: number,
-  ): Promise<RevocationCut | undefined> {
-    if (this.#heads === undefined) return undefined
-    const { rooms, left } = cutRoomsOf(await this.#heads(keys))
-    if (left.length > 0)
-      log.error(
-        'revocation cut of %s leaves out %d rooms (too many): clock rule there',
-        userId,
-        left.length,
-      )
-    return signRecord<RevocationCut>(issuer, {
-      kind: 'cut',
-      org: this.org,
-      userId,
-      at,
-      issuer: issuer.publicKey,
-      rooms,
-    })
+  revoke(userId: string): Promise<Revocation> {
+    return issue.revoke(this, userId, this.#heads)
   }
 
   /** Promotes or demotes `userId`. */
-  async setRole(userId: string, role: 'admin' | 'member'): Promise<RoleChange> {
-    const m = this.#view.members.get(userId)
-    if (m === undefined || m.revokedAt !== undefined)
-      throw new OrgPermissionError(`no member ${userId}`)
-    if (m.role === 'peer') throw new OrgPermissionError(`${userId} is a Node peer`)
-    const admins = [...this.#view.members.values()].filter(
-      (x) => x.role === 'admin' && x.revokedAt === undefined,
-    )
-    if (m.role === 'admin' && role !== 'admin' && admins.length <= 1)
-      throw new OrgPermissionError('the last admin cannot be demoted')
-    const issuer = this.#issuer()
-    const rec = await signRecord<RoleChange>(issuer, {
-      kind: 'role',
-      org: this.org,
-      userId,
-      role,
-      at: this.#issueTime(issuer),
-      issuer: issuer.publicKey,
-    })
-    await this.add([rec])
-    return rec
+  setRole(userId: string, role: 'admin' | 'member'): Promise<RoleChange> {
+    return issue.setRole(this, userId, role)
   }
 }
