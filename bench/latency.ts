@@ -30,6 +30,11 @@ function rows(label: string, r: LiveResult, p50: number, p99: number): Row[] {
   ]
   out.push({ name: `${label}: sync requests by receivers`, value: r.requests, unit: '' })
   out.push({
+    name: `${label}: receivers' event-loop delay p50/p99/max`,
+    value: r.loopDelay.p50,
+    unit: `/ ${r.loopDelay.p99.toFixed(1)} / ${r.loopDelay.max.toFixed(0)} ms`,
+  })
+  out.push({
     name: `${label}: CPU ms/msg sender, receiver`,
     value: r.cpu.senderMsPerMsg,
     unit: `, ${r.cpu.receiverMsPerMsg.toFixed(2)} (${r.cpu.cores.toFixed(2)} cores)`,

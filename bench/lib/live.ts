@@ -53,6 +53,8 @@ export interface LiveResult {
   requestTypes: Record<string, number>
   /** Receiver 1's median latency per tenth of the run, ms: shows whether a backlog builds up. */
   timeline: number[]
+  /** Event-loop delay of the receivers while watching: medians of their p50 and p99, the worst max, ms. */
+  loopDelay: { p50: number; p99: number; max: number }
 }
 
 const ROOM = 'bench-live'
@@ -210,6 +212,11 @@ function analyse(
         }),
     perReceiverP99,
     timeline,
+    loopDelay: {
+      p50: distribution(reports.map((r) => r.loopDelay.p50)).p50,
+      p99: distribution(reports.map((r) => r.loopDelay.p99)).p50,
+      max: Math.max(0, ...reports.map((r) => r.loopDelay.max)),
+    },
     requests: reports.reduce((n, r) => n + r.requestsOut, 0),
     requestTypes: sumTypes(reports.map((r) => r.requestTypes)),
   }

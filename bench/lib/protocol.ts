@@ -58,6 +58,8 @@ export interface WatchReport {
   requestsOut: number
   /** The same by frame type, over the peer's whole life. */
   requestTypes: Record<string, number>
+  /** Event-loop delay while watching (`monitorEventLoopDelay`, 10 ms resolution), ms. */
+  loopDelay: { p50: number; p99: number; max: number }
 }
 
 export interface CatchupResult {

@@ -2,6 +2,7 @@
  * Live-traffic commands of a bench peer: paced sends, flood, and watchers that note when each
  * message becomes visible to a reader of `messages(room)` — what the UI shows.
  */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import { roomTopic } from '../../src/net/constants.ts'
 import { decodeFrame } from '../../src/crdt/wire.ts'
 import { decodeEntry } from '../../src/crdt/entry.ts'
@@ -71,6 +72,8 @@ interface Watcher {
   requests0: number
   shown: Map<number, number>
   reads: number[]
+  /** How late this process's event loop ran while watching. */
+  loop: IntervalHistogram
   off: () => void
 }
 const watchers = new Map<string, Watcher>()
@@ -80,8 +83,11 @@ export const watch: Handler<'watch'> = async (peer, { room }) => {
     requests0: peer.net.counts().requestsOut,
     shown: new Map(),
     reads: [],
+    loop: monitorEventLoopDelay({ resolution: 10 }),
     off: () => undefined,
   }
+  w.loop.enable()
+  watchers.get(room)?.loop.disable()
   watchers.get(room)?.off()
   watchers.set(room, w)
   if (peer.messenger === undefined) {
@@ -135,6 +141,12 @@ function entrySeqTimes(timed: readonly TimedPayload[]): [number, number][] {
   return [...out]
 }
 
+/** The histogram's percentiles in ms (it counts in ns), zeros when there was none. */
+function loopDelay(h: IntervalHistogram | undefined): WatchReport['loopDelay'] {
+  if (h === undefined || h.count === 0) return { p50: 0, p99: 0, max: 0 }
+  return { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 }
+}
+
 export const report: Handler<'report'> = async (peer, { room }) => {
   const w = watchers.get(room)
   const timed = peer.net.takeTimed()
@@ -146,7 +158,9 @@ export const report: Handler<'report'> = async (peer, { room }) => {
     reads: w?.reads ?? [],
     requestsOut: peer.net.counts().requestsOut - (w?.requests0 ?? 0),
     requestTypes: peer.net.counts().requestTypes,
+    loopDelay: loopDelay(w?.loop),
   }
+  w?.loop.disable()
   w?.off()
   watchers.delete(room)
   return out
