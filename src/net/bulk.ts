@@ -59,10 +59,15 @@ export interface BulkInit {
   announcePort?: number | undefined
 }
 
-/** The hosts of the TCP (and WebSocket) multiaddrs among `addrs`, each once. */
+/**
+ * The hosts of the TCP (and WebSocket) multiaddrs among `addrs`, each once; an address a wildcard
+ * among them already covers (`127.0.0.1` beside `0.0.0.0`) is left out, as one port serves all.
+ */
 export function tcpHosts(addrs: readonly string[]): string[] {
-  const hosts = addrs.flatMap((a) => IP_TCP.exec(a)?.[1] ?? [])
-  return [...new Set(hosts)]
+  const hosts = [...new Set(addrs.flatMap((a) => IP_TCP.exec(a)?.[1] ?? []))]
+  const v4 = hosts.includes('0.0.0.0')
+  const v6 = hosts.includes('::')
+  return hosts.filter((h) => (h.includes(':') ? !v6 || h === '::' : !v4 || h === '0.0.0.0'))
 }
 
 export class BulkChannels {

@@ -14,6 +14,7 @@ Usage:
   parley serve [--port N] [--host ADDR] [--tcp-port N] [--no-mdns]   run the always-on peer
                [--cert FILE --key FILE]                               (own TLS certificate)
                [--file-quota SIZE]                                    (e.g. 20GB: shared files kept)
+               [--bulk-port N]                                        (peers' file transfers; default random)
   parley send --room NAME [--timeout S] TEXT                         post a message
   parley send --room NAME --file PATH [TEXT]                          share a file (any size)
   parley get FILE-ID --out PATH [--json]                              fetch a shared file
@@ -75,6 +76,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
       port: { type: 'string' },
       host: { type: 'string' },
       'tcp-port': { type: 'string' },
+      'bulk-port': { type: 'string' },
       cert: { type: 'string' },
       key: { type: 'string' },
       file: { type: 'string' },
@@ -136,6 +138,8 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     host: values.host ?? '0.0.0.0',
     tcpPort:
       values['tcp-port'] === undefined ? undefined : num(values['tcp-port'], '--tcp-port', 0),
+    bulkPort:
+      values['bulk-port'] === undefined ? undefined : num(values['bulk-port'], '--bulk-port', 0),
     cert: values.cert,
     key: values.key,
     file: values.file === undefined ? undefined : resolve(values.file),

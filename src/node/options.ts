@@ -13,6 +13,8 @@ export interface CliOptions {
   port: number
   host: string
   tcpPort: number | undefined
+  /** The bulk side channel's TCP port (Node ↔ Node file chunks). @default a random one */
+  bulkPort: number | undefined
   /** The operator's own PEM certificate (chain) and key for the web port. */
   cert: string | undefined
   key: string | undefined

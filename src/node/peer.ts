@@ -25,6 +25,8 @@ export interface PeerOptions {
   listen?: string[]
   /** @default true */
   mdns?: boolean
+  /** TCP port of the bulk side channel (src/net/bulk.ts), on the hosts of `listen`. @default random */
+  bulkPort?: number
   /** Multiaddrs to dial at start and keep dialing. */
   peers?: string[]
   /** Always-on peers hold every room. @default false */
@@ -89,6 +91,7 @@ export async function startPeer(opts: PeerOptions): Promise<NodePeer> {
       mdns: opts.mdns ?? true,
       bootstrap: [...(opts.peers ?? []), ...(await orgAddrs(store))],
       transports: 'node',
+      ...(opts.bulkPort === undefined ? {} : { bulk: { port: opts.bulkPort } }),
       ...(wiring === undefined
         ? {}
         : { admission: wiring.admission, networkKey: wiring.networkKey }),

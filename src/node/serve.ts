@@ -75,6 +75,7 @@ export async function serve(o: CliOptions): Promise<number> {
     retainAll: true,
     ...(o.name === undefined ? {} : { name: o.name }),
     ...(o.fileQuota === undefined ? {} : { fileQuota: o.fileQuota }),
+    ...(o.bulkPort === undefined ? {} : { bulkPort: o.bulkPort }),
     // The first run on a fresh directory makes the organisation (its root key stays here).
     createOrg: o.org ?? DEFAULT_ORG_NAME,
   })

@@ -228,7 +228,7 @@ describe('bulk side channel (libp2p on TCP 127.0.0.1)', () => {
     await until(() => expect(proxy.open).toBe(0))
   })
 
-  it('[BULK7] the listener binds to the hosts of the TCP listen addresses', () => {
+  it('[BULK7] the listener binds to the hosts of the TCP listen addresses (a wildcard covers the rest)', () => {
     expect(
       tcpHosts([
         '/ip4/127.0.0.1/tcp/0',
@@ -238,7 +238,11 @@ describe('bulk side channel (libp2p on TCP 127.0.0.1)', () => {
         '/memory/x',
         '/p2p-circuit',
       ]),
-    ).toEqual(['127.0.0.1', '::1', '0.0.0.0'])
+    ).toEqual(['::1', '0.0.0.0'])
+    expect(tcpHosts(['/ip4/192.168.1.5/tcp/4041', '/ip4/127.0.0.1/tcp/0/ws'])).toEqual([
+      '192.168.1.5',
+      '127.0.0.1',
+    ])
   })
 
   it('[BULK8] a requester that stops reading ends the handler and frees the channel', async () => {
