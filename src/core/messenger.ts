@@ -27,6 +27,7 @@ import { EncryptedRooms } from './encrypted-rooms.ts'
 import type { StageTrace } from './trace.ts'
 import type { CutHead } from '../crdt/org-cut.ts'
 import { heldHeads } from './revocation-cut.ts'
+import { DEFAULT_INGEST_LIMIT, IngestLimiter, type IngestLimit } from './ingest-limit.ts'
 
 const log = createLogger('parley:core:messenger')
 
@@ -62,6 +63,8 @@ export interface MessengerInit {
   fileTuning?: FileTuning
   /** Told the stages each message passes on this peer (src/core/trace.ts). @default none */
   trace?: StageTrace
+  /** Budget per (peer, key) of gossip taken in (src/core/ingest-limit.ts). @default {@link DEFAULT_INGEST_LIMIT} */
+  ingestLimit?: IngestLimit
 }
 
 export interface Posted {
@@ -88,6 +91,8 @@ export class Messenger implements RoomRegistry {
   readonly files: FileService
   /** Private rooms, members of encrypted rooms, their keys (src/core/encrypted-rooms.ts). */
   readonly encrypted: EncryptedRooms
+  /** Drops gossip over budget before it is verified (pushes, presence, typing, announcements). */
+  readonly ingest: IngestLimiter
   readonly #store: HistoryStore
   readonly #docs: DocPersistence | undefined
   readonly #clock: HybridClock
@@ -119,7 +124,9 @@ export class Messenger implements RoomRegistry {
     this.#antiEntropyMs = init.antiEntropyMs ?? 15_000
     this.#gate = init.gate
     this.#trace = init.trace
+    this.ingest = new IngestLimiter(init.ingestLimit ?? DEFAULT_INGEST_LIMIT)
     this.#sync = new RoomSync({
+      limiter: this.ingest,
       net: this.net,
       crypto: init.crypto,
       rooms: this,
@@ -128,8 +135,13 @@ export class Messenger implements RoomRegistry {
       ...(init.ingestBatch === undefined ? {} : { ingestBatch: init.ingestBatch }),
       ...(init.trace === undefined ? {} : { trace: init.trace }),
     })
-    this.#announcer = new RoomAnnouncer(this.net, this.#sync, (room) => this.accepts(room))
-    this.typing = new Typing({ net: this.net, identity: this.identity })
+    this.#announcer = new RoomAnnouncer(
+      this.net,
+      this.#sync,
+      (room) => this.accepts(room),
+      this.ingest,
+    )
+    this.typing = new Typing({ net: this.net, identity: this.identity, limiter: this.ingest })
     this.files = new FileService({
       net: this.net,
       store: init.files ?? new MemoryChunkStore(),
@@ -141,6 +153,7 @@ export class Messenger implements RoomRegistry {
       net: this.net,
       identity: this.identity,
       name: init.name,
+      limiter: this.ingest,
       ...init.presence,
     })
     this.encrypted = new EncryptedRooms({

@@ -9,6 +9,7 @@ import { decodeFrame, encodeFrame } from '../crdt/wire.ts'
 import { signPresence, verifyPresence } from '../crdt/presence-sig.ts'
 import { authorId } from '../crdt/entry.ts'
 import type { Identity } from './identity.ts'
+import type { IngestLimiter } from './ingest-limit.ts'
 
 const log = createLogger('parley:core:presence')
 
@@ -33,10 +34,13 @@ export interface PresenceInit {
   /** @default 12000 — with the 1 s check, a vanished peer is offline within 13 s. */
   timeoutMs?: number
   now?: () => number
+  /** Announcements over this budget per (peer, device) are dropped unverified. @default none */
+  limiter?: IngestLimiter
 }
 
 export class Presence {
-  readonly #init: Required<Omit<PresenceInit, 'name'>>
+  readonly #init: Required<Omit<PresenceInit, 'name' | 'limiter'>>
+  readonly #limiter: IngestLimiter | undefined
   #name: string
   #status: PresenceStatus = 'online'
   #seq = 0
@@ -48,6 +52,7 @@ export class Presence {
   constructor(init: PresenceInit) {
     this.#init = { intervalMs: 5_000, timeoutMs: 12_000, now: Date.now, ...init }
     this.#name = init.name
+    this.#limiter = init.limiter
     // Receivers drop announcements whose seq is not above the last one they saw from our peer:
     // start from the clock so that seq keeps growing across restarts (from 0, a restarted device
     // was ignored, shown offline, until it had announced as often as before).
@@ -55,7 +60,10 @@ export class Presence {
   }
 
   start(): void {
-    this.#off = this.#init.net.subscribe(PRESENCE_TOPIC, (msg) => void this.#receive(msg.data))
+    this.#off = this.#init.net.subscribe(
+      PRESENCE_TOPIC,
+      (msg) => void this.#receive(msg.data, msg.from),
+    )
     void this.#announce()
     this.#timers.push(setInterval(() => void this.#announce(), this.#init.intervalMs))
     this.#timers.push(setInterval(() => this.#expire(), 1_000))
@@ -119,10 +127,11 @@ export class Presence {
     }
   }
 
-  async #receive(data: Uint8Array): Promise<void> {
+  async #receive(data: Uint8Array, from: PeerIdString): Promise<void> {
     try {
       const f = decodeFrame(data)
       if (f.type !== 'presence') return
+      if (this.#limiter?.take(from, authorId(f.author), 'presence') === false) return
       if (!(await verifyPresence(this.#init.identity.crypto, f))) {
         log.error('forged presence for %s dropped', f.name)
         return

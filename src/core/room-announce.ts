@@ -10,6 +10,7 @@ import { ROOMS_TOPIC } from '../net/constants.ts'
 import { equalBytes } from '../crdt/entry.ts'
 import { decodeFrame, encodeFrame } from '../crdt/wire.ts'
 import type { RoomSync } from './sync.ts'
+import type { IngestLimiter } from './ingest-limit.ts'
 
 const log = createLogger('parley:core:announce')
 
@@ -20,13 +21,21 @@ export class RoomAnnouncer {
   readonly #net: PeerNet
   readonly #sync: RoomSync
   readonly #accepts: (room: string) => boolean
+  readonly #limiter: IngestLimiter | undefined
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>()
   #off: Unsubscribe | undefined
 
-  constructor(net: PeerNet, sync: RoomSync, accepts: (room: string) => boolean) {
+  /** Announcements over `limiter`'s budget per (peer, sender) are dropped unread. */
+  constructor(
+    net: PeerNet,
+    sync: RoomSync,
+    accepts: (room: string) => boolean,
+    limiter?: IngestLimiter,
+  ) {
     this.#net = net
     this.#sync = sync
     this.#accepts = accepts
+    this.#limiter = limiter
   }
 
   start(): void {
@@ -66,6 +75,7 @@ export class RoomAnnouncer {
     try {
       const f = decodeFrame(data)
       if (f.type !== 'digest') return
+      if (this.#limiter?.take(from, f.sender, 'announcement') === false) return
       const source = this.#net.peers().find((p) => p === f.sender) ?? from
       for (const { room, digest } of f.rooms) {
         if (!this.#accepts(room)) continue

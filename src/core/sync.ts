@@ -23,6 +23,7 @@ import { PullSession } from './sync-pull.ts'
 import { ENTRIES_FRAME_BYTES, servePull } from './sync-serve.ts'
 import { toVerified, type HeadsBook } from './heads-book.ts'
 import { entryKey, type StageTrace } from './trace.ts'
+import type { IngestLimiter } from './ingest-limit.ts'
 
 const log = createLogger('parley:core:sync')
 
@@ -52,6 +53,8 @@ export interface SyncInit {
   ingestBatch?: number
   /** Told the stages each pushed entry passes here (src/core/trace.ts). @default none */
   trace?: StageTrace
+  /** Gossiped pushes over this budget per (peer, author) are dropped unverified. @default none */
+  limiter?: IngestLimiter
 }
 
 export class RoomSync {
@@ -67,9 +70,11 @@ export class RoomSync {
   readonly #onIngested: (room: string) => void
   readonly #ingestBatch: number
   readonly #trace: StageTrace | undefined
+  readonly #limiter: IngestLimiter | undefined
 
   constructor(init: SyncInit) {
     this.#trace = init.trace
+    this.#limiter = init.limiter
     this.#ingestBatch = init.ingestBatch ?? Infinity
     this.#net = init.net
     this.#crypto = init.crypto
@@ -103,6 +108,8 @@ export class RoomSync {
     this.#trace?.('gossip', entryKey(frame.room, frame.head.author, frame.head.seq))
     const h = this.#rooms.get(frame.room)
     if (h === undefined) return
+    // Before the queue and the signature checks: a flooding author is cut here (src/core/ingest-limit.ts).
+    if (this.#limiter?.take(from, hex(frame.head.author), 'push') === false) return
     // One push at a time per room: a push checked while its predecessor is still being verified
     // would look like a gap and cost a pull. The queue is bounded; anti-entropy repairs drops.
     const queue = this.#gossipQueues.get(frame.room) ?? { tail: Promise.resolve(), length: 0 }

@@ -4,9 +4,10 @@
  * {@link TYPING_SHOW_MS} after the last announcement.
  */
 import { createLogger } from '../net/logger.ts'
-import { TOPIC_PREFIX, type PeerNet, type Unsubscribe } from '../net/index.ts'
+import { TOPIC_PREFIX, type PeerIdString, type PeerNet, type Unsubscribe } from '../net/index.ts'
 import { authorFromId, isRoomId } from '../crdt/entry.ts'
 import type { Identity } from './identity.ts'
+import type { IngestLimiter } from './ingest-limit.ts'
 
 const log = createLogger('parley:core:typing')
 
@@ -42,12 +43,15 @@ export interface TypingInit {
   net: PeerNet
   identity: Identity
   now?: () => number
+  /** Announcements over this budget per (peer, typist) are dropped unverified. @default none */
+  limiter?: IngestLimiter
 }
 
 export class Typing {
   readonly #net: PeerNet
   readonly #identity: Identity
   readonly #now: () => number
+  readonly #limiter: IngestLimiter | undefined
   /** room → author → when we last heard. */
   readonly #seen = new Map<string, Map<string, number>>()
   readonly #sent = new Map<string, number>()
@@ -59,10 +63,11 @@ export class Typing {
     this.#net = init.net
     this.#identity = init.identity
     this.#now = init.now ?? Date.now
+    this.#limiter = init.limiter
   }
 
   start(): void {
-    this.#off = this.#net.subscribe(TYPING_TOPIC, (msg) => void this.#receive(msg.data))
+    this.#off = this.#net.subscribe(TYPING_TOPIC, (msg) => void this.#receive(msg.data, msg.from))
     this.#timer = setInterval(() => this.#expire(), 1_000)
     this.#timer.unref?.()
   }
@@ -110,10 +115,11 @@ export class Typing {
     }
   }
 
-  async #receive(data: Uint8Array): Promise<void> {
+  async #receive(data: Uint8Array, from: PeerIdString): Promise<void> {
     try {
       const t = parse(data)
       if (t === undefined || t.author === this.#identity.authorId) return
+      if (this.#limiter?.take(from, t.author, 'typing') === false) return
       if (Math.abs(this.#now() - t.wall) > 60_000) return
       const ok = await this.#identity.crypto.verify(
         authorFromId(t.author),

@@ -115,3 +115,14 @@ export const MAX_IDLE_BULK_CHANNELS = 4
 
 /** After failing to open a bulk channel to a peer, its requests use the libp2p stream this long. */
 export const BULK_RETRY_MS = 60_000
+
+/**
+ * Topics a peer may subscribe to on our node: its subscriptions beyond are ignored (gossipsub
+ * neither records nor forwards to them) and one RPC carrying more fails to decode. An always-on
+ * peer holds every room of its org, dms included, so this is generous; it bounds what a peer
+ * subscribing to 100,000 topics costs us (issue #6).
+ */
+export const MAX_TOPICS_PER_PEER = 10_000
+
+/** What gossipsub charges one subscription against a peer's budget: the topic plus a fixed 1,024. */
+export const TOPIC_BUDGET_BYTES = MAX_TOPICS_PER_PEER * (1_024 + TOPIC_PREFIX.length + 6 + 64)

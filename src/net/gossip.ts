@@ -5,7 +5,7 @@
 import { gossipsub, type GossipSub, type GossipsubMessage } from '@libp2p/gossipsub'
 import type { Logger } from '@libp2p/interface'
 import type { AdmissionGate } from './admission.ts'
-import { MAX_FRAME_BYTES } from './constants.ts'
+import { MAX_FRAME_BYTES, MAX_TOPICS_PER_PEER, TOPIC_BUDGET_BYTES } from './constants.ts'
 import { AbortError, FrameTooLargeError, NotStartedError } from './errors.ts'
 import { asPeerIdString } from './keys.ts'
 import { plainBytes } from './frames.ts'
@@ -50,7 +50,22 @@ export function parleyGossipsub(init: {
     ...GOSSIP_MESH,
     idontwantMinDataSize: IDONTWANT_MIN_BYTES,
     runOnLimitedConnection: init.runOnLimitedConnection,
+    // A peer's subscriptions are bounded (gossipsub's per-peer topic bytes, charged topic + 1,024):
+    // one subscribing to 100,000 topics gets MAX_TOPICS_PER_PEER of them; the rest are ignored.
+    maxTopicBytesPerPeer: TOPIC_BUDGET_BYTES,
+    decodeRpcLimits: { ...GOSSIP_DECODE_LIMITS, maxSubscriptions: MAX_TOPICS_PER_PEER },
   })
+}
+
+/** Gossipsub 17's own decode limits per RPC (src/message/decodeRpc.ts), but for subscriptions. */
+const GOSSIP_DECODE_LIMITS = {
+  maxSubscriptions: 5_000,
+  maxMessages: 5_000,
+  maxIhaveMessageIDs: 5_000,
+  maxIwantMessageIDs: 5_000,
+  maxControlMessages: 5_000,
+  maxIdontwantMessageIDs: 512,
+  maxPeerInfos: 16,
 }
 
 export class GossipRouter {

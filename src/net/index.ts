@@ -169,5 +169,7 @@ export {
   SYNC_PROTOCOL,
   BULK_PROTOCOL,
   roomTopic,
+  MAX_TOPICS_PER_PEER,
+  TOPIC_BUDGET_BYTES,
 } from './constants.ts'
 export * from './errors.ts'
