@@ -11,6 +11,7 @@
  *   npm run bench -- node-files --file-mb=2048  # Node→Node file transfer (1 GiB default) beside raw TCP
  *   npm run bench -- load               # the sustained-load smoke (10 peers, 30 s); the full run
  *                                       #   (50 peers, 5 minutes) is `npm run bench:load`
+ *   npm run bench -- abuse              # flood, 100,000 topics, sybils vs honest latency (bench/abuse.ts)
  *
  * Prints a table (with the load average around each bench: other work shares the machine) and
  * writes bench/results/latest.json (latest-quick.json with --quick) and a dated copy.
@@ -20,6 +21,7 @@ import { mkdirSync } from 'node:fs'
 import { fanOutNetLatency, twoPeerNetLatency } from './net-latency.ts'
 import { fanOutLatency, twoPeerLatency } from './latency.ts'
 import { throughputBench } from './throughput.ts'
+import { abuseBench } from './abuse.ts'
 import { filesBench } from './files.ts'
 import { catchupBench } from './catchup.ts'
 import { coldLoadBench, idleRss } from './cold-load.ts'
@@ -68,6 +70,7 @@ export async function runAll(argv: readonly string[]): Promise<BenchResult[]> {
   await run('latency', () => fanOutLatency(opts, true))
   await run('latency', () => fanOutLatency(opts, false))
   await run('throughput', () => throughputBench(opts))
+  await run('abuse', () => abuseBench(opts))
   await run('node-files', () => filesBench(opts, argv))
   if (wanted('browser')) done(await browserBenches(opts))
   await run('browser-files', () => browserFileBench(opts))

@@ -108,6 +108,25 @@ export class IngestLimiter {
     return false
   }
 
+  /**
+   * A frame of this pair proved forged (a bad signature): the pair's bucket is emptied to
+   * -burst, so it takes nothing for burst / perSecond seconds (10 s by default). Only the pair:
+   * a relay that forwarded a forgery keeps its budget for every other author.
+   */
+  penalize(peer: PeerIdString, key: string): void {
+    const b = this.#peers.get(peer)?.buckets.get(key)
+    if (b === undefined) return
+    b.tokens = -this.#limit.burst
+    b.at = this.#now()
+  }
+
+  /** Whether the pair is serving a penalty (frames queued before it need no checking). */
+  penalized(peer: PeerIdString, key: string): boolean {
+    const b = this.#peers.get(peer)?.buckets.get(key)
+    if (b === undefined) return false
+    return b.tokens + ((this.#now() - b.at) / 1000) * this.#limit.perSecond < 0
+  }
+
   /** Frames passed and dropped since start (benches and tests). */
   stats(): IngestStats {
     return { ...this.#stats }

@@ -133,6 +133,7 @@ export class Presence {
       if (f.type !== 'presence') return
       if (this.#limiter?.take(from, authorId(f.author), 'presence') === false) return
       if (!(await verifyPresence(this.#init.identity.crypto, f))) {
+        this.#limiter?.penalize(from, authorId(f.author))
         log.error('forged presence for %s dropped', f.name)
         return
       }

@@ -14,7 +14,12 @@ import type { PeerIdString, PeerNet } from '../net/index.ts'
 import { roomTopic } from '../net/constants.ts'
 import { compareBytes, equalBytes } from '../crdt/entry.ts'
 import { verifyForward, type VerifiedEntry } from '../crdt/chain.ts'
-import { ChainGapError } from '../crdt/errors.ts'
+import {
+  BrokenChainError,
+  ChainGapError,
+  InvalidSignatureError,
+  MalformedEntryError,
+} from '../crdt/errors.ts'
 import { decodeFrame, encodeFrame, type Frame, type PushFrame } from '../crdt/wire.ts'
 import type { HistoryCrypto } from '../crdt/crypto.ts'
 import { hex, type StoredHead } from './store.ts'
@@ -120,11 +125,15 @@ export class RoomSync {
     queue.length += 1
     this.#gossipQueues.set(frame.room, queue)
     const push = frame
+    const key = hex(frame.head.author)
     const run = async (): Promise<void> => {
       try {
+        // a forgery of this pair was found while this push waited: no need to check it
+        if (this.#limiter?.penalized(from, key) === true) return
         const result = await this.#acceptPush(h, push)
         if (result === 'gap') this.schedulePull(from, push.room)
       } catch (err) {
+        if (isForgery(err)) this.#limiter?.penalize(from, key)
         log.error('rejected push in %s from %s: %e', push.room, from, err)
       } finally {
         queue.length -= 1
@@ -345,6 +354,12 @@ export class RoomSync {
     return seq
   }
 }
+
+/** A push its sender cannot have got from an honest author (not our store failing). */
+const isForgery = (err: unknown): boolean =>
+  err instanceof InvalidSignatureError ||
+  err instanceof BrokenChainError ||
+  err instanceof MalformedEntryError
 
 /** A push frame with the newest entries that fit one frame. */
 function pushFrame(room: string, head: StoredHead, entries: readonly Verified[]): PushFrame {

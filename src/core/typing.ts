@@ -126,7 +126,10 @@ export class Typing {
         fromB64(t.sig),
         message(t),
       )
-      if (!ok) return log('forged typing announcement dropped')
+      if (!ok) {
+        this.#limiter?.penalize(from, t.author)
+        return log('forged typing announcement dropped')
+      }
       let m = this.#seen.get(t.room)
       if (m === undefined) this.#seen.set(t.room, (m = new Map()))
       const had = m.has(t.author)
