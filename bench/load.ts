@@ -131,29 +131,37 @@ export async function loadBench(o: LoadOptions): Promise<BenchResult> {
         `${label}: ${plan.hubs.length} hubs (every room, no writes), ${plan.writers.length} writers at ${(o.rate / plan.writers.length).toFixed(2)} msg/s each`,
       )
       sampler.start(5_000)
-      // A batch at a time, hubs first: each peer is given the addresses of the peers it dials as
+      // A batch at a time, hubs first: each peer is given the addresses of the hubs it dials as
       // bootstrap peers — dialled at start and redialled when a connection is lost, as mDNS would
       // rediscover them on a LAN — and the next batch starts once this one is connected (a storm
       // of handshakes on a loaded machine times out).
       const infos: StartResult[] = []
+      const isHub = (t: number): boolean => plan.hubs.includes(t)
       const start = async (i: number): Promise<void> => {
-        const known = plan.dials[i]!.filter((t) => infos[t] !== undefined)
+        const hubs = plan.dials[i]!.filter(isHub)
         const args = {
           dir: dirs[i]!.path,
           kind: 'messenger',
           rooms: plan.member[i]!,
-          bootstrap: known.map((t) => infos[t]!.addr),
+          bootstrap: hubs.map((t) => infos[t]!.addr),
         } as const
         infos[i] = await procs[i]!.call('start', args, 180_000)
-        for (const t of plan.dials[i]!)
-          if (!known.includes(t)) await procs[i]!.call('dial', { addr: infos[t]!.addr }, 120_000)
-        const n = plan.dials[i]!.length
-        if (n > 0)
-          await procs[i]!.call('waitTopic', { topic: GENERAL, n, timeoutMs: 180_000 }, 190_000)
+        if (hubs.length > 0)
+          await procs[i]!.call(
+            'waitTopic',
+            { topic: GENERAL, n: hubs.length, timeoutMs: 180_000 },
+            190_000,
+          )
       }
       for (const h of plan.hubs) await start(h)
       await inBatches(plan.writers, 6, start)
+      // Devices also dial a few other devices (not redialled: the hubs are what every device keeps).
+      await inBatches(plan.writers, 6, async (i) => {
+        for (const t of plan.dials[i]!)
+          if (!isHub(t)) await procs[i]!.call('dial', { addr: infos[t]!.addr }, 120_000)
+      })
       log(`started ${procs.length} processes, each connected to the peers it dials`)
+      let short = 0
       // Each peer waits until its connected neighbours in each of its rooms follow the room's topic.
       const neighbours = plan.member.map(() => new Set<number>())
       plan.dials.forEach((ts, i) =>
@@ -162,12 +170,19 @@ export async function loadBench(o: LoadOptions): Promise<BenchResult> {
       await inBatches(procs, 8, async (p, i) => {
         for (const room of plan.member[i]!) {
           const n = [...neighbours[i]!].filter((x) => plan.member[x]!.includes(room)).length
-          if (n > 0) await p.call('waitTopic', { topic: room, n, timeoutMs: 120_000 }, 130_000)
+          if (n === 0) continue
+          // Not fatal: the run measures what happens with the links there are.
+          await p
+            .call('waitTopic', { topic: room, n, timeoutMs: 30_000 }, 40_000)
+            .catch((err: unknown) => {
+              short++
+              log(`${p.name}: ${String(err).slice(0, 160)}`)
+            })
         }
       })
       await Promise.all(procs.map((p, i) => p.call('loadWatch', { rooms: plan.member[i]! })))
       log(
-        `connected (${plan.dials.flat().length} dials) and subscribed; writing for ${o.durationS} s`,
+        `connected (${plan.dials.flat().length} dials), subscribed (${short} peer-rooms short of a neighbour); writing for ${o.durationS} s`,
       )
 
       // Connected and quiet: what the peers cost with no messages (presence, gossip heartbeats).
