@@ -37,6 +37,33 @@ async function gossipLinked(a: TestPeer, b: TestPeer, room: string): Promise<voi
   })
 }
 
+/** Two connected peers, `a`'s first message in `general` shown on `b`, `a` gossip-linked to `b`. */
+async function linkedPair(set: PeerSet): Promise<[TestPeer, TestPeer]> {
+  const [a, b] = [await set.add(), await set.add()]
+  await connect(a, b)
+  await a.messenger.post('general', 'first')
+  await untilTexts(b, 'general', ['first'])
+  await gossipLinked(a, b, 'general')
+  return [a, b]
+}
+
+/** A gate: `wait()` counts a waiter and blocks until `release()`. */
+function hold(): { wait(): Promise<void>; release(): void; readonly waiting: number } {
+  let release!: () => void
+  const gate = new Promise<void>((r) => (release = r))
+  let waiting = 0
+  return {
+    wait: () => {
+      waiting += 1
+      return gate
+    },
+    release: () => release(),
+    get waiting() {
+      return waiting
+    },
+  }
+}
+
 const seqOf = async (p: TestPeer, room: string, text: string): Promise<number | undefined> => {
   const m = (await p.messenger.messages(room)).find((x) => x.text === text)
   return m === undefined ? undefined : parseMessageId(m.id)?.seq
@@ -47,28 +74,21 @@ describe('a local write is published while it is stored', () => {
   afterEach(() => set.teardown())
 
   it('[PUB1] a peer shows the message while the sender is still storing it; the post resolves once stored', async () => {
-    const [a, b] = [await set.add(), await set.add()]
-    await connect(a, b)
-    await a.messenger.post('general', 'first')
-    await untilTexts(b, 'general', ['first'])
-    await gossipLinked(a, b, 'general')
-    let release!: () => void
-    const gate = new Promise<void>((r) => (release = r))
-    let waiting = 0
+    const [a, b] = await linkedPair(set)
+    const gate = hold()
     wrapOwnAppends(a, async () => {
-      waiting += 1
-      await gate
+      await gate.wait()
     })
     let resolved = false
     const posting = a.messenger.post('general', 'second').then((p) => ((resolved = true), p))
     try {
       // Before: the push went out only after the store's commit, which waits here.
       await untilTexts(b, 'general', ['first', 'second'])
-      expect(waiting).toBe(1)
+      expect(gate.waiting).toBe(1)
       expect(resolved).toBe(false)
       expect(await chainOf(a, a, 'general')).toEqual({ contig: 2, head: 2 })
     } finally {
-      release()
+      gate.release()
     }
     const posted = await posting
     expect(posted.seq).toBe(3)
@@ -77,11 +97,7 @@ describe('a local write is published while it is stored', () => {
   })
 
   it('[PUB2] a store that refuses a write after it went out: the error is told, the next write continues the chain and every peer takes it', async () => {
-    const [a, b] = [await set.add(), await set.add()]
-    await connect(a, b)
-    await a.messenger.post('general', 'first')
-    await untilTexts(b, 'general', ['first'])
-    await gossipLinked(a, b, 'general')
+    const [a, b] = await linkedPair(set)
     let refuse = true
     wrapOwnAppends(a, async () => {
       if (!refuse) return
@@ -133,19 +149,12 @@ describe('a local write is published while it is stored', () => {
   })
 
   it('[PUB4] a received message is shown while the receiver stores it; its author state moves only once stored', async () => {
-    const [a, b] = [await set.add(), await set.add()]
-    await connect(a, b)
-    await a.messenger.post('general', 'first')
-    await untilTexts(b, 'general', ['first'])
-    await gossipLinked(a, b, 'general')
-    let release!: () => void
-    const gate = new Promise<void>((r) => (release = r))
-    let waiting = 0
+    const [a, b] = await linkedPair(set)
+    const gate = hold()
     wrapOwnAppends(
       b,
       async () => {
-        waiting += 1
-        await gate
+        await gate.wait()
       },
       a,
     )
@@ -153,12 +162,12 @@ describe('a local write is published while it is stored', () => {
       await a.messenger.post('general', 'second')
       // Before: applied only after the receiver's commit, which waits here.
       await untilTexts(b, 'general', ['first', 'second'])
-      expect(waiting).toBeGreaterThanOrEqual(1)
+      expect(gate.waiting).toBeGreaterThanOrEqual(1)
       expect(await chainOf(b, a, 'general')).toEqual({ contig: 2, head: 2 })
       const held = b.messenger.get('general')!.author(a.messenger.identity.signer.publicKey)
       expect(held?.head.seq).toBe(2)
     } finally {
-      release()
+      gate.release()
     }
     await untilTexts(b, 'general', ['first', 'second'])
     await vi.waitFor(async () =>
@@ -170,11 +179,7 @@ describe('a local write is published while it is stored', () => {
   })
 
   it('[PUB5] a receiver whose store refuses a pushed entry gets it again, stores it and shows it once', async () => {
-    const [a, b] = [await set.add(), await set.add()]
-    await connect(a, b)
-    await a.messenger.post('general', 'first')
-    await untilTexts(b, 'general', ['first'])
-    await gossipLinked(a, b, 'general')
+    const [a, b] = await linkedPair(set)
     let refused = 0
     wrapOwnAppends(
       b,
