@@ -243,7 +243,7 @@ export async function browserFirstPaintBench(opts: BenchOptions): Promise<BenchR
   const count = opts.quick ? 10_000 : 100_000
   return timed(`browser first paint ${count.toLocaleString('en')}`, async () => {
     const dir = tempDir('first-paint')
-    const seedMs = await seedBigRoom(dir.path, count, 1_000)
+    const seedMs = await seedBigRoom(dir.path, count, 1_000, 1_000)
     const serve = await startServe(dir.path)
     const chrome = await startChromium()
     try {

@@ -210,7 +210,7 @@ function summarize(p: Profile, navStart: number, from: number, to: number, n = 2
 
 mkdirSync(data, { recursive: true })
 if (!existsSync(join(work, 'seeded'))) {
-  const ms = await seedBigRoom(data, count, 1_000)
+  const ms = await seedBigRoom(data, count, 1_000, 1_000)
   writeFileSync(join(work, 'seeded'), String(ms))
   console.log(`seeded ${count} in ${Math.round(ms)} ms`)
 }

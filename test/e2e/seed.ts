@@ -1,6 +1,7 @@
 /**
  * Seeds a data directory with a big room before `parley serve` opens it: `count` messages in room
- * `big`, `perDay` a day, ending now (a clock that steps through the days), listed in sys.rooms.
+ * `big`, `perDay` a day, the newest day (yesterday, UTC) holding `newestDay` of them: the same days
+ * whatever the hour (a clock that steps through the days), listed in sys.rooms.
  * The directory's organisation is made first, dated before the first message, with a `peer`
  * certificate for the seeding device and for the serve's own device key: every peer accepts the
  * seeded entries.
@@ -44,9 +45,17 @@ async function seedOrg(dir: string, seeder: Uint8Array, since: number): Promise<
   }
 }
 
-export async function seedBigRoom(dir: string, count: number, perDay: number): Promise<number> {
-  const step = 86_400_000 / perDay
-  let t = Date.now() - Math.ceil(count / perDay) * 86_400_000
+export async function seedBigRoom(
+  dir: string,
+  count: number,
+  perDay: number,
+  newestDay: number,
+): Promise<number> {
+  const day = 86_400_000
+  const step = day / perDay
+  // The newest messages fall at the start of yesterday (UTC), whatever the hour now.
+  const yesterday = Math.floor(Date.now() / day) * day - day
+  let t = yesterday + newestDay * step - count * step
   const keys = { seed: new Uint8Array(randomBytes(32)), netKey: await generateNetKey() }
   await seedOrg(dir, createNodeSigner(keys.seed).publicKey, t - 60_000)
   const clock = createClock(() => (t += step))
