@@ -6,16 +6,8 @@
  * whether it was written here, gossiped, pulled or loaded from disk.
  */
 import type { DisplayMessage } from '../crdt/period-doc.ts'
-import {
-  META_PERIOD,
-  authorId,
-  decodeEntry,
-  encodeEntry,
-  periodOf,
-  signHead,
-  type Entry,
-} from '../crdt/entry.ts'
-import type { Hlc, HybridClock } from '../crdt/hlc.ts'
+import { META_PERIOD, authorId, decodeEntry, type Entry } from '../crdt/entry.ts'
+import type { HybridClock } from '../crdt/hlc.ts'
 import type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
 import {
   hex,
@@ -23,25 +15,22 @@ import {
   type HistoryStore,
   type StoredEntry,
   type StoredHead,
+  type Verified,
 } from './store.ts'
 import type { DocPersistence } from '../crdt/doc-persistence.ts'
 import type { Identity } from './identity.ts'
-import { PeriodCache, type LoadedDoc } from './period-cache.ts'
+import { PeriodCache } from './period-cache.ts'
 import { RoomKeys } from './room-keys.ts'
 import { updateKind } from '../crdt/e2ee.ts'
 import type { RoomDirectory } from './room-directory.ts'
-import { BatchSealer } from './batch-sealer.ts'
-import { applyLocal, genesisOf, type LocalOp } from './local-ops.ts'
+import type { LocalOp } from './local-ops.ts'
+import { ChangeGate, LocalWriter } from './local-writer.ts'
 import { entryKey, type StageTrace } from './trace.ts'
 import { BeyondRevocationCutError } from './revocation-cut.ts'
 
 export type { LocalOp }
 
-/** An entry whose place in its author's chain has been verified, with its stored form. */
-export interface Verified {
-  entry: Entry
-  stored: StoredEntry
-}
+export type { Verified }
 
 /**
  * Which remote entries may be stored (the org's membership check, src/core/org-room.ts): given
@@ -82,32 +71,17 @@ export interface RoomHistoryInit {
   cutOf?: (room: string, author: Uint8Array) => number | undefined
 }
 
-interface QueuedWrite {
-  op: LocalOp
-  resolve: (m: ChatMessage | undefined) => void
-  reject: (err: unknown) => void
-}
-
-/** Most local writes signed and stored together. */
-const MAX_BATCH = 256
-
 export class RoomHistory {
   readonly room: string
   readonly #init: RoomHistoryInit
   readonly #store: HistoryStore
   readonly #docs: PeriodCache
   readonly #keys: RoomKeys
-  #queue: QueuedWrite[] = []
-  #draining = false
-  #drained: Promise<void> = Promise.resolve()
-  #authors = new Map<string, AuthorState>()
+  readonly #writer: LocalWriter
+  readonly #changes: ChangeGate
+  readonly #authors = new Map<string, AuthorState>()
   #authorsStale = false
   #closed = false
-  /** A local batch is being written: document changes are told once it is published. */
-  #holding = false
-  /** Our entries that went out but that the store refused: stored with the next batch. */
-  #unsaved: StoredEntry[] = []
-  #held = false
   /** Removal cuts whose documents were rebuilt (`author:cutSeq:headSeq`). */
   readonly #removalsApplied = new Set<string>()
 
@@ -116,6 +90,7 @@ export class RoomHistory {
     this.#init = init
     this.#store = init.store
     this.#keys = new RoomKeys(init.room, init.identity.signer, init.directory)
+    this.#changes = new ChangeGate(init.onChange)
     this.#docs = new PeriodCache({
       ...init,
       open: (entry) => {
@@ -130,10 +105,16 @@ export class RoomHistory {
           )
         return this.#keys.open(entry)
       },
-      onChange: () => {
-        if (this.#holding) this.#held = true
-        else init.onChange()
-      },
+      onChange: () => this.#changes.changed(),
+    })
+    this.#writer = new LocalWriter({
+      ...init,
+      docs: this.#docs,
+      keys: this.#keys,
+      authors: this.#authors,
+      changes: this.#changes,
+      publish: init.onLocal,
+      mark: (stage, author, seq) => this.#mark(stage, author, seq),
     })
   }
 
@@ -169,7 +150,7 @@ export class RoomHistory {
   async applyCuts(): Promise<void> {
     const cutOf = this.#init.cutOf
     if (cutOf === undefined || !this.#keys.readable) return
-    await this.#drained
+    await this.#writer.drained
     const periods = new Set<number>()
     for (const a of await this.authors()) {
       const cut = cutOf(this.room, a.author)
@@ -201,7 +182,7 @@ export class RoomHistory {
       }
     }
     if (periods.size === 0 || this.#closed) return
-    await this.#drained
+    await this.#writer.drained
     await this.#docs.rebuild(periods)
   }
 
@@ -366,143 +347,7 @@ export class RoomHistory {
 
   /** Queues a local write; resolves once it is stored (not yet delivered). */
   write(op: LocalOp): Promise<ChatMessage | undefined> {
-    if (this.#closed) return Promise.reject(new Error(`room ${this.room} is closed`))
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ op, resolve, reject })
-      if (!this.#draining) this.#drained = this.#drain()
-    })
-  }
-
-  async #drain(): Promise<void> {
-    this.#draining = true
-    try {
-      while (this.#queue.length > 0 && !this.#closed) {
-        const batch = this.#queue.splice(0, MAX_BATCH)
-        await this.#writeBatch(batch).catch((err: unknown) => {
-          for (const w of batch) w.reject(err)
-        })
-      }
-    } finally {
-      this.#draining = false
-    }
-  }
-
-  /**
-   * Writes a batch into the documents, chains and signs it once, then stores and publishes it at
-   * the same time: the store's write is issued first (IndexedDB holds it before any byte leaves),
-   * the push goes out while it commits, and the batch resolves once it is stored.
-   */
-  async #writeBatch(batch: QueuedWrite[]): Promise<void> {
-    const { identity, clock } = this.#init
-    const me = identity.signer.publicKey
-    const cur = this.#authors.get(hex(me))
-    let seq = cur?.head.seq ?? 0
-    let prev = cur?.head.hash ?? new Uint8Array(32)
-    this.#mark('write', me, seq + 1)
-    const verified: Verified[] = []
-    const results: (ChatMessage | undefined)[] = []
-    const touched = new Set<number>()
-    const sealer = new BatchSealer(this.#keys, me, (k) => this.#authors.get(hex(k))?.head)
-    const done = this.#docs.beginWrite()
-    // Each touched document keeps its Yjs update in memory until the entry is stored (then it is
-    // written; dropped if the batch fails before it is published): see PersistedPeriod.deferWrites.
-    const held = new Map<number, (write: boolean) => void>()
-    const docOf = async (period: number): Promise<LoadedDoc> => {
-      const d = await this.#docs.doc(period)
-      touched.add(period)
-      if (!held.has(period) && d.persisted !== undefined)
-        held.set(period, d.persisted.deferWrites())
-      return d
-    }
-    // The UI re-reads and re-renders on a change: that waits until the batch is published, so
-    // that it never runs between our write and the network (the other peers see it sooner).
-    this.#holding = true
-    let holding = true
-    const unhold = (): void => {
-      if (!holding) return
-      holding = false
-      this.#holding = false
-      if (this.#held) {
-        this.#held = false
-        this.#init.onChange()
-      }
-    }
-    const append = async (period: number, update: Uint8Array, hlc: Hlc): Promise<void> => {
-      seq += 1
-      const entry: Entry = { room: this.room, author: me, seq, prev, hlc, period, update }
-      const bytes = encodeEntry(entry)
-      const hash = identity.crypto.sha256(bytes)
-      verified.push({ entry, stored: { author: me, seq, hash, period, bytes } })
-      prev = hash
-      const d = await docOf(period)
-      d.covers.set(hex(me), seq)
-      d.dirty = true
-    }
-    let head: StoredHead
-    try {
-      for (const w of batch) {
-        const hlc = clock.now()
-        if (w.op.kind === 'members') {
-          await append(META_PERIOD, sealer.members(w.op), hlc)
-          results.push(undefined)
-          continue
-        }
-        sealer.prepare(genesisOf(w.op))
-        const period = w.op.kind === 'meta' ? META_PERIOD : periodOf(hlc.wall)
-        const d = await docOf(period)
-        const ctx = identity.ctxFor(me, seq + 1, this.room, period)
-        const { update, message } = applyLocal(d.doc, ctx, w.op, hlc)
-        const id = { room: this.room, author: me, seq: seq + 1, period }
-        await append(period, sealer.seal(id, update), hlc)
-        results.push(message)
-      }
-      const closing = sealer.closing()
-      if (closing !== undefined) await append(META_PERIOD, closing, clock.now())
-      if (closing !== undefined || batch.some((w) => w.op.kind === 'members')) this.#held = true
-      const { sig } = await signHead(identity.signer, this.room, seq, prev)
-      head = { author: me, seq, hash: prev, sig }
-      this.#mark('signed', me, seq)
-    } catch (err) {
-      // Nothing left this device: the documents may hold changes no entry holds, rebuild them.
-      for (const release of held.values()) release(false)
-      for (const period of touched) this.#docs.drop(period)
-      done()
-      unhold()
-      throw err
-    }
-    // From here the entries are out: the chain moves on in memory whatever the store says (peers
-    // hold them; signing another entry at one of these seqs would fork the chain). Our own entries
-    // that an earlier store write refused are stored again with these.
-    const mine = [...this.#unsaved, ...verified.map((v) => v.stored)]
-    const stored = this.#store.append(this.room, mine, head)
-    stored.catch(() => undefined)
-    this.#authors.set(hex(me), { author: me, contig: cur?.contig ?? 0, head })
-    const published = Promise.resolve(this.#init.onLocal(this.room, head, verified))
-    void published.then(unhold, unhold)
-    try {
-      await sealer.commit(verified.map((v) => v.entry))
-      await stored
-      this.#unsaved = []
-      this.#mark('stored', me, seq)
-      const now = this.#authors.get(hex(me))
-      this.#authors.set(hex(me), {
-        author: me,
-        contig: Math.max(seq, now?.contig ?? 0),
-        head: now !== undefined && now.head.seq > seq ? now.head : head,
-      })
-      batch.forEach((w, i) => w.resolve(results[i]))
-    } catch (err) {
-      // The documents keep the changes (they went out; the store takes them with the next batch).
-      this.#unsaved = mine
-      throw err
-    } finally {
-      // The held document updates are written once the entries are stored and on their way.
-      const release = (): void => held.forEach((write) => write(true))
-      void published.then(release, release)
-      done()
-      await published.catch(() => undefined)
-      unhold()
-    }
+    return this.#writer.write(op)
   }
 
   /** Stored entries of one author, ascending. */
@@ -568,8 +413,7 @@ export class RoomHistory {
 
   async close(): Promise<void> {
     this.#closed = true
-    await this.#drained
-    for (const w of this.#queue.splice(0)) w.reject(new Error(`room ${this.room} is closed`))
+    await this.#writer.close()
     await this.#docs.close()
   }
 }

@@ -3,6 +3,7 @@
  * (`src/node/sqlite-store.ts`), IndexedDB in browsers. Entries are the source of truth; period
  * documents are cached snapshots that say which entries they already contain.
  */
+import type { Entry } from '../crdt/entry.ts'
 
 /** One verified entry of an author's chain, as stored. `bytes` is the canonical encoding. */
 export interface StoredEntry {
@@ -11,6 +12,12 @@ export interface StoredEntry {
   hash: Uint8Array
   period: number
   bytes: Uint8Array
+}
+
+/** An entry whose place in its author's chain has been verified, with its stored form. */
+export interface Verified {
+  entry: Entry
+  stored: StoredEntry
 }
 
 /** The newest signed head we hold for one author in one room. */
