@@ -2,7 +2,8 @@
  * The facade the UI and the Node peer use. Types from crdt and net are re-exported here so that
  * callers above core never import those layers.
  */
-export { Messenger, InvalidRoomError, type MessengerInit, type Posted } from './messenger.ts'
+export { Messenger, type MessengerInit, type Posted } from './messenger.ts'
+export { InvalidRoomError } from './room-set.ts'
 export type { DisplayMessage } from '../crdt/display.ts'
 export type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
 export type { PeerIdString, Unsubscribe, PeerConnectionInfo } from '../net/index.ts'

@@ -5,7 +5,6 @@ import { createLogger } from '../net/logger.ts'
 import type { PeerIdString, PeerNet, Unsubscribe, PeerConnectionInfo } from '../net/index.ts'
 import { roomTopic } from '../net/constants.ts'
 import { createClock, type HybridClock } from '../crdt/hlc.ts'
-import { isRoomId } from '../crdt/entry.ts'
 import type { DeviceSigner, HistoryCrypto } from '../crdt/crypto.ts'
 import type { DisplayMessage } from '../crdt/period-doc.ts'
 import type { DocPersistence } from '../crdt/doc-persistence.ts'
@@ -13,7 +12,8 @@ import type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
 import { hex, type HistoryStore } from './store.ts'
 import { createIdentity, type Identity } from './identity.ts'
 import { RoomHistory, type EntryGate } from './room-history.ts'
-import { RoomSync, type RoomRegistry } from './sync.ts'
+import { RoomSync } from './sync.ts'
+import { RoomSet } from './room-set.ts'
 import { RoomAnnouncer } from './room-announce.ts'
 import { HeadsBook, toVerified } from './heads-book.ts'
 import { Presence, type PresenceInfo } from './presence.ts'
@@ -73,15 +73,7 @@ export interface Posted {
   message: ChatMessage
 }
 
-export class InvalidRoomError extends Error {
-  static override readonly name = 'InvalidRoomError'
-  constructor(room: string) {
-    super(`not a room name: ${JSON.stringify(room)} (lowercase letters, digits, . _ -; up to 64)`)
-    this.name = 'InvalidRoomError'
-  }
-}
-
-export class Messenger implements RoomRegistry {
+export class Messenger {
   readonly net: PeerNet
   readonly identity: Identity
   readonly presence: Presence
@@ -98,9 +90,7 @@ export class Messenger implements RoomRegistry {
   readonly #clock: HybridClock
   readonly #retainAll: boolean
   readonly #antiEntropyMs: number
-  readonly #rooms = new Map<string, RoomHistory>()
-  readonly #opening = new Map<string, Promise<RoomHistory>>()
-  readonly #provisional = new Map<string, Promise<RoomHistory>>()
+  readonly #rooms: RoomSet
   readonly #heads = new HeadsBook()
   readonly #sync: RoomSync
   readonly #roomListeners = new Set<(room: string) => void>()
@@ -125,11 +115,17 @@ export class Messenger implements RoomRegistry {
     this.#gate = init.gate
     this.#trace = init.trace
     this.ingest = new IngestLimiter(init.ingestLimit ?? DEFAULT_INGEST_LIMIT)
+    this.#rooms = new RoomSet({
+      retainAll: this.#retainAll,
+      started: () => this.#started,
+      create: (room) => this.#newHistory(room),
+      adopted: (h) => this.#follow(h),
+    })
     this.#sync = new RoomSync({
       limiter: this.ingest,
       net: this.net,
       crypto: init.crypto,
-      rooms: this,
+      rooms: this.#rooms,
       heads: this.#heads,
       onIngested: (room) => this.#announcer.soon(room),
       ...(init.ingestBatch === undefined ? {} : { ingestBatch: init.ingestBatch }),
@@ -138,7 +134,7 @@ export class Messenger implements RoomRegistry {
     this.#announcer = new RoomAnnouncer(
       this.net,
       this.#sync,
-      (room) => this.accepts(room),
+      (room) => this.#rooms.accepts(room),
       this.ingest,
     )
     this.typing = new Typing({ net: this.net, identity: this.identity, limiter: this.ingest })
@@ -158,7 +154,7 @@ export class Messenger implements RoomRegistry {
     })
     this.encrypted = new EncryptedRooms({
       me: this.identity.signer.publicKey,
-      rooms: () => [...this.#rooms.values()],
+      rooms: () => this.#rooms.histories(),
       join: (room) => this.join(room),
       createRoom: (room, fields) => this.createRoom(room, fields),
       wrote: (room) => this.#announcer.soon(room),
@@ -225,66 +221,25 @@ export class Messenger implements RoomRegistry {
     for (const off of this.#off.splice(0)) off()
     this.encrypted.stop()
     await this.#sync.settled()
-    // rooms still opening (a lazy start, a join) are adopted first, then closed with the others
-    await Promise.allSettled(this.#opening.values())
-    for (const h of this.#rooms.values()) await h.close()
-    this.#rooms.clear()
-    for (const p of this.#provisional.values()) await (await p.catch(() => undefined))?.close()
-    this.#provisional.clear()
+    await this.#rooms.close()
   }
 
-  // --- RoomRegistry (used by sync) ---
+  /** The open history of a room held here. */
   get(room: string): RoomHistory | undefined {
     return this.#rooms.get(room)
   }
-  accepts(room: string): boolean {
-    return this.#rooms.has(room) || (this.#retainAll && isRoomId(room) && this.#started)
-  }
-  /**
-   * A room we hold, or — on an always-on peer — a provisional one that is adopted only once a
-   * pull or push brings verified entries into it ({@link settle}), so that a peer naming rooms
-   * it cannot back with signed history makes us hold nothing.
-   */
-  async open(room: string): Promise<RoomHistory | undefined> {
-    const h = this.#rooms.get(room)
-    if (h !== undefined) return h
-    if (!this.accepts(room)) return undefined
-    let p = this.#provisional.get(room)
-    if (p === undefined) {
-      p = this.#newHistory(room).then(async (fresh) => (await fresh.open(), fresh))
-      this.#provisional.set(room, p)
-      p.catch(() => this.#provisional.delete(room))
-    }
-    return p
-  }
-  async settle(h: RoomHistory, ingested: boolean): Promise<void> {
-    if (this.#rooms.get(h.room) === h) return
-    const p = this.#provisional.get(h.room)
-    if (p === undefined || (await p) !== h) return
-    this.#provisional.delete(h.room)
-    if (ingested && this.#started && !this.#rooms.has(h.room)) this.#adopt(h)
-    else await h.close()
-  }
+
+  /** The rooms held here, by id. */
   list(): string[] {
-    return [...this.#rooms.keys()].sort()
+    return this.#rooms.list()
   }
 
   /** Starts holding `room`: loads it, follows its topic, catches up from connected peers. */
-  async join(room: string): Promise<RoomHistory> {
-    if (!isRoomId(room)) throw new InvalidRoomError(room)
-    const open = this.#rooms.get(room)
-    if (open !== undefined) return open
-    let p = this.#opening.get(room)
-    if (p === undefined) {
-      p = this.#openRoom(room)
-      this.#opening.set(room, p)
-      // Callers see a failure through `p`; the derived promise must not reject unhandled.
-      void p.finally(() => this.#opening.delete(room)).catch(() => undefined)
-    }
-    return p
+  join(room: string): Promise<RoomHistory> {
+    return this.#rooms.join(room)
   }
 
-  async #newHistory(room: string): Promise<RoomHistory> {
+  #newHistory(room: string): RoomHistory {
     return new RoomHistory({
       room,
       store: this.#store,
@@ -301,19 +256,9 @@ export class Messenger implements RoomRegistry {
     })
   }
 
-  async #openRoom(room: string): Promise<RoomHistory> {
-    const provisional = this.#provisional.get(room)
-    this.#provisional.delete(room)
-    const h = (await provisional?.catch(() => undefined)) ?? (await this.#newHistory(room))
-    if (provisional === undefined) await h.open()
-    else await h.reload()
-    this.#adopt(h)
-    return h
-  }
-
-  #adopt(h: RoomHistory): void {
+  /** A room is held from now on: its topic followed, pulled from every connected peer. */
+  #follow(h: RoomHistory): void {
     const room = h.room
-    this.#rooms.set(room, h)
     this.#off.push(
       this.net.subscribe(roomTopic(room), (msg) => void this.#sync.onGossip(msg.data, msg.from)),
     )
@@ -448,7 +393,6 @@ export class Messenger implements RoomRegistry {
     return this.#sync.push(peer, room, me.head, verified, signal)
   }
 
-  /** Re-verifies every stored entry of `room` from its authors' signed heads (see verify-stored). */
   /**
    * Where revocation cuts stop each author (src/core/revocation-cut.ts): entries beyond are not
    * applied, and documents holding some are built again ({@link applyCuts}).
@@ -459,7 +403,7 @@ export class Messenger implements RoomRegistry {
 
   /** New cuts: every open room drops what lies beyond them from its documents. */
   async applyCuts(): Promise<void> {
-    for (const h of [...this.#rooms.values()]) await h.applyCuts()
+    for (const h of this.#rooms.histories()) await h.applyCuts()
   }
 
   /** The heads of `keys` in every room the store holds (a revocation's cut). */
@@ -467,6 +411,7 @@ export class Messenger implements RoomRegistry {
     return heldHeads(this.#store, keys)
   }
 
+  /** Re-verifies every stored entry of `room` from its authors' signed heads (see verify-stored). */
   async verifyHistory(room: string): Promise<VerifyReport> {
     return verifyStored(this.identity.crypto, await this.join(room))
   }

@@ -1,0 +1,123 @@
+/**
+ * The rooms a peer holds, open in memory: each opened once however many ask at the same time and,
+ * on an always-on peer, provisional ones — a room a peer named, held only once a pull or push
+ * brings verified entries into it. What sync looks rooms up in ({@link RoomRegistry}).
+ */
+import { isRoomId } from '../crdt/entry.ts'
+import type { RoomHistory } from './room-history.ts'
+import type { RoomRegistry } from './sync.ts'
+
+export class InvalidRoomError extends Error {
+  static override readonly name = 'InvalidRoomError'
+  constructor(room: string) {
+    super(`not a room name: ${JSON.stringify(room)} (lowercase letters, digits, . _ -; up to 64)`)
+    this.name = 'InvalidRoomError'
+  }
+}
+
+export interface RoomSetInit {
+  /** Always-on peers hold every room they hear of (provisionally, until entries come). */
+  retainAll: boolean
+  /** Whether the peer runs: provisional rooms are opened and adopted only then. */
+  started: () => boolean
+  /** A history for `room`, not opened yet. */
+  create: (room: string) => RoomHistory
+  /** A room is held from now on: follow it (its topic, pulls from the connected peers). */
+  adopted: (h: RoomHistory) => void
+}
+
+export class RoomSet implements RoomRegistry {
+  readonly #init: RoomSetInit
+  readonly #rooms = new Map<string, RoomHistory>()
+  readonly #opening = new Map<string, Promise<RoomHistory>>()
+  readonly #provisional = new Map<string, Promise<RoomHistory>>()
+
+  constructor(init: RoomSetInit) {
+    this.#init = init
+  }
+
+  get(room: string): RoomHistory | undefined {
+    return this.#rooms.get(room)
+  }
+
+  /** The rooms held, by id. */
+  list(): string[] {
+    return [...this.#rooms.keys()].sort()
+  }
+
+  /** The open histories of the rooms held. */
+  histories(): RoomHistory[] {
+    return [...this.#rooms.values()]
+  }
+
+  accepts(room: string): boolean {
+    return this.#rooms.has(room) || (this.#init.retainAll && isRoomId(room) && this.#init.started())
+  }
+
+  /**
+   * A room we hold, or — on an always-on peer — a provisional one that is adopted only once a
+   * pull or push brings verified entries into it ({@link settle}), so that a peer naming rooms
+   * it cannot back with signed history makes us hold nothing.
+   */
+  async open(room: string): Promise<RoomHistory | undefined> {
+    const h = this.#rooms.get(room)
+    if (h !== undefined) return h
+    if (!this.accepts(room)) return undefined
+    let p = this.#provisional.get(room)
+    if (p === undefined) {
+      const fresh = this.#init.create(room)
+      p = fresh.open().then(() => fresh)
+      this.#provisional.set(room, p)
+      p.catch(() => this.#provisional.delete(room))
+    }
+    return p
+  }
+
+  async settle(h: RoomHistory, ingested: boolean): Promise<void> {
+    if (this.#rooms.get(h.room) === h) return
+    const p = this.#provisional.get(h.room)
+    if (p === undefined || (await p) !== h) return
+    this.#provisional.delete(h.room)
+    if (ingested && this.#init.started() && !this.#rooms.has(h.room)) this.#adopt(h)
+    else await h.close()
+  }
+
+  /** Starts holding `room`: loads it (once, however many ask) and follows it. */
+  join(room: string): Promise<RoomHistory> {
+    if (!isRoomId(room)) return Promise.reject(new InvalidRoomError(room))
+    const open = this.#rooms.get(room)
+    if (open !== undefined) return Promise.resolve(open)
+    let p = this.#opening.get(room)
+    if (p === undefined) {
+      p = this.#openRoom(room)
+      this.#opening.set(room, p)
+      // Callers see a failure through `p`; the derived promise must not reject unhandled.
+      void p.finally(() => this.#opening.delete(room)).catch(() => undefined)
+    }
+    return p
+  }
+
+  async #openRoom(room: string): Promise<RoomHistory> {
+    const provisional = this.#provisional.get(room)
+    this.#provisional.delete(room)
+    const h = (await provisional?.catch(() => undefined)) ?? this.#init.create(room)
+    if (provisional === undefined) await h.open()
+    else await h.reload()
+    this.#adopt(h)
+    return h
+  }
+
+  #adopt(h: RoomHistory): void {
+    this.#rooms.set(h.room, h)
+    this.#init.adopted(h)
+  }
+
+  /** Closes every room, those still opening (adopted first) and the provisional ones. */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.#opening.values())
+    for (const h of this.#rooms.values()) await h.close()
+    this.#rooms.clear()
+    for (const p of this.#provisional.values()) await (await p.catch(() => undefined))?.close()
+    this.#provisional.clear()
+  }
+}
