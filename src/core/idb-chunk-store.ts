@@ -16,6 +16,7 @@ import { FileNotHeldError, FileStoreFullError } from './files/errors.ts'
 import { chunkCount, decodeManifest, type FileManifest } from './files/manifest.ts'
 import { planEviction } from './files/quota.ts'
 import {
+  copyInto,
   countBits,
   newBitmap,
   setBit,
@@ -120,8 +121,9 @@ export class IdbChunkStore implements ChunkStore {
     })
   }
 
-  async readChunk(id: string, index: number): Promise<Uint8Array> {
-    return new Uint8Array(await (await this.chunkBlob(id, index)).arrayBuffer())
+  async readChunk(id: string, index: number, into?: Uint8Array): Promise<Uint8Array> {
+    const bytes = new Uint8Array(await (await this.chunkBlob(id, index)).arrayBuffer())
+    return into === undefined ? bytes : copyInto(into, bytes)
   }
 
   /** Chunk `index` of `id` as the stored Blob (its bytes stay on disk until read). */

@@ -134,6 +134,11 @@ export class RecordReader {
   #headerFill = 0
   #record: Buffer | undefined
   #fill = 0
+  /**
+   * The sealed bytes of the record being read, reused for the next one (it is opened into a new
+   * buffer before that starts): grows to the largest record seen, at most `maxBody` + 17 bytes.
+   */
+  #scratch: Buffer | undefined
 
   /** Where the next read must land: the rest of the length, or the rest of the record. */
   target(): Buffer {
@@ -149,7 +154,11 @@ export class RecordReader {
       if (this.#headerFill < LENGTH_BYTES) return undefined
       this.#headerFill = 0
       this.#want = this.#checkLength(this.#header.readUInt32BE(0))
-      this.#record = Buffer.allocUnsafeSlow(this.#want + TAG_BYTES)
+      const size = this.#want + TAG_BYTES
+      if (this.#scratch === undefined || this.#scratch.byteLength < size) {
+        this.#scratch = Buffer.allocUnsafeSlow(size)
+      }
+      this.#record = this.#scratch.subarray(0, size)
       this.#fill = 0
       return undefined
     }

@@ -178,17 +178,20 @@ export class DiskChunkStore implements ChunkStore {
       .run(id, bytes, m.size, have, countBits(have, chunkCount(m)), pinned ? 1 : 0, this.#now())
   }
 
-  async readChunk(id: string, index: number): Promise<Uint8Array> {
+  async readChunk(id: string, index: number, into?: Uint8Array): Promise<Uint8Array> {
     const o = this.#load(id)
     if (o === undefined || !hasBit(o.have, index))
       throw new FileNotHeldError(`chunk ${index} of ${id} is not held`)
     const { chunkSize, size } = o.manifest
     const length = Math.min(chunkSize, size - index * chunkSize)
-    const buf = Buffer.allocUnsafe(length)
+    if (into !== undefined && into.byteLength !== length) {
+      throw new RangeError(`Chunk ${index} of ${id} is ${length} bytes, not ${into.byteLength}`)
+    }
+    const buf = into ?? u8(Buffer.allocUnsafe(length))
     const { bytesRead } = await (await o.fh).read(buf, 0, length, index * chunkSize)
     if (bytesRead !== length)
       throw new FileNotHeldError(`chunk ${index} of ${id} is cut short on disk`)
-    return u8(buf)
+    return buf
   }
 
   async writeChunk(id: string, index: number, bytes: Uint8Array): Promise<void> {

@@ -7,6 +7,7 @@ import type { FileManifest } from './manifest.ts'
 import { chunkCount } from './manifest.ts'
 import { planEviction } from './quota.ts'
 import {
+  copyInto,
   countBits,
   hasBit,
   newBitmap,
@@ -75,10 +76,10 @@ export class MemoryChunkStore implements ChunkStore {
     })
   }
 
-  async readChunk(id: string, index: number): Promise<Uint8Array> {
+  async readChunk(id: string, index: number, into?: Uint8Array): Promise<Uint8Array> {
     const bytes = this.#files.get(id)?.chunks.get(index)
     if (bytes === undefined) throw new FileNotHeldError(`chunk ${index} of ${id} is not held`)
-    return bytes
+    return into === undefined ? bytes : copyInto(into, bytes)
   }
 
   async writeChunk(id: string, index: number, bytes: Uint8Array): Promise<void> {

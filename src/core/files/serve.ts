@@ -7,8 +7,14 @@ import { createLogger } from '../../net/logger.ts'
 import type { PeerIdString } from '../../net/index.ts'
 import type { ChunkStore } from './store.ts'
 import { hasBit } from './store.ts'
-import { chunkCount } from './manifest.ts'
-import { MANIFEST_PART_BYTES, decodeFileFrame, encodeFileFrame, type FileFrame } from './wire.ts'
+import { chunkCount, chunkLength } from './manifest.ts'
+import {
+  MANIFEST_PART_BYTES,
+  chunkFrame,
+  decodeFileFrame,
+  encodeFileFrame,
+  type FileFrame,
+} from './wire.ts'
 
 const log = createLogger('parley:core:files:serve')
 
@@ -69,18 +75,27 @@ export async function* serveFileRequest(
       if (info === undefined) return yield notHeld
       const held = f.indices.findIndex((i) => !hasBit(info.have, i))
       const indices = held < 0 ? f.indices : f.indices.slice(0, held)
-      // One chunk read ahead: the disk read of the next overlaps sending this one.
+      // One chunk read ahead: the disk read of the next overlaps sending this one. Each is read
+      // straight into its frame (no copy of the chunk into a frame).
       const read = (k: number): Promise<Uint8Array> | undefined => {
-        const p = k < indices.length ? store.readChunk(f.id, indices[k]!) : undefined
-        p?.catch(() => undefined) // awaited below, or dropped when the request ends early
+        if (k >= indices.length) return undefined
+        const index = indices[k]!
+        const { frame, body } = chunkFrame(f.id, index, chunkLength(info.manifest, index))
+        const p = store
+          .readChunk(f.id, index, body)
+          // a store that ignored `into` returned the bytes elsewhere: framed with a copy
+          .then((bytes) =>
+            bytes === body ? frame : encodeFileFrame({ type: 'chunk', id: f.id, index, bytes }),
+          )
+        p.catch(() => undefined) // awaited below, or dropped when the request ends early
         return p
       }
       let next = read(0)
       for (let k = 0; next !== undefined; k++) {
         if (signal.aborted) return
-        const bytes = await next
+        const frame = await next
         next = read(k + 1)
-        yield encodeFileFrame({ type: 'chunk', id: f.id, index: indices[k]!, bytes })
+        yield frame
       }
       if (held >= 0) return yield notHeld
       init.touch(f.id)

@@ -48,8 +48,11 @@ export interface ChunkStore {
     manifest: FileManifest,
     opts: { pinned: boolean },
   ): Promise<void>
-  /** Chunk `index` of `id`, which must be held (else `FileNotHeldError`). */
-  readChunk(id: string, index: number): Promise<Uint8Array>
+  /**
+   * Chunk `index` of `id`, which must be held (else `FileNotHeldError`). With `into` (exactly the
+   * chunk's length), the bytes are read into it and `into` is returned.
+   */
+  readChunk(id: string, index: number, into?: Uint8Array): Promise<Uint8Array>
   /**
    * Writes chunk `index` (already verified against the manifest). It joins `have` once durable,
    * at the latest after {@link flush}. Throws `FileStoreFullError` when the disk is full.
@@ -85,4 +88,13 @@ export function countBits(bits: Uint8Array, count: number): number {
   let n = 0
   for (let i = 0; i < count; i++) if (hasBit(bits, i)) n++
   return n
+}
+
+/** `readChunk`'s `into`: `bytes` copied into it, which must be exactly as long (else RangeError). */
+export function copyInto(into: Uint8Array, bytes: Uint8Array): Uint8Array {
+  if (into.byteLength !== bytes.byteLength) {
+    throw new RangeError(`A chunk of ${bytes.byteLength} bytes read into ${into.byteLength}`)
+  }
+  into.set(bytes)
+  return into
 }

@@ -93,6 +93,23 @@ export function encodeFileFrame(f: FileFrame): Uint8Array {
   return out
 }
 
+/**
+ * A chunk frame for a chunk of `length` bytes, header written, and `body`: the view of the frame
+ * where the chunk's bytes go. Reading the chunk straight into `body` saves copying it into the frame.
+ */
+export function chunkFrame(
+  id: string,
+  index: number,
+  length: number,
+): { frame: Uint8Array; body: Uint8Array } {
+  const frame = new Uint8Array(HEADER + 4 + length)
+  frame[0] = FILE_FRAME_MIN + TYPES.indexOf('chunk')
+  frame[1] = VERSION
+  frame.set(fromHex(id), 2)
+  new DataView(frame.buffer).setUint32(HEADER, index)
+  return { frame, body: frame.subarray(HEADER + 4) }
+}
+
 function bodyLength(f: FileFrame): number {
   switch (f.type) {
     case 'manifest-request':

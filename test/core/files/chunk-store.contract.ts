@@ -1,5 +1,5 @@
 /**
- * The chunk store contract ([CS1]–[CS5]), run against every implementation (memory, disk; the
+ * The chunk store contract ([CS1]–[CS7]), run against every implementation (memory, disk; the
  * browser's when it comes).
  */
 import { afterEach, describe, expect, it } from 'vitest'
@@ -77,6 +77,18 @@ export function registerChunkStoreContract(name: string, factory: ChunkStoreFact
       const store = await factory.open()
       const err = await store.readChunk('ab'.repeat(32), 0).catch((e: unknown) => e)
       expect((err as Error).name).toBe('FileNotHeldError')
+    })
+
+    it('[CS7] a chunk read into a given buffer fills that buffer; a wrong length is refused', async () => {
+      const store = await factory.open()
+      const bytes = new Uint8Array(randomBytes(2 * CHUNK + 10))
+      const { id } = await add(store, bytes)
+      const frame = new Uint8Array(5 + 10)
+      const into = frame.subarray(5)
+      expect(await store.readChunk(id, 2, into)).toBe(into)
+      expect(Buffer.from(frame.subarray(5)).equals(bytes.subarray(2 * CHUNK))).toBe(true)
+      const err = await store.readChunk(id, 0, into).catch((e: unknown) => e)
+      expect((err as Error).name).toBe('RangeError')
     })
 
     it('[CS4] beyond the quota, the least recently used evictable file goes; pinned files stay', async () => {

@@ -9,6 +9,7 @@ import {
   type FileManifest,
 } from '../../../src/core/files/manifest.ts'
 import {
+  chunkFrame,
   decodeFileFrame,
   encodeFileFrame,
   isFileFrame,
@@ -86,6 +87,15 @@ describe('file frames', () => {
       expect(decodeFileFrame(bytes)).toEqual(f)
     }
     expect(isFileFrame(new Uint8Array([1, 1]))).toBe(false)
+  })
+
+  it('[FF3] a chunk frame filled in place is the encoded chunk frame, byte for byte', () => {
+    const bytes = new Uint8Array(randomBytes(1_000))
+    const { frame, body } = chunkFrame(id, 7, bytes.length)
+    body.set(bytes)
+    expect(body.buffer).toBe(frame.buffer) // the chunk goes straight into the frame
+    expect(frame).toEqual(encodeFileFrame({ type: 'chunk', id, index: 7, bytes }))
+    expect(decodeFileFrame(frame)).toEqual({ type: 'chunk', id, index: 7, bytes })
   })
 
   it('[FF2] malformed frames throw MalformedFileFrameError', () => {

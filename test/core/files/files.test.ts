@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { PeerSet, connect, type TestPeer } from '../../helpers/peers.ts'
 import { bytesSource } from '../../../src/core/files/import.ts'
 import { DiskChunkStore } from '../../../src/node/file-store.ts'
-import type { ChunkStore } from '../../../src/core/files/store.ts'
+import { copyInto, type ChunkStore } from '../../../src/core/files/store.ts'
 import type { TransferProgress } from '../../../src/core/files/progress.ts'
 import type { MessengerInit } from '../../../src/core/messenger.ts'
 import { LONG_TEXT_BYTES } from '../../../src/core/files/long-text.ts'
@@ -26,11 +26,11 @@ function spyStore(inner: ChunkStore, lie = false): ChunkStore & { reads: number;
   const spy = Object.create(inner) as ChunkStore & { reads: number; touches: number }
   spy.reads = 0
   spy.touches = 0
-  spy.readChunk = async (id, index) => {
+  spy.readChunk = async (id, index, into) => {
     spy.reads++
     const bytes = (await inner.readChunk(id, index)).slice()
     if (lie) bytes[0] = bytes[0]! ^ 0xff
-    return bytes
+    return into === undefined ? bytes : copyInto(into, bytes)
   }
   for (const k of [
     'get',
