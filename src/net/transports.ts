@@ -3,12 +3,7 @@
  * transports: the browser build never sees `@libp2p/tcp` (node:net), Node never loads WebRTC, and
  * `@libp2p/memory` (a dev dependency) is only loaded by tests.
  */
-import type {
-  ConnectionGater,
-  ConnectionProtector,
-  MessageStream,
-  StreamMessageEvent,
-} from '@libp2p/interface'
+import type { ConnectionGater, ConnectionProtector } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
 import { InvalidNetworkKeyError } from './errors.ts'
 
@@ -74,8 +69,10 @@ export async function loadTransports(
  * Noise: a peer without the key fails the handshake. WebRTC connections skip connection
  * protectors (`skipProtection` in @libp2p/webrtc), so there admission alone keeps strangers out.
  *
- * Node peers use Parley's own protector (pnet.ts, libsodium's Salsa20); browsers, which only dial
- * (WebSocket to a Node peer), keep `@libp2p/pnet`. Both speak the same protocol.
+ * Every peer runs Parley's own protector (pnet.ts, wire-compatible with `@libp2p/pnet`): Node
+ * peers on libsodium's Salsa20, browsers on `@noble/ciphers`'. Browsers used to run
+ * `@libp2p/pnet`, whose WebAssembly `xsalsa20` runs out of memory after some tens of MB of
+ * traffic and then breaks the browser's links (see `nobleSalsa20` in xsalsa20.ts).
  */
 export async function loadProtector(
   networkKey: Uint8Array,
@@ -84,61 +81,11 @@ export async function loadProtector(
   if (networkKey.byteLength !== 32) {
     throw new InvalidNetworkKeyError(`Network key of ${networkKey.byteLength} bytes, not 32`)
   }
-  if (profile !== 'browser') {
-    const [{ privateNetwork }, { sodiumSalsa20 }] = await Promise.all([
-      import('./pnet.ts'),
-      import('./xsalsa20-native.ts'),
-    ])
-    return privateNetwork({ key: networkKey, xor: sodiumSalsa20 })
-  }
-  const { preSharedKey } = await import('@libp2p/pnet')
-  const hex = Array.from(networkKey, (b) => b.toString(16).padStart(2, '0')).join('')
-  // @libp2p/pnet reads the go-ipfs swarm.key text format.
-  const pnet = preSharedKey({
-    psk: new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${hex}`),
-  })
-  return () => listenerWaits(pnet())
-}
-
-/**
- * `@libp2p/pnet` opens with both sides sending a nonce at once. A Node 20 dialer over WebSocket
- * (the `ws` polyfill) loses a nonce that arrives with the upgrade response (see pnet.ts), so the
- * listener (a browser, on a relayed connection) sends its nonce only once the dialer's has arrived
- * (put back for pnet to read). Parley's own protector does this by itself.
- */
-function listenerWaits(inner: ConnectionProtector): ConnectionProtector {
-  return {
-    async protect(conn, options) {
-      if (conn.direction === 'inbound') await firstBytes(conn, options?.signal)
-      return inner.protect(conn, options)
-    },
-  }
-}
-
-function firstBytes(conn: MessageStream, signal?: AbortSignal): Promise<void> {
-  if (conn.readBufferLength > 0) return Promise.resolve()
-  return new Promise((resolve, reject) => {
-    const cleanup = (): void => {
-      conn.removeEventListener('message', onMessage)
-      conn.removeEventListener('close', onClose)
-      signal?.removeEventListener('abort', onAbort)
-    }
-    const onMessage = (evt: StreamMessageEvent): void => {
-      cleanup()
-      conn.unshift(evt.data)
-      resolve()
-    }
-    const onClose = (): void => {
-      cleanup()
-      reject(new Error('connection closed before the pnet nonce'))
-    }
-    const onAbort = (): void => {
-      cleanup()
-      reject(new Error('no pnet nonce in time'))
-    }
-    conn.addEventListener('message', onMessage)
-    conn.addEventListener('close', onClose)
-    signal?.addEventListener('abort', onAbort)
-    if (signal?.aborted === true) onAbort()
-  })
+  const [{ privateNetwork }, xor] = await Promise.all([
+    import('./pnet.ts'),
+    profile === 'browser'
+      ? import('./xsalsa20.ts').then((m) => m.nobleSalsa20)
+      : import('./xsalsa20-native.ts').then((m) => m.sodiumSalsa20),
+  ])
+  return privateNetwork({ key: networkKey, xor })
 }

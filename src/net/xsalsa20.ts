@@ -5,15 +5,15 @@
  *
  * XSalsa20 is Salsa20 under a subkey: HSalsa20(key, nonce[0..16]) with nonce[16..24] as Salsa20's
  * nonce. The subkey is derived once here (`@noble/ciphers`); whole 64-byte blocks go to a
- * {@link SalsaXor} (libsodium on Node, see xsalsa20-native.ts); a block split between two chunks
- * is finished from a saved copy of its keystream.
+ * {@link SalsaXor} (libsodium on Node, see xsalsa20-native.ts; {@link nobleSalsa20} in browsers);
+ * a block split between two chunks is finished from a saved copy of its keystream.
  */
-import { __TESTS, hsalsa } from '@noble/ciphers/salsa.js'
+import { __TESTS, hsalsa, salsa20 } from '@noble/ciphers/salsa.js'
 
 /**
  * Salsa20 (20 rounds, 32-byte key, 8-byte nonce): `output` = `input` XOR the keystream from block
- * number `counter` on (`input.byteLength` a multiple of 64; `counter` < 2^32, carrying into the
- * 64-bit counter's high word past that).
+ * number `counter` on (`input.byteLength` a multiple of 64; every block number below
+ * {@link XOR_BLOCK_LIMIT}, so the 64-bit counter's high word stays 0).
  */
 export type SalsaXor = (
   input: Uint8Array,
@@ -27,6 +27,24 @@ const BLOCK = 64
 /** "expand 32-byte k" as little-endian words (the Salsa20 constants for 32-byte keys). */
 const SIGMA = Uint32Array.of(0x61707865, 0x3320646e, 0x79622d32, 0x6b206574)
 const TWO_32 = 2 ** 32
+/**
+ * Block numbers a {@link SalsaXor} is given stay below this; the stream does the blocks from here on
+ * (past 256 GiB one way) itself. `@noble/ciphers` refuses block 2^32 − 1 rather than carry.
+ */
+export const XOR_BLOCK_LIMIT = TWO_32 - 1
+
+/**
+ * Salsa20 in plain JavaScript (`@noble/ciphers`): the browsers' {@link SalsaXor}. Not the
+ * WebAssembly `xsalsa20` package (`@libp2p/pnet`'s): each of its streams keeps a view of the
+ * shared WebAssembly memory that goes stale (length 0) when another stream grows it, so the next
+ * write grows the memory again by its own size; after one large write, a few hundred writes
+ * taking turns between two streams reach the memory's 64 MiB maximum, and from then on every
+ * stream that has to grow throws `RangeError: WebAssembly.Memory.grow(): Maximum memory size
+ * exceeded` — a browser's links to its Node peer die after some tens of MB of file transfer.
+ */
+export const nobleSalsa20: SalsaXor = (input, output, nonce, counter, key) => {
+  salsa20(key, nonce, input, output, counter)
+}
 
 /** Little-endian 32-bit words of `bytes` (a copy: `bytes` may sit at any offset). */
 const words = (bytes: Uint8Array): Uint32Array => {
@@ -105,14 +123,17 @@ export class XSalsa20Stream {
   /** Whole blocks from the one `#pos` is in. */
   #blocks(input: Uint8Array, output: Uint8Array): void {
     const counter = Math.floor(this.#pos / BLOCK)
-    if (counter < TWO_32) {
-      this.#xor(input, output, this.#nonce, counter, this.#subkey)
-      return
+    const blocks = input.byteLength / BLOCK
+    const fast = Math.max(0, Math.min(blocks, XOR_BLOCK_LIMIT - counter))
+    if (fast > 0) {
+      const n = fast * BLOCK
+      this.#xor(input.subarray(0, n), output.subarray(0, n), this.#nonce, counter, this.#subkey)
     }
-    // Past 256 GiB one way: SalsaXor takes a 32-bit first counter, so block by block with
-    // noble's core, which takes the counter's high word.
+    if (fast === blocks) return
+    // Past 256 GiB one way: SalsaXor takes no counter's high word, so block by block with
+    // noble's core, which does.
     const keystream = new Uint32Array(16)
-    for (let b = 0; b < input.byteLength / BLOCK; b++) {
+    for (let b = fast; b < blocks; b++) {
       const c = counter + b
       __TESTS.salsaCore(
         SIGMA,

@@ -1,8 +1,9 @@
 /**
  * Parley's private-network protector (src/net/pnet.ts) against the reference: the keystream equals
- * the `xsalsa20` package's (what `@libp2p/pnet` uses) however the bytes are chunked, and real
- * libp2p nodes on TCP, one with our protector and one with stock `@libp2p/pnet`, connect and move
- * data both ways under the same key — and never under different keys.
+ * the `xsalsa20` package's (what `@libp2p/pnet` uses) however the bytes are chunked, on Node's
+ * Salsa20 and on browsers'; real libp2p nodes on TCP, one with our protector and one with stock
+ * `@libp2p/pnet`, connect and move data both ways under the same key — and never under different
+ * keys; and the browsers' protector keeps a link up where `@libp2p/pnet`'s ran out of memory.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -14,7 +15,8 @@ import { createLibp2p } from 'libp2p'
 import xsalsa20 from 'xsalsa20'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { privateNetwork } from '../../src/net/pnet.ts'
-import { XSalsa20Stream } from '../../src/net/xsalsa20.ts'
+import { loadProtector } from '../../src/net/transports.ts'
+import { XSalsa20Stream, nobleSalsa20, type SalsaXor } from '../../src/net/xsalsa20.ts'
 import { sodiumSalsa20 } from '../../src/net/xsalsa20-native.ts'
 
 const SEED = 20_261_203
@@ -54,7 +56,13 @@ const firstDifference = (a: Uint8Array, b: Uint8Array): number => {
   return a.byteLength === b.byteLength ? -1 : n
 }
 
-describe(`XSalsa20Stream (seed ${SEED})`, () => {
+/** The Salsa20s a stream runs on: Node peers' and browsers'. */
+const XORS: [string, SalsaXor][] = [
+  ['libsodium', sodiumSalsa20],
+  ['noble', nobleSalsa20],
+]
+
+describe.each(XORS)(`XSalsa20Stream on %s (seed ${SEED})`, (_, xor) => {
   it('[PNET1] equals the xsalsa20 package over any chunking', () => {
     const rand = prng(SEED)
     const key = bytes(rand, 32)
@@ -62,7 +70,7 @@ describe(`XSalsa20Stream (seed ${SEED})`, () => {
     const data = bytes(rand, 200_003)
     const reference = xsalsa20(nonce, key).update(data)
     for (let trial = 0; trial < 20; trial++) {
-      const stream = new XSalsa20Stream(key, nonce, sodiumSalsa20)
+      const stream = new XSalsa20Stream(key, nonce, xor)
       const out: Uint8Array[] = []
       for (let at = 0; at < data.byteLength;) {
         // Mostly tiny pieces (a 12-byte yamux header, odd Noise frames), some large.
@@ -95,12 +103,12 @@ describe(`XSalsa20Stream (seed ${SEED})`, () => {
     }
     new DataView(ref._xor._memory.buffer).setBigUint64(ref._xor._pointer, BigInt(firstBlock), true)
     const reference = ref.update(data)
-    // In one call (libsodium carries into the high word) and in pieces (past 2^32 a piece starts
-    // in the high word, where noble's core takes over).
-    const whole = new XSalsa20Stream(key, nonce, sodiumSalsa20)
+    // In one call (the xor up to block 2^32 - 2, noble's core from there) and in pieces (past
+    // 2^32 a piece starts in the high word).
+    const whole = new XSalsa20Stream(key, nonce, xor)
     whole.seek(firstBlock * 64)
     expect(firstDifference(whole.update(data), reference)).toBe(-1)
-    const pieces = new XSalsa20Stream(key, nonce, sodiumSalsa20)
+    const pieces = new XSalsa20Stream(key, nonce, xor)
     pieces.seek(firstBlock * 64)
     const out = [100, 64, 1, 200, 64, 100].map((n, i, all) => {
       const at = all.slice(0, i).reduce((a, b) => a + b, 0)
@@ -185,6 +193,29 @@ describe('private network on TCP: Parley protector and @libp2p/pnet', () => {
     expect(firstDifference(await echo(b, a, payload), payload)).toBe(-1)
     const c = await node(ours(key))
     expect(firstDifference(await echo(c, a, payload), payload)).toBe(-1)
+  })
+
+  it("[PNET5] a browser's protector keeps a link up through a large write and many small ones each way in turn", async () => {
+    // @libp2p/pnet's WebAssembly xsalsa20 (what browsers ran) grew its memory again on every write
+    // that followed one by the connection's other direction, once a large write had grown it: its
+    // 64 MiB maximum came after a few hundred turns, and the link died with a RangeError.
+    const browser = await node(await loadProtector(key, 'browser'))
+    const peer = await node(ours(key))
+    expect(firstDifference(await echo(browser, peer, payload), payload)).toBe(-1)
+    const stream = await browser.dialProtocol(peer.getMultiaddrs()[0]!, ECHO)
+    const replies = stream[Symbol.asyncIterator]()
+    const ping = payload.subarray(0, 200)
+    for (let turn = 0; turn < 1_500; turn++) {
+      stream.send(ping)
+      let got = 0
+      while (got < ping.byteLength) {
+        const next = await replies.next()
+        if (next.done === true) throw new Error(`the echo ended at turn ${turn}`)
+        got += next.value.byteLength
+      }
+    }
+    await stream.close()
+    expect(firstDifference(await echo(browser, peer, payload), payload)).toBe(-1)
   })
 
   it('[PNET4] a wrong key or none: no connection, NetworkKeyMismatchError logged, listener fine', async () => {
