@@ -331,7 +331,14 @@ describe('files end to end (Chromium + parley serve)', () => {
         throw new Error(`${String(err)}\nD's console: ${dErrors.join('\n')}`, { cause: err })
       })
     const paused = att.locator('[data-testid=transfer][data-error=FileStoreFullError]')
-    await paused.waitFor({ timeout: 60_000 })
+    await paused.waitFor({ timeout: 60_000 }).catch(async (err: unknown) => {
+      // Say where the download was when it did not pause (a diagnostic, not a retry).
+      await screenshot(d, 'e2e-files-5-not-paused')
+      const state = await transferState(d, att)
+      throw new Error(`${String(err)}\n${state}\nD's console: ${dErrors.join('\n')}`, {
+        cause: err,
+      })
+    })
     expect(await paused.getAttribute('data-state')).toBe('paused')
     expect(await paused.getByTestId('transfer-error').textContent()).toMatch(/^Disk full/)
     await screenshot(d, 'e2e-files-5-disk-full')
