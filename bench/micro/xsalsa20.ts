@@ -2,8 +2,9 @@
  * Micro-bench of the private network's XSalsa20 (every byte of every TCP/WebSocket connection is
  * XORed with it once each way): the `xsalsa20` package that `@libp2p/pnet` uses against
  * `@noble/ciphers` (one call per chunk, so not a stream: only its speed) and Parley's
- * `XSalsa20Stream` (src/net/xsalsa20.ts: libsodium's Salsa20 through `sodium-native`, keystream
- * carried across chunks), on chunks the sizes a socket and Noise deliver.
+ * `XSalsa20Stream` (src/net/xsalsa20.ts, keystream carried across chunks) on browsers' Salsa20
+ * (`@noble/ciphers`) and on Node's (libsodium through `sodium-native`), on chunks the sizes a
+ * socket and Noise deliver.
  *
  *   npx tsx bench/micro/xsalsa20.ts [--mb=256]
  *
@@ -14,7 +15,7 @@ import { randomBytes } from 'node:crypto'
 import { loadavg } from 'node:os'
 import xsalsa20 from 'xsalsa20'
 import { xsalsa20 as nobleXsalsa20 } from '@noble/ciphers/salsa.js'
-import { XSalsa20Stream } from '../../src/net/xsalsa20.ts'
+import { XSalsa20Stream, nobleSalsa20 } from '../../src/net/xsalsa20.ts'
 import { sodiumSalsa20 } from '../../src/net/xsalsa20-native.ts'
 
 const MiB = 1024 * 1024
@@ -39,6 +40,13 @@ const contenders: Contender[] = [
     // Not a stream: every chunk restarts the keystream (only a speed reference).
     name: '@noble/ciphers xsalsa20, one call per chunk',
     make: (key, nonce) => (chunk) => nobleXsalsa20(key, nonce, chunk),
+  },
+  {
+    name: 'XSalsa20Stream (src/net, @noble/ciphers: browsers)',
+    make: (key, nonce) => {
+      const s = new XSalsa20Stream(key, nonce, nobleSalsa20)
+      return (chunk) => s.update(chunk)
+    },
   },
   {
     name: 'XSalsa20Stream (src/net, libsodium)',
@@ -87,7 +95,7 @@ for (const { label, chunks } of shapes) {
     run(c, chunks, 16 * MiB) // warm-up (JIT)
     const r = run(c, chunks, mb * MiB)
     console.log(
-      `${label.padEnd(38)} ${c.name.padEnd(46)} ${r.mbps.toFixed(0).padStart(5)} MB/s  ` +
+      `${label.padEnd(38)} ${c.name.padEnd(52)} ${r.mbps.toFixed(0).padStart(5)} MB/s  ` +
         `${r.cpuPerGb.toFixed(2)} CPU s/GB`,
     )
   }
