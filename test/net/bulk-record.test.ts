@@ -83,6 +83,27 @@ describe('bulk records', () => {
     expect(caught(() => hostile.filled(4)).name).toBe('BulkChannelError')
   })
 
+  it('[BREC7] a body of many 64 KiB slices seals as one record; records read into one buffer keep their bodies', () => {
+    const { client, server } = pair()
+    const max = 1024 * 1024
+    const sealer = new RecordSealer(client.send, max)
+    const bodies = [randomBytes(max), randomBytes(3 * 65_536 + 5), randomBytes(10)]
+    const sealed = bodies.map((b) => sealer.seal(RecordKind.frame, b))
+    expect(sealed[0]!.length).toBe(2 + 16 + 1) // header, kind, 16 slices, tag
+    const stream = wire(sealed.flat())
+    const reader = new RecordReader(server.receive, max)
+    const got: BulkRecord[] = []
+    for (let at = 0; at < stream.length;) {
+      const target = reader.target()
+      const n = Math.min(target.length, 100_000, stream.length - at)
+      stream.copy(target, 0, at, at + n)
+      at += n
+      const rec = reader.filled(n)
+      if (rec !== undefined) got.push(rec)
+    }
+    expect(got.map((r) => Buffer.compare(r.body, bodies[got.indexOf(r)]!))).toEqual([0, 0, 0])
+  })
+
   it('[BREC2] a flipped bit anywhere in a record fails authentication', () => {
     const { client, server } = pair()
     const sealed = wire(
