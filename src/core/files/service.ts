@@ -15,6 +15,7 @@ import type { Attachment } from '../../crdt/schema.ts'
 import type { DisplayMessage } from '../../crdt/display.ts'
 import { utf8Length } from '../../crdt/guards.ts'
 import { FileKeeper } from './keeper.ts'
+import { KeepQueue, type KeepStatus, type KeepTuning } from './keep-queue.ts'
 import { LONG_TEXT_BYTES, previewOf } from './long-text.ts'
 import { FileNotHeldError } from './errors.ts'
 import { fetchFile, type FetchInit } from './fetch.ts'
@@ -54,10 +55,12 @@ export interface FileServiceInit {
   fetch?: Pick<FetchInit, 'window' | 'batch' | 'idleMs'>
   /** Chunk size of files added here. @default CHUNK_SIZE (1 MiB) */
   chunkSize?: number
+  /** How failed keeps are tried again (tests). @default see {@link KeepQueue} */
+  keep?: KeepTuning
 }
 
-/** Transfer tuning, how chunks are checked and the chunk size of files added here. */
-export type FileTuning = Pick<FileServiceInit, 'fetch' | 'chunkSize' | 'sha256Async'>
+/** Transfer tuning, how chunks are checked, the chunk size of files added here, keep retries. */
+export type FileTuning = Pick<FileServiceInit, 'fetch' | 'chunkSize' | 'sha256Async' | 'keep'>
 
 export interface FetchOptions {
   signal?: AbortSignal
@@ -85,6 +88,7 @@ export class FileService {
   readonly #last = new Map<string, TransferProgress>()
   readonly #listeners = new Set<(p: TransferProgress) => void>()
   readonly #lying = new Set<(peer: PeerIdString) => void>()
+  readonly #keeps: KeepQueue
 
   constructor(init: FileServiceInit) {
     this.store = init.store
@@ -94,6 +98,13 @@ export class FileService {
     this.#retain = init.retain ?? false
     this.#tuning = init.fetch ?? {}
     this.#chunkSize = init.chunkSize
+    this.#keeps = new KeepQueue({
+      ...init.keep,
+      attempt: async (id) => {
+        if (!(await this.has(id))) await this.fetch(id, { pinned: false })
+      },
+      onPeers: (cb) => this.#net.onPeers(cb),
+    })
   }
 
   /** Answers a file request (the Messenger routes file frames here). */
@@ -200,7 +211,8 @@ export class FileService {
 
   /**
    * Keeps the files of held rooms (always-on peers): scans a room's messages when it changes and
-   * fetches attachments not held, in the background. Returns a function that stops it.
+   * fetches attachments not held, in the background, trying failed ones again (see
+   * {@link KeepQueue}). Returns a function that stops it.
    */
   keepFilesOf(
     onRoomChange: (cb: (room: string) => void) => Unsubscribe,
@@ -208,10 +220,17 @@ export class FileService {
   ): Unsubscribe {
     const keeper = new FileKeeper((id) => this.keep(id), messages)
     const off = onRoomChange((room) => keeper.soon(room))
+    this.#keeps.start()
     return () => {
       off()
       keeper.stop()
+      this.#keeps.stop()
     }
+  }
+
+  /** The files this peer still has to keep, and how keeping went (always-on peers). */
+  keeping(): KeepStatus {
+    return this.#keeps.status()
   }
 
   /** Stores a long text as a file (UTF-8; `sealed` in encrypted rooms) and gives its attachment. */
@@ -289,6 +308,7 @@ export class FileService {
 
   /** Cancels every transfer and waits for them to settle (the messenger stops). */
   async stopAll(): Promise<void> {
+    this.#keeps.stop() // before the aborts, so that no keep starts a transfer again
     const runs = [...this.#running.values()]
     for (const run of runs) run.ac.abort()
     await Promise.allSettled(runs.map((r) => r.promise))
@@ -369,14 +389,12 @@ export class FileService {
     return waitHeld(this.#net, id, stage, signal)
   }
 
-  /** Keeps a file seen in a held room (always-on peers): fetched in the background, evictable. */
+  /**
+   * Keeps a file seen in a held room or offered (always-on peers): fetched in the background,
+   * evictable, tried again until held or refused over the quota (see {@link KeepQueue}).
+   */
   keep(id: string): void {
-    if (!this.#retain || this.#running.has(id)) return
-    void this.has(id)
-      .then(async (held) => {
-        if (!held) await this.fetch(id, { pinned: false })
-      })
-      .catch((err: unknown) => log('keeping %s failed: %e', id, err))
+    if (this.#retain) this.#keeps.keep(id)
   }
 }
 
