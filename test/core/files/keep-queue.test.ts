@@ -23,8 +23,7 @@ function harness(tuning: Partial<KeepQueueInit> = {}) {
   const attempts: Attempt[] = []
   let listener: ((peers: readonly PeerIdString[]) => void) | undefined
   const queue = new KeepQueue({
-    attempt: (id) =>
-      new Promise<void>((resolve, reject) => attempts.push({ id, resolve, reject })),
+    attempt: (id) => new Promise<void>((resolve, reject) => attempts.push({ id, resolve, reject })),
     onPeers: (cb) => {
       listener = cb
       return () => (listener = undefined)
