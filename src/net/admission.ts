@@ -6,19 +6,22 @@
  *
  * Per peer, not per connection: Noise (or DTLS + Noise for WebRTC) authenticates the peer id on
  * every connection, so a second connection (relay, WebRTC, WS) of an admitted peer is admitted.
- * A peer not admitted within `ADMISSION_TIMEOUT_MS` is disconnected; one we refused, or that sent
- * no proof, is also kept out (connection gater: no dial, no inbound) for `ADMISSION_BLOCK_MS`,
- * or until `readmitAll` finds that its last proof now passes. State lives only while a peer is
- * connected; the block list is capped (`MAX_BLOCKED_PEERS`).
+ * A peer not admitted within `ADMISSION_TIMEOUT_MS` is disconnected, and may come back at once: a
+ * late proof is no offence (admission-strikes.ts; only a stranger timing out again and again is
+ * blocked). One we refused, or that broke the protocol (oversized or malformed proof), is kept out
+ * (connection gater: no dial, no inbound) for `ADMISSION_BLOCK_MS`, or until `readmitAll` finds
+ * that its last proof now passes. State lives only while a peer is connected; the block list is
+ * capped (`MAX_BLOCKED_PEERS`).
  */
 import type { Connection, ConnectionGater, Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 import { ADMISSION_TIMEOUT_MS, ADMIT_PROTOCOL, MAX_UNADMITTED_CONNECTIONS } from './constants.ts'
+import { AdmissionStrikes } from './admission-strikes.ts'
 import { readProof, sendProof, sendVerdict } from './admit-protocol.ts'
 import { asPeerIdString } from './keys.ts'
 import { judge } from './judge.ts'
 import { MemoryGate } from './memory-admission.ts'
 import { callSafely } from './safe.ts'
-import type { Verdict } from './verdict.ts'
+import { ADMITTED, type Verdict } from './verdict.ts'
 import type { Admission, AdmissionRefusal } from './index.ts'
 
 interface PeerState {
@@ -27,10 +30,12 @@ interface PeerState {
   /** It accepted our proof. */
   accepted: boolean
   proof: Uint8Array | undefined
-  /** The verification under way, if any: later proof streams wait for it. */
-  verifying: Promise<Verdict> | undefined
+  /** The verification under way, if any: later proof streams wait for it (undefined: out of time). */
+  verifying: Promise<Verdict | undefined> | undefined
   proofAttempts: number
   proving: boolean
+  /** We dialled one of its connections (it is not a stranger calling us: never struck). */
+  dialled: boolean
   readonly stop: AbortController
   readonly deadline: ReturnType<typeof setTimeout>
 }
@@ -40,6 +45,7 @@ export class AdmissionGate {
   readonly #log: Logger
   /** The block list and its expiry, shared with the memory hub's logic. */
   readonly #blocks: MemoryGate
+  readonly #strikes = new AdmissionStrikes()
   readonly #peers = new Map<string, PeerState>()
   readonly #listeners = new Set<(peer: string) => void>()
   readonly #refusals = new Set<(refusal: AdmissionRefusal) => void>()
@@ -156,7 +162,9 @@ export class AdmissionGate {
       admitted.map(async ([peer, s]) => {
         const signal = AbortSignal.timeout(ADMISSION_TIMEOUT_MS)
         const v = await this.#verify(peer, s.proof ?? new Uint8Array(0), signal)
-        if (v.admitted || this.#peers.get(peer) !== s) return
+        if (v?.admitted === true || this.#peers.get(peer) !== s) return
+        // Out of time: it proves itself again on its next connection, unblocked.
+        if (v === undefined) return this.evict(peer, 'not re-verified in time')
         this.#blocks.block(asPeerIdString(peer), s.proof)
         this.evict(peer, 'refused on re-verification')
       }),
@@ -181,6 +189,7 @@ export class AdmissionGate {
       return
     }
     const state = this.#state(peer)
+    if (conn.direction === 'outbound') state.dialled = true
     if (!state.accepted && !state.proving) this.#prove(peer, state, conn)
   }
 
@@ -194,6 +203,7 @@ export class AdmissionGate {
       verifying: undefined,
       proofAttempts: 0,
       proving: false,
+      dialled: false,
       stop: new AbortController(),
       deadline: setTimeout(() => this.#expire(peer), ADMISSION_TIMEOUT_MS),
     }
@@ -204,8 +214,13 @@ export class AdmissionGate {
   #expire(peer: string): void {
     const state = this.#peers.get(peer)
     if (state === undefined || this.isAdmitted(peer)) return
-    // Silent or refused peers are kept out; one that only failed to accept us may try again.
-    if (!state.verified) this.#blocks.block(asPeerIdString(peer), state.proof)
+    // Late is not refused (refused peers are blocked and gone already): the connection closes and
+    // the peer may come back at once, unless it is a stranger that has struck out.
+    if (!state.verified && this.#strikes.late(peer, state.dialled)) {
+      this.#blocks.block(asPeerIdString(peer), undefined)
+      this.evict(peer, 'no valid proof in time, again and again')
+      return
+    }
     this.evict(peer, state.verified ? 'did not accept our proof in time' : 'no valid proof in time')
   }
 
@@ -253,14 +268,15 @@ export class AdmissionGate {
         if (!state.verified) {
           state.verifying ??= this.#verify(peer, proof, signal).then((v) => {
             state.verifying = undefined
-            if (v.admitted) state.proof = proof
+            if (v?.admitted === true) state.proof = proof
             return v
           })
         }
-        const verdict: Verdict = state.verified
-          ? { admitted: true }
-          : ((await state.verifying) ?? { admitted: false, code: 0, reason: '' })
+        const verdict = state.verified ? ADMITTED : await state.verifying
         if (this.#peers.get(peer) !== state) return
+        // Not verified in time: no verdict to send (a refusal would stop the peer redialling us),
+        // the admission deadline decides.
+        if (verdict === undefined) return stream.abort(new Error('proof not verified in time'))
         await sendVerdict(stream, verdict, signal).catch((err: unknown) =>
           this.#log('sending admission verdict to %s failed - %e', peer, err),
         )
@@ -273,16 +289,16 @@ export class AdmissionGate {
         stream.abort(err instanceof Error ? err : new Error(String(err)))
         if (this.#peers.get(peer) !== state) return
         // A stream cut by a closing connection (a relayed link replaced by WebRTC, say) is no
-        // offence: the deadline still applies. Oversized, malformed or endless proofs are.
+        // offence, nor is a proof still arriving when time runs out (AbortError: a sick link, or a
+        // slow loris): the deadline still applies. Oversized or malformed proofs are.
         const name = err instanceof Error ? err.name : ''
-        const offence =
-          name === 'FrameTooLargeError' || name === 'InvalidFrameError' || name === 'AbortError'
+        const offence = name === 'FrameTooLargeError' || name === 'InvalidFrameError'
         this.#log.error('bad admission stream from %s - %e', peer, err)
         if (offence) this.#refuse(peer, undefined)
       })
   }
 
-  #verify(peer: string, proof: Uint8Array, signal: AbortSignal): Promise<Verdict> {
+  #verify(peer: string, proof: Uint8Array, signal: AbortSignal): Promise<Verdict | undefined> {
     return judge(this.#admission, asPeerIdString(peer), proof, signal, this.#log)
   }
 
@@ -304,6 +320,7 @@ export class AdmissionGate {
   #settle(peer: string, state: PeerState): void {
     if (!state.verified || !state.accepted) return
     clearTimeout(state.deadline)
+    this.#strikes.admitted(peer)
     this.#log('admitted %s', peer)
     this.#emit(peer)
   }

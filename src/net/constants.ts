@@ -74,8 +74,17 @@ export const ADMISSION_TIMEOUT_MS = 5_000
  */
 export const MAX_REFUSAL_BYTES = 200
 
-/** A peer we refused (or that sent no proof in time) is not let back in, nor dialled, for this long. */
+/**
+ * A peer we refused (or a stranger that timed out `ADMISSION_TIMEOUT_STRIKES` times in a row) is not
+ * let back in, nor dialled, for this long.
+ */
 export const ADMISSION_BLOCK_MS = 60_000
+
+/**
+ * Admission timeouts in a row after which a peer that connects to us without ever proving itself
+ * is blocked; a single late proof only closes the connection (admission-strikes.ts).
+ */
+export const ADMISSION_TIMEOUT_STRIKES = 3
 
 /** Peers remembered as refused at most (oldest forgotten first): bounds memory under a flood of ids. */
 export const MAX_BLOCKED_PEERS = 1_024

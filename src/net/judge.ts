@@ -1,20 +1,21 @@
 /**
  * One call of `Admission.verify`, as both nets make it: bounded by a signal (a verifier that
  * ignores its signal still gets no longer), and turned into a {@link Verdict} — a throw refuses,
- * an `AdmissionRefusedError` with the code and reason it carries.
+ * an `AdmissionRefusedError` with the code and reason it carries. No verdict when the signal fires
+ * first: a verification that ran out of time (a busy verifier, a sick link) refuses nobody.
  */
 import type { Logger } from '@libp2p/interface'
 import type { Admission, PeerIdString } from './index.ts'
 import { ADMITTED, REFUSED, boundedReason, type Verdict } from './verdict.ts'
 
-/** The verdict of `admission` on `peer`'s `proof`; never throws. */
+/** The verdict of `admission` on `peer`'s `proof`, undefined if `signal` fired first; never throws. */
 export async function judge(
   admission: Admission,
   peer: PeerIdString,
   proof: Uint8Array,
   signal: AbortSignal,
   log: Logger,
-): Promise<Verdict> {
+): Promise<Verdict | undefined> {
   try {
     return (await raceSignal(admission.verify(peer, proof, { signal }), signal))
       ? ADMITTED
@@ -29,7 +30,8 @@ export async function judge(
         reason: typeof reason === 'string' ? boundedReason(reason) : '',
       }
     }
-    if (!signal.aborted) log('verifying the proof of %s failed - %e', peer, err)
+    if (signal.aborted) return undefined
+    log('verifying the proof of %s failed - %e', peer, err)
     return REFUSED
   }
 }

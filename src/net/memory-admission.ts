@@ -2,7 +2,8 @@
  * Admission between nets of the memory hub, with the libp2p net's semantics (admission.ts): each
  * side with an `Admission` verifies the other's proof when a link comes up; the link carries
  * nothing until both sides agree; a refused or silent peer is cut off and kept out for
- * `ADMISSION_BLOCK_MS` (or until `readmitAll` finds its last proof now passes).
+ * `ADMISSION_BLOCK_MS` (or until `readmitAll` finds its last proof now passes). A verification
+ * that runs out of time is no verdict: the link is cut, the peer not kept out.
  */
 import { logger } from '@libp2p/logger'
 import {
@@ -53,19 +54,20 @@ export class MemoryGate {
 
   /**
    * Starts verifying `peer` if we have not yet (the link just came up). `proofOf` reads the peer's
-   * proof (undefined: it has no admission, i.e. it sends nothing). `done` is told the verdict.
+   * proof (undefined: it has no admission, i.e. it sends nothing). `done` is told the verdict
+   * (undefined: none in time).
    */
   begin(
     peer: PeerIdString,
     proofOf: () => Promise<Uint8Array | undefined>,
-    done: (verdict: Outcome) => void,
+    done: (verdict: Outcome | undefined) => void,
   ): void {
     const admission = this.admission
     if (admission === undefined || this.#verdicts.has(peer)) return
     const verdict: Verdict = { state: 'pending', proof: undefined, ac: new AbortController() }
     this.#verdicts.set(peer, verdict)
     const signal = AbortSignal.any([verdict.ac.signal, AbortSignal.timeout(ADMISSION_TIMEOUT_MS)])
-    const run = async (): Promise<Outcome> => {
+    const run = async (): Promise<Outcome | undefined> => {
       const proof = await proofOf()
       if (proof === undefined) throw new Error('sent no proof')
       if (proof.byteLength > MAX_PROOF_BYTES) throw new Error(`proof of ${proof.byteLength} bytes`)
@@ -80,7 +82,10 @@ export class MemoryGate {
       .then((v) => {
         // The link went away meanwhile (evicted, partitioned, stopped): the verdict is moot.
         if (this.#verdicts.get(peer) !== verdict || verdict.ac.signal.aborted) return
-        if (v.admitted) verdict.state = 'admitted'
+        if (v === undefined) {
+          log('no verdict on %s in time', peer)
+          this.#verdicts.delete(peer)
+        } else if (v.admitted) verdict.state = 'admitted'
         else {
           log('refused %s', peer)
           this.#verdicts.delete(peer)
@@ -108,29 +113,33 @@ export class MemoryGate {
 
   /**
    * Re-verifies admitted peers' and blocked peers' last proofs; returns the admitted peers now
-   * refused (the caller cuts them off). Blocked peers whose proof now passes are unblocked.
+   * refused or not verified in time (the caller cuts them off; only the refused are blocked).
+   * Blocked peers whose proof now passes are unblocked.
    */
   async recheck(): Promise<PeerIdString[]> {
     const admission = this.admission
     if (admission === undefined) return []
-    const check = async (peer: PeerIdString, proof: Uint8Array | undefined): Promise<boolean> => {
+    const check = async (
+      peer: PeerIdString,
+      proof: Uint8Array | undefined,
+    ): Promise<boolean | undefined> => {
       if (proof === undefined) return false
       const signal = AbortSignal.timeout(ADMISSION_TIMEOUT_MS)
-      return (await judge(admission, peer, proof, signal, log)).admitted
+      return (await judge(admission, peer, proof, signal, log))?.admitted
     }
     const admitted = [...this.#verdicts].filter(([, v]) => v.state === 'admitted')
     const refused: PeerIdString[] = []
     await Promise.all([
       ...admitted.map(async ([peer, v]) => {
-        if (await check(peer, v.proof)) return
-        if (this.#verdicts.get(peer) !== v) return
-        log('refused %s on re-verification', peer)
+        const ok = await check(peer, v.proof)
+        if (ok === true || this.#verdicts.get(peer) !== v) return
+        log('%s %s on re-verification', ok === false ? 'refused' : 'no verdict on', peer)
         this.forget(peer)
-        this.block(peer, v.proof)
+        if (ok === false) this.block(peer, v.proof)
         refused.push(peer)
       }),
       ...[...this.#blocked].map(async ([peer, entry]) => {
-        if ((await check(peer, entry.proof)) && this.#blocked.get(peer) === entry)
+        if ((await check(peer, entry.proof)) === true && this.#blocked.get(peer) === entry)
           this.#blocked.delete(peer)
       }),
     ])

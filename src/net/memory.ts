@@ -101,7 +101,9 @@ export function createMemoryHub(init: MemoryHubInit = {}): MemoryHub {
           m.id,
           async () => (m.gate.admission === undefined ? undefined : m.gate.admission.proof()),
           (verdict) => {
-            if (!verdict.admitted) {
+            // none in time: cut, and m is not told it was refused
+            if (verdict === undefined) links.delete(pairKey(n.id, m.id))
+            else if (!verdict.admitted) {
               links.delete(pairKey(n.id, m.id))
               const refusal = { peer: n.id, code: verdict.code, reason: verdict.reason }
               for (const cb of [...m.refusalListeners])

@@ -1,7 +1,8 @@
 /**
  * Admission on real libp2p (TCP 127.0.0.1) against peers that do not play by the rules: a raw
- * gossipsub node that subscribes and publishes without proving anything, and raw nodes that
- * send oversized, garbage, never-ending or repeated proofs or open many connections.
+ * gossipsub node that subscribes and publishes without proving anything, a raw node that keeps
+ * connecting without a proof, and raw nodes that send oversized, garbage, never-ending or repeated
+ * proofs or open many connections.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -14,6 +15,7 @@ import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { encodeLength } from '../../src/net/frames.ts'
 import { createLibp2pNet, type Libp2pNetInit } from '../../src/net/libp2p.ts'
+import { ADMISSION_TIMEOUT_STRIKES } from '../../src/net/constants.ts'
 import {
   ADMIT_PROTOCOL,
   MAX_PROOF_BYTES,
@@ -109,10 +111,34 @@ describe('admission on libp2p against hostile peers', () => {
     await until(() => expect(atB).toHaveLength(i))
     expect(atB.every((m) => m.from === a.peerId)).toBe(true)
 
-    // Redials are refused for a while.
+    expect(a.peers()).toEqual([b.peerId])
+  })
+
+  it('a stranger that keeps connecting without a proof is kept out after ADMISSION_TIMEOUT_STRIKES timeouts in a row', async () => {
+    const org = new FakeOrg()
+    const a = await net({ admission: org.member('a') })
+    const rogue = await raw(false)
+    // a proves itself on every connection it lets in: count its proofs, answer none
+    let proofs = 0
+    await rogue.handle(ADMIT_PROTOCOL, (stream) => {
+      proofs++
+      stream.abort(new Error('no verdict'))
+    })
+    // A late proof is no offence: each time the rogue is let in, and cut off at the deadline…
+    for (let strike = 1; strike <= ADMISSION_TIMEOUT_STRIKES; strike++) {
+      await rogue.dial(multiaddr(firstAddress(a)))
+      await until(() => expect(proofs).toBe(strike))
+      await disconnected(rogue, a.peerId)
+    }
+    // …until it has struck out: then it is refused before a proves anything to it.
     await rogue.dial(multiaddr(firstAddress(a))).catch(() => undefined)
     await disconnected(rogue, a.peerId)
-    expect(a.peers()).toEqual([b.peerId])
+    expect(proofs).toBe(ADMISSION_TIMEOUT_STRIKES)
+    expect(a.peers()).toEqual([])
+    // Members still get in.
+    const b = await net({ admission: org.member('b') })
+    await b.dial(firstAddress(a))
+    await until(() => expect(a.peers()).toEqual([b.peerId]))
   })
 
   it('oversized, garbage, endless and repeated proofs and many connections are dropped; members still get in', async () => {
