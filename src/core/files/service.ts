@@ -33,6 +33,7 @@ import {
 } from '../../crdt/file-seal.ts'
 import { ProgressMeter, type TransferProgress } from './progress.ts'
 import { serveFileRequest } from './serve.ts'
+import { SharedTransfer } from './shared-transfer.ts'
 import { subtleSha256, type AsyncSha256 } from './hash.ts'
 import type { ChunkStore } from './store.ts'
 
@@ -68,12 +69,6 @@ export interface FetchOptions {
   pinned?: boolean
 }
 
-interface Running {
-  promise: Promise<void>
-  ac: AbortController
-  meter: ProgressMeter
-}
-
 export class FileService {
   readonly store: ChunkStore
   readonly #net: PeerNet
@@ -82,7 +77,7 @@ export class FileService {
   readonly #retain: boolean
   readonly #tuning: Pick<FetchInit, 'window' | 'batch' | 'idleMs'>
   readonly #chunkSize: number | undefined
-  readonly #running = new Map<string, Running>()
+  readonly #running = new Map<string, SharedTransfer>()
   /** When each file was last marked used by serving it. */
   readonly #touched = new Map<string, number>()
   readonly #last = new Map<string, TransferProgress>()
@@ -101,7 +96,7 @@ export class FileService {
     this.#keeps = new KeepQueue({
       ...init.keep,
       attempt: async (id) => {
-        if (!(await this.has(id))) await this.fetch(id, { pinned: false })
+        if (!(await this.has(id))) await this.#fetch(id, { pinned: false }, true)
       },
       onPeers: (cb) => this.#net.onPeers(cb),
     })
@@ -120,7 +115,7 @@ export class FileService {
               store: this.store,
               sha256: this.#sha256,
               retain: this.#retain,
-              fetch: (f, opts) => this.fetch(f, opts),
+              fetch: (f, opts) => this.#fetch(f, opts, true),
               keep: (f) => this.keep(f),
             },
             id,
@@ -242,16 +237,28 @@ export class FileService {
 
   /**
    * Fetches file `id` from every connected peer that holds it, resuming with what is already
-   * stored. One transfer per file: a second call joins the first. Rejects with
+   * stored. One transfer per file: a second call joins the first. `signal` ends this caller's wait
+   * only; the transfer stops once no caller waits (what was stored is kept). Rejects with
    * `FileUnavailableError`, `FileStoreFullError` (paused: call again once there is room),
    * `FileQuotaError`, or `AbortError` (cancelled).
    */
   fetch(id: string, opts: FetchOptions = {}): Promise<void> {
+    return this.#fetch(id, opts, false)
+  }
+
+  /** `background`: a wait the user's {@link cancel} does not end (keeps, offers). */
+  #fetch(id: string, opts: FetchOptions, background: boolean): Promise<void> {
+    if (opts.signal?.aborted === true) return Promise.reject(new AbortError())
     let run = this.#running.get(id)
-    if (run === undefined) {
-      const ac = new AbortController()
-      const meter = new ProgressMeter(id, (p) => this.#emit(p))
-      const promise = fetchFile({
+    // An aborted transfer still settling is not joined: a new one starts once it has settled.
+    if (run === undefined || run.aborted) run = this.#start(id, opts.pinned ?? true, run)
+    return run.join(opts.signal, background)
+  }
+
+  #start(id: string, pinned: boolean, before: SharedTransfer | undefined): SharedTransfer {
+    const meter = new ProgressMeter(id, (p) => this.#emit(p))
+    const transfer = (signal: AbortSignal): Promise<void> =>
+      fetchFile({
         ...this.#tuning,
         id,
         net: this.#net,
@@ -259,8 +266,8 @@ export class FileService {
         sha256: this.#sha256,
         sha256Async: this.#sha256Async,
         holders: () => this.#net.peers(),
-        pinned: opts.pinned ?? true,
-        signal: ac.signal,
+        pinned,
+        signal,
         meter,
         onLyingPeer: (peer) => {
           for (const cb of this.#lying) cb(peer)
@@ -279,38 +286,34 @@ export class FileService {
           throw err
         },
       )
-      const entry: Running = { promise, ac, meter }
-      this.#running.set(id, entry)
-      void promise
-        .catch(() => undefined)
-        .finally(() => {
-          if (this.#running.get(id) === entry) this.#running.delete(id)
-        })
-      run = entry
-    }
-    const signal = opts.signal
-    if (signal === undefined) return run.promise
-    const r = run
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
-        this.cancel(id)
-        reject(new AbortError())
-      }
-      signal.addEventListener('abort', onAbort, { once: true })
-      r.promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-    })
+    const run = new SharedTransfer((signal) =>
+      before === undefined
+        ? transfer(signal)
+        : before.promise.catch(() => undefined).then(() => transfer(signal)),
+    )
+    this.#running.set(id, run)
+    void run.promise
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.#running.get(id) === run) this.#running.delete(id)
+      })
+    return run
   }
 
-  /** Cancels the transfer of `id`; what was stored is kept (a later fetch resumes). */
+  /**
+   * The user's cancel of the download of `id`: every wait for it ends (AbortError) and the
+   * transfer stops; what was stored is kept (a later fetch resumes). An always-on peer that also
+   * keeps the file goes on fetching it for its keep.
+   */
   cancel(id: string): void {
-    this.#running.get(id)?.ac.abort()
+    this.#running.get(id)?.cancel()
   }
 
   /** Cancels every transfer and waits for them to settle (the messenger stops). */
   async stopAll(): Promise<void> {
     this.#keeps.stop() // before the aborts, so that no keep starts a transfer again
     const runs = [...this.#running.values()]
-    for (const run of runs) run.ac.abort()
+    for (const run of runs) run.abort()
     await Promise.allSettled(runs.map((r) => r.promise))
   }
 
