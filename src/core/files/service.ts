@@ -69,6 +69,15 @@ export interface FetchOptions {
   pinned?: boolean
 }
 
+/** The transfer of one file, and whether what it fetches is pinned. */
+interface Running {
+  shared: SharedTransfer
+  /** Pinned from the start, or upgraded by a pinned fetch that joined it. */
+  pinned: boolean
+  /** Upgraded after it started: pin the stored file again once it is held. */
+  upgraded: boolean
+}
+
 export class FileService {
   readonly store: ChunkStore
   readonly #net: PeerNet
@@ -77,7 +86,7 @@ export class FileService {
   readonly #retain: boolean
   readonly #tuning: Pick<FetchInit, 'window' | 'batch' | 'idleMs'>
   readonly #chunkSize: number | undefined
-  readonly #running = new Map<string, SharedTransfer>()
+  readonly #running = new Map<string, Running>()
   /** When each file was last marked used by serving it. */
   readonly #touched = new Map<string, number>()
   readonly #last = new Map<string, TransferProgress>()
@@ -249,13 +258,27 @@ export class FileService {
   /** `background`: a wait the user's {@link cancel} does not end (keeps, offers). */
   #fetch(id: string, opts: FetchOptions, background: boolean): Promise<void> {
     if (opts.signal?.aborted === true) return Promise.reject(new AbortError())
+    const pinned = opts.pinned ?? true
     let run = this.#running.get(id)
     // An aborted transfer still settling is not joined: a new one starts once it has settled.
-    if (run === undefined || run.aborted) run = this.#start(id, opts.pinned ?? true, run)
-    return run.join(opts.signal, background)
+    if (run === undefined || run.shared.aborted) run = this.#start(id, pinned, run?.shared)
+    else if (pinned && !run.pinned) {
+      // A user's fetch joining an always-on peer's keep: what the user downloads is never evicted.
+      run.pinned = true
+      run.upgraded = true
+      void this.#pinHeld(id).catch((err: unknown) => log('pin of %s failed: %e', id, err))
+    }
+    return run.shared.join(opts.signal, background)
   }
 
-  #start(id: string, pinned: boolean, before: SharedTransfer | undefined): SharedTransfer {
+  /** Pins `id` if the store knows it (a transfer started unpinned was joined by a pinned fetch). */
+  async #pinHeld(id: string): Promise<void> {
+    const info = await this.store.get(id)
+    if (info === undefined || info.pinned) return
+    await this.store.add(id, (await this.store.manifestBytes(id))!, info.manifest, { pinned: true })
+  }
+
+  #start(id: string, pinned: boolean, before: SharedTransfer | undefined): Running {
     const meter = new ProgressMeter(id, (p) => this.#emit(p))
     const transfer = (signal: AbortSignal): Promise<void> =>
       fetchFile({
@@ -272,32 +295,36 @@ export class FileService {
         onLyingPeer: (peer) => {
           for (const cb of this.#lying) cb(peer)
         },
-      }).then(
-        () => meter.update({ state: 'done', peers: 0, etaMs: 0 }, true),
-        (err: unknown) => {
-          const e = err instanceof Error ? err : new Error(String(err))
-          const state =
-            e.name === 'AbortError'
-              ? 'cancelled'
-              : e.name === 'FileStoreFullError'
-                ? 'paused'
-                : 'failed'
-          meter.update({ state, error: { name: e.name, message: e.message } }, true)
-          throw err
-        },
-      )
-    const run = new SharedTransfer((signal) =>
+      })
+        // Pinned after it started: the manifest may have been stored unpinned meanwhile.
+        .then(() => (running.upgraded ? this.#pinHeld(id) : undefined))
+        .then(
+          () => meter.update({ state: 'done', peers: 0, etaMs: 0 }, true),
+          (err: unknown) => {
+            const e = err instanceof Error ? err : new Error(String(err))
+            const state =
+              e.name === 'AbortError'
+                ? 'cancelled'
+                : e.name === 'FileStoreFullError'
+                  ? 'paused'
+                  : 'failed'
+            meter.update({ state, error: { name: e.name, message: e.message } }, true)
+            throw err
+          },
+        )
+    const shared = new SharedTransfer((signal) =>
       before === undefined
         ? transfer(signal)
         : before.promise.catch(() => undefined).then(() => transfer(signal)),
     )
-    this.#running.set(id, run)
-    void run.promise
+    const running: Running = { shared, pinned, upgraded: false }
+    this.#running.set(id, running)
+    void shared.promise
       .catch(() => undefined)
       .finally(() => {
-        if (this.#running.get(id) === run) this.#running.delete(id)
+        if (this.#running.get(id) === running) this.#running.delete(id)
       })
-    return run
+    return running
   }
 
   /**
@@ -306,13 +333,13 @@ export class FileService {
    * keeps the file goes on fetching it for its keep.
    */
   cancel(id: string): void {
-    this.#running.get(id)?.cancel()
+    this.#running.get(id)?.shared.cancel()
   }
 
   /** Cancels every transfer and waits for them to settle (the messenger stops). */
   async stopAll(): Promise<void> {
     this.#keeps.stop() // before the aborts, so that no keep starts a transfer again
-    const runs = [...this.#running.values()]
+    const runs = [...this.#running.values()].map((r) => r.shared)
     for (const run of runs) run.abort()
     await Promise.allSettled(runs.map((r) => r.promise))
   }

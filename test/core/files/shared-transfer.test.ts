@@ -175,4 +175,37 @@ describe('a transfer shared by several waiters', () => {
     await cancelled
     expect(asked.get(id)).toBeLessThan(COUNT)
   })
+
+  it("[SHARED5] a user fetch joining an always-on peer's unpinned keep pins the file it is fetching", async () => {
+    const bytes = new Uint8Array(randomBytes(COUNT * CHUNK))
+    const { a, id } = await holderAndFile(bytes)
+    const b = await set.add({ fileTuning: tuning }) // retainAll: keeps files, unpinned
+    await connect(b, a)
+    b.messenger.files.keep(id)
+    await progressOf(b, id, (p) => p.bytes >= 10 * CHUNK) // the keep's transfer runs
+    expect((await b.files.get(id))!.pinned).toBe(false)
+    const user = b.messenger.files.fetch(id) // pinned by default: joins the keep's transfer
+    await vi.waitFor(async () => expect((await b.files.get(id))!.pinned).toBe(true))
+    await user
+    expect((await b.files.get(id))!).toMatchObject({ complete: true, pinned: true })
+  })
+
+  it('[SHARED6] a user fetch joining a keep before its manifest is stored: the file is pinned once held', async () => {
+    const bytes = new Uint8Array(randomBytes(8 * CHUNK))
+    const { a, id } = await holderAndFile(bytes)
+    const b = await set.add({ fileTuning: tuning })
+    await connect(b, a)
+    const kept = b.messenger.files.fetch(id, { pinned: false })
+    const user = b.messenger.files.fetch(id) // same tick: the manifest is not stored yet
+    await Promise.all([kept, user])
+    expect((await b.files.get(id))!).toMatchObject({ complete: true, pinned: true })
+
+    const other = await a.messenger.files.add(bytesSource(bytes.slice(CHUNK)), {
+      name: 'kept.bin',
+      type: 'application/octet-stream',
+      size: bytes.length - CHUNK,
+    })
+    await b.messenger.files.fetch(other.id, { pinned: false }) // alone: stays evictable
+    expect((await b.files.get(other.id))!.pinned).toBe(false)
+  })
 })
