@@ -6,13 +6,15 @@
  * straight back — except a stranger that keeps connecting to us without ever proving itself:
  * `ADMISSION_TIMEOUT_STRIKES` timeouts in a row and it is blocked like a refused peer, so a peer
  * spamming connections without proofs costs a Noise handshake per try, not an admission wait.
- * Never struck: a peer we dialled (our serving or bootstrap peer, a redial: we choose when to
- * dial, with backoff) and a peer we admitted before (it has shown a valid proof here).
+ * Never struck: a bootstrap peer (the Node peer serving a browser, the peers a Node is told to
+ * keep: we dial them on purpose, with backoff) and a peer we admitted before (it has shown a valid
+ * proof here; a peer we lose is redialled). Peers dialled because discovery found them are struck:
+ * an advertised peer that never proves itself would otherwise be dialled again and again.
  */
 import { ADMISSION_TIMEOUT_STRIKES, MAX_BLOCKED_PEERS } from './constants.ts'
 
 export class AdmissionStrikes {
-  /** Timeouts in a row of strangers that connected to us. */
+  /** Timeouts in a row of strangers. */
   readonly #strikes = new Map<string, number>()
   /** Peers admitted since we started (most recent last). */
   readonly #known = new Set<string>()
@@ -26,11 +28,11 @@ export class AdmissionStrikes {
   }
 
   /**
-   * `peer` gave no valid proof in time (`dialled`: we dialled one of its connections). True when
+   * `peer` gave no valid proof in time (`bootstrap`: it is one of our bootstrap peers). True when
    * this timeout strikes it out: block it (its count starts over).
    */
-  late(peer: string, dialled: boolean): boolean {
-    if (dialled || this.#known.has(peer)) return false
+  late(peer: string, bootstrap: boolean): boolean {
+    if (bootstrap || this.#known.has(peer)) return false
     const strikes = (this.#strikes.get(peer) ?? 0) + 1
     this.#strikes.delete(peer)
     if (strikes >= ADMISSION_TIMEOUT_STRIKES) return true

@@ -34,8 +34,6 @@ interface PeerState {
   verifying: Promise<Verdict | undefined> | undefined
   proofAttempts: number
   proving: boolean
-  /** We dialled one of its connections (it is not a stranger calling us: never struck). */
-  dialled: boolean
   readonly stop: AbortController
   readonly deadline: ReturnType<typeof setTimeout>
 }
@@ -49,11 +47,18 @@ export class AdmissionGate {
   readonly #peers = new Map<string, PeerState>()
   readonly #listeners = new Set<(peer: string) => void>()
   readonly #refusals = new Set<(refusal: AdmissionRefusal) => void>()
+  /** Whether a peer is one of our bootstrap peers (never blocked for a late proof). */
+  readonly #bootstrap: (peer: string) => boolean
   #node: Libp2p | undefined
 
-  constructor(admission: Admission, log: Logger) {
+  constructor(
+    admission: Admission,
+    log: Logger,
+    bootstrap: (peer: string) => boolean = () => false,
+  ) {
     this.#admission = admission
     this.#log = log
+    this.#bootstrap = bootstrap
     this.#blocks = new MemoryGate(admission)
   }
 
@@ -189,7 +194,6 @@ export class AdmissionGate {
       return
     }
     const state = this.#state(peer)
-    if (conn.direction === 'outbound') state.dialled = true
     if (!state.accepted && !state.proving) this.#prove(peer, state, conn)
   }
 
@@ -203,7 +207,6 @@ export class AdmissionGate {
       verifying: undefined,
       proofAttempts: 0,
       proving: false,
-      dialled: false,
       stop: new AbortController(),
       deadline: setTimeout(() => this.#expire(peer), ADMISSION_TIMEOUT_MS),
     }
@@ -216,7 +219,7 @@ export class AdmissionGate {
     if (state === undefined || this.isAdmitted(peer)) return
     // Late is not refused (refused peers are blocked and gone already): the connection closes and
     // the peer may come back at once, unless it is a stranger that has struck out.
-    if (!state.verified && this.#strikes.late(peer, state.dialled)) {
+    if (!state.verified && this.#strikes.late(peer, this.#bootstrap(peer))) {
       this.#blocks.block(asPeerIdString(peer), undefined)
       this.evict(peer, 'no valid proof in time, again and again')
       return

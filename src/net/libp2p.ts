@@ -146,7 +146,10 @@ export async function createLibp2pNet(
       ? await generateKeyPair('Ed25519')
       : privateKeyFromProtobuf(init.privateKey)
 
-  const gate = init.admission === undefined ? undefined : new AdmissionGate(init.admission, log)
+  // (a bootstrap peer, such as the Node peer serving a browser, is never blocked for a late proof)
+  const isBootstrap = (peer: string): boolean => tracker.isBootstrap(peer)
+  const gate =
+    init.admission === undefined ? undefined : new AdmissionGate(init.admission, log, isBootstrap)
   const tracker = new PeerTracker(log, init.bootstrap ?? [], gate)
   const gossip = new GossipRouter(log, gate)
   const sync = new SyncProtocol(log, { runOnLimitedConnection, gate })

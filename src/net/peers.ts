@@ -62,6 +62,11 @@ export class PeerTracker {
     }))
   }
 
+  /** Whether `peer` is one of the bootstrap peers (by the id in its address, or since dialled). */
+  isBootstrap(peer: string): boolean {
+    return this.#bootstrap.some((b) => b.peer === peer)
+  }
+
   attach(node: Libp2p): void {
     this.#node = node
     this.#shutdown = new AbortController()

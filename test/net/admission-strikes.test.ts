@@ -4,8 +4,8 @@ import { AdmissionStrikes } from '../../src/net/admission-strikes.ts'
 import { ADMISSION_TIMEOUT_STRIKES, MAX_BLOCKED_PEERS } from '../../src/net/constants.ts'
 
 /** Whether each of `n` timeouts in a row of `peer` strikes it out. */
-function lateTimes(s: AdmissionStrikes, peer: string, n: number, dialled = false): boolean[] {
-  return Array.from({ length: n }, () => s.late(peer, dialled))
+function lateTimes(s: AdmissionStrikes, peer: string, n: number, bootstrap = false): boolean[] {
+  return Array.from({ length: n }, () => s.late(peer, bootstrap))
 }
 
 const STRUCK_OUT = [...Array<boolean>(ADMISSION_TIMEOUT_STRIKES - 1).fill(false), true]
@@ -19,7 +19,7 @@ describe('AdmissionStrikes', () => {
     expect(s.late('y', false)).toBe(false)
   })
 
-  it('[STRK2] a peer we dialled, or admitted before, is never struck out; admission forgives', () => {
+  it('[STRK2] a bootstrap peer, or one admitted before, is never struck out; admission forgives', () => {
     const s = new AdmissionStrikes()
     expect(lateTimes(s, 'served-by', 10, true)).not.toContain(true)
     s.admitted('member')
