@@ -17,6 +17,24 @@ import {
 } from './wire.ts'
 
 const log = createLogger('parley:core:files:serve')
+/** A file served is marked used at most this often. */
+const TOUCH_EVERY_MS = 5_000
+
+/**
+ * A {@link FileServeInit.touch} that marks each file used at most every {@link TOUCH_EVERY_MS}:
+ * serving touches per request (every few MiB), and each touch is a durable write (an fsync in
+ * SQLite, a read-write transaction over every IndexedDB store) that blocked the event loop or
+ * queued ahead of chunk writes.
+ */
+export function throttledTouch(store: ChunkStore): (id: string) => void {
+  const touched = new Map<string, number>()
+  return (id) => {
+    const now = Date.now()
+    if (now - (touched.get(id) ?? Number.NEGATIVE_INFINITY) < TOUCH_EVERY_MS) return
+    touched.set(id, now)
+    void store.touch(id).catch((err: unknown) => log('touch of %s failed: %e', id, err))
+  }
+}
 
 export interface FileServeInit {
   store: ChunkStore
