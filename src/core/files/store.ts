@@ -6,7 +6,7 @@
  * Crash safety is the store's job: a chunk counts as held (`have`) only once it is durable, so a
  * transfer cut by a crash resumes from the bitmap and never trusts a chunk that was half written.
  */
-import type { FileManifest } from './manifest.ts'
+import { chunkCount, chunkLength, type FileManifest } from './manifest.ts'
 
 /** One file in a store. */
 export interface StoredFileInfo {
@@ -87,6 +87,13 @@ export function newBitmap(count: number, full = false): Uint8Array {
 export function countBits(bits: Uint8Array, count: number): number {
   let n = 0
   for (let i = 0; i < count; i++) if (hasBit(bits, i)) n++
+  return n
+}
+
+/** Bytes of the chunks of `m` that `have` holds. */
+export function heldBytes(m: FileManifest, have: Uint8Array): number {
+  let n = 0
+  for (let i = 0; i < chunkCount(m); i++) if (hasBit(have, i)) n += chunkLength(m, i)
   return n
 }
 
