@@ -121,6 +121,8 @@ export async function abuseBench(opts: BenchOptions & { seconds?: number }): Pro
           lost: traffic.lost,
           stages: Object.fromEntries(o.stages),
           attack: report,
+          // admitted peers of each honest peer at the phase's end (3 each when no link is lost)
+          links: o.peers.map((p) => p.net.peers().length),
           honestCpuMs: (cpu.user + cpu.system) / 1000,
         }
         rows.push({ name: `${name}: honest 1→1 p50`, value: dist.p50, unit: 'ms' })

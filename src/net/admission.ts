@@ -106,6 +106,11 @@ export class AdmissionGate {
     return s !== undefined && s.verified && s.accepted
   }
 
+  /** Whether we refused `peer` (or it sent no proof) recently: it is kept out for now. */
+  isBlocked(peer: string): boolean {
+    return this.#blocks.blocks(asPeerIdString(peer))
+  }
+
   /** The open connections to `peer`. */
   connections(peer: string): Connection[] {
     return (this.#node?.getConnections() ?? []).filter((c) => c.remotePeer.toString() === peer)

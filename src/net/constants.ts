@@ -50,6 +50,18 @@ export const BOOTSTRAP_RETRY_MIN_MS = 500
 /** Longest delay between two redials of a bootstrap peer. */
 export const BOOTSTRAP_RETRY_MAX_MS = 30_000
 
+/** First delay before redialling a lost peer (redial.ts); doubles on each failure up to the maximum. */
+export const REDIAL_MIN_MS = 500
+
+/** Longest delay between two redials of a lost peer. */
+export const REDIAL_MAX_MS = 30_000
+
+/**
+ * Failed redials of a lost peer before it is given up (about 5 minutes with the delays above):
+ * long enough for a peer restarting or a link coming back, bounded for one gone for good.
+ */
+export const REDIAL_MAX_ATTEMPTS = 15
+
 /** A new WebRTC connection must open a stream within this, or it is closed (webrtc-check.ts). */
 export const WEBRTC_VERIFY_MS = 5_000
 

@@ -303,6 +303,7 @@ export async function createLibp2pNet(
     },
     async evict(peer, options = {}) {
       if (state !== 'started') return
+      tracker.forget(peer)
       gate?.evict(peer, 'evicted by the caller')
       const conns = node.getConnections().filter((c) => c.remotePeer.toString() === peer)
       await Promise.all(conns.map((c) => c.close(options).catch(() => c.abort(new AbortError()))))

@@ -1,6 +1,7 @@
 /**
  * Who we are connected to, and keeping it that way: the deduplicated peer list behind `onPeers`,
- * dialling discovered peers (libp2p 3 does not), and redialling lost bootstrap peers with backoff.
+ * dialling discovered peers (libp2p 3 does not), redialling lost bootstrap peers with backoff, and
+ * the other peers we lose through the {@link Redialer}.
  */
 import type { Libp2p, Logger, PeerId, PeerInfo } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
@@ -13,6 +14,7 @@ import {
 import type { AdmissionGate } from './admission.ts'
 import { InvalidMultiaddrError } from './errors.ts'
 import { asPeerIdString } from './keys.ts'
+import { Redialer } from './redial.ts'
 import { callSafely } from './safe.ts'
 import type { PeerConnectionInfo, PeerIdString, Unsubscribe } from './index.ts'
 
@@ -48,6 +50,7 @@ export class PeerTracker {
   #shutdown = new AbortController()
   #last: readonly PeerIdString[] = []
   readonly #gate: AdmissionGate | undefined
+  readonly #redialer: Redialer
   #offGate = (): void => undefined
 
   /** With `gate`, only admitted peers are peers (listed, reported, counted as connections). */
@@ -60,6 +63,9 @@ export class PeerTracker {
       delay: BOOTSTRAP_RETRY_MIN_MS,
       timer: undefined,
     }))
+    this.#redialer = new Redialer(log, (peer) =>
+      gate?.isBlocked(peer) === true ? 'refused by us' : undefined,
+    )
   }
 
   /** Whether `peer` is one of the bootstrap peers (by the id in its address, or since dialled). */
@@ -73,7 +79,16 @@ export class PeerTracker {
     node.addEventListener('peer:connect', this.#onChange)
     node.addEventListener('peer:disconnect', this.#onDisconnect)
     node.addEventListener('peer:discovery', this.#onDiscovery)
-    this.#offGate = this.#gate?.onChange(this.#onChange) ?? (() => undefined)
+    this.#redialer.attach(node)
+    const gate = this.#gate
+    if (gate === undefined) node.addEventListener('peer:connect', this.#onConnect)
+    const offChange = gate?.onChange(this.#onAdmission) ?? (() => undefined)
+    // A peer that refused us is not redialled: it would only refuse again.
+    const offRefused = gate?.onRefused((r) => this.#redialer.forget(r.peer)) ?? (() => undefined)
+    this.#offGate = () => {
+      offChange()
+      offRefused()
+    }
     for (const b of this.#bootstrap) this.#dialBootstrap(b)
     this.#onChange()
   }
@@ -89,7 +104,9 @@ export class PeerTracker {
     }
     this.#dialing.clear()
     this.#offGate()
+    this.#redialer.detach()
     if (node === undefined) return
+    node.removeEventListener('peer:connect', this.#onConnect)
     node.removeEventListener('peer:connect', this.#onChange)
     node.removeEventListener('peer:disconnect', this.#onDisconnect)
     node.removeEventListener('peer:discovery', this.#onDiscovery)
@@ -195,9 +212,31 @@ export class PeerTracker {
     this.dialDiscovered(evt.detail)
   }
 
+  /** The caller evicted `peer`: it is not redialled. */
+  forget(peer: string): void {
+    this.#redialer.forget(peer)
+  }
+
+  readonly #onConnect = (evt: CustomEvent<PeerId>): void => {
+    this.#redialer.remember(evt.detail.toString(), this.#node?.getConnections(evt.detail) ?? [])
+  }
+
+  readonly #onAdmission = (peer: string): void => {
+    if (this.#gate?.isAdmitted(peer) === true)
+      this.#redialer.remember(peer, this.#gate.connections(peer))
+    this.#onChange()
+  }
+
   readonly #onDisconnect = (evt: CustomEvent<PeerId>): void => {
     const id = evt.detail.toString()
-    for (const b of this.#bootstrap) if (b.peer === id) this.#scheduleBootstrap(b)
+    let bootstrap = false
+    for (const b of this.#bootstrap) {
+      if (b.peer !== id) continue
+      bootstrap = true
+      this.#scheduleBootstrap(b)
+    }
+    // Bootstrap peers have their own loop, redialled for as long as we run.
+    if (!bootstrap) this.#redialer.lost(id)
     this.#onChange()
   }
 

@@ -1,0 +1,143 @@
+/**
+ * Getting lost links back. libp2p 3 redials nothing by itself, and its connection monitor aborts
+ * a link whose ping comes back late (≥ 5 s: an event loop starved by a flood, say), so two peers
+ * that dialled each other once stayed apart for good (docs/reliability.md, "Abuse"). A peer we
+ * had a direct link to, and were admitted with (without admission: connected to), is dialled
+ * again by its id when its last connection closes — libp2p's peer store holds the addresses
+ * identify told us — with jittered backoff, until it is back or one of these says stop:
+ * - it is one we refused (the gate blocks it), it refused us, or the caller evicted it;
+ * - we have no address to dial it on (a browser, reachable only through its relay);
+ * - `REDIAL_MAX_ATTEMPTS` dials in a row failed (a peer gone for good; if it comes back, it
+ *   dials us, or discovery or the bootstrap list finds it).
+ * Relayed and WebRTC links are left alone: a browser redials its serving peer as a bootstrap
+ * peer, and direct-links.ts redials browsers.
+ */
+import type { Connection, Libp2p, Logger } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { DIAL_TIMEOUT_MS, REDIAL_MAX_ATTEMPTS, REDIAL_MAX_MS, REDIAL_MIN_MS } from './constants.ts'
+
+interface Lost {
+  /** Dials since the peer was last admitted (a link that comes up but is not admitted counts). */
+  attempts: number
+  delay: number
+  timer: ReturnType<typeof setTimeout> | undefined
+  dialing: boolean
+}
+
+/** Why a redial would be wrong now; undefined when it is not. */
+export type RedialVeto = (peer: string) => string | undefined
+
+/** Dial errors after which redialling a peer is pointless: it is not reachable from here. */
+const HOPELESS = new Set(['NoValidAddressesError', 'DialDeniedError'])
+
+export class Redialer {
+  readonly #log: Logger
+  readonly #veto: RedialVeto
+  /** Peers to redial when lost, and the lost ones' backoff. */
+  readonly #known = new Map<string, Lost | undefined>()
+  #node: Libp2p | undefined
+  #shutdown = new AbortController()
+
+  constructor(log: Logger, veto: RedialVeto) {
+    this.#log = log
+    this.#veto = veto
+  }
+
+  attach(node: Libp2p): void {
+    this.#node = node
+    this.#shutdown = new AbortController()
+  }
+
+  detach(): void {
+    this.#node = undefined
+    this.#shutdown.abort()
+    for (const lost of this.#known.values()) clearTimeout(lost?.timer)
+    this.#known.clear()
+  }
+
+  /** `peer` is one of ours (admitted, connected): redial it when lost, if a link to it is direct. */
+  remember(peer: string, conns: readonly Connection[]): void {
+    if (!conns.some(redialable)) return
+    const lost = this.#known.get(peer)
+    clearTimeout(lost?.timer)
+    this.#known.set(peer, undefined)
+  }
+
+  /** Never redial `peer` (until it is remembered again). */
+  forget(peer: string): void {
+    clearTimeout(this.#known.get(peer)?.timer)
+    this.#known.delete(peer)
+  }
+
+  /** `peer`'s last connection closed: dial it again soon, if it is one of ours. */
+  lost(peer: string): void {
+    if (!this.#known.has(peer)) return
+    const lost = this.#known.get(peer)
+    if (lost === undefined) {
+      const fresh = { attempts: 0, delay: REDIAL_MIN_MS, timer: undefined, dialing: false }
+      this.#known.set(peer, fresh)
+    } else if (lost.timer !== undefined || lost.dialing) return
+    this.#schedule(peer)
+  }
+
+  #schedule(peer: string): void {
+    const lost = this.#known.get(peer)
+    if (lost === undefined || this.#shutdown.signal.aborted) return
+    const why = this.#veto(peer)
+    if (why !== undefined) {
+      this.#log('not redialling %s: %s', peer, why)
+      this.forget(peer)
+      return
+    }
+    if (lost.attempts >= REDIAL_MAX_ATTEMPTS) {
+      this.#log('giving up on %s after %d redials', peer, lost.attempts)
+      this.forget(peer)
+      return
+    }
+    // Jitter, so that both ends (and every peer of an office) do not redial at the same instant.
+    const wait = lost.delay * (0.75 + Math.random() / 2)
+    lost.delay = Math.min(lost.delay * 2, REDIAL_MAX_MS)
+    lost.timer = setTimeout(() => this.#dial(peer, lost), wait)
+  }
+
+  #dial(peer: string, lost: Lost): void {
+    const node = this.#node
+    if (node === undefined || this.#known.get(peer) !== lost) return
+    lost.timer = undefined
+    const id = peerIdFromString(peer)
+    // Back already (it dialled us, or discovery did): done.
+    if (node.getConnections(id).length > 0) return this.#back(peer, lost)
+    lost.attempts++
+    lost.dialing = true
+    const signal = AbortSignal.any([this.#shutdown.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
+    node.dial(id, { signal }).then(
+      () => this.#back(peer, lost),
+      (err: unknown) => {
+        lost.dialing = false
+        if (this.#shutdown.signal.aborted || this.#known.get(peer) !== lost) return
+        const name = err instanceof Error ? err.name : ''
+        if (HOPELESS.has(name)) {
+          this.#log('not redialling %s: %s', peer, name)
+          this.forget(peer)
+          return
+        }
+        this.#log('redial %d of %s failed - %e', lost.attempts, peer, err)
+        this.#schedule(peer)
+      },
+    )
+  }
+
+  /** Connected again; the backoff is reset only once `peer` is admitted again (`remember`). */
+  #back(peer: string, lost: Lost): void {
+    lost.dialing = false
+    if (this.#known.get(peer) === lost)
+      this.#log('%s is back after %d redials', peer, lost.attempts)
+  }
+}
+
+/** A direct link on a transport we dial by address (not a relay hop, not WebRTC). */
+function redialable(conn: Connection): boolean {
+  if (conn.status !== 'open' || !conn.direct) return false
+  const addr = conn.remoteAddr.toString()
+  return !addr.includes('/p2p-circuit') && !addr.includes('/webrtc')
+}

@@ -1,0 +1,54 @@
+/**
+ * A TCP relay on 127.0.0.1 in front of a peer's listener, whose links the test can cut: `cut()`
+ * resets every connection through it (RST both ways, as a dead link or an aborted connection
+ * looks to libp2p), and `refuse` makes it drop new ones at once.
+ */
+import { createConnection, createServer, type Server, type Socket } from 'node:net'
+
+export interface CutProxy {
+  /** `/ip4/127.0.0.1/tcp/<port>/p2p/<peer>`: dial this instead of the peer's own address. */
+  addr: string
+  /** Connections relayed so far. */
+  readonly accepted: number
+  /** Resets every open connection through the proxy. */
+  cut(): void
+  close(): Promise<void>
+}
+
+/** A proxy to `target` (`/ip4/127.0.0.1/tcp/<port>/p2p/<id>`). */
+export async function cutProxy(target: string): Promise<CutProxy> {
+  const m = /^\/ip4\/127\.0\.0\.1\/tcp\/(\d+)\/p2p\/(\w+)$/.exec(target)
+  if (m === null) throw new Error(`not a loopback TCP address: ${target}`)
+  const port = Number(m[1])
+  const open = new Set<Socket>()
+  let accepted = 0
+  const server: Server = createServer((inbound) => {
+    accepted++
+    const outbound = createConnection({ host: '127.0.0.1', port })
+    for (const s of [inbound, outbound]) {
+      open.add(s)
+      s.on('close', () => open.delete(s))
+      s.on('error', () => undefined)
+    }
+    inbound.pipe(outbound)
+    outbound.pipe(inbound)
+    inbound.on('close', () => outbound.destroy())
+    outbound.on('close', () => inbound.destroy())
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('proxy has no port')
+  return {
+    addr: `/ip4/127.0.0.1/tcp/${address.port}/p2p/${m[2]}`,
+    get accepted() {
+      return accepted
+    },
+    cut() {
+      for (const s of [...open]) s.resetAndDestroy()
+    },
+    async close() {
+      for (const s of [...open]) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}

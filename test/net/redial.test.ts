@@ -1,0 +1,226 @@
+/**
+ * Redialling lost peers (src/net/redial.ts): the backoff and when it stops, on a stub node with
+ * fake timers; then real libp2p over TCP on 127.0.0.1, with the link cut under two admitted
+ * peers by resetting it in a relay between them.
+ */
+import type { Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { REDIAL_MAX_ATTEMPTS } from '../../src/net/constants.ts'
+import { createLibp2pNet } from '../../src/net/libp2p.ts'
+import { Redialer } from '../../src/net/redial.ts'
+import type { NetMessage, PeerNet } from '../../src/net/index.ts'
+import { cutProxy, type CutProxy } from '../helpers/cut-proxy.ts'
+import { FakeOrg, text, until } from './helpers.ts'
+
+const log = Object.assign(() => undefined, {
+  error: () => undefined,
+  trace: () => undefined,
+  enabled: false,
+  newScope: () => log,
+}) as unknown as Logger
+
+function conn(addr: string, direct = true): Connection {
+  return { status: 'open', direct, remoteAddr: multiaddr(addr) } as unknown as Connection
+}
+
+/** A stub node: `dial` answers from the queue (undefined: succeeds), or hangs if it is empty. */
+function stubNode(): {
+  node: Libp2p
+  dials: string[]
+  answers: (Error | undefined)[]
+  connected: Set<string>
+} {
+  const dials: string[] = []
+  const answers: (Error | undefined)[] = []
+  const connected = new Set<string>()
+  const node = {
+    getConnections: (id: PeerId) => (connected.has(id.toString()) ? [conn('/ip4/1.2.3.4')] : []),
+    dial: (id: PeerId) => {
+      dials.push(id.toString())
+      if (answers.length === 0) return new Promise(() => undefined)
+      const answer = answers.shift()
+      return answer === undefined ? Promise.resolve(conn('/ip4/1.2.3.4')) : Promise.reject(answer)
+    },
+  } as unknown as Libp2p
+  return { node, dials, answers, connected }
+}
+
+const named = (name: string): Error => Object.assign(new Error(name), { name })
+const peerIds = async (n: number): Promise<string[]> =>
+  Promise.all(
+    Array.from({ length: n }, async () =>
+      peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString(),
+    ),
+  )
+const TCP = '/ip4/10.0.0.2/tcp/4041'
+
+describe('Redialer', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('[RDL1] a lost peer is dialled again with growing delays until one works; its admission resets the count', async () => {
+    vi.useFakeTimers()
+    const [p] = await peerIds(1)
+    const s = stubNode()
+    const r = new Redialer(log, () => undefined)
+    r.attach(s.node)
+    r.remember(p!, [conn(TCP)])
+    s.answers.push(named('ConnectionFailedError'), named('ConnectionFailedError'), undefined)
+    r.lost(p!)
+    await vi.advanceTimersByTimeAsync(400) // the first delay is 500 ms ± 25 %
+    expect(s.dials).toHaveLength(0)
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(s.dials).toEqual([p, p, p])
+    // back, then lost again before it was admitted: the backoff goes on (4 s, then 8 s)
+    s.answers.push(named('ConnectionFailedError'))
+    r.lost(p!)
+    await vi.advanceTimersByTimeAsync(2_900)
+    expect(s.dials).toHaveLength(3)
+    await vi.advanceTimersByTimeAsync(20_000)
+    expect(s.dials).toHaveLength(5) // the fifth dial hangs
+    // admitted again (over another link): the next loss starts from 500 ms
+    r.remember(p!, [conn(TCP)])
+    r.lost(p!)
+    await vi.advanceTimersByTimeAsync(700)
+    expect(s.dials).toHaveLength(6)
+    r.detach()
+  })
+
+  it('[RDL2] gives up after REDIAL_MAX_ATTEMPTS failed dials, and at once when the peer is unreachable from here', async () => {
+    vi.useFakeTimers()
+    const [p, q, d] = await peerIds(3)
+    const s = stubNode()
+    const r = new Redialer(log, () => undefined)
+    r.attach(s.node)
+    r.remember(p!, [conn(TCP)])
+    for (let i = 0; i < REDIAL_MAX_ATTEMPTS + 5; i++) s.answers.push(named('ConnectionFailedError'))
+    r.lost(p!)
+    await vi.advanceTimersByTimeAsync(60 * 60_000)
+    expect(s.dials).toHaveLength(REDIAL_MAX_ATTEMPTS)
+    // no address we can dial (a browser), or our own gater says no: one dial, then never again
+    s.answers.splice(0)
+    s.dials.splice(0)
+    r.remember(q!, [conn(TCP)])
+    r.remember(d!, [conn(TCP)])
+    s.answers.push(named('NoValidAddressesError'), named('DialDeniedError'))
+    r.lost(q!)
+    r.lost(d!)
+    await vi.advanceTimersByTimeAsync(60 * 60_000)
+    expect(s.dials.sort()).toEqual([d, q].sort())
+    r.detach()
+  })
+
+  it('[RDL3] never redialled: a peer not ours, only relayed or WebRTC, forgotten (evicted, refused us), vetoed (refused by us), or back by itself', async () => {
+    vi.useFakeTimers()
+    const [stranger, relayed, webrtc, evicted, refused, back] = await peerIds(6)
+    const s = stubNode()
+    const r = new Redialer(log, (peer) => (peer === refused ? 'refused by us' : undefined))
+    r.attach(s.node)
+    r.remember(relayed!, [conn(`${TCP}/p2p/${back}/p2p-circuit`, false)])
+    r.remember(webrtc!, [conn('/ip4/10.0.0.3/udp/1/webrtc-direct')])
+    for (const p of [evicted, refused, back]) r.remember(p!, [conn(TCP)])
+    r.forget(evicted!)
+    for (const p of [stranger, relayed, webrtc, evicted, refused, back]) r.lost(p!)
+    s.connected.add(back!) // it dialled us before our timer fired
+    await vi.advanceTimersByTimeAsync(60 * 60_000)
+    expect(s.dials).toEqual([])
+    // detached: a lost peer waits for nothing
+    r.remember(back!, [conn(TCP)])
+    s.connected.clear()
+    r.lost(back!)
+    r.detach()
+    await vi.advanceTimersByTimeAsync(60 * 60_000)
+    expect(s.dials).toEqual([])
+  })
+})
+
+describe('redial on libp2p over TCP', () => {
+  const nets: PeerNet[] = []
+  const proxies: CutProxy[] = []
+  afterEach(async () => {
+    for (const p of proxies.splice(0)) await p.close()
+    for (const net of nets.splice(0)) await net.stop()
+  })
+
+  async function spawn(org: FakeOrg, name: string): Promise<PeerNet> {
+    const net = await createLibp2pNet({
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      mdns: false,
+      bulk: false,
+      logPrefix: name,
+      admission: org.member(name),
+    })
+    nets.push(net)
+    await net.start()
+    return net
+  }
+
+  /** `b` dials `a` through a relay the test can cut; resolves once both are admitted. */
+  async function linked(a: PeerNet, b: PeerNet): Promise<CutProxy> {
+    const proxy = await cutProxy(a.addresses().find((x) => x.includes('/tcp/'))!)
+    proxies.push(proxy)
+    await b.dial(proxy.addr)
+    await until(() => {
+      expect(a.peers()).toContain(b.peerId)
+      expect(b.peers()).toContain(a.peerId)
+    })
+    return proxy
+  }
+
+  /** Resolves when `net`'s peer list next changes to one that passes `ok`. */
+  function nextPeers(net: PeerNet, ok: (peers: readonly string[]) => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const off = net.onPeers((peers) => {
+        if (!ok(peers)) return
+        off()
+        resolve()
+      })
+    })
+  }
+
+  it('[REDIAL1] admitted peers whose link is reset dial each other again by themselves, and gossip flows again', async () => {
+    const org = new FakeOrg()
+    const a = await spawn(org, 'a')
+    const b = await spawn(org, 'b')
+    const got: NetMessage[] = []
+    a.subscribe('t', (m) => got.push(m))
+    b.subscribe('t', () => undefined)
+    const proxy = await linked(a, b)
+    await until(() => expect(b.topicPeers('t')).toContain(a.peerId))
+
+    const lostA = nextPeers(a, (p) => !p.includes(b.peerId))
+    const lostB = nextPeers(b, (p) => !p.includes(a.peerId))
+    const backA = lostA.then(() => nextPeers(a, (p) => p.includes(b.peerId)))
+    const backB = lostB.then(() => nextPeers(b, (p) => p.includes(a.peerId)))
+    proxy.cut()
+    await Promise.all([lostA, lostB])
+    await Promise.all([backA, backB])
+    // admitted again (each verified the other twice), and b gossips to a on the new link
+    expect(org.verified.filter((v) => v.peer === b.peerId).length).toBeGreaterThanOrEqual(2)
+    await until(() => expect(b.topicPeers('t')).toContain(a.peerId))
+    await b.publish('t', text('after the cut'))
+    await until(() =>
+      expect(got.map((m) => new TextDecoder().decode(m.data))).toContain('after the cut'),
+    )
+  })
+
+  it('[REDIAL2] a revoked peer we evict is not redialled by us; its own redial is refused', async () => {
+    const org = new FakeOrg()
+    const a = await spawn(org, 'a')
+    const b = await spawn(org, 'b')
+    await linked(a, b)
+    const checks = (): number => org.verified.filter((v) => v.peer === b.peerId).length
+    const before = checks()
+    org.valid.delete('b')
+    await a.evict(b.peerId)
+    // b lost a and redials it (a link cut, as far as b knows): a checks its proof again, refuses
+    // it and keeps it out. (Whether b hears the verdict before the cut is a race of its own.)
+    await until(() => expect(checks()).toBeGreaterThan(before))
+    await until(() => expect(b.peers()).toEqual([]))
+    expect(a.peers()).toEqual([])
+  })
+})
