@@ -107,6 +107,10 @@ class PrivateConnection extends AbstractMultiaddrConnection {
   readonly #outbound: XSalsa20Stream
   /** Decrypted bytes held until they show the opening; `undefined` once they have. */
   #held: Uint8Array[] | undefined = []
+  /** Ciphertext sent during this job, written to the transport as one at its end. */
+  #pending: Uint8Array[] = []
+  /** The transport said it is full at the last write; until it drains, so do we. */
+  #full = false
 
   constructor(init: PrivateConnectionInit) {
     super({ log: init.log, remoteAddr: init.maConn.remoteAddr, direction: init.maConn.direction })
@@ -119,7 +123,10 @@ class PrivateConnection extends AbstractMultiaddrConnection {
       if (data instanceof Uint8Array) this.#receive(this.#inbound.update(data))
       else for (const buf of data) this.#receive(this.#inbound.update(buf))
     })
-    this.#maConn.addEventListener('drain', () => this.onMuxerDrain())
+    this.#maConn.addEventListener('drain', () => {
+      this.#full = false
+      this.onMuxerDrain()
+    })
     this.#maConn.addEventListener('close', (evt: StreamCloseEvent) => {
       if (evt.error === undefined) this.onTransportClosed()
       else if (evt.local === true) this.abort(evt.error)
@@ -163,14 +170,40 @@ class PrivateConnection extends AbstractMultiaddrConnection {
       at += buf.byteLength
     }
     this.#outbound.update(out, out)
-    return { sentBytes: out.byteLength, canSendMore: this.#maConn.send(out) }
+    // Written at the end of this job, with whatever else is sent in it: yamux answers every data
+    // frame it takes with a window update frame, so a burst of gossip read in one go was answered
+    // with as many socket writes — under a flood, the costliest thing the receiver did (a
+    // syscall each: docs/reliability.md, "Abuse"). The XSalsa20 stream is already applied, in order.
+    this.#pending.push(out)
+    if (this.#pending.length === 1) queueMicrotask(() => this.#flush())
+    return { sentBytes: out.byteLength, canSendMore: !this.#full }
+  }
+
+  #flush(): void {
+    const parts = this.#pending
+    if (parts.length === 0) return
+    this.#pending = []
+    let out = parts[0]!
+    if (parts.length > 1) {
+      out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
+      let at = 0
+      for (const p of parts) {
+        out.set(p, at)
+        at += p.byteLength
+      }
+    }
+    if (!this.#maConn.send(out)) this.#full = true
   }
 
   async sendClose(options?: AbortOptions): Promise<void> {
+    this.#flush()
     await this.#maConn.close(options)
   }
 
   sendReset(err: Error): void {
+    // What was sent before the reset goes first, as it did when every send was written at once
+    // (a refusal verdict, say, is sent just before its connection is aborted).
+    this.#flush()
     this.#maConn.abort(err)
   }
 
