@@ -260,7 +260,9 @@ export class Messenger {
   #follow(h: RoomHistory): void {
     const room = h.room
     this.#off.push(
-      this.net.subscribe(roomTopic(room), (msg) => void this.#sync.onGossip(msg.data, msg.from)),
+      this.net.subscribe(roomTopic(room), (msg) => void this.#sync.onGossip(msg.data, msg.from), {
+        accept: (msg) => this.#sync.acceptGossip(msg.data, msg.from),
+      }),
     )
     for (const p of this.net.peers()) this.#sync.schedulePull(p, room)
     this.#emitRoom(room)

@@ -63,6 +63,7 @@ export class Presence {
     this.#off = this.#init.net.subscribe(
       PRESENCE_TOPIC,
       (msg) => void this.#receive(msg.data, msg.from),
+      { accept: (msg) => this.#accept(msg.data, msg.from) },
     )
     void this.#announce()
     this.#timers.push(setInterval(() => void this.#announce(), this.#init.intervalMs))
@@ -127,11 +128,23 @@ export class Presence {
     }
   }
 
+  /** Asked by the net before delivering or forwarding: a presence within its (peer, device) budget. */
+  #accept(data: Uint8Array, from: PeerIdString): boolean {
+    try {
+      const f = decodeFrame(data)
+      return (
+        f.type === 'presence' && this.#limiter?.take(from, authorId(f.author), 'presence') !== false
+      )
+    } catch (err) {
+      log('malformed presence from %s dropped: %e', from, err)
+      return false
+    }
+  }
+
   async #receive(data: Uint8Array, from: PeerIdString): Promise<void> {
     try {
       const f = decodeFrame(data)
       if (f.type !== 'presence') return
-      if (this.#limiter?.take(from, authorId(f.author), 'presence') === false) return
       if (!(await verifyPresence(this.#init.identity.crypto, f))) {
         this.#limiter?.penalize(from, authorId(f.author))
         log.error('forged presence for %s dropped', f.name)

@@ -39,7 +39,9 @@ export class RoomAnnouncer {
   }
 
   start(): void {
-    this.#off = this.#net.subscribe(ROOMS_TOPIC, (msg) => this.#receive(msg.data, msg.from))
+    this.#off = this.#net.subscribe(ROOMS_TOPIC, (msg) => this.#receive(msg.data, msg.from), {
+      accept: (msg) => this.#accept(msg.data, msg.from),
+    })
   }
 
   stop(): void {
@@ -71,11 +73,21 @@ export class RoomAnnouncer {
     await this.#net.publish(ROOMS_TOPIC, frame).catch(() => 0)
   }
 
+  /** Asked by the net before delivering or forwarding: a digest within its (peer, sender) budget. */
+  #accept(data: Uint8Array, from: PeerIdString): boolean {
+    try {
+      const f = decodeFrame(data)
+      return f.type === 'digest' && this.#limiter?.take(from, f.sender, 'announcement') !== false
+    } catch (err) {
+      log('malformed room announcement from %s: %e', from, err)
+      return false
+    }
+  }
+
   #receive(data: Uint8Array, from: PeerIdString): void {
     try {
       const f = decodeFrame(data)
       if (f.type !== 'digest') return
-      if (this.#limiter?.take(from, f.sender, 'announcement') === false) return
       const source = this.#net.peers().find((p) => p === f.sender) ?? from
       for (const { room, digest } of f.rooms) {
         if (!this.#accepts(room)) continue

@@ -97,24 +97,26 @@ export class RoomSync {
     this.#trace?.('published', entryKey(room, head.author, head.seq))
   }
 
-  /** Handles a gossiped frame from `from`. Never throws. */
-  async onGossip(data: Uint8Array, from: PeerIdString): Promise<void> {
-    let frame: Frame
-    try {
-      frame = decodeFrame(data)
-    } catch (err) {
-      log('dropping malformed gossip from %s: %e', from, err)
-      return
-    }
-    if (frame.type !== 'push') {
-      log('dropping unexpected %s gossip from %s', frame.type, from)
-      return
-    }
+  /**
+   * Whether a gossiped frame from `from` is to be taken: a well-formed push within the budget of
+   * its (peer, author) pair (src/core/ingest-limit.ts; spends a token). The net asks this before
+   * it delivers or forwards the frame (`SubscribeOptions.accept`): a flood is cut at the first
+   * peer it reaches, before the signature checks and before it is relayed to every peer behind.
+   * Never throws.
+   */
+  acceptGossip(data: Uint8Array, from: PeerIdString): boolean {
+    const frame = pushOf(data, from)
+    if (frame === undefined) return false
     this.#trace?.('gossip', entryKey(frame.room, frame.head.author, frame.head.seq))
+    return this.#limiter?.take(from, hex(frame.head.author), 'push') !== false
+  }
+
+  /** Handles a gossiped frame from `from` that {@link acceptGossip} took. Never throws. */
+  async onGossip(data: Uint8Array, from: PeerIdString): Promise<void> {
+    const frame = pushOf(data, from)
+    if (frame === undefined) return
     const h = this.#rooms.get(frame.room)
     if (h === undefined) return
-    // Before the queue and the signature checks: a flooding author is cut here (src/core/ingest-limit.ts).
-    if (this.#limiter?.take(from, hex(frame.head.author), 'push') === false) return
     // One push at a time per room: a push checked while its predecessor is still being verified
     // would look like a gap and cost a pull. The queue is bounded; anti-entropy repairs drops.
     const queue = this.#gossipQueues.get(frame.room) ?? { tail: Promise.resolve(), length: 0 }
@@ -380,3 +382,20 @@ const u32 = (n: number): number[] => [
   (n >>> 8) & 255,
   n & 255,
 ]
+
+/** The push in a gossiped frame, or undefined (logged) if it is malformed or not a push. */
+function pushOf(
+  data: Uint8Array,
+  from: PeerIdString,
+): Extract<Frame, { type: 'push' }> | undefined {
+  let frame: Frame
+  try {
+    frame = decodeFrame(data)
+  } catch (err) {
+    log('dropping malformed gossip from %s: %e', from, err)
+    return undefined
+  }
+  if (frame.type === 'push') return frame
+  log('dropping unexpected %s gossip from %s', frame.type, from)
+  return undefined
+}

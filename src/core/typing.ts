@@ -67,7 +67,9 @@ export class Typing {
   }
 
   start(): void {
-    this.#off = this.#net.subscribe(TYPING_TOPIC, (msg) => void this.#receive(msg.data, msg.from))
+    this.#off = this.#net.subscribe(TYPING_TOPIC, (msg) => void this.#receive(msg.data, msg.from), {
+      accept: (msg) => this.#accept(msg.data, msg.from),
+    })
     this.#timer = setInterval(() => this.#expire(), 1_000)
     this.#timer.unref?.()
   }
@@ -115,11 +117,21 @@ export class Typing {
     }
   }
 
+  /** Asked by the net before delivering or forwarding: a note within its (peer, typist) budget. */
+  #accept(data: Uint8Array, from: PeerIdString): boolean {
+    try {
+      const t = parse(data)
+      return t !== undefined && this.#limiter?.take(from, t.author, 'typing') !== false
+    } catch (err) {
+      log('malformed typing announcement from %s dropped: %e', from, err)
+      return false
+    }
+  }
+
   async #receive(data: Uint8Array, from: PeerIdString): Promise<void> {
     try {
       const t = parse(data)
       if (t === undefined || t.author === this.#identity.authorId) return
-      if (this.#limiter?.take(from, t.author, 'typing') === false) return
       if (Math.abs(this.#now() - t.wall) > 60_000) return
       const ok = await this.#identity.crypto.verify(
         authorFromId(t.author),

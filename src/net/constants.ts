@@ -62,6 +62,16 @@ export const REDIAL_MAX_MS = 30_000
  */
 export const REDIAL_MAX_ATTEMPTS = 15
 
+/**
+ * Gossip messages from one peer that our subscriptions' `accept` checks may refuse within a second
+ * before the peer is cut off: far above what an honest peer or relay sends over its budget (every
+ * peer refuses a flood before forwarding it, so a relay passes on at most its own budget).
+ */
+export const FLOOD_REFUSED_PER_SECOND = 1_000
+
+/** How long a peer cut off for flooding is kept out (no dial, no connection either way). */
+export const FLOOD_COOL_OFF_MS = 60_000
+
 /** A new WebRTC connection must open a stream within this, or it is closed (webrtc-check.ts). */
 export const WEBRTC_VERIFY_MS = 5_000
 

@@ -17,6 +17,7 @@ import type {
   PeerNet,
   RequestHandler,
   RequestOptions,
+  SubscribeOptions,
   Unsubscribe,
 } from './index.ts'
 
@@ -77,8 +78,12 @@ export class DeferredNet implements PeerNet {
     await this.#net?.stop()
   }
 
-  subscribe(topic: string, onMessage: (msg: NetMessage) => void): Unsubscribe {
-    return this.#hold((net) => net.subscribe(topic, onMessage))
+  subscribe(
+    topic: string,
+    onMessage: (msg: NetMessage) => void,
+    options?: SubscribeOptions,
+  ): Unsubscribe {
+    return this.#hold((net) => net.subscribe(topic, onMessage, options))
   }
 
   async publish(topic: string, data: Uint8Array, options?: AbortOptions): Promise<number> {

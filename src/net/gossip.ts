@@ -2,16 +2,33 @@
  * Topic subscriptions over gossipsub: many local callbacks per topic, one gossipsub subscription.
  * The registry outlives `stop()`/`start()`: topics are re-joined when the node starts again.
  */
-import { gossipsub, type GossipSub, type GossipsubMessage } from '@libp2p/gossipsub'
+import {
+  gossipsub,
+  TopicValidatorResult,
+  type GossipSub,
+  type GossipsubMessage,
+  type TopicValidatorFn,
+} from '@libp2p/gossipsub'
 import type { Logger } from '@libp2p/interface'
 import type { AdmissionGate } from './admission.ts'
-import { MAX_FRAME_BYTES, MAX_TOPICS_PER_PEER, TOPIC_BUDGET_BYTES } from './constants.ts'
+import {
+  MAX_BLOCKED_PEERS,
+  MAX_FRAME_BYTES,
+  MAX_TOPICS_PER_PEER,
+  TOPIC_BUDGET_BYTES,
+} from './constants.ts'
 import { AbortError, FrameTooLargeError, NotStartedError } from './errors.ts'
 import { asPeerIdString } from './keys.ts'
 import { plainBytes } from './frames.ts'
 import { messageId } from './message-id.ts'
-import { callSafely } from './safe.ts'
-import type { AbortOptions, NetMessage, PeerIdString, Unsubscribe } from './index.ts'
+import { acceptSafely, callSafely } from './safe.ts'
+import type {
+  AbortOptions,
+  NetMessage,
+  PeerIdString,
+  SubscribeOptions,
+  Unsubscribe,
+} from './index.ts'
 
 /**
  * The gossipsub mesh sized for an office LAN, where mDNS connects every peer to every other and the
@@ -68,23 +85,39 @@ const GOSSIP_DECODE_LIMITS = {
   maxPeerInfos: 16,
 }
 
+/** Who to tell when a peer has too many gossip messages refused. */
+export interface GossipFloodWatch {
+  refusedPerSecond: number
+  onFlood: (peer: PeerIdString) => void
+}
+
 export class GossipRouter {
   readonly #log: Logger
   readonly #subs = new Map<string, Set<(msg: NetMessage) => void>>()
+  /** The `accept` checks of the subscriptions that gave one, by topic (run as gossipsub validators). */
+  readonly #accepts = new Map<string, Set<(msg: NetMessage) => boolean>>()
   #pubsub: GossipSub | undefined
   readonly #gate: AdmissionGate | undefined
+  readonly #flood: GossipFloodWatch | undefined
+  /** Per peer, messages refused in the current second (since `since`, ms). */
+  readonly #refused = new Map<string, { since: number; count: number }>()
 
-  /** With `gate`, gossipsub sees only admitted peers (gated-registrar.ts); topicPeers says so too. */
-  constructor(log: Logger, gate?: AdmissionGate) {
+  /**
+   * With `gate`, gossipsub sees only admitted peers (gated-registrar.ts); topicPeers says so too.
+   * With `flood`, its `onFlood` is told of a peer that had more than `refusedPerSecond` messages
+   * refused within a second (once per second at most).
+   */
+  constructor(log: Logger, gate?: AdmissionGate, flood?: GossipFloodWatch) {
     this.#log = log
     this.#gate = gate
+    this.#flood = flood
   }
 
   /** Starts routing messages from `pubsub` (already started) and joins every registered topic. */
   attach(pubsub: GossipSub): void {
     this.#pubsub = pubsub
     pubsub.addEventListener('gossipsub:message', this.#onMessage)
-    for (const topic of this.#subs.keys()) pubsub.subscribe(topic)
+    for (const topic of this.#subs.keys()) this.#join(pubsub, topic)
   }
 
   /** Stops routing; subscriptions stay registered for the next `attach`. */
@@ -93,27 +126,80 @@ export class GossipRouter {
     this.#pubsub = undefined
   }
 
-  subscribe(topic: string, onMessage: (msg: NetMessage) => void): Unsubscribe {
+  subscribe(
+    topic: string,
+    onMessage: (msg: NetMessage) => void,
+    options: SubscribeOptions = {},
+  ): Unsubscribe {
     let set = this.#subs.get(topic)
     if (set === undefined) {
       set = new Set()
       this.#subs.set(topic, set)
-      this.#pubsub?.subscribe(topic)
+      if (this.#pubsub !== undefined) this.#join(this.#pubsub, topic)
     }
     // Wrap so that the same function subscribed twice is two subscriptions, each removable alone.
     const entry = (msg: NetMessage): void => onMessage(msg)
     set.add(entry)
+    const check = options.accept
+    const accept = check === undefined ? undefined : (msg: NetMessage): boolean => check(msg)
+    if (accept !== undefined) {
+      const checks = this.#accepts.get(topic) ?? new Set()
+      this.#accepts.set(topic, checks.add(accept))
+    }
     let done = false
     return () => {
       if (done) return
       done = true
+      if (accept !== undefined) this.#accepts.get(topic)?.delete(accept)
+      if (this.#accepts.get(topic)?.size === 0) this.#accepts.delete(topic)
       const current = this.#subs.get(topic)
       if (current === undefined) return
       current.delete(entry)
       if (current.size > 0) return
       this.#subs.delete(topic)
       this.#pubsub?.unsubscribe(topic)
+      this.#pubsub?.topicValidators.delete(topic)
     }
+  }
+
+  /**
+   * Subscribes gossipsub to `topic`, with our validator: it runs before gossipsub delivers or
+   * forwards a message, so an `accept` that says no keeps the message from every peer behind us.
+   */
+  #join(pubsub: GossipSub, topic: string): void {
+    pubsub.topicValidators.set(topic, this.#validate)
+    pubsub.subscribe(topic)
+  }
+
+  readonly #validate: TopicValidatorFn = (peer, msg) => {
+    const checks = this.#accepts.get(msg.topic)
+    if (checks === undefined) return TopicValidatorResult.Accept
+    const message: NetMessage = {
+      topic: msg.topic,
+      data: plainBytes(msg.data),
+      from: asPeerIdString(peer.toString()),
+    }
+    // Every check sees every message (one may count what arrives), and all must take it.
+    let taken = true
+    for (const accept of [...checks])
+      if (!acceptSafely(this.#log, msg.topic, () => accept(message))) taken = false
+    if (taken) return TopicValidatorResult.Accept
+    this.#countRefused(message.from)
+    return TopicValidatorResult.Ignore
+  }
+
+  #countRefused(peer: PeerIdString): void {
+    const flood = this.#flood
+    if (flood === undefined) return
+    const now = performance.now()
+    let r = this.#refused.get(peer)
+    if (r === undefined || now - r.since >= 1_000) {
+      if (r === undefined && this.#refused.size >= MAX_BLOCKED_PEERS) this.#refused.clear()
+      r = { since: now, count: 0 }
+      this.#refused.set(peer, r)
+    }
+    if (++r.count !== flood.refusedPerSecond + 1) return
+    callSafely(this.#log, 'flood listener', () => flood.onFlood(peer))
   }
 
   async publish(topic: string, data: Uint8Array, options: AbortOptions = {}): Promise<number> {

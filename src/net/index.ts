@@ -46,6 +46,19 @@ export interface NetMessage {
 }
 
 /** How we are connected to one peer, for the UI and `parley peers`. */
+/** Options of {@link PeerNet.subscribe}. */
+export interface SubscribeOptions {
+  /**
+   * Asked first about each message received on the topic, before any callback gets it and before
+   * it is forwarded to other peers: false drops it here (gossipsub `Ignore`, no score penalty), so
+   * what a flooder sends is not relayed on to every peer behind us. Must be cheap and synchronous.
+   * Every subscription's `accept` sees every message, and a message is taken only if all take it.
+   * On libp2p, a peer with more than `FLOOD_REFUSED_PER_SECOND` messages refused within a second
+   * is cut off for a while (`Libp2pNetInit.floodCutOff`).
+   */
+  accept?: (msg: NetMessage) => boolean
+}
+
 export interface PeerConnectionInfo {
   peer: PeerIdString
   /** Remote multiaddrs of the open connections. */
@@ -108,7 +121,11 @@ export interface PeerNet {
    * Several callbacks per topic are fine; the returned function removes only this one, and the
    * topic is left when the last one goes. Works before `start()`. A callback that throws is logged.
    */
-  subscribe(topic: string, onMessage: (msg: NetMessage) => void): Unsubscribe
+  subscribe(
+    topic: string,
+    onMessage: (msg: NetMessage) => void,
+    options?: SubscribeOptions,
+  ): Unsubscribe
   /**
    * Publishes to a topic; resolves with the number of peers it was sent to (0 is not an error).
    * Message ids are content hashes: the same bytes published again on the same topic within a few

@@ -14,7 +14,13 @@ import type { ComponentLogger, PeerDiscovery, PeerInfo } from '@libp2p/interface
 import type { GossipSub } from '@libp2p/gossipsub'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { AdmissionGate } from './admission.ts'
-import { DIAL_TIMEOUT_MS, MAX_CONNECTIONS } from './constants.ts'
+import { CoolOff } from './cool-off.ts'
+import {
+  DIAL_TIMEOUT_MS,
+  FLOOD_COOL_OFF_MS,
+  FLOOD_REFUSED_PER_SECOND,
+  MAX_CONNECTIONS,
+} from './constants.ts'
 import { AbortError, NotStartedError, PeerUnreachableError } from './errors.ts'
 import { gatedComponents } from './gated-registrar.ts'
 import { GossipRouter, parleyGossipsub } from './gossip.ts'
@@ -102,6 +108,14 @@ export interface Libp2pNetInit {
    * @default on for the `node` profile, off otherwise
    */
   bulk?: boolean | { port?: number; announcePort?: number }
+  /**
+   * A peer that has more than `refusedPerSecond` gossip messages refused within a second by our
+   * subscriptions' `accept` checks is disconnected and kept out (no dial, no connection either way)
+   * for `coolOffMs` (cool-off.ts): refused messages cost the transport, Noise and gossipsub before
+   * they can be refused. `false`: never (tests that send hostile input in bulk on purpose).
+   * @default `{ refusedPerSecond: FLOOD_REFUSED_PER_SECOND, coolOffMs: FLOOD_COOL_OFF_MS }`
+   */
+  floodCutOff?: false | { refusedPerSecond: number; coolOffMs: number }
 }
 
 /** Dependencies a caller may inject instead of the defaults. */
@@ -150,8 +164,24 @@ export async function createLibp2pNet(
   const isBootstrap = (peer: string): boolean => tracker.isBootstrap(peer)
   const gate =
     init.admission === undefined ? undefined : new AdmissionGate(init.admission, log, isBootstrap)
-  const tracker = new PeerTracker(log, init.bootstrap ?? [], gate)
-  const gossip = new GossipRouter(log, gate)
+  // A peer flooding us with gossip we refuse is cut off for a while (cool-off.ts).
+  const coolOff = new CoolOff()
+  const tracker = new PeerTracker(log, init.bootstrap ?? [], gate, coolOff)
+  let cutOff = (_peer: PeerIdString): void => undefined
+  const flood =
+    init.floodCutOff === false
+      ? undefined
+      : (init.floodCutOff ?? {
+          refusedPerSecond: FLOOD_REFUSED_PER_SECOND,
+          coolOffMs: FLOOD_COOL_OFF_MS,
+        })
+  const gossip = new GossipRouter(
+    log,
+    gate,
+    flood === undefined
+      ? undefined
+      : { refusedPerSecond: flood.refusedPerSecond, onFlood: (peer) => cutOff(peer) },
+  )
   const sync = new SyncProtocol(log, { runOnLimitedConnection, gate })
   const transport = await loadTransports(profile, peerIdFromPrivateKey(privateKey).toString())
   const listen = init.listen ?? transport.defaultListen
@@ -169,7 +199,7 @@ export async function createLibp2pNet(
       : undefined
   const connectionProtector =
     init.networkKey === undefined ? undefined : await loadProtector(init.networkKey, profile)
-  const connectionGater = { ...gate?.gater(), ...transport.connectionGater }
+  const connectionGater = coolOff.gater({ ...gate?.gater(), ...transport.connectionGater })
 
   const peerDiscovery = [...(components.peerDiscovery ?? [])]
   if (init.mdns === true) {
@@ -206,6 +236,19 @@ export async function createLibp2pNet(
     services,
   })
   const pubsub: GossipSub = node.services.pubsub
+  cutOff = (peer) => {
+    if (flood === undefined) return
+    log.error(
+      'cutting %s off for %d s: over %d gossip messages refused within a second',
+      peer,
+      flood.coolOffMs / 1000,
+      flood.refusedPerSecond,
+    )
+    coolOff.add(peer, flood.coolOffMs)
+    tracker.forget(peer)
+    for (const conn of node.getConnections())
+      if (conn.remotePeer.toString() === peer) conn.abort(new Error('cut off for flooding'))
+  }
 
   let state: 'stopped' | 'started' = 'stopped'
   let stopVerifying = (): void => undefined
@@ -256,7 +299,7 @@ export async function createLibp2pNet(
         await node.stop()
         log('stopped %p', node.peerId)
       }),
-    subscribe: (topic, onMessage) => gossip.subscribe(topic, onMessage),
+    subscribe: (topic, onMessage, options) => gossip.subscribe(topic, onMessage, options),
     async publish(topic, data, options) {
       assertStarted('publish')
       return gossip.publish(topic, data, options)

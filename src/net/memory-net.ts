@@ -21,6 +21,8 @@ import type {
 /** A net's state inside the hub. */
 export interface HubNode extends RequestEnd {
   readonly subs: Map<string, Set<(msg: NetMessage) => void>>
+  /** The `accept` checks of the subscriptions that gave one, by topic. */
+  readonly accepts: Map<string, Set<(msg: NetMessage) => boolean>>
   readonly peerListeners: Set<(peers: readonly PeerIdString[]) => void>
   /** Told when a peer refuses our proof (only nets with an admission send proofs). */
   readonly refusalListeners: Set<(refusal: AdmissionRefusal) => void>
@@ -68,14 +70,20 @@ export function createMemoryNet(self: Node, hub: HubOps): PeerNet {
       hub.refresh()
       return Promise.resolve()
     },
-    subscribe(topic, onMessage) {
+    subscribe(topic, onMessage, options = {}) {
       const entry = (msg: NetMessage): void => onMessage(msg)
       const set = self.subs.get(topic) ?? new Set()
       set.add(entry)
       self.subs.set(topic, set)
+      const accept = options.accept
+      const checks = self.accepts.get(topic) ?? new Set()
+      if (accept !== undefined) self.accepts.set(topic, checks.add(accept))
       return () => {
         set.delete(entry)
         if (set.size === 0 && self.subs.get(topic) === set) self.subs.delete(topic)
+        if (accept === undefined) return
+        checks.delete(accept)
+        if (checks.size === 0 && self.accepts.get(topic) === checks) self.accepts.delete(topic)
       }
     },
     async publish(topic, data, options = {}) {

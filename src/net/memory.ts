@@ -11,7 +11,7 @@ import { logger } from '@libp2p/logger'
 import { InvalidNetworkKeyError, PeerUnreachableError } from './errors.ts'
 import { MemoryGate } from './memory-admission.ts'
 import { createMemoryNet, type HubNode } from './memory-net.ts'
-import { callSafely } from './safe.ts'
+import { acceptSafely, callSafely } from './safe.ts'
 import type { Admission, NetMessage, PeerIdString, PeerNet } from './index.ts'
 
 export interface MemoryHubInit {
@@ -195,6 +195,11 @@ export function createMemoryHub(init: MemoryHubInit = {}): MemoryHub {
     const subs = to.subs.get(m.topic)
     if (subs === undefined) return
     const msg: NetMessage = { topic: m.topic, data: m.data.slice(), from: m.from }
+    // as gossipsub's validators: a message not accepted is neither delivered nor forwarded
+    let taken = true
+    for (const accept of [...(to.accepts.get(m.topic) ?? [])])
+      if (!acceptSafely(log, m.topic, () => accept(msg))) taken = false
+    if (!taken) return
     for (const cb of [...subs]) callSafely(log, `subscriber on ${m.topic}`, () => cb(msg))
     enqueue(to, m.topic, m.data, m.id, m.from)
   }
@@ -225,6 +230,7 @@ export function createMemoryHub(init: MemoryHubInit = {}): MemoryHub {
       id,
       started: false,
       subs: new Map(),
+      accepts: new Map(),
       handler: undefined,
       peerListeners: new Set(),
       refusalListeners: new Set(),

@@ -12,6 +12,7 @@ import {
   DISCOVERY_REDIAL_MIN_MS,
 } from './constants.ts'
 import type { AdmissionGate } from './admission.ts'
+import type { CoolOff } from './cool-off.ts'
 import { InvalidMultiaddrError } from './errors.ts'
 import { asPeerIdString } from './keys.ts'
 import { Redialer } from './redial.ts'
@@ -53,8 +54,11 @@ export class PeerTracker {
   readonly #redialer: Redialer
   #offGate = (): void => undefined
 
-  /** With `gate`, only admitted peers are peers (listed, reported, counted as connections). */
-  constructor(log: Logger, bootstrap: readonly string[], gate?: AdmissionGate) {
+  /**
+   * With `gate`, only admitted peers are peers (listed, reported, counted as connections). Peers
+   * the gate blocks, or `coolOff` holds, are not redialled.
+   */
+  constructor(log: Logger, bootstrap: readonly string[], gate?: AdmissionGate, coolOff?: CoolOff) {
     this.#log = log
     this.#gate = gate
     this.#bootstrap = bootstrap.map((a) => ({
@@ -64,7 +68,11 @@ export class PeerTracker {
       timer: undefined,
     }))
     this.#redialer = new Redialer(log, (peer) =>
-      gate?.isBlocked(peer) === true ? 'refused by us' : undefined,
+      gate?.isBlocked(peer) === true
+        ? 'refused by us'
+        : coolOff?.has(peer) === true
+          ? 'cut off for flooding'
+          : undefined,
     )
   }
 

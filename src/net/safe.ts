@@ -21,6 +21,16 @@ export function callSafely(log: ErrorLog, what: string, fn: () => unknown): void
   }
 }
 
+/** Asks a subscription's `accept` check; one that throws is logged and drops the message. */
+export function acceptSafely(log: ErrorLog, topic: string, accept: () => boolean): boolean {
+  try {
+    return accept()
+  } catch (err) {
+    log.error('accept check on %s threw - %e', topic, err)
+    return false
+  }
+}
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
 }

@@ -12,7 +12,13 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { parleyGossipsub } from '../../src/net/gossip.ts'
 import { encodeLength } from '../../src/net/frames.ts'
-import { MAX_FRAME_BYTES, PRESENCE_TOPIC, SYNC_PROTOCOL, roomTopic } from '../../src/net/index.ts'
+import {
+  MAX_FRAME_BYTES,
+  PRESENCE_TOPIC,
+  SYNC_PROTOCOL,
+  roomTopic,
+  type NetMessage,
+} from '../../src/net/index.ts'
 import { decodeFrame, encodeFrame, type Frame } from '../../src/crdt/wire.ts'
 import { signPresence } from '../../src/crdt/presence-sig.ts'
 import { createNodeSigner } from '../../src/node/crypto-node.ts'
@@ -91,9 +97,9 @@ async function expectServing(arena: Arena, tag: string): Promise<void> {
 }
 
 /**
- * Counts what the honest peers' nets deliver on `topic` (what their messengers get too). With
- * `only`, counts just those payloads: the honest peers' own traffic (presence heartbeats every few
- * seconds) is not the rogue's.
+ * Counts what reaches the honest peers' nets on `topic` (every subscription's `accept` check sees
+ * each message, also those the messenger's check refuses). With `only`, counts just those
+ * payloads: the honest peers' own traffic (presence heartbeats every few seconds) is not the rogue's.
  */
 function spy(
   arena: Arena,
@@ -104,11 +110,13 @@ function spy(
   const sizes: number[] = []
   const wanted = only && new Set(only.map((p) => Buffer.from(p).toString('hex')))
   for (const [i, p] of arena.honest.entries()) {
-    p.net.subscribe(topic, (msg) => {
-      if (wanted && !wanted.has(Buffer.from(msg.data).toString('hex'))) return
+    const count = (msg: NetMessage): boolean => {
+      if (wanted && !wanted.has(Buffer.from(msg.data).toString('hex'))) return true
       counts[i] = counts[i]! + 1
       sizes.push(msg.data.length)
-    })
+      return true
+    }
+    p.net.subscribe(topic, () => undefined, { accept: count })
   }
   return { count: () => [...counts], sizes }
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { vi } from 'vitest'
-import { createLibp2pNet, generateNetKey } from '../../src/net/libp2p.ts'
+import { createLibp2pNet, generateNetKey, type Libp2pNetInit } from '../../src/net/libp2p.ts'
 import type { PeerNet } from '../../src/net/index.ts'
 import { Messenger, type MessengerInit } from '../../src/core/messenger.ts'
 import { openSqliteStore } from '../../src/node/sqlite-store.ts'
@@ -37,6 +37,7 @@ export async function startTestPeer(
   dir = mkdtempSync(join(tmpdir(), 'parley-peer-')),
   keys?: Keys,
   extra: Partial<MessengerInit> = {},
+  netInit: Libp2pNetInit = {},
 ): Promise<TestPeer> {
   const k = keys ?? { seed: new Uint8Array(randomBytes(32)), netKey: await generateNetKey() }
   const store = openSqliteStore(join(dir, 'history.db'))
@@ -45,6 +46,7 @@ export async function startTestPeer(
     privateKey: k.netKey,
     listen: ['/ip4/127.0.0.1/tcp/0'],
     mdns: false,
+    ...netInit,
   })
   const messenger = new Messenger({
     net,
@@ -76,7 +78,7 @@ export async function startTestPeer(
     },
     async restart() {
       await peer.stop()
-      return startTestPeer(dir, k, extra)
+      return startTestPeer(dir, k, extra, netInit)
     },
   }
   return peer
@@ -86,8 +88,8 @@ export class PeerSet {
   readonly peers: TestPeer[] = []
   readonly dirs: string[] = []
 
-  async add(extra: Partial<MessengerInit> = {}): Promise<TestPeer> {
-    const p = await startTestPeer(undefined, undefined, extra)
+  async add(extra: Partial<MessengerInit> = {}, netInit: Libp2pNetInit = {}): Promise<TestPeer> {
+    const p = await startTestPeer(undefined, undefined, extra, netInit)
     this.peers.push(p)
     this.dirs.push(p.dir)
     return p

@@ -15,6 +15,7 @@ import {
 import {
   bytes,
   collect,
+  firstAddress,
   rejection,
   sameBytes,
   text,
@@ -190,6 +191,41 @@ export function registerPeerNetContract(name: string, factory: PeerNetFactory): 
       expect(await a.publish('t9-other', text('same'))).toBe(1)
       await until(() => expect(other.get(b.peerId)).toHaveLength(1))
       expect(got.get(b.peerId)).toHaveLength(2)
+    })
+
+    it('[NET12] a message a relay does not accept is neither delivered there nor forwarded', async () => {
+      // a — b — c in a line: what c gets from a, b has forwarded
+      const a = await factory.spawn({})
+      const b = await factory.spawn({})
+      const c = await factory.spawn({})
+      await a.dial(firstAddress(b))
+      await c.dial(firstAddress(b))
+      const decode = (m: NetMessage): string => new TextDecoder().decode(m.data)
+      const atB: string[] = []
+      const atC: string[] = []
+      const asked: string[] = []
+      b.subscribe('t10', (m) => atB.push(decode(m)), {
+        accept: (m) => {
+          asked.push(`${decode(m)} from ${m.from === a.peerId ? 'a' : '?'}`)
+          return !decode(m).startsWith('refused')
+        },
+      })
+      b.subscribe('t10', () => undefined) // a subscription without a check takes no part
+      c.subscribe('t10', (m) => atC.push(decode(m)))
+      await until(() => expect(a.topicPeers('t10')).toEqual([b.peerId]))
+      // until b has c in its mesh: probes until one crosses
+      let probe = 0
+      await until(async () => {
+        await a.publish('t10', text(`probe ${++probe}`))
+        expect(atC.length).toBeGreaterThan(0)
+      })
+      await a.publish('t10', text('refused'))
+      await a.publish('t10', text('after'))
+      await until(() => expect(atC).toContain('after'))
+      await until(() => expect(atB).toContain('after'))
+      expect(atB).not.toContain('refused')
+      expect(atC).not.toContain('refused')
+      expect(asked).toContain('refused from a')
     })
 
     registerRequestCases((n) => factory.setup(n))

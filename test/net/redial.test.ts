@@ -71,7 +71,7 @@ describe('Redialer', () => {
     r.remember(p!, [conn(TCP)])
     s.answers.push(named('ConnectionFailedError'), named('ConnectionFailedError'), undefined)
     r.lost(p!)
-    await vi.advanceTimersByTimeAsync(400) // the first delay is 500 ms ± 25 %
+    await vi.advanceTimersByTimeAsync(350) // the first delay is 500 ms ± 25 %
     expect(s.dials).toHaveLength(0)
     await vi.advanceTimersByTimeAsync(10_000)
     expect(s.dials).toEqual([p, p, p])
