@@ -24,7 +24,7 @@ export type AttackerCommand =
       seed: Uint8Array
     }
   | { cmd: 'flood'; addrs: string[]; room: string; perSecond: number; seconds: number }
-  | { cmd: 'subscribe'; count: number; seconds: number }
+  | { cmd: 'subscribe'; addrs: string[]; count: number; seconds: number }
   | {
       cmd: 'sybils'
       addrs: string[]
@@ -97,9 +97,13 @@ async function flood(c: Extract<AttackerCommand, { cmd: 'flood' }>): Promise<unk
   return { startedAt, sent, seconds: (now() - startedAt) / 1000, admitted }
 }
 
-/** Subscribes the member to `count` topics, 500 per 100 ms (faster overflows its own stream). */
+/**
+ * Subscribes the member to `count` topics, 500 per 100 ms (faster overflows its own stream), once
+ * linked to every honest peer that lets it (the one it flooded may have cut it off for a while).
+ */
 async function subscribe(c: Extract<AttackerCommand, { cmd: 'subscribe' }>): Promise<unknown> {
   const { net } = member!
+  for (const a of c.addrs) await net.dial(a).catch(() => undefined)
   const startedAt = now()
   const end = performance.now() + c.seconds * 1000
   let done = 0
@@ -108,7 +112,12 @@ async function subscribe(c: Extract<AttackerCommand, { cmd: 'subscribe' }>): Pro
       net.subscribe(`parley/1/room/spam-${done}`, () => undefined)
     await tick(100)
   }
-  return { startedAt, subscribed: done, seconds: (now() - startedAt) / 1000 }
+  return {
+    startedAt,
+    subscribed: done,
+    seconds: (now() - startedAt) / 1000,
+    linked: net.peers().length,
+  }
 }
 
 /** `n` peers that know the network key but hold no certificate: they dial, subscribe, publish. */
