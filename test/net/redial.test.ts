@@ -9,9 +9,9 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { REDIAL_MAX_ATTEMPTS } from '../../src/net/constants.ts'
-import { createLibp2pNet } from '../../src/net/libp2p.ts'
+import { createLibp2pNet, type Libp2pNetInit } from '../../src/net/libp2p.ts'
 import { Redialer } from '../../src/net/redial.ts'
-import type { NetMessage, PeerNet } from '../../src/net/index.ts'
+import type { AdmissionRefusal, NetMessage, PeerNet } from '../../src/net/index.ts'
 import { cutProxy, type CutProxy } from '../helpers/cut-proxy.ts'
 import { FakeOrg, text, until } from './helpers.ts'
 
@@ -146,13 +146,18 @@ describe('redial on libp2p over TCP', () => {
     for (const net of nets.splice(0)) await net.stop()
   })
 
-  async function spawn(org: FakeOrg, name: string): Promise<PeerNet> {
+  async function spawn(
+    org: FakeOrg,
+    name: string,
+    init: Partial<Libp2pNetInit> = {},
+  ): Promise<PeerNet> {
     const net = await createLibp2pNet({
       listen: ['/ip4/127.0.0.1/tcp/0'],
       mdns: false,
       bulk: false,
       logPrefix: name,
       admission: org.member(name),
+      ...init,
     })
     nets.push(net)
     await net.start()
@@ -222,5 +227,41 @@ describe('redial on libp2p over TCP', () => {
     await until(() => expect(checks()).toBeGreaterThan(before))
     await until(() => expect(b.peers()).toEqual([]))
     expect(a.peers()).toEqual([])
+  })
+
+  it('[REDIAL3] a serving peer whose proof comes late after the cut is not refused: it is redialled until it is back', async () => {
+    const org = new FakeOrg()
+    const member = org.member('a')
+    // a's proof after the cut is held (a sick link) until the test ends; any later one is on time
+    let proofs = 0
+    let release = (): void => undefined
+    const held = new Promise<void>((resolve) => (release = resolve))
+    const a = await spawn(org, 'a', {
+      admission: {
+        async proof() {
+          if (++proofs === 2) await held
+          return member.proof()
+        },
+        verify: (peer, proof, options) => member.verify(peer, proof, options),
+      },
+    })
+    // b listens nowhere, like a browser: a cannot redial it, b alone gets the link back
+    const b = await spawn(org, 'b', { listen: [] })
+    try {
+      const proxy = await linked(a, b)
+      const refusals: AdmissionRefusal[] = []
+      for (const n of [a, b]) n.onRefused((r) => refusals.push(r))
+      const lost = nextPeers(b, (p) => !p.includes(a.peerId))
+      const back = lost.then(() => nextPeers(b, (p) => p.includes(a.peerId)))
+      proxy.cut()
+      await lost
+      // b's first redial times out on a's late proof, and b redials again: a's next proof admits it
+      await back
+      await until(() => expect(a.peers()).toEqual([b.peerId]))
+      expect(proofs).toBeGreaterThanOrEqual(3)
+      expect(refusals).toEqual([])
+    } finally {
+      release()
+    }
   })
 })
