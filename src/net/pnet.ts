@@ -192,7 +192,18 @@ class PrivateConnection extends AbstractMultiaddrConnection {
         at += p.byteLength
       }
     }
-    if (!this.#maConn.send(out)) this.#full = true
+    // The socket may have begun closing since this job's sends were queued (a one-shot command
+    // stopping, the other side hanging up): nothing more can go out on it, and throwing from here
+    // — a microtask — would crash the process.
+    try {
+      if (!this.#maConn.send(out)) this.#full = true
+    } catch (err) {
+      this.log(
+        'dropped %d bytes queued for a connection that can no longer send: %e',
+        out.byteLength,
+        err,
+      )
+    }
   }
 
   async sendClose(options?: AbortOptions): Promise<void> {

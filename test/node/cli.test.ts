@@ -223,7 +223,10 @@ describe('parley CLI: two serves', () => {
     expect(read.code).toBe(0)
     expect(jsonLines(read.stdout)).toHaveLength(3)
     const standaloneDial = await h.run(['dial', '--data', fresh, NO_MDNS, b.addr])
-    expect(standaloneDial).toMatchObject({ code: 0, stdout: `connected to ${b.peerId}` })
+    expect(standaloneDial, standaloneDial.stderr).toMatchObject({
+      code: 0,
+      stdout: `connected to ${b.peerId}`,
+    })
   }, 120_000) // starting peers, invitations and joins: several processes each
 
   it('[CLI10] a one-shot read --follow --peer prints history, then new messages; SIGINT ends it', async () => {
