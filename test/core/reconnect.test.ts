@@ -4,8 +4,7 @@
  * what each side wrote while they were apart.
  */
 import { afterEach, expect, it } from 'vitest'
-import type { PeerNet } from '../../src/net/index.ts'
-import { cutProxy, type CutProxy } from '../helpers/cut-proxy.ts'
+import { cutProxy, nextPeers, type CutProxy } from '../helpers/cut-proxy.ts'
 import { PeerSet, untilTexts } from '../helpers/peers.ts'
 
 const set = new PeerSet()
@@ -14,17 +13,6 @@ afterEach(async () => {
   for (const p of proxies.splice(0)) await p.close()
   await set.teardown()
 })
-
-/** Resolves when `net`'s peer list next changes to one that passes `ok`. */
-function nextPeers(net: PeerNet, ok: (peers: readonly string[]) => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const off = net.onPeers((peers) => {
-      if (!ok(peers)) return
-      off()
-      resolve()
-    })
-  })
-}
 
 it('[RECON1] after a link is reset the peers find each other again, and what both wrote meanwhile arrives', async () => {
   const room = 'general'

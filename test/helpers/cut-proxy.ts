@@ -1,9 +1,10 @@
 /**
  * A TCP relay on 127.0.0.1 in front of a peer's listener, whose links the test can cut: `cut()`
  * resets every connection through it (RST both ways, as a dead link or an aborted connection
- * looks to libp2p), and `refuse` makes it drop new ones at once.
+ * looks to libp2p), and `refuse` makes it drop new ones at once; `nextPeers` awaits the links coming back.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
+import type { PeerNet } from '../../src/net/index.ts'
 
 export interface CutProxy {
   /** `/ip4/127.0.0.1/tcp/<port>/p2p/<peer>`: dial this instead of the peer's own address. */
@@ -51,4 +52,15 @@ export async function cutProxy(target: string): Promise<CutProxy> {
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
+}
+
+/** Resolves when `net`'s peer list next changes to one that passes `ok`. */
+export function nextPeers(net: PeerNet, ok: (peers: readonly string[]) => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const off = net.onPeers((peers) => {
+      if (!ok(peers)) return
+      off()
+      resolve()
+    })
+  })
 }

@@ -12,7 +12,7 @@ import { REDIAL_MAX_ATTEMPTS } from '../../src/net/constants.ts'
 import { createLibp2pNet, type Libp2pNetInit } from '../../src/net/libp2p.ts'
 import { Redialer } from '../../src/net/redial.ts'
 import type { AdmissionRefusal, NetMessage, PeerNet } from '../../src/net/index.ts'
-import { cutProxy, type CutProxy } from '../helpers/cut-proxy.ts'
+import { cutProxy, nextPeers, type CutProxy } from '../helpers/cut-proxy.ts'
 import { FakeOrg, text, until } from './helpers.ts'
 
 const log = Object.assign(() => undefined, {
@@ -174,17 +174,6 @@ describe('redial on libp2p over TCP', () => {
       expect(b.peers()).toContain(a.peerId)
     })
     return proxy
-  }
-
-  /** Resolves when `net`'s peer list next changes to one that passes `ok`. */
-  function nextPeers(net: PeerNet, ok: (peers: readonly string[]) => boolean): Promise<void> {
-    return new Promise((resolve) => {
-      const off = net.onPeers((peers) => {
-        if (!ok(peers)) return
-        off()
-        resolve()
-      })
-    })
   }
 
   it('[REDIAL1] admitted peers whose link is reset dial each other again by themselves, and gossip flows again', async () => {
