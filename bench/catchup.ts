@@ -57,6 +57,12 @@ export async function catchupRuns(
       r.authorTimings = await fx.author.call('timings', {})
       if (r.shownAfterLoadAll !== fx.count)
         throw new Error(`joiner shows ${r.shownAfterLoadAll} of ${fx.count} messages`)
+      if (cpuProfDir !== undefined) {
+        const { fromUs, toUs } = r.profileWindow
+        console.log(`catch-up ${fx.count} run ${i}: profile window --window ${fromUs}-${toUs}`)
+        console.log('  joiner timings', JSON.stringify(r.timings))
+        console.log('  author timings', JSON.stringify(r.authorTimings))
+      }
       out.push(r)
     } finally {
       await joiner.stop().catch(() => joiner.kill())
@@ -81,6 +87,11 @@ export function catchupRows(count: number, rs: readonly CatchupResult[], fx: Roo
       name: `${label}: build (author)`,
       value: fx.buildMs / 1000,
       unit: `s, ${Math.round(count / (fx.buildMs / 1000))}/s`,
+    },
+    {
+      name: `${label}: dialled / first shown`,
+      value: med(rs.map((r) => r.connected)),
+      unit: `/ ${med(rs.map((r) => r.firstShown)).toFixed(1)} ms`,
     },
     {
       name: `${label}: newest 50 shown`,

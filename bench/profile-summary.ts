@@ -2,7 +2,11 @@
  * Summarises V8 CPU profiles (`npm run bench -- --profile DIR` writes one per peer process):
  * self time by package or source file, and the hottest functions.
  *
- *   npx tsx bench/profile-summary.ts DIR/joiner-100000-0.cpuprofile [--top 25]
+ *   npx tsx bench/profile-summary.ts DIR/joiner-100000-0.cpuprofile [--top 25] [--window FROM-TO]
+ *
+ * `--window FROM-TO`: only the samples taken between these two readings of the monotonic clock
+ * (µs, `process.hrtime` / 1000; what V8 stamps samples with), e.g. the catch-up window
+ * `bench/catchup.ts --profile` prints.
  */
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -40,11 +44,16 @@ export function ownerOf(url: string, fn: string): string {
 export function summarise(
   profile: Profile,
   top: number,
+  window?: { fromUs: number; toUs: number },
 ): { totalMs: number; owners: [string, number][]; fns: [string, number][] } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const self = new Map<number, number>()
+  let at = profile.startTime
   profile.samples.forEach((id, i) => {
-    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000)
+    const delta = profile.timeDeltas[i] ?? 0
+    at += delta
+    if (window !== undefined && (at < window.fromUs || at > window.toUs)) return
+    self.set(id, (self.get(id) ?? 0) + delta / 1000)
   })
   const owners = new Map<string, number>()
   const fns = new Map<string, number>()
@@ -67,8 +76,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2)
   const t = args.indexOf('--top')
   const top = t >= 0 ? Number(args[t + 1]) : 25
-  for (const file of args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--top')) {
-    const s = summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile, top)
+  const w = args.indexOf('--window')
+  const [fromUs, toUs] = w >= 0 ? (args[w + 1] ?? '').split('-').map(Number) : []
+  const window = fromUs === undefined || toUs === undefined ? undefined : { fromUs, toUs }
+  const files = args.filter(
+    (a, i) => !a.startsWith('--') && args[i - 1] !== '--top' && args[i - 1] !== '--window',
+  )
+  for (const file of files) {
+    const s = summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile, top, window)
     const pct = (ms: number): string => `${((100 * ms) / s.totalMs).toFixed(1).padStart(5)} %`
     console.log(`\n${file}: ${(s.totalMs / 1000).toFixed(2)} s sampled`)
     console.log('  self time by package / file:')

@@ -81,6 +81,11 @@ export interface CatchupResult {
   timings: [string, Timing][]
   memAfterCatchup: MemSample
   memAfterLoadAll: MemSample
+  /**
+   * The dial and `all` on the monotonic clock V8 CPU profiles use (µs), the same in every process
+   * of this machine: `bench/profile-summary.ts --window FROM-TO` keeps only the samples between.
+   */
+  profileWindow: { fromUs: number; toUs: number }
 }
 
 export interface ColdLoadResult {

@@ -71,13 +71,16 @@ export async function catchup(
       })
       .finally(() => (polling = false))
   }, 2)
+  const monoUs = (): number => Number(process.hrtime.bigint() / 1000n)
   const t0 = now()
+  const fromUs = monoUs()
   const cpu0 = process.cpuUsage()
   try {
     await messenger.dial(args.addr)
     const connected = now() - t0
     await until(() => all !== undefined && newest50 !== undefined, args.timeoutMs, 'catch-up')
     const cpu = process.cpuUsage(cpu0)
+    const profileWindow = { fromUs, toUs: monoUs() }
     const bytes = peer.net.counts()
     const timings = peer.timings.take()
     // The UI-like reader has done its job: loading the rest is timed on its own.
@@ -99,6 +102,7 @@ export async function catchup(
       timings,
       memAfterCatchup,
       memAfterLoadAll: memSample(),
+      profileWindow,
     }
   } finally {
     off()
