@@ -295,7 +295,10 @@ export class RoomHistory {
       if (list === undefined) byPeriod.set(entry.period, [entry])
       else list.push(entry)
     }
-    for (const [period, list] of byPeriod) await this.#docs.apply(period, list)
+    // Newest period first, as a pull sends them: the loaded days stay the newest ones, with no
+    // day left out between them (`loadOlder` loads only days older than every loaded one).
+    for (const period of [...byPeriod.keys()].sort((a, b) => b - a))
+      await this.#docs.apply(period, byPeriod.get(period)!)
     if (learned) await this.#docs.unlock()
     if (
       entries.some((v) => v.entry.period === META_PERIOD && updateKind(v.entry.update) === 'keys')

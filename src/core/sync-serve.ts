@@ -1,16 +1,21 @@
 /**
  * The responder's side of a pull: the signed heads the requester lacks, then every entry above
- * what it has, grouped by period, newest period first (the meta document, META_PERIOD, sorts above
- * every day and so comes first), each period's chunks newest first.
+ * what it has, newest first: period by period, newest period first (the meta document,
+ * META_PERIOD, sorts above every day and so comes first), each period's entries newest first.
+ * The entries go in frames that start small and grow (src/crdt/entry-chunks.ts): the first holds
+ * the newest page or so, so it is shown while the rest is on its way; the later ones span many
+ * days, so a long history costs few frames, window updates and store writes.
  */
 import type { SignedHead } from '../crdt/entry.ts'
 import { encodeFrame } from '../crdt/wire.ts'
-import { chunkEntries } from '../crdt/entry-chunks.ts'
+import { EntryChunker } from '../crdt/entry-chunks.ts'
 import { hex } from './store.ts'
 import type { RoomHistory } from './room-history.ts'
 
 /** Entry bytes per `entries` frame: well under the 3 MiB frame cap. */
 export const ENTRIES_FRAME_BYTES = 1024 * 1024
+/** Entry bytes in a pull's first `entries` frame (~140 messages of 200 characters). */
+export const FIRST_ENTRIES_FRAME_BYTES = 64 * 1024
 const HEADS_PER_FRAME = 10_000
 
 export async function* servePull(
@@ -44,16 +49,20 @@ export async function* servePull(
   for (let i = 0; i < Math.max(1, heads.length); i += HEADS_PER_FRAME) {
     yield encodeFrame({ type: 'heads', room, heads: heads.slice(i, i + HEADS_PER_FRAME) })
   }
-  for (const period of (await h.periods()).filter((p) => p >= minPeriod)) {
-    const entries = await h.periodEntries(period, above)
-    if (entries.length === 0) continue
-    const chunks = chunkEntries(
-      entries.map((e) => e.bytes),
-      ENTRIES_FRAME_BYTES,
-    )
-    for (let i = chunks.length - 1; i >= 0; i--) {
-      yield encodeFrame({ type: 'entries', room, period, entries: chunks[i]! })
+  const chunker = new EntryChunker(ENTRIES_FRAME_BYTES, FIRST_ENTRIES_FRAME_BYTES)
+  // A frame's `period` is that of its first (newest) entry; older periods may follow in it.
+  let period: number | undefined
+  for (const p of (await h.periods()).filter((p) => p >= minPeriod)) {
+    const entries = await h.periodEntries(p, above)
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const run = chunker.push(entries[i]!.bytes)
+      if (run !== undefined)
+        yield encodeFrame({ type: 'entries', room, period: period!, entries: run })
+      if (run !== undefined || period === undefined) period = p
     }
   }
+  const last = chunker.end()
+  if (last !== undefined)
+    yield encodeFrame({ type: 'entries', room, period: period!, entries: last })
   yield encodeFrame({ type: 'end', room })
 }

@@ -4,6 +4,47 @@
 import { MAX_ENTRIES_BYTES } from './wire.ts'
 
 /**
+ * Splits entries given one at a time, in order, into runs whose encoded size (length prefixes
+ * included) stays within a budget: `firstBytes` for the first run, then twice the previous
+ * run's budget, up to `maxBytes`. A small first run reaches the requester (and is verified,
+ * stored and shown) before the rest is sent; big later ones keep the per-frame costs (frames,
+ * muxer window updates, store writes) few. An entry over the current budget gets a run of its
+ * own; one over `maxBytes` throws a `RangeError`.
+ */
+export class EntryChunker {
+  readonly #max: number
+  #budget: number
+  #run: Uint8Array[] = []
+  #size = 0
+
+  constructor(maxBytes: number = MAX_ENTRIES_BYTES, firstBytes: number = maxBytes) {
+    this.#max = maxBytes
+    this.#budget = Math.min(firstBytes, maxBytes)
+  }
+
+  /** Adds `entry`; returns the run it closed (the entry did not fit it), if any. */
+  push(entry: Uint8Array): Uint8Array[] | undefined {
+    const cost = varUintLength(entry.length) + entry.length
+    if (cost > this.#max)
+      throw new RangeError(`EntryChunker: an entry of ${entry.length} bytes exceeds ${this.#max}`)
+    const closed = this.#size + cost > this.#budget ? this.end() : undefined
+    this.#run.push(entry)
+    this.#size += cost
+    return closed
+  }
+
+  /** Closes the current run: returns it (undefined if empty); the next one gets the next budget. */
+  end(): Uint8Array[] | undefined {
+    if (this.#run.length === 0) return undefined
+    const run = this.#run
+    this.#run = []
+    this.#size = 0
+    this.#budget = Math.min(this.#budget * 2, this.#max)
+    return run
+  }
+}
+
+/**
  * Splits `entries`, in order, into runs whose encoded size (length prefixes included) is at most
  * `maxBytes`, one frame each. Throws a `RangeError` if one entry alone exceeds `maxBytes`.
  */
@@ -11,22 +52,14 @@ export function chunkEntries(
   entries: readonly Uint8Array[],
   maxBytes: number = MAX_ENTRIES_BYTES,
 ): Uint8Array[][] {
+  const chunker = new EntryChunker(maxBytes)
   const chunks: Uint8Array[][] = []
-  let chunk: Uint8Array[] = []
-  let size = 0
   for (const e of entries) {
-    const cost = varUintLength(e.length) + e.length
-    if (cost > maxBytes)
-      throw new RangeError(`chunkEntries: an entry of ${e.length} bytes exceeds ${maxBytes}`)
-    if (size + cost > maxBytes) {
-      chunks.push(chunk)
-      chunk = []
-      size = 0
-    }
-    chunk.push(e)
-    size += cost
+    const closed = chunker.push(e)
+    if (closed !== undefined) chunks.push(closed)
   }
-  if (chunk.length > 0) chunks.push(chunk)
+  const last = chunker.end()
+  if (last !== undefined) chunks.push(last)
   return chunks
 }
 

@@ -6,7 +6,7 @@
  *   Digest { room → hash of my heads }  ──▶
  *                                       ◀──   DigestReply { room → hash of its heads }
  *   Pull { room, have: author → seq }   ──▶
- *                                       ◀──   Heads { signed heads }, Entries × n (newest period first), End
+ *                                       ◀──   Heads { signed heads }, Entries × n (newest first), End
  *   Push { signed head, entries }       ──▶   (also live, on the room's gossip topic)
  *                                       ◀──   Heads (after ingest: the acknowledgement)
  * ```
@@ -64,10 +64,14 @@ export interface HeadsFrame {
   /** Every head's `room` is the frame's `room`. */
   heads: SignedHead[]
 }
-/** Entries of one period of one room, for the requester to verify backwards from the heads. */
+/**
+ * Entries of one room, for the requester to verify backwards from the heads, in any order (the
+ * requester orders them by chain). A pull sends them newest first (src/core/sync-serve.ts).
+ */
 export interface EntriesFrame {
   type: 'entries'
   room: string
+  /** The period of the frame's first entry (older periods' entries may follow it; informative). */
   period: number
   /** Encoded entries (views of the frame bytes once decoded). */
   entries: Uint8Array[]
