@@ -6,7 +6,7 @@
  * whether it was written here, gossiped, pulled or loaded from disk.
  */
 import type { DisplayMessage } from '../crdt/period-doc.ts'
-import { META_PERIOD, authorId, decodeEntry, type Entry } from '../crdt/entry.ts'
+import { META_PERIOD, authorId, decodeEntry, equalBytes, type Entry } from '../crdt/entry.ts'
 import type { HybridClock } from '../crdt/hlc.ts'
 import type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
 import {
@@ -325,17 +325,26 @@ export class RoomHistory {
   }
 
   #advanceAuthors(entries: readonly Verified[], head: StoredHead | undefined): void {
-    const touched = new Map<string, Uint8Array>()
-    for (const v of entries) touched.set(hex(v.entry.author), v.entry.author)
-    if (head !== undefined) touched.set(hex(head.author), head.author)
-    for (const [key, author] of touched) {
+    // Per author: its key and its entries' seqs, in order (hex once per run of one author).
+    const touched = new Map<string, { author: Uint8Array; seqs: number[] }>()
+    let last: { author: Uint8Array; seqs: number[] } | undefined
+    for (const { entry } of entries) {
+      if (last === undefined || !equalBytes(last.author, entry.author)) {
+        const key = hex(entry.author)
+        last = touched.get(key)
+        if (last === undefined) touched.set(key, (last = { author: entry.author, seqs: [] }))
+      }
+      last.seqs.push(entry.seq)
+    }
+    if (head !== undefined && !touched.has(hex(head.author)))
+      touched.set(hex(head.author), { author: head.author, seqs: [] })
+    for (const [key, { author, seqs }] of touched) {
       const cur = this.#authors.get(key)
       let contig = cur?.contig ?? 0
       let above = false
-      for (const { entry } of entries) {
-        if (hex(entry.author) !== key) continue
-        if (entry.seq === contig + 1) contig = entry.seq
-        else if (entry.seq > contig + 1) above = true
+      for (const seq of seqs) {
+        if (seq === contig + 1) contig = seq
+        else if (seq > contig + 1) above = true
       }
       const newer =
         head !== undefined &&

@@ -81,9 +81,12 @@ export class StorageError extends Error {
   }
 }
 
+const HEX_BYTES = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+/** Lowercase hex of `b` (map keys for author keys and hashes: called several times per entry). */
 export const hex = (b: Uint8Array): string => {
   let s = ''
-  for (const x of b) s += x.toString(16).padStart(2, '0')
+  for (let i = 0; i < b.length; i++) s += HEX_BYTES[b[i]!]!
   return s
 }
 

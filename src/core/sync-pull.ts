@@ -6,7 +6,7 @@
  */
 import { createLogger } from '../net/logger.ts'
 import type { PeerIdString } from '../net/index.ts'
-import { decodeEntry, entryAuthorOf, verifyHead, type SignedHead } from '../crdt/entry.ts'
+import { entryAuthorOf, entrySeqOf, verifyHead, type SignedHead } from '../crdt/entry.ts'
 import { verifyBackwardBatch, type ChainAnchor } from '../crdt/chain.ts'
 import type { HistoryCrypto } from '../crdt/crypto.ts'
 import { hex } from './store.ts'
@@ -71,7 +71,8 @@ export class PullSession {
       if (!this.#expected.has(key)) continue
       let seq: number
       try {
-        seq = decodeEntry(bytes).seq
+        // only where it goes in its chain: it is decoded once its hash is checked (#verify)
+        seq = entrySeqOf(bytes)
       } catch (err) {
         log.error('malformed entry from %s in %s: %e', this.#peer, this.#h.room, err)
         continue

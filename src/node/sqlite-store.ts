@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3'
 import { createLogger } from '../net/logger.ts'
+import { equalBytes } from '../crdt/entry.ts'
 import {
   StorageError,
   hex,
@@ -52,6 +53,8 @@ interface AuthorRow {
 }
 
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+/** A Buffer over the same memory (better-sqlite3 binds Buffers as blobs; copying each is waste). */
+const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 const toEntry = (r: EntryRow): StoredEntry => ({
   author: u8(r.author),
   seq: r.seq,
@@ -132,14 +135,22 @@ export function openSqliteStore(file: string): HistoryStore {
 
   const appendTx = db.transaction(
     (room: string, entries: readonly StoredEntry[], head: StoredHead | undefined) => {
-      const byAuthor = new Map<string, Buffer>()
+      // Per author: its key and the seqs appended (an append is mostly one author's run).
+      const byAuthor = new Map<string, { author: Buffer; seqs: Set<number> }>()
+      let last: { key: Uint8Array; of: { author: Buffer; seqs: Set<number> } } | undefined
       for (const e of entries) {
-        const author = Buffer.from(e.author)
-        byAuthor.set(hex(e.author), author)
-        q.insert.run(room, author, e.seq, e.period, Buffer.from(e.hash), Buffer.from(e.bytes))
+        if (last === undefined || (last.key !== e.author && !equalBytes(last.key, e.author))) {
+          const key = hex(e.author)
+          let of = byAuthor.get(key)
+          if (of === undefined) byAuthor.set(key, (of = { author: buf(e.author), seqs: new Set() }))
+          last = { key: e.author, of }
+        }
+        last.of.seqs.add(e.seq)
+        q.insert.run(room, last.of.author, e.seq, e.period, buf(e.hash), buf(e.bytes))
       }
-      if (head !== undefined) byAuthor.set(hex(head.author), Buffer.from(head.author))
-      for (const [key, author] of byAuthor) {
+      if (head !== undefined && !byAuthor.has(hex(head.author)))
+        byAuthor.set(hex(head.author), { author: buf(head.author), seqs: new Set() })
+      for (const [key, { author, seqs }] of byAuthor) {
         const row = q.author.get(room, author)
         const newHead = head !== undefined && hex(head.author) === key ? head : undefined
         if (row === undefined && newHead === undefined) {
@@ -148,7 +159,7 @@ export function openSqliteStore(file: string): HistoryStore {
         let contig = row?.contig ?? 0
         // Only an append that fills seq contig+1 can extend the prefix; then walk up (lazily,
         // stopping at the first hole) through what was already stored above it.
-        if (entries.some((e) => e.seq === contig + 1 && hex(e.author) === key)) {
+        if (seqs.has(contig + 1)) {
           for (const { seq } of q.seqsAbove.iterate(room, author, contig)) {
             if (seq !== contig + 1) break
             contig = seq
@@ -160,8 +171,8 @@ export function openSqliteStore(file: string): HistoryStore {
           author,
           contig,
           useNew ? newHead.seq : row!.head_seq,
-          useNew ? Buffer.from(newHead.hash) : row!.head_hash,
-          useNew ? Buffer.from(newHead.sig) : row!.head_sig,
+          useNew ? buf(newHead.hash) : row!.head_hash,
+          useNew ? buf(newHead.sig) : row!.head_sig,
         )
       }
     },

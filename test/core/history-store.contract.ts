@@ -1,5 +1,5 @@
 /**
- * The HistoryStore contract ([HS1]–[HS5]), run against every backend: SQLite
+ * The HistoryStore contract ([HS1]–[HS7]), run against every backend: SQLite
  * (test/node/sqlite-store.contract.test.ts) and IndexedDB (test/core/idb-store.test.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest'
@@ -143,6 +143,35 @@ export function registerHistoryStoreContract(label: string, factory: StoreFactor
       expect((await s.authors('r'))[0]).toMatchObject({ contig: 8, head: { seq: 8 } })
       expect((await s.entries('r', author, 1, 9)).map((e) => e.seq)).toEqual([
         1, 2, 3, 4, 5, 6, 7, 8,
+      ])
+    })
+
+    it('[HS7] one append of several authors, interleaved, given as views into one buffer', async () => {
+      const s = await openStore(name())
+      await s.append('r', [entry(other, 1)], head(other, 1))
+      // entries as a decoded frame gives them: views at offsets into one larger buffer
+      const frame = new Uint8Array(1024).fill(0xee)
+      const view = (e: StoredEntry, at: number): StoredEntry => {
+        const at2 = at + e.bytes.length
+        frame.set(e.bytes, at)
+        frame.set(e.hash, at2)
+        return { ...e, bytes: frame.subarray(at, at2), hash: frame.subarray(at2, at2 + 32) }
+      }
+      const batch = [entry(author, 1), entry(other, 2), entry(author, 2), entry(other, 3)]
+      await s.append(
+        'r',
+        batch.map((e, i) => view(e, 1 + i * 50)),
+        head(author, 2),
+      )
+      const byAuthor = new Map((await s.authors('r')).map((a) => [a.author[0], a]))
+      expect(byAuthor.get(7)).toMatchObject({ contig: 2, head: { seq: 2 } })
+      expect(byAuthor.get(9)).toMatchObject({ contig: 3, head: { seq: 1 } })
+      const got = [...(await s.entries('r', author, 1, 2)), ...(await s.entries('r', other, 2, 3))]
+      expect(got.map((e) => [[...e.bytes], e.hash[0]])).toEqual([
+        [[1, 1, 2, 3], 1],
+        [[2, 1, 2, 3], 2],
+        [[2, 1, 2, 3], 2],
+        [[3, 1, 2, 3], 3],
       ])
     })
   })

@@ -15,6 +15,7 @@ import {
   decodeEntry,
   encodeEntry,
   entryAuthorOf,
+  entrySeqOf,
   headMessage,
   isRoomId,
   periodOf,
@@ -170,6 +171,32 @@ describe('entry codec', () => {
     expect(entryAuthorOf(encodeEntry(e))).toEqual(e.author)
     expectMalformed(() => entryAuthorOf(new Uint8Array(10)))
     expectMalformed(() => entryAuthorOf(new Uint8Array(0)))
+  })
+
+  it('[ENT9] entrySeqOf reads the seq without decoding; a decodable entry always gives its own', () => {
+    const gen = prng.create(0x5e9)
+    for (let i = 0; i < 1_000; i++) {
+      const e = randomEntry(gen)
+      expect(entrySeqOf(encodeEntry(e))).toBe(e.seq)
+      // whatever a mutation leaves: MalformedEntryError, or the seq decodeEntry reads too
+      const m = mutate(gen, encodeEntry(e))
+      let seq: number | undefined
+      try {
+        seq = decodeEntry(m).seq
+      } catch {
+        seq = undefined
+      }
+      if (seq !== undefined) expect(entrySeqOf(m)).toBe(seq)
+      else
+        try {
+          entrySeqOf(m)
+        } catch (err) {
+          expect((err as Error).name).toBe('MalformedEntryError')
+        }
+    }
+    expectMalformed(() => entrySeqOf(raw(sample()).subarray(0, 2 + 7 + 32)))
+    expectMalformed(() => entrySeqOf(raw(sample({ seq: 0 }))))
+    expectMalformed(() => entrySeqOf(new Uint8Array(0)))
   })
 
   it('[ENT8] fuzz: 10,000 random inputs and 10,000 mutations only ever give MalformedEntryError, fast', () => {
