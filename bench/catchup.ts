@@ -6,7 +6,9 @@
  * and stored. Then (timed separately) every older day loaded into memory, and the count checked.
  * Bytes are the sync protocol's request/response frames counted at the joiner's PeerNet.
  *
- *   npx tsx bench/catchup.ts [--quick]
+ *   npx tsx bench/catchup.ts [--quick] [--runs N] [--profile DIR]
+ *
+ * `--runs N`: N catch-ups of each room (default 1 with --quick, else 3); the rows give medians.
  */
 import { fileURLToPath } from 'node:url'
 import { PeerProcess } from './lib/proc.ts'
@@ -153,10 +155,13 @@ export async function catchupBench(
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const opts = parseArgs(process.argv.slice(2))
+  const argv = process.argv.slice(2)
+  const r = argv.indexOf('--runs')
+  const runs = r >= 0 ? Number(argv[r + 1]) : undefined
+  const opts = parseArgs(r >= 0 ? argv.filter((_, i) => i !== r && i !== r + 1) : argv)
   const results: BenchResult[] = []
   for (const count of opts.quick ? [10_000] : [10_000, 100_000]) {
-    const { result, fixture } = await catchupBench(count, opts, opts.quick ? 1 : 3)
+    const { result, fixture } = await catchupBench(count, opts, runs ?? (opts.quick ? 1 : 3))
     await fixture.author.stop()
     fixture.dir.dispose()
     results.push(result)
