@@ -313,9 +313,20 @@ export class RoomSync {
     return this.#crypto.sha256(new Uint8Array(parts))
   }
 
-  /** One anti-entropy round with `peer`: exchange digests, pull the rooms that differ. */
+  /**
+   * One anti-entropy round with `peer`: exchange digests, pull the rooms that differ. A room held
+   * empty (joined before any peer was reachable) has nothing to compare: it is pulled at once,
+   * not a round trip later (the newest messages of a catch-up show that much sooner).
+   */
   async reconcile(peer: PeerIdString, signal?: AbortSignal): Promise<void> {
     const mine = await this.digests()
+    const pulled = new Set<string>()
+    for (const room of this.#rooms.list()) {
+      const h = this.#rooms.get(room)
+      if (h === undefined || (await h.authors()).length > 0) continue
+      pulled.add(room)
+      this.schedulePull(peer, room)
+    }
     const opts = signal === undefined ? {} : { signal }
     for await (const bytes of this.#net.request(
       peer,
@@ -327,6 +338,7 @@ export class RoomSync {
       const byRoom = new Map(mine.map((d) => [d.room, d.digest]))
       for (const { room, digest } of f.rooms) {
         const ours = byRoom.get(room)
+        if (pulled.has(room)) continue
         if (ours === undefined || !equalBytes(ours, digest)) this.schedulePull(peer, room)
       }
     }

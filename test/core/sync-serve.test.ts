@@ -2,7 +2,7 @@
  * The serving side of a pull (src/core/sync-serve.ts): what frames a catch-up of a room that spans
  * many days is sent in, and that a joiner still verifies, stores and shows all of it.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { HubPeerSet } from '../helpers/hub-peers.ts'
 import { createClock } from '../../src/crdt/hlc.ts'
 import { PERIOD_MS, decodeEntry } from '../../src/crdt/entry.ts'
@@ -13,6 +13,7 @@ import {
   servePull,
 } from '../../src/core/sync-serve.ts'
 import { hex } from '../../src/core/store.ts'
+import type { PeerNet } from '../../src/net/index.ts'
 
 const DAYS = 12
 const PER_DAY = 150
@@ -75,5 +76,48 @@ describe('servePull', () => {
     const report = await joiner.messenger.verifyHistory('general')
     expect(report.problems).toEqual([])
     expect(report.verified).toBe(texts.length + 1)
+  })
+
+  it('[SERVE3] a room held empty is pulled from a peer as it connects, not after the digests', async () => {
+    const { texts, peer } = await author()
+    const joiner = await set.add({ retainAll: false })
+    set.hub.partition([joiner.net.peerId], [peer.net.peerId])
+    await joiner.messenger.join('general')
+    // both digest exchanges (the joiner's, and the author's, whose answer also starts a pull)
+    // are held back until the catch-up is over
+    const sent: string[] = []
+    let release = (): void => undefined
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let digestedNow = (): void => undefined
+    const digested = new Promise<void>((resolve) => (digestedNow = resolve))
+    const hold = (net: PeerNet, log: string[], done: () => void): void => {
+      const request = net.request.bind(net)
+      net.request = (...args: Parameters<PeerNet['request']>) => {
+        const f = decodeFrame(args[1])
+        log.push(f.type === 'pull' ? `pull ${f.room}` : f.type)
+        if (f.type !== 'digest') return request(...args)
+        return (async function* () {
+          await held
+          yield* request(...args)
+          done()
+        })()
+      }
+    }
+    hold(joiner.net, sent, () => digestedNow())
+    hold(peer.net, [], () => undefined)
+    set.hub.heal()
+    await vi.waitFor(
+      async () => expect((await joiner.messenger.messages('general')).length).toBeGreaterThan(0),
+      { timeout: 10_000 },
+    )
+    expect(sent).toEqual(['digest', 'pull general'])
+    release()
+    await digested
+    await joiner.messenger.syncNow()
+    // the digest reply (the room differed when it was sent) does not pull it again: syncNow's
+    // digest is all that follows
+    expect(sent.slice(2)).toEqual(['digest'])
+    while (await joiner.messenger.loadOlder('general'));
+    expect((await joiner.messenger.messages('general')).map((m) => m.text)).toEqual(texts)
   })
 })
