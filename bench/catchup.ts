@@ -108,6 +108,11 @@ export function catchupRows(count: number, rs: readonly CatchupResult[], fx: Roo
       ...(big ? { target: { op: '<=', value: 2000 } as const } : {}),
     },
     {
+      name: `${label}: CPU joiner to newest 50 shown`,
+      value: med(rs.map((r) => r.cpuNewestMs)),
+      unit: 'ms',
+    },
+    {
       name: `${label}: CPU joiner / author`,
       value: med(rs.map((r) => r.cpuMs)),
       unit: `/ ${med(rs.map((r) => r.authorCpuMs ?? NaN)).toFixed(0)} ms`,

@@ -74,6 +74,8 @@ export interface CatchupResult {
   bytes: ByteCounts
   /** CPU time of the joiner from the dial to `all` (and of the author serving it), ms. */
   cpuMs: number
+  /** CPU time of the joiner from the dial to the newest 50 shown, ms. */
+  cpuNewestMs: number
   authorCpuMs?: number
   /** The author's store, crypto and signer time while serving this catch-up (and load-all). */
   authorTimings?: [string, Timing][]

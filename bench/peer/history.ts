@@ -38,6 +38,7 @@ export async function catchup(
   let firstShown: number | undefined
   let newest50: number | undefined
   let all: number | undefined
+  let cpuNewest: NodeJS.CpuUsage | undefined
   let reading = false
   let dirty = false
   const read = async (): Promise<void> => {
@@ -47,7 +48,10 @@ export async function catchup(
         dirty = false
         const msgs = await messenger.messages(args.room)
         if (firstShown === undefined && msgs.length > 0) firstShown = now()
-        if (newest50 === undefined && endsWith(msgs, args.newest)) newest50 = now()
+        if (newest50 === undefined && endsWith(msgs, args.newest)) {
+          newest50 = now()
+          cpuNewest = process.cpuUsage(cpu0)
+        }
         // A UI with room for a page asks for older history while it shows less than one.
         if (newest50 === undefined && msgs.length < PAGE && (await messenger.loadOlder(args.room)))
           dirty = true
@@ -99,6 +103,7 @@ export async function catchup(
       shownAfterLoadAll,
       bytes,
       cpuMs: (cpu.user + cpu.system) / 1000,
+      cpuNewestMs: cpuNewest === undefined ? NaN : (cpuNewest.user + cpuNewest.system) / 1000,
       timings,
       memAfterCatchup,
       memAfterLoadAll: memSample(),
