@@ -242,7 +242,7 @@ export async function openIdbStore(
   }
 
   let closed = false
-  return {
+  const store: HistoryStore = {
     async rooms() {
       const keys = await req(ro('authors').objectStore('authors').getAllKeys())
       return [...new Set(keys.map((k) => (k as [string, string])[0]))].sort()
@@ -284,6 +284,9 @@ export async function openIdbStore(
         ),
       )
       return runs.flat().map(toEntry)
+    },
+    async periodEntryBytes(room, period, above) {
+      return (await store.periodEntries(room, period, above)).map((e) => e.bytes)
     },
     async lowestPeriod(room, author, afterSeq) {
       // An author's entries have non-decreasing day periods along its chain (docs/architecture.md),
@@ -344,4 +347,5 @@ export async function openIdbStore(
       db.close()
     },
   }
+  return store
 }

@@ -379,6 +379,11 @@ export class RoomHistory {
     return this.#store.periodEntries(this.room, period, above)
   }
 
+  /** The bytes of {@link periodEntries} (what a pull serves). */
+  periodEntryBytes(period: number, above: Map<string, number>): Promise<Uint8Array[]> {
+    return this.#store.periodEntryBytes(this.room, period, above)
+  }
+
   /** Lowest seq of the run of entries that ends at the author's newest verified head. */
   async topSegmentStart(a: AuthorState): Promise<number> {
     if (a.contig >= a.head.seq) return 1

@@ -60,6 +60,11 @@ export interface HistoryStore {
    * only entries above the seq it gives for their author (authors it does not name: all).
    */
   periodEntries(room: string, period: number, above?: Map<string, number>): Promise<StoredEntry[]>
+  /**
+   * The encoded bytes of {@link periodEntries}`(room, period, above)`, in the same order: what a
+   * pull serves, without reading and copying a key, hash and period per row.
+   */
+  periodEntryBytes(room: string, period: number, above: Map<string, number>): Promise<Uint8Array[]>
   /** The lowest period among one author's entries above `afterSeq` (undefined: none). */
   lowestPeriod(room: string, author: Uint8Array, afterSeq: number): Promise<number | undefined>
   /** Periods that hold entries, newest first. */

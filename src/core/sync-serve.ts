@@ -59,9 +59,9 @@ export async function* servePull(
   // A frame's `period` is that of its first (newest) entry; older periods may follow in it.
   let period: number | undefined
   for (const p of (await h.periods()).filter((p) => p >= minPeriod)) {
-    const entries = await h.periodEntries(p, above)
+    const entries = await h.periodEntryBytes(p, above)
     for (let i = entries.length - 1; i >= 0; i--) {
-      const run = chunker.push(entries[i]!.bytes)
+      const run = chunker.push(entries[i]!)
       if (run !== undefined)
         yield encodeFrame({ type: 'entries', room, period: period!, entries: run })
       if (run !== undefined || period === undefined) period = p

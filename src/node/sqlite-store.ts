@@ -111,6 +111,11 @@ export function openSqliteStore(file: string): HistoryStore {
     periodAbove: db.prepare<[string, number, Buffer, number], EntryRow>(
       'SELECT author, seq, hash, period, bytes FROM entries WHERE room = ? AND period = ? AND author = ? AND seq > ? ORDER BY seq',
     ),
+    periodAboveBytes: db
+      .prepare<[string, number, Buffer, number], Buffer>(
+        'SELECT bytes FROM entries WHERE room = ? AND period = ? AND author = ? AND seq > ? ORDER BY seq',
+      )
+      .pluck(),
     periodAuthors: db.prepare<[string, number], { author: Buffer }>(
       'SELECT DISTINCT author FROM entries WHERE room = ? AND period = ? ORDER BY author',
     ),
@@ -199,6 +204,14 @@ export function openSqliteStore(file: string): HistoryStore {
       for (const { author } of q.periodAuthors.all(room, period)) {
         const min = above.get(hex(u8(author))) ?? 0
         for (const r of q.periodAbove.all(room, period, author, min)) out.push(toEntry(r))
+      }
+      return out
+    },
+    periodEntryBytes: async (room, period, above) => {
+      const out: Uint8Array[] = []
+      for (const { author } of q.periodAuthors.all(room, period)) {
+        const min = above.get(hex(u8(author))) ?? 0
+        for (const b of q.periodAboveBytes.all(room, period, author, min)) out.push(u8(b))
       }
       return out
     },

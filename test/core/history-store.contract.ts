@@ -81,6 +81,12 @@ export function registerHistoryStoreContract(label: string, factory: StoreFactor
         [7, 3],
         [9, 1],
       ])
+      for (const above of [new Map<string, number>(), new Map([['07'.repeat(32), 2]])]) {
+        const bytes = await s.periodEntryBytes('r', 2, above)
+        expect(bytes.map((b) => [...b])).toEqual(
+          (await s.periodEntries('r', 2, above)).map((e) => [...e.bytes]),
+        )
+      }
       await s.putSnapshot('r', 2, { bytes: new Uint8Array([1, 2]), covers: new Map([['ab', 3]]) })
       expect(await s.snapshot('r', 2)).toEqual({
         bytes: new Uint8Array([1, 2]),
