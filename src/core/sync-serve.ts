@@ -7,7 +7,7 @@
  * so a long history costs few frames, window updates and store writes.
  */
 import type { SignedHead } from '../crdt/entry.ts'
-import { encodeFrame } from '../crdt/wire.ts'
+import { MAX_ENTRIES_BYTES, encodeFrame } from '../crdt/wire.ts'
 import { EntryChunker } from '../crdt/entry-chunks.ts'
 import { hex } from './store.ts'
 import type { RoomHistory } from './room-history.ts'
@@ -55,7 +55,8 @@ export async function* servePull(
   for (let i = 0; i < Math.max(1, heads.length); i += HEADS_PER_FRAME) {
     yield encodeFrame({ type: 'heads', room, heads: heads.slice(i, i + HEADS_PER_FRAME) })
   }
-  const chunker = new EntryChunker(PULL_FRAME_BYTES, FIRST_ENTRIES_FRAME_BYTES)
+  // An entry over the budget (a message of up to 1 MiB of text) goes in a frame of its own.
+  const chunker = new EntryChunker(PULL_FRAME_BYTES, FIRST_ENTRIES_FRAME_BYTES, MAX_ENTRIES_BYTES)
   // A frame's `period` is that of its first (newest) entry; older periods may follow in it.
   let period: number | undefined
   for (const p of (await h.periods()).filter((p) => p >= minPeriod)) {

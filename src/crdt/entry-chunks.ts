@@ -9,24 +9,30 @@ import { MAX_ENTRIES_BYTES } from './wire.ts'
  * run's budget, up to `maxBytes`. A small first run reaches the requester (and is verified,
  * stored and shown) before the rest is sent; big later ones keep the per-frame costs (frames,
  * muxer window updates, store writes) few. An entry over the current budget gets a run of its
- * own; one over `maxBytes` throws a `RangeError`.
+ * own; one over `limitBytes` (what one frame can carry) throws a `RangeError`.
  */
 export class EntryChunker {
   readonly #max: number
+  readonly #limit: number
   #budget: number
   #run: Uint8Array[] = []
   #size = 0
 
-  constructor(maxBytes: number = MAX_ENTRIES_BYTES, firstBytes: number = maxBytes) {
+  constructor(
+    maxBytes: number = MAX_ENTRIES_BYTES,
+    firstBytes: number = maxBytes,
+    limitBytes: number = maxBytes,
+  ) {
     this.#max = maxBytes
+    this.#limit = Math.max(limitBytes, maxBytes)
     this.#budget = Math.min(firstBytes, maxBytes)
   }
 
   /** Adds `entry`; returns the run it closed (the entry did not fit it), if any. */
   push(entry: Uint8Array): Uint8Array[] | undefined {
     const cost = varUintLength(entry.length) + entry.length
-    if (cost > this.#max)
-      throw new RangeError(`EntryChunker: an entry of ${entry.length} bytes exceeds ${this.#max}`)
+    if (cost > this.#limit)
+      throw new RangeError(`EntryChunker: an entry of ${entry.length} bytes exceeds ${this.#limit}`)
     const closed = this.#size + cost > this.#budget ? this.end() : undefined
     this.#run.push(entry)
     this.#size += cost

@@ -13,6 +13,7 @@ import {
   servePull,
 } from '../../src/core/sync-serve.ts'
 import { hex } from '../../src/core/store.ts'
+import { forgeChain, newSigner, pushBytes } from '../helpers/forge.ts'
 import type { PeerNet } from '../../src/net/index.ts'
 
 const DAYS = 12
@@ -118,6 +119,24 @@ describe('servePull', () => {
     // digest is all that follows
     expect(sent.slice(2)).toEqual(['digest'])
     while (await joiner.messenger.loadOlder('general'));
+    expect((await joiner.messenger.messages('general')).map((m) => m.text)).toEqual(texts)
+  })
+
+  it('[SERVE4] an entry bigger than a frame budget goes in a frame of its own', async () => {
+    // a message of 600 KB (the messenger posts at most 2,000 characters; the record allows 1 MiB,
+    // and any author may write one): over the 256 KiB budget, under the frame cap
+    const texts = ['before', 'x'.repeat(600_000), 'after']
+    const chain = await forgeChain({ room: 'general', signer: newSigner(), texts })
+    const [a, sender] = [await set.add(), await set.add()]
+    for await (const _ of sender.net.request(a.net.peerId, pushBytes(chain))) void _
+    const frames: Frame[] = []
+    for await (const bytes of servePull('general', a.messenger.get('general')!, []))
+      frames.push(decodeFrame(bytes))
+    const counts = frames.flatMap((f) => (f.type === 'entries' ? [f.entries.length] : []))
+    expect(counts.reduce((x, y) => x + y, 0)).toBe(texts.length)
+    const joiner = await set.add({ retainAll: false })
+    await joiner.messenger.join('general')
+    await joiner.messenger.syncNow()
     expect((await joiner.messenger.messages('general')).map((m) => m.text)).toEqual(texts)
   })
 })
