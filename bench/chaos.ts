@@ -58,7 +58,10 @@ process.once('SIGTERM', onSignal)
 const results: ChaosResult[] = []
 try {
   const t0 = Date.now()
-  await hosts.start({ diskMb: 64 })
+  // Every schedule writes ~1,000 messages to a room of its own that every host keeps: 64 MiB
+  // filled up after ~90 schedules (the full-disk refusals then counted as lost). 1 GiB of tmpfs
+  // holds far more than 100 schedules and costs memory only as it fills.
+  await hosts.start({ diskMb: 1024 })
   log(`${size} hosts up in ${Date.now() - t0} ms (load ${loadavg()[0]!.toFixed(1)})`)
   for (const seed of seeds) {
     const r = await runChaos(hosts, seed, {
