@@ -22,7 +22,7 @@ import {
 } from '../crdt/errors.ts'
 import { decodeFrame, encodeFrame, type Frame, type PushFrame } from '../crdt/wire.ts'
 import type { HistoryCrypto } from '../crdt/crypto.ts'
-import { hex, type StoredHead } from './store.ts'
+import { hex, type AuthorState, type StoredHead } from './store.ts'
 import type { RoomHistory, Verified } from './room-history.ts'
 import { PullSession } from './sync-pull.ts'
 import { ENTRIES_FRAME_BYTES, servePull } from './sync-serve.ts'
@@ -294,20 +294,30 @@ export class RoomSync {
 
   /** Per room: sha256 over (author, contig, head seq, head hash), sorted by author. */
   async digests(): Promise<{ room: string; digest: Uint8Array }[]> {
-    const out: { room: string; digest: Uint8Array }[] = []
-    for (const room of this.#rooms.list()) {
-      const digest = await this.digestOf(room)
-      if (digest !== undefined) out.push({ room, digest })
-    }
-    return out
+    return (await this.#held()).map(({ room, authors }) => ({
+      room,
+      digest: this.#digest(authors),
+    }))
   }
 
   async digestOf(room: string): Promise<Uint8Array | undefined> {
     const h = this.#rooms.get(room)
-    if (h === undefined) return undefined
-    const authors = (await h.authors()).sort((a, b) => compareBytes(a.author, b.author))
+    return h === undefined ? undefined : this.#digest(await h.authors())
+  }
+
+  /** Every room held, with its authors (read once per room). */
+  async #held(): Promise<{ room: string; authors: AuthorState[] }[]> {
+    const out: { room: string; authors: AuthorState[] }[] = []
+    for (const room of this.#rooms.list()) {
+      const h = this.#rooms.get(room)
+      if (h !== undefined) out.push({ room, authors: await h.authors() })
+    }
+    return out
+  }
+
+  #digest(authors: AuthorState[]): Uint8Array {
     const parts: number[] = []
-    for (const a of authors) {
+    for (const a of [...authors].sort((x, y) => compareBytes(x.author, y.author))) {
       parts.push(...a.author, ...u32(a.contig), ...u32(a.head.seq), ...a.head.hash)
     }
     return this.#crypto.sha256(new Uint8Array(parts))
@@ -319,14 +329,10 @@ export class RoomSync {
    * not a round trip later (the newest messages of a catch-up show that much sooner).
    */
   async reconcile(peer: PeerIdString, signal?: AbortSignal): Promise<void> {
-    const mine = await this.digests()
-    const pulled = new Set<string>()
-    for (const room of this.#rooms.list()) {
-      const h = this.#rooms.get(room)
-      if (h === undefined || (await h.authors()).length > 0) continue
-      pulled.add(room)
-      this.schedulePull(peer, room)
-    }
+    const held = await this.#held()
+    const mine = held.map(({ room, authors }) => ({ room, digest: this.#digest(authors) }))
+    const pulled = new Set(held.filter((r) => r.authors.length === 0).map((r) => r.room))
+    for (const room of pulled) this.schedulePull(peer, room)
     const opts = signal === undefined ? {} : { signal }
     for await (const bytes of this.#net.request(
       peer,
