@@ -31,6 +31,9 @@ import { DEFAULT_INGEST_LIMIT, IngestLimiter, type IngestLimit } from './ingest-
 
 const log = createLogger('parley:core:messenger')
 
+/** Most reconcile rounds one `syncNow` runs (one more than a short pull needs). */
+const SYNC_NOW_ROUNDS = 3
+
 export interface MessengerInit {
   net: PeerNet
   store: HistoryStore
@@ -452,12 +455,19 @@ export class Messenger {
     return this.net.dial(addr, signal === undefined ? {} : { signal })
   }
 
-  /** Reconciles every room with every connected peer, and waits for the pulls (CLI and tests). */
+  /**
+   * Reconciles every room with every connected peer and waits for the pulls (CLI and tests);
+   * again while a round found rooms that differ (a pull can end short: a stream cut, or a
+   * pull that ran while another brought more), at most `SYNC_NOW_ROUNDS` rounds.
+   */
   async syncNow(signal?: AbortSignal): Promise<void> {
-    await Promise.all(
-      this.net.peers().map((p) => this.#sync.reconcile(p, signal).catch(() => undefined)),
-    )
-    await this.#sync.settled()
+    for (let round = 0; round < SYNC_NOW_ROUNDS && signal?.aborted !== true; round++) {
+      const pulled = await Promise.all(
+        this.net.peers().map((p) => this.#sync.reconcile(p, signal).catch(() => 0)),
+      )
+      await this.#sync.settled()
+      if (pulled.every((n) => n === 0)) return
+    }
   }
 
   #reconcile(peer: PeerIdString): void {

@@ -326,13 +326,15 @@ export class RoomSync {
   /**
    * One anti-entropy round with `peer`: exchange digests, pull the rooms that differ. A room held
    * empty (joined before any peer was reachable) has nothing to compare: it is pulled at once,
-   * not a round trip later (the newest messages of a catch-up show that much sooner).
+   * not a round trip later (the newest messages of a catch-up show that much sooner). Resolves
+   * with how many rooms it scheduled pulls of.
    */
-  async reconcile(peer: PeerIdString, signal?: AbortSignal): Promise<void> {
+  async reconcile(peer: PeerIdString, signal?: AbortSignal): Promise<number> {
     const held = await this.#held()
     const mine = held.map(({ room, authors }) => ({ room, digest: this.#digest(authors) }))
     const pulled = new Set(held.filter((r) => r.authors.length === 0).map((r) => r.room))
     for (const room of pulled) this.schedulePull(peer, room)
+    let scheduled = pulled.size
     const opts = signal === undefined ? {} : { signal }
     for await (const bytes of this.#net.request(
       peer,
@@ -345,9 +347,13 @@ export class RoomSync {
       for (const { room, digest } of f.rooms) {
         const ours = byRoom.get(room)
         if (pulled.has(room)) continue
-        if (ours === undefined || !equalBytes(ours, digest)) this.schedulePull(peer, room)
+        if (ours === undefined || !equalBytes(ours, digest)) {
+          this.schedulePull(peer, room)
+          scheduled++
+        }
       }
     }
+    return scheduled
   }
 
   /** Pushes our newest entries of `room` to `peer`; resolves with the peer's head for our chain. */

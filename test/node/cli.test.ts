@@ -220,8 +220,8 @@ describe('parley CLI: two serves', () => {
       'general',
       '--json',
     ])
-    expect(read.code).toBe(0)
-    expect(jsonLines(read.stdout)).toHaveLength(3)
+    expect(read.code, read.stderr).toBe(0)
+    expect(jsonLines(read.stdout), read.stderr).toHaveLength(3)
     const standaloneDial = await h.run(['dial', '--data', fresh, NO_MDNS, b.addr])
     expect(standaloneDial, standaloneDial.stderr).toMatchObject({
       code: 0,
