@@ -53,14 +53,34 @@ export const BOOTSTRAP_RETRY_MAX_MS = 30_000
 /** First delay before redialling a lost peer (redial.ts); doubles on each failure up to the maximum. */
 export const REDIAL_MIN_MS = 500
 
+/**
+ * A lost peer's first redials are "fresh": a LAN peer lost to a pulled cable, a switch or a
+ * restart is most often back within seconds, and every second between its return and our next
+ * dial is a second its messages wait (docs/reliability.md, "Chaos"). While fresh, the delay
+ * between two redials grows to at most `REDIAL_FRESH_MAX_MS`, and a dial whose connection has not
+ * opened within `REDIAL_FRESH_DIAL_TIMEOUT_MS` gives up: a dial started while the link is down
+ * sends SYNs that are dropped, and TCP retries them only after 1, 3 and 7 s, so a 10 s dial
+ * would hold the next try back for seconds after the link is back. (A LAN connection opens in
+ * milliseconds; a connection that opened gets the full `DIAL_TIMEOUT_MS` for its handshake.)
+ * The same holds for bootstrap peers (peers.ts).
+ */
+export const REDIAL_FRESH_ATTEMPTS = 20
+
+/** Longest delay between two fresh redials of a lost peer. */
+export const REDIAL_FRESH_MAX_MS = 2_000
+
+/** How long a fresh redial waits for its connection to open before it fails. */
+export const REDIAL_FRESH_DIAL_TIMEOUT_MS = 3_000
+
 /** Longest delay between two redials of a lost peer. */
 export const REDIAL_MAX_MS = 30_000
 
 /**
- * Failed redials of a lost peer before it is given up (about 5 minutes with the delays above):
- * long enough for a peer restarting or a link coming back, bounded for one gone for good.
+ * Failed redials of a lost peer before it is given up (about 7 minutes with the delays above: a
+ * minute or two of fresh ones, then five minutes of slower ones): long enough for a peer
+ * restarting or a link coming back, bounded for one gone for good.
  */
-export const REDIAL_MAX_ATTEMPTS = 15
+export const REDIAL_MAX_ATTEMPTS = 30
 
 /**
  * Gossip messages from one peer that our subscriptions' `accept` checks may refuse within a second

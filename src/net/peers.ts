@@ -10,12 +10,14 @@ import {
   BOOTSTRAP_RETRY_MIN_MS,
   DIAL_TIMEOUT_MS,
   DISCOVERY_REDIAL_MIN_MS,
+  REDIAL_FRESH_ATTEMPTS,
+  REDIAL_FRESH_MAX_MS,
 } from './constants.ts'
 import type { AdmissionGate } from './admission.ts'
 import type { CoolOff } from './cool-off.ts'
 import { InvalidMultiaddrError } from './errors.ts'
 import { asPeerIdString } from './keys.ts'
-import { Redialer } from './redial.ts'
+import { redial, Redialer } from './redial.ts'
 import { callSafely } from './safe.ts'
 import type { PeerConnectionInfo, PeerIdString, Unsubscribe } from './index.ts'
 
@@ -37,6 +39,8 @@ interface BootstrapState {
   addr: Multiaddr
   peer: string | undefined
   delay: number
+  /** Dials failed in a row (the first `REDIAL_FRESH_ATTEMPTS` are fresh: redial.ts). */
+  failures: number
   timer: ReturnType<typeof setTimeout> | undefined
 }
 
@@ -65,6 +69,7 @@ export class PeerTracker {
       addr: parseMultiaddr(a),
       peer: peerIdOfAddr(parseMultiaddr(a)),
       delay: BOOTSTRAP_RETRY_MIN_MS,
+      failures: 0,
       timer: undefined,
     }))
     this.#redialer = new Redialer(log, (peer) =>
@@ -109,6 +114,7 @@ export class PeerTracker {
       clearTimeout(b.timer)
       b.timer = undefined
       b.delay = BOOTSTRAP_RETRY_MIN_MS
+      b.failures = 0
     }
     this.#dialing.clear()
     this.#offGate()
@@ -193,16 +199,18 @@ export class PeerTracker {
     const known = b.peer
     if (known !== undefined && node.getPeers().some((p) => p.toString() === known)) {
       b.delay = BOOTSTRAP_RETRY_MIN_MS
+      b.failures = 0
       return
     }
-    node
-      .dial(b.addr, { signal: this.#dialSignal() })
+    redial(node, b.addr, this.#shutdown.signal, b.failures < REDIAL_FRESH_ATTEMPTS)
       .then((conn) => {
         b.peer = conn.remotePeer.toString()
         b.delay = BOOTSTRAP_RETRY_MIN_MS
+        b.failures = 0
       })
       .catch((err: unknown) => {
         if (this.#shutdown.signal.aborted) return
+        b.failures++
         this.#log('bootstrap dial of %a failed, retrying in %d ms - %e', b.addr, b.delay, err)
         this.#scheduleBootstrap(b)
       })
@@ -212,7 +220,8 @@ export class PeerTracker {
     if (b.timer !== undefined || this.#shutdown.signal.aborted) return
     // Jitter so that every peer of an office does not redial the same peer at the same instant.
     const wait = b.delay * (0.75 + Math.random() / 2)
-    b.delay = Math.min(b.delay * 2, BOOTSTRAP_RETRY_MAX_MS)
+    const cap = b.failures < REDIAL_FRESH_ATTEMPTS ? REDIAL_FRESH_MAX_MS : BOOTSTRAP_RETRY_MAX_MS
+    b.delay = Math.min(b.delay * 2, cap)
     b.timer = setTimeout(() => this.#dialBootstrap(b), wait)
   }
 

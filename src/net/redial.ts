@@ -4,7 +4,8 @@
  * that dialled each other once stayed apart for good (docs/reliability.md, "Abuse"). A peer we
  * had a direct link to, and were admitted with (without admission: connected to), is dialled
  * again by its id when its last connection closes — libp2p's peer store holds the addresses
- * identify told us — with jittered backoff, until it is back or one of these says stop:
+ * identify told us — with jittered backoff (short while the loss is fresh: see
+ * `REDIAL_FRESH_ATTEMPTS`), until it is back or one of these says stop:
  * - it is one we refused (the gate blocks it), it refused us, or the caller evicted it;
  * - we have no address to dial it on (a browser, reachable only through its relay);
  * - `REDIAL_MAX_ATTEMPTS` dials in a row failed (a peer gone for good; if it comes back, it
@@ -12,9 +13,18 @@
  * Relayed and WebRTC links are left alone: a browser redials its serving peer as a bootstrap
  * peer, and direct-links.ts redials browsers.
  */
-import type { Connection, Libp2p, Logger } from '@libp2p/interface'
+import type { Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { DIAL_TIMEOUT_MS, REDIAL_MAX_ATTEMPTS, REDIAL_MAX_MS, REDIAL_MIN_MS } from './constants.ts'
+import {
+  DIAL_TIMEOUT_MS,
+  REDIAL_FRESH_ATTEMPTS,
+  REDIAL_FRESH_DIAL_TIMEOUT_MS,
+  REDIAL_FRESH_MAX_MS,
+  REDIAL_MAX_ATTEMPTS,
+  REDIAL_MAX_MS,
+  REDIAL_MIN_MS,
+} from './constants.ts'
 
 interface Lost {
   /** Dials since the peer was last admitted (a link that comes up but is not admitted counts). */
@@ -96,7 +106,8 @@ export class Redialer {
     }
     // Jitter, so that both ends (and every peer of an office) do not redial at the same instant.
     const wait = lost.delay * (0.75 + Math.random() / 2)
-    lost.delay = Math.min(lost.delay * 2, REDIAL_MAX_MS)
+    const fresh = lost.attempts + 1 < REDIAL_FRESH_ATTEMPTS
+    lost.delay = Math.min(lost.delay * 2, fresh ? REDIAL_FRESH_MAX_MS : REDIAL_MAX_MS)
     lost.timer = setTimeout(() => this.#dial(peer, lost), wait)
   }
 
@@ -109,8 +120,7 @@ export class Redialer {
     if (node.getConnections(id).length > 0) return this.#back(peer, lost)
     lost.attempts++
     lost.dialing = true
-    const signal = AbortSignal.any([this.#shutdown.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
-    node.dial(id, { signal }).then(
+    redial(node, id, this.#shutdown.signal, lost.attempts <= REDIAL_FRESH_ATTEMPTS).then(
       () => this.#back(peer, lost),
       (err: unknown) => {
         lost.dialing = false
@@ -132,6 +142,44 @@ export class Redialer {
     lost.dialing = false
     if (this.#known.get(peer) === lost)
       this.#log('%s is back after %d redials', peer, lost.attempts)
+  }
+}
+
+/**
+ * Dials `target` again. A `fresh` dial whose transport connection has not opened within
+ * `REDIAL_FRESH_DIAL_TIMEOUT_MS` (its SYNs dropped: the link is still down) gives up then, so
+ * the next try starts soon after the link is back; once the connection is open and its upgrade
+ * (Noise, yamux) has begun, it gets the whole `DIAL_TIMEOUT_MS`, as every other dial does — a
+ * handshake on a loaded machine can be slow.
+ */
+export async function redial(
+  node: Pick<Libp2p, 'dial'>,
+  target: PeerId | Multiaddr,
+  shutdown: AbortSignal,
+  fresh: boolean,
+): Promise<Connection> {
+  const signals = [shutdown, AbortSignal.timeout(DIAL_TIMEOUT_MS)]
+  if (!fresh) return node.dial(target, { signal: AbortSignal.any(signals) })
+  const connecting = new AbortController()
+  const timer = setTimeout(
+    () =>
+      connecting.abort(
+        new DOMException(
+          `no connection within ${REDIAL_FRESH_DIAL_TIMEOUT_MS} ms: retrying afresh`,
+          'TimeoutError',
+        ),
+      ),
+    REDIAL_FRESH_DIAL_TIMEOUT_MS,
+  )
+  try {
+    return await node.dial(target, {
+      signal: AbortSignal.any([...signals, connecting.signal]),
+      onProgress: (e: { type: string }) => {
+        if (e.type.startsWith('upgrader:')) clearTimeout(timer)
+      },
+    })
+  } finally {
+    clearTimeout(timer)
   }
 }
 

@@ -8,7 +8,13 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { REDIAL_MAX_ATTEMPTS } from '../../src/net/constants.ts'
+import {
+  DIAL_TIMEOUT_MS,
+  REDIAL_FRESH_ATTEMPTS,
+  REDIAL_FRESH_DIAL_TIMEOUT_MS,
+  REDIAL_FRESH_MAX_MS,
+  REDIAL_MAX_ATTEMPTS,
+} from '../../src/net/constants.ts'
 import { createLibp2pNet, type Libp2pNetInit } from '../../src/net/libp2p.ts'
 import { Redialer } from '../../src/net/redial.ts'
 import type { AdmissionRefusal, NetMessage, PeerNet } from '../../src/net/index.ts'
@@ -75,10 +81,10 @@ describe('Redialer', () => {
     expect(s.dials).toHaveLength(0)
     await vi.advanceTimersByTimeAsync(10_000)
     expect(s.dials).toEqual([p, p, p])
-    // back, then lost again before it was admitted: the backoff goes on (4 s, then 8 s)
+    // back, then lost again before it was admitted: the backoff goes on (2 s: the most while fresh)
     s.answers.push(named('ConnectionFailedError'))
     r.lost(p!)
-    await vi.advanceTimersByTimeAsync(2_900)
+    await vi.advanceTimersByTimeAsync(1_400)
     expect(s.dials).toHaveLength(3)
     await vi.advanceTimersByTimeAsync(20_000)
     expect(s.dials).toHaveLength(5) // the fifth dial hangs
@@ -112,6 +118,68 @@ describe('Redialer', () => {
     await vi.advanceTimersByTimeAsync(60 * 60_000)
     expect(s.dials.sort()).toEqual([d, q].sort())
     r.detach()
+  })
+
+  it('[RDL5] while the loss is fresh, redials come at most 2 s apart; then the delay grows', async () => {
+    vi.useFakeTimers()
+    const [p] = await peerIds(1)
+    const s = stubNode()
+    const at: number[] = []
+    const dial = s.node.dial.bind(s.node)
+    s.node.dial = ((id: PeerId) => (at.push(Date.now()), dial(id))) as Libp2p['dial']
+    const r = new Redialer(log, () => undefined)
+    r.attach(s.node)
+    r.remember(p!, [conn(TCP)])
+    for (let i = 0; i < REDIAL_FRESH_ATTEMPTS + 2; i++)
+      s.answers.push(named('ConnectionFailedError'))
+    r.lost(p!)
+    await vi.advanceTimersByTimeAsync(10 * 60_000)
+    const gaps = at.slice(1).map((t, i) => t - at[i]!)
+    expect(gaps.length).toBeGreaterThan(REDIAL_FRESH_ATTEMPTS)
+    // the jitter is ± 25 %
+    expect(Math.max(...gaps.slice(0, REDIAL_FRESH_ATTEMPTS - 1))).toBeLessThanOrEqual(
+      REDIAL_FRESH_MAX_MS * 1.25,
+    )
+    expect(gaps[REDIAL_FRESH_ATTEMPTS - 1]).toBeGreaterThanOrEqual(REDIAL_FRESH_MAX_MS * 2 * 0.75)
+    r.detach()
+  })
+
+  it('[RDL6] a fresh redial whose connection does not open (its SYNs dropped) gives up after REDIAL_FRESH_DIAL_TIMEOUT_MS; one that is upgrading does not', async () => {
+    const [p, q] = await peerIds(2)
+    const signals = new Map<string, AbortSignal[]>()
+    const node = {
+      getConnections: () => [],
+      dial: (id: PeerId, o: { signal: AbortSignal; onProgress: (e: { type: string }) => void }) => {
+        const key = id.toString()
+        signals.set(key, [...(signals.get(key) ?? []), o.signal])
+        // q's connection opens at once and its handshake never ends
+        if (key === q) o.onProgress({ type: 'upgrader:encrypt-outbound-connection' })
+        return new Promise((_, reject) =>
+          o.signal.addEventListener('abort', () => reject(o.signal.reason as Error)),
+        )
+      },
+    } as unknown as Libp2p
+    const r = new Redialer(log, () => undefined)
+    r.attach(node)
+    r.remember(p!, [conn(TCP)])
+    r.remember(q!, [conn(TCP)])
+    const lostAt = Date.now()
+    r.lost(p!)
+    r.lost(q!)
+    await vi.waitFor(() => expect(signals.get(p!)).toHaveLength(2), {
+      timeout: DIAL_TIMEOUT_MS * 2,
+    })
+    const [first] = signals.get(p!)!
+    expect((first!.reason as Error).name).toBe('TimeoutError')
+    expect((first!.reason as Error).message).toContain('no connection within')
+    // the first dial waited 500 ms ± 25 % and gave up after the fresh timeout, not the full one
+    expect(Date.now() - lostAt).toBeGreaterThanOrEqual(REDIAL_FRESH_DIAL_TIMEOUT_MS)
+    expect(Date.now() - lostAt).toBeLessThan(DIAL_TIMEOUT_MS)
+    // q's dial opened its connection: it is still waiting for its handshake
+    expect(signals.get(q!)).toHaveLength(1)
+    expect(signals.get(q!)![0]!.aborted).toBe(false)
+    r.detach()
+    expect(signals.get(q!)![0]!.aborted).toBe(true)
   })
 
   it('[RDL3] never redialled: a peer not ours, only relayed or WebRTC, forgotten (evicted, refused us), vetoed (refused by us), or back by itself', async () => {
