@@ -26,6 +26,15 @@ export const SYNC_PROTOCOL = '/parley/sync/1.0.0'
 /** How long a responder waits for the request frame before giving up on the stream. */
 export const REQUEST_READ_TIMEOUT_MS = 10_000
 
+/**
+ * How often every connection is pinged (libp2p's connection monitor, which aborts a connection
+ * whose ping fails: no answer within 5 s or more, adapted to the link). A link cut silently is
+ * noticed within this plus the ping's timeout; then it is redialled as a fresh loss (a link left
+ * open through the cut waits for TCP's retransmission, which backs off to 6–13 s after a cut of
+ * 10–15 s). libp2p's default is 10 s.
+ */
+export const PING_INTERVAL_MS = 3_000
+
 /** How long `dial` and the dial inside `request` may take before they fail. */
 export const DIAL_TIMEOUT_MS = 10_000
 

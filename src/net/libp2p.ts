@@ -20,6 +20,7 @@ import {
   FLOOD_COOL_OFF_MS,
   FLOOD_REFUSED_PER_SECOND,
   MAX_CONNECTIONS,
+  PING_INTERVAL_MS,
 } from './constants.ts'
 import { AbortError, NotStartedError, PeerUnreachableError } from './errors.ts'
 import { gatedComponents } from './gated-registrar.ts'
@@ -231,6 +232,7 @@ export async function createLibp2pNet(
     // module so that a rediscovered peer we lost is dialled again.
     peerDiscovery: peerDiscovery.map((factory) => (c) => watchDiscovery(factory(c), tracker)),
     connectionManager: { maxConnections: MAX_CONNECTIONS, dialTimeout: DIAL_TIMEOUT_MS },
+    connectionMonitor: { pingInterval: PING_INTERVAL_MS },
     connectionGater,
     ...(connectionProtector === undefined ? {} : { connectionProtector }),
     services,
