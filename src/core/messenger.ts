@@ -457,8 +457,10 @@ export class Messenger {
 
   /**
    * Reconciles every room with every connected peer and waits for the pulls (CLI and tests);
-   * again while a round found rooms that differ (a pull can end short: a stream cut, or a
-   * pull that ran while another brought more), at most `SYNC_NOW_ROUNDS` rounds.
+   * again while a round found rooms that differ, at most `SYNC_NOW_ROUNDS` rounds. A fresh
+   * device pulls `sys.org` and its rooms at once: entries by authors whose certificates that
+   * `sys.org` pull has not brought yet are refused, and only the next round stores them (a
+   * one-shot `parley read --peer` printed 2 of 3 messages so, [CLI9]).
    */
   async syncNow(signal?: AbortSignal): Promise<void> {
     for (let round = 0; round < SYNC_NOW_ROUNDS && signal?.aborted !== true; round++) {
