@@ -276,17 +276,18 @@ export class RoomSync {
         })
         return
       }
-      case 'digest':
-        yield encodeFrame({ type: 'digest-reply', rooms: await this.digests() })
+      case 'digest': {
+        // one read of every room's authors serves both the reply and the comparison
+        const mine = await this.digests()
+        yield encodeFrame({ type: 'digest-reply', rooms: mine })
+        const byRoom = new Map(mine.map((d) => [d.room, d.digest]))
         for (const { room, digest } of f.rooms) {
-          const ours = await this.digestOf(room)
-          if (
-            ours === undefined ? this.#rooms.get(room) === undefined : !equalBytes(ours, digest)
-          ) {
-            if (ours !== undefined || this.#rooms.accepts(room)) this.schedulePull(from, room)
-          }
+          const ours = byRoom.get(room)
+          if (ours !== undefined ? !equalBytes(ours, digest) : this.#rooms.accepts(room))
+            this.schedulePull(from, room)
         }
         return
+      }
       default:
         yield encodeFrame({ type: 'error', code: 'unexpected', message: `unexpected ${f.type}` })
     }
@@ -335,6 +336,7 @@ export class RoomSync {
     const pulled = new Set(held.filter((r) => r.authors.length === 0).map((r) => r.room))
     for (const room of pulled) this.schedulePull(peer, room)
     let scheduled = pulled.size
+    const byRoom = new Map(mine.map((d) => [d.room, d.digest]))
     const opts = signal === undefined ? {} : { signal }
     for await (const bytes of this.#net.request(
       peer,
@@ -343,7 +345,6 @@ export class RoomSync {
     )) {
       const f = decodeFrame(bytes)
       if (f.type !== 'digest-reply') continue
-      const byRoom = new Map(mine.map((d) => [d.room, d.digest]))
       for (const { room, digest } of f.rooms) {
         const ours = byRoom.get(room)
         if (pulled.has(room)) continue
