@@ -11,13 +11,12 @@ import {
   DIAL_TIMEOUT_MS,
   DISCOVERY_REDIAL_MIN_MS,
   REDIAL_FRESH_ATTEMPTS,
-  REDIAL_FRESH_MAX_MS,
 } from './constants.ts'
 import type { AdmissionGate } from './admission.ts'
 import type { CoolOff } from './cool-off.ts'
 import { InvalidMultiaddrError } from './errors.ts'
 import { asPeerIdString } from './keys.ts'
-import { redial, Redialer } from './redial.ts'
+import { backoff, redial, Redialer } from './redial.ts'
 import { callSafely } from './safe.ts'
 import type { PeerConnectionInfo, PeerIdString, Unsubscribe } from './index.ts'
 
@@ -218,10 +217,8 @@ export class PeerTracker {
 
   #scheduleBootstrap(b: BootstrapState): void {
     if (b.timer !== undefined || this.#shutdown.signal.aborted) return
-    // Jitter so that every peer of an office does not redial the same peer at the same instant.
-    const wait = b.delay * (0.75 + Math.random() / 2)
-    const cap = b.failures < REDIAL_FRESH_ATTEMPTS ? REDIAL_FRESH_MAX_MS : BOOTSTRAP_RETRY_MAX_MS
-    b.delay = Math.min(b.delay * 2, cap)
+    const { wait, delay } = backoff(b.delay, b.failures + 1, BOOTSTRAP_RETRY_MAX_MS)
+    b.delay = delay
     b.timer = setTimeout(() => this.#dialBootstrap(b), wait)
   }
 

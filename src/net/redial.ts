@@ -104,10 +104,8 @@ export class Redialer {
       this.forget(peer)
       return
     }
-    // Jitter, so that both ends (and every peer of an office) do not redial at the same instant.
-    const wait = lost.delay * (0.75 + Math.random() / 2)
-    const fresh = lost.attempts + 1 < REDIAL_FRESH_ATTEMPTS
-    lost.delay = Math.min(lost.delay * 2, fresh ? REDIAL_FRESH_MAX_MS : REDIAL_MAX_MS)
+    const { wait, delay } = backoff(lost.delay, lost.attempts + 1, REDIAL_MAX_MS)
+    lost.delay = delay
     lost.timer = setTimeout(() => this.#dial(peer, lost), wait)
   }
 
@@ -142,6 +140,18 @@ export class Redialer {
     lost.dialing = false
     if (this.#known.get(peer) === lost)
       this.#log('%s is back after %d redials', peer, lost.attempts)
+  }
+}
+
+/**
+ * Before dial number `n` (from 1) of a lost peer: how long to wait (`delay` ± 25 %, so that both
+ * ends, and every peer of an office, do not redial at the same instant), and the delay after it —
+ * doubled, up to `REDIAL_FRESH_MAX_MS` while the loss is fresh, then up to `max`.
+ */
+export function backoff(delay: number, n: number, max: number): { wait: number; delay: number } {
+  return {
+    wait: delay * (0.75 + Math.random() / 2),
+    delay: Math.min(delay * 2, n < REDIAL_FRESH_ATTEMPTS ? REDIAL_FRESH_MAX_MS : max),
   }
 }
 
