@@ -27,13 +27,26 @@ export const SYNC_PROTOCOL = '/parley/sync/1.0.0'
 export const REQUEST_READ_TIMEOUT_MS = 10_000
 
 /**
- * How often every connection is pinged (libp2p's connection monitor, which aborts a connection
- * whose ping fails: no answer within 5 s or more, adapted to the link). A link cut silently is
- * noticed within this plus the ping's timeout; then it is redialled as a fresh loss (a link left
- * open through the cut waits for TCP's retransmission, which backs off to 6–13 s after a cut of
- * 10–15 s). libp2p's default is 10 s.
+ * How often every connection is pinged (link-monitor.ts, libp2p's ping protocol): a ping that gets
+ * no answer within 5 s or more (adapted to the link) aborts the connection. A link cut silently is
+ * noticed within this plus the ping's timeout; then it is redialled as a fresh loss. libp2p's own
+ * connection monitor, which this replaces, pinged every 10 s.
  */
 export const PING_INTERVAL_MS = 3_000
+
+/**
+ * A direct link whose ping has waited this long is probed (link-monitor.ts): a fresh connection to
+ * the same peer is dialled beside it. Coming up while the ping still waits, it shows the old link
+ * stuck in TCP's retransmission backoff after a cut that has healed (a link left open through a
+ * cut of 3–15 s resumes only at its next retransmission, 3–13 s after the heal).
+ */
+export const LINK_STALL_MS = 2_000
+
+/**
+ * A probe whose connection has not opened within this gives up (its SYN dropped: the cut still
+ * holds) and the next starts, at most one a second: the first SYN after the heal gets through.
+ */
+export const LINK_PROBE_CONNECT_MS = 1_000
 
 /** How long `dial` and the dial inside `request` may take before they fail. */
 export const DIAL_TIMEOUT_MS = 10_000

@@ -20,11 +20,11 @@ import {
   FLOOD_COOL_OFF_MS,
   FLOOD_REFUSED_PER_SECOND,
   MAX_CONNECTIONS,
-  PING_INTERVAL_MS,
 } from './constants.ts'
 import { AbortError, NotStartedError, PeerUnreachableError } from './errors.ts'
 import { gatedComponents } from './gated-registrar.ts'
 import { GossipRouter, parleyGossipsub } from './gossip.ts'
+import { LinkMonitor } from './link-monitor.ts'
 import { asPeerIdString } from './keys.ts'
 import { parseMultiaddr, PeerTracker } from './peers.ts'
 import { SyncProtocol } from './request.ts'
@@ -168,6 +168,7 @@ export async function createLibp2pNet(
   // A peer flooding us with gossip we refuse is cut off for a while (cool-off.ts).
   const coolOff = new CoolOff()
   const tracker = new PeerTracker(log, init.bootstrap ?? [], gate, coolOff)
+  const links = new LinkMonitor(log)
   let cutOff = (_peer: PeerIdString): void => undefined
   const flood =
     init.floodCutOff === false
@@ -232,7 +233,8 @@ export async function createLibp2pNet(
     // module so that a rediscovered peer we lost is dialled again.
     peerDiscovery: peerDiscovery.map((factory) => (c) => watchDiscovery(factory(c), tracker)),
     connectionManager: { maxConnections: MAX_CONNECTIONS, dialTimeout: DIAL_TIMEOUT_MS },
-    connectionMonitor: { pingInterval: PING_INTERVAL_MS },
+    // link-monitor.ts pings instead, and replaces links stuck after a cut
+    connectionMonitor: { enabled: false },
     connectionGater,
     ...(connectionProtector === undefined ? {} : { connectionProtector }),
     services,
@@ -284,6 +286,7 @@ export async function createLibp2pNet(
           throw err
         }
         tracker.attach(node)
+        links.attach(node)
         if (profile === 'browser') stopVerifying = verifyWebRtcLinks(node, log)
         state = 'started'
         log('started %p on %a', node.peerId, node.getMultiaddrs())
@@ -293,6 +296,7 @@ export async function createLibp2pNet(
         if (state === 'stopped') return
         state = 'stopped'
         stopVerifying()
+        links.detach()
         tracker.detach()
         gossip.detach()
         await bulk?.detach()

@@ -156,8 +156,9 @@ export function backoff(delay: number, n: number, max: number): { wait: number; 
 }
 
 /**
- * Dials `target` again. A `fresh` dial whose transport connection has not opened within
- * `REDIAL_FRESH_DIAL_TIMEOUT_MS` (its SYNs dropped: the link is still down) gives up then, so
+ * Dials `target` again (`force`: a new connection even if one is open). A `fresh` dial whose
+ * transport connection has not opened within `connectMs` (its SYNs dropped: the link is still
+ * down; default `REDIAL_FRESH_DIAL_TIMEOUT_MS`) gives up then, so
  * the next try starts soon after the link is back; once the connection is open and its upgrade
  * (Noise, yamux) has begun, it gets the whole `DIAL_TIMEOUT_MS`, as every other dial does — a
  * handshake on a loaded machine can be slow.
@@ -167,22 +168,21 @@ export async function redial(
   target: PeerId | Multiaddr,
   shutdown: AbortSignal,
   fresh: boolean,
+  { force = false, connectMs = REDIAL_FRESH_DIAL_TIMEOUT_MS } = {},
 ): Promise<Connection> {
   const signals = [shutdown, AbortSignal.timeout(DIAL_TIMEOUT_MS)]
-  if (!fresh) return node.dial(target, { signal: AbortSignal.any(signals) })
+  if (!fresh) return node.dial(target, { signal: AbortSignal.any(signals), force })
   const connecting = new AbortController()
   const timer = setTimeout(
     () =>
       connecting.abort(
-        new DOMException(
-          `no connection within ${REDIAL_FRESH_DIAL_TIMEOUT_MS} ms: retrying afresh`,
-          'TimeoutError',
-        ),
+        new DOMException(`no connection within ${connectMs} ms: retrying afresh`, 'TimeoutError'),
       ),
-    REDIAL_FRESH_DIAL_TIMEOUT_MS,
+    connectMs,
   )
   try {
     return await node.dial(target, {
+      force,
       signal: AbortSignal.any([...signals, connecting.signal]),
       onProgress: (e: { type: string }) => {
         if (e.type.startsWith('upgrader:')) clearTimeout(timer)
@@ -194,7 +194,7 @@ export async function redial(
 }
 
 /** A direct link on a transport we dial by address (not a relay hop, not WebRTC). */
-function redialable(conn: Connection): boolean {
+export function redialable(conn: Connection): boolean {
   if (conn.status !== 'open' || !conn.direct) return false
   const addr = conn.remoteAddr.toString()
   return !addr.includes('/p2p-circuit') && !addr.includes('/webrtc')

@@ -1,7 +1,8 @@
 /**
  * A TCP relay on 127.0.0.1 in front of a peer's listener, whose links the test can cut: `cut()`
  * resets every connection through it (RST both ways, as a dead link or an aborted connection
- * looks to libp2p), and `refuse` makes it drop new ones at once; `nextPeers` awaits the links coming back.
+ * looks to libp2p), `stall()` stops relaying on the open ones and keeps them open (a cut TCP
+ * drops silently; new connections are relayed as before), and `refuse` makes it drop new ones at once; `nextPeers` awaits the links coming back.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import type { PeerNet } from '../../src/net/index.ts'
@@ -13,6 +14,8 @@ export interface CutProxy {
   readonly accepted: number
   /** Resets every open connection through the proxy. */
   cut(): void
+  /** Stops relaying on every open connection, which stay open: nothing arrives either way. */
+  stall(): void
   close(): Promise<void>
 }
 
@@ -46,6 +49,12 @@ export async function cutProxy(target: string): Promise<CutProxy> {
     },
     cut() {
       for (const s of [...open]) s.resetAndDestroy()
+    },
+    stall() {
+      for (const s of [...open]) {
+        s.unpipe()
+        s.pause()
+      }
     },
     async close() {
       for (const s of [...open]) s.destroy()

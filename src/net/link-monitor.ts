@@ -1,0 +1,158 @@
+/**
+ * Keeping links honest. Every connection is pinged each `PING_INTERVAL_MS` (libp2p's ping
+ * protocol; libp2p's own connection monitor is off, this one does what it did and one thing more):
+ * a ping unanswered within its adaptive timeout (5 s or more) aborts the connection, and the lost
+ * peer is redialled (redial.ts).
+ *
+ * The one thing more: a direct link whose ping has waited `LINK_STALL_MS` is probed — a fresh
+ * connection to the same peer is dialled beside it, and again while the ping waits (each probe
+ * gives up after `LINK_PROBE_CONNECT_MS` without a connection). If a probe comes up while the old
+ * ping still waits, the network is back but the old link is stuck in TCP's retransmission backoff
+ * (after a cut of a few seconds it would resume only at its next retransmission, seconds later):
+ * the probe and the old link are closed and the peer is redialled at once, as for any lost link.
+ * A peer whose event loop is only slow answers the probe's handshake no sooner than the ping, and
+ * keeps its link.
+ */
+import type { Connection, Libp2p, Logger } from '@libp2p/interface'
+import { AdaptiveTimeout, byteStream } from '@libp2p/utils'
+import { LINK_PROBE_CONNECT_MS, LINK_STALL_MS, PING_INTERVAL_MS } from './constants.ts'
+import { redial, redialable } from './redial.ts'
+
+const PING_PROTOCOL = '/ipfs/ping/1.0.0'
+const PING_BYTES = 32
+
+export interface LinkMonitorTimes {
+  pingIntervalMs: number
+  stallMs: number
+  probeConnectMs: number
+  /** Least time a ping waits before its link is aborted (libp2p's adaptive timeout's floor). */
+  minPingTimeoutMs?: number
+}
+
+const DEFAULT_TIMES: LinkMonitorTimes = {
+  pingIntervalMs: PING_INTERVAL_MS,
+  stallMs: LINK_STALL_MS,
+  probeConnectMs: LINK_PROBE_CONNECT_MS,
+}
+
+/** Raised on a link that is closed because a fresh connection to its peer came up while it hung. */
+export class LinkStuckError extends Error {
+  override name = 'LinkStuckError'
+}
+
+export class LinkMonitor {
+  readonly #log: Logger
+  readonly #times: LinkMonitorTimes
+  readonly #timeout: AdaptiveTimeout
+  /** Connections (by id) with a ping waiting for its answer. */
+  readonly #pinging = new Set<string>()
+  #shutdown = new AbortController()
+  #timer: ReturnType<typeof setInterval> | undefined
+
+  constructor(log: Logger, times: Partial<LinkMonitorTimes> = {}) {
+    this.#log = log
+    this.#times = { ...DEFAULT_TIMES, ...times }
+    this.#timeout = new AdaptiveTimeout(
+      this.#times.minPingTimeoutMs === undefined
+        ? {}
+        : { minTimeout: this.#times.minPingTimeoutMs },
+    )
+  }
+
+  attach(node: Libp2p): void {
+    this.#shutdown = new AbortController()
+    this.#timer = setInterval(() => {
+      for (const conn of node.getConnections()) this.#ping(node, conn)
+    }, this.#times.pingIntervalMs)
+  }
+
+  detach(): void {
+    this.#shutdown.abort()
+    clearInterval(this.#timer)
+    this.#pinging.clear()
+  }
+
+  #ping(node: Libp2p, conn: Connection): void {
+    if (conn.status !== 'open' || this.#pinging.has(conn.id)) return
+    this.#pinging.add(conn.id)
+    const signal = this.#timeout.getTimeoutSignal({ signal: this.#shutdown.signal })
+    const answered = { done: false }
+    const pingedAt = Date.now()
+    const stall = setTimeout(() => {
+      this.#probe(node, conn, answered, pingedAt).catch((err: unknown) =>
+        this.#log.error('probe of the link to %p failed - %e', conn.remotePeer, err),
+      )
+    }, this.#times.stallMs)
+    this.#pingOnce(conn, signal)
+      .catch((err: unknown) => {
+        if (this.#shutdown.signal.aborted || conn.status !== 'open') return
+        this.#log.error('ping of %p failed, aborting the link - %e', conn.remotePeer, err)
+        conn.abort(err instanceof Error ? err : new Error(String(err)))
+      })
+      .finally(() => {
+        answered.done = true
+        clearTimeout(stall)
+        this.#timeout.cleanUp(signal)
+        this.#pinging.delete(conn.id)
+      })
+  }
+
+  /** One ping; an unsupported protocol is an answer too (the peer is alive). */
+  async #pingOnce(conn: Connection, signal: AbortSignal): Promise<void> {
+    let stream: Awaited<ReturnType<Connection['newStream']>> | undefined
+    try {
+      stream = await conn.newStream(PING_PROTOCOL, { signal, runOnLimitedConnection: true })
+      const bytes = byteStream(stream)
+      const start = Date.now()
+      await Promise.all([
+        bytes.write(crypto.getRandomValues(new Uint8Array(PING_BYTES)), { signal }),
+        bytes.read({ bytes: PING_BYTES, signal }),
+      ])
+      conn.rtt = Date.now() - start
+      await stream.close({ signal })
+    } catch (err) {
+      stream?.abort(err instanceof Error ? err : new Error(String(err)))
+      if (!(err instanceof Error && err.name === 'UnsupportedProtocolError')) throw err
+    }
+  }
+
+  /** Dials fresh connections to `conn`'s peer while its ping waits; see the module comment. */
+  async #probe(
+    node: Libp2p,
+    conn: Connection,
+    answered: { done: boolean },
+    pingedAt: number,
+  ): Promise<void> {
+    if (!redialable(conn)) return
+    const waiting = (): boolean =>
+      !answered.done && conn.status === 'open' && !this.#shutdown.signal.aborted
+    while (waiting()) {
+      const started = Date.now()
+      let fresh: Connection
+      try {
+        fresh = await redial(node, conn.remotePeer, this.#shutdown.signal, true, {
+          force: true,
+          connectMs: this.#times.probeConnectMs,
+        })
+      } catch (err) {
+        const name = err instanceof Error ? err.name : ''
+        // No address to dial it on, or the gate says no: the ping alone decides.
+        if (name === 'NoValidAddressesError' || name === 'DialDeniedError') return
+        // A refused connection fails at once: at most one probe a `probeConnectMs`.
+        const wait = this.#times.probeConnectMs - (Date.now() - started)
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+        continue
+      }
+      const stuck = waiting()
+      fresh.abort(new LinkStuckError('probe of a stuck link: closed, the peer is redialled'))
+      if (!stuck) return
+      this.#log(
+        'link to %p stuck (ping unanswered for %d ms) while a fresh connection came up: replacing it',
+        conn.remotePeer,
+        Date.now() - pingedAt,
+      )
+      conn.abort(new LinkStuckError('stuck while a fresh connection to the peer came up'))
+      return
+    }
+  }
+}
