@@ -88,6 +88,27 @@ export function loadedCleanly(doc: Y.Doc): boolean {
  */
 export let yDocOf: (pd: PeriodDoc) => Y.Doc
 
+/** What a read returns: the day's messages in order, and its edits by message id. */
+interface Read {
+  messages: readonly DisplayMessage[]
+  edits: ReadonlyMap<string, EditRecord>
+}
+
+/** A transaction touching more messages than this is not patched into the last read: rebuilt. */
+const PATCH_MAX_IDS = 64
+
+/** Where `m` is, or would go, in `sorted` (by `compareMessages`): the first index not before it. */
+function sortedIndex(sorted: readonly DisplayMessage[], m: DisplayMessage): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (compareMessages(sorted[mid]!, m) < 0) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
 /** One Yjs document for `(room, period)`; `period === META_PERIOD` for the room's meta document. */
 export class PeriodDoc {
   static {
@@ -100,7 +121,7 @@ export class PeriodDoc {
   readonly #onError: (err: unknown) => void
   /** Inside {@link batch}: changes are announced once at its end. */
   #batch: { changed: boolean } | undefined
-  #read: { messages: readonly DisplayMessage[]; edits: ReadonlyMap<string, EditRecord> } | undefined
+  #read: Read | undefined
   /**
    * The last read's display objects by id, with the record and edit they came from: a message
    * that did not change keeps its object, so the UI re-renders only the rows that did.
@@ -119,8 +140,8 @@ export class PeriodDoc {
     messagesOf(this.#doc)
     editsOf(this.#doc)
     metaOf(this.#doc)
-    this.#doc.on('afterTransaction', () => {
-      this.#read = undefined
+    this.#doc.on('afterTransaction', (tr: Y.Transaction) => {
+      this.#read = this.#read === undefined ? undefined : this.#patch(this.#read, tr)
       this.#meta = undefined
     })
   }
@@ -287,7 +308,55 @@ export class PeriodDoc {
     this.#doc.destroy()
   }
 
-  #reads(): { messages: readonly DisplayMessage[]; edits: ReadonlyMap<string, EditRecord> } {
+  /**
+   * The last read brought up to date with transaction `tr`'s changes — the messages and edits it
+   * touched moved, replaced, added or dropped in place — or undefined (the next read rebuilds) when
+   * it touched more than a few. A busy day read after every message (the UI does) would otherwise
+   * rebuild and sort the whole day on each one. Same result as a rebuild: the order is total.
+   */
+  #patch(read: Read, tr: Y.Transaction): Read | undefined {
+    const changed = tr.changed as Map<unknown, Set<string | null>>
+    const messageKeys = changed.get(messagesOf(this.#doc))
+    const editKeys = changed.get(editsOf(this.#doc))
+    if (messageKeys === undefined && editKeys === undefined) return read
+    const ids = new Set<string>()
+    for (const key of [...(messageKeys ?? []), ...(editKeys ?? [])]) if (key !== null) ids.add(key)
+    if (ids.size > PATCH_MAX_IDS) return undefined
+    let edits = read.edits
+    if (editKeys !== undefined) {
+      const next = new Map(read.edits)
+      const stored = editsOf(this.#doc)
+      for (const id of editKeys) {
+        if (id === null) continue
+        const e = stored.get(id)
+        if (isEditRecord(e) && e.id === id) next.set(id, e)
+        else next.delete(id)
+      }
+      edits = next
+    }
+    const messages = read.messages.slice()
+    const stored = messagesOf(this.#doc)
+    for (const id of ids) {
+      const raw = stored.get(id)
+      const edit = edits.get(id)
+      const had = this.#shown.get(id)
+      if (had !== undefined && had.raw === raw && had.edit === edit) continue
+      if (had !== undefined) {
+        const i = sortedIndex(messages, had.m)
+        if (messages[i] !== had.m) return undefined
+        messages.splice(i, 1)
+        this.#shown.delete(id)
+      }
+      if (isChatMessage(raw) && raw.id === id) {
+        const m = withEdit(toDisplay(raw), edit)
+        messages.splice(sortedIndex(messages, m), 0, m)
+        this.#shown.set(id, { raw, edit, m })
+      }
+    }
+    return { messages: Object.freeze(messages), edits }
+  }
+
+  #reads(): Read {
     if (this.#read !== undefined) return this.#read
     const edits = new Map<string, EditRecord>()
     for (const [id, e] of editsOf(this.#doc).entries())

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as prng from 'lib0/prng'
 import { equalBytes } from '../../src/crdt/entry.ts'
-import { PeriodDoc } from '../../src/crdt/period-doc.ts'
+import { PeriodDoc, type DisplayMessage } from '../../src/crdt/period-doc.ts'
 import { DAY, ROOM, at, author, type Author, type UpdateContext } from './period-fixtures.ts'
 
 const alice = author('alice')
@@ -36,6 +36,7 @@ function simulate(
   seed: number,
   authors: Author[],
   steps: number,
+  afterStep?: (replicas: PeriodDoc[]) => void,
 ): { replicas: PeriodDoc[]; logs: Logged[][] } {
   const gen = prng.create(seed)
   const replicas = authors.map(() => doc())
@@ -70,6 +71,7 @@ function simulate(
           : replica.remove(ctx, target, hlc)
     logs[a]!.push({ ctx, update })
     for (let n = prng.uint32(gen, 0, 3); n > 0; n--) deliverSome()
+    afterStep?.(replicas)
   }
   // heal: deliver everything left, still in random interleavings
   for (let left = true; left;) {
@@ -118,6 +120,44 @@ describe('PeriodDoc: convergence', () => {
       expect(msgs.length).toBeGreaterThan(50)
       expect(msgs.some((m) => m.edited) && msgs.some((m) => m.deleted)).toBe(true)
     }
+  })
+})
+
+describe('PeriodDoc: reads kept up to date', () => {
+  it('[PD17] a read after each write or apply equals a rebuild from the snapshot, and unchanged messages keep their objects', () => {
+    for (const seed of [20, 21, 22]) {
+      let reads = 0
+      const last = new Map<PeriodDoc, Map<string, DisplayMessage>>()
+      const { replicas } = simulate(seed, [alice, bob, carol], 150, (replicas) => {
+        for (const r of replicas) {
+          const shown = r.messages()
+          const rebuilt = track(PeriodDoc.fromSnapshot(ROOM, DAY, r.encodeSnapshot()))
+          expect(shown, `seed ${seed}`).toEqual(rebuilt.messages())
+          expect(r.edits(), `seed ${seed}`).toEqual(rebuilt.edits())
+          const before = last.get(r) ?? new Map<string, DisplayMessage>()
+          for (const m of shown) {
+            const was = before.get(m.id)
+            if (was !== undefined && JSON.stringify(was) === JSON.stringify(m)) expect(m).toBe(was)
+          }
+          last.set(r, new Map(shown.map((m) => [m.id, m])))
+          reads++
+          rebuilt.destroy()
+        }
+      })
+      expect(reads).toBe(450)
+      expect(replicas[0]!.messages().length).toBeGreaterThan(50)
+    }
+  })
+
+  it('[PD18] a transaction touching many messages at once is read right too (rebuilt, not patched)', () => {
+    const d = doc()
+    const other = doc()
+    const ctxs = Array.from({ length: 100 }, (_, i) => alice.ctx(i + 1))
+    const updates = ctxs.map((ctx, i) => other.post(ctx, `m${i}`, at(1000 - i)).update)
+    expect(d.messages()).toEqual([])
+    d.batch(() => ctxs.forEach((ctx, i) => d.apply(ctx, updates[i]!)))
+    expect(d.messages().map((m) => m.text)).toEqual(other.messages().map((m) => m.text))
+    expect(d.messages()[0]!.text).toBe('m99')
   })
 })
 
