@@ -14,7 +14,8 @@ import { isClientId } from './client-id.ts'
 import { wellFormed } from './guards.ts'
 import { isPeriod, validateUpdate, type UpdateContext } from './validate.ts'
 import { structCountsFit } from './update-shape.ts'
-import { compareMessages, toDisplay, withEdit, type DisplayMessage } from './display.ts'
+import { compareMessages, withEdit, type DisplayMessage } from './display.ts'
+import { DayReads } from './day-reads.ts'
 import {
   EDITS,
   MESSAGES,
@@ -88,27 +89,6 @@ export function loadedCleanly(doc: Y.Doc): boolean {
  */
 export let yDocOf: (pd: PeriodDoc) => Y.Doc
 
-/** What a read returns: the day's messages in order, and its edits by message id. */
-interface Read {
-  messages: readonly DisplayMessage[]
-  edits: ReadonlyMap<string, EditRecord>
-}
-
-/** A transaction touching more messages than this is not patched into the last read: rebuilt. */
-const PATCH_MAX_IDS = 64
-
-/** Where `m` is, or would go, in `sorted` (by `compareMessages`): the first index not before it. */
-function sortedIndex(sorted: readonly DisplayMessage[], m: DisplayMessage): number {
-  let lo = 0
-  let hi = sorted.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (compareMessages(sorted[mid]!, m) < 0) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
-
 /** One Yjs document for `(room, period)`; `period === META_PERIOD` for the room's meta document. */
 export class PeriodDoc {
   static {
@@ -121,12 +101,8 @@ export class PeriodDoc {
   readonly #onError: (err: unknown) => void
   /** Inside {@link batch}: changes are announced once at its end. */
   #batch: { changed: boolean } | undefined
-  #read: Read | undefined
-  /**
-   * The last read's display objects by id, with the record and edit they came from: a message
-   * that did not change keeps its object, so the UI re-renders only the rows that did.
-   */
-  #shown = new Map<string, { raw: unknown; edit: EditRecord | undefined; m: DisplayMessage }>()
+  /** The day's messages and edits as last read, kept up to date (day-reads.ts). */
+  readonly #reads: DayReads
   #meta: { value: RoomMeta | undefined } | undefined
 
   /** An empty document; throws `RangeError` unless `room` is a room id and `period` a period. */
@@ -137,11 +113,10 @@ export class PeriodDoc {
     this.#onError = init.onError ?? rethrow
     this.#doc.clientID = IDLE_CLIENT_ID
     // Roots are maps before any update names them.
-    messagesOf(this.#doc)
-    editsOf(this.#doc)
+    this.#reads = new DayReads(messagesOf(this.#doc), editsOf(this.#doc))
     metaOf(this.#doc)
     this.#doc.on('afterTransaction', (tr: Y.Transaction) => {
-      this.#read = this.#read === undefined ? undefined : this.#patch(this.#read, tr)
+      this.#reads.changed(tr)
       this.#meta = undefined
     })
   }
@@ -265,12 +240,12 @@ export class PeriodDoc {
 
   /** Messages with their latest edit in this document, by `(wall, count, author, seq)`. */
   messages(): readonly DisplayMessage[] {
-    return this.#reads().messages
+    return this.#reads.read().messages
   }
 
   /** Edits in this document, by message id: also of messages in earlier periods (see `withEdit`). */
   edits(): ReadonlyMap<string, EditRecord> {
-    return this.#reads().edits
+    return this.#reads.read().edits
   }
 
   /** The room's metadata (meta document only); `undefined` before its creation record. */
@@ -306,82 +281,6 @@ export class PeriodDoc {
   destroy(): void {
     this.#listeners.clear()
     this.#doc.destroy()
-  }
-
-  /**
-   * The last read brought up to date with transaction `tr`'s changes — the messages and edits it
-   * touched moved, replaced, added or dropped in place — or undefined (the next read rebuilds) when
-   * it touched more than a few. A busy day read after every message (the UI does) would otherwise
-   * rebuild and sort the whole day on each one. Same result as a rebuild: the order is total.
-   */
-  #patch(read: Read, tr: Y.Transaction): Read | undefined {
-    const changed = tr.changed as Map<unknown, Set<string | null>>
-    const messageKeys = changed.get(messagesOf(this.#doc))
-    const editKeys = changed.get(editsOf(this.#doc))
-    if (messageKeys === undefined && editKeys === undefined) return read
-    const ids = new Set<string>()
-    for (const key of [...(messageKeys ?? []), ...(editKeys ?? [])]) if (key !== null) ids.add(key)
-    if (ids.size > PATCH_MAX_IDS) return undefined
-    let edits = read.edits
-    if (editKeys !== undefined) {
-      const next = new Map(read.edits)
-      const stored = editsOf(this.#doc)
-      for (const id of editKeys) {
-        if (id === null) continue
-        const e = stored.get(id)
-        if (isEditRecord(e) && e.id === id) next.set(id, e)
-        else next.delete(id)
-      }
-      edits = next
-    }
-    // not `slice()`: V8 copies a frozen array's elements kind with it, and `splice` on that is ~10× slower
-    const messages = Array.from(read.messages)
-    const stored = messagesOf(this.#doc)
-    for (const id of ids) {
-      const raw = stored.get(id)
-      const edit = edits.get(id)
-      const had = this.#shown.get(id)
-      if (had !== undefined && had.raw === raw && had.edit === edit) continue
-      if (had !== undefined) {
-        const i = sortedIndex(messages, had.m)
-        if (messages[i] !== had.m) return undefined
-        messages.splice(i, 1)
-        this.#shown.delete(id)
-      }
-      if (isChatMessage(raw) && raw.id === id) {
-        const m = withEdit(toDisplay(raw), edit)
-        messages.splice(sortedIndex(messages, m), 0, m)
-        this.#shown.set(id, { raw, edit, m })
-      }
-    }
-    return { messages: Object.freeze(messages), edits }
-  }
-
-  #reads(): Read {
-    if (this.#read !== undefined) return this.#read
-    const edits = new Map<string, EditRecord>()
-    for (const [id, e] of editsOf(this.#doc).entries())
-      if (isEditRecord(e) && e.id === id) edits.set(id, e)
-    const messages: DisplayMessage[] = []
-    const shown = new Map<
-      string,
-      { raw: unknown; edit: EditRecord | undefined; m: DisplayMessage }
-    >()
-    for (const [id, raw] of messagesOf(this.#doc).entries()) {
-      const edit = edits.get(id)
-      const had = this.#shown.get(id)
-      if (had !== undefined && had.raw === raw && had.edit === edit) {
-        messages.push(had.m)
-        shown.set(id, had)
-      } else if (isChatMessage(raw) && raw.id === id) {
-        const m = withEdit(toDisplay(raw), edit)
-        messages.push(m)
-        shown.set(id, { raw, edit, m })
-      }
-    }
-    this.#shown = shown
-    this.#read = { messages: Object.freeze(messages.sort(compareMessages)), edits }
-    return this.#read
   }
 
   #checkClock(hlc: Hlc): Hlc {
