@@ -37,10 +37,19 @@ export const PING_INTERVAL_MS = 3_000
 /**
  * A direct link whose ping has waited this long is probed (link-monitor.ts): a fresh connection to
  * the same peer is dialled beside it. Coming up while the ping still waits, it shows the old link
- * stuck in TCP's retransmission backoff after a cut that has healed (a link left open through a
- * cut of 3–15 s resumes only at its next retransmission, 3–13 s after the heal).
+ * stuck in TCP's retransmission backoff after a cut or heavy loss that has ended (a link left open
+ * through a cut of 3–15 s resumes only at its next retransmission, 3–13 s after the heal).
  */
-export const LINK_STALL_MS = 2_000
+export const LINK_STALL_MS = 1_000
+
+/** A ping answered this late marks its link troubled (a LAN answers in milliseconds). */
+export const LINK_SLOW_PING_MS = 500
+
+/** How long a link stays troubled after a slow or stalled ping. */
+export const LINK_TROUBLED_FOR_MS = 30_000
+
+/** How often a troubled link is pinged (others: `PING_INTERVAL_MS`). */
+export const LINK_TROUBLED_PING_MS = 1_000
 
 /**
  * A probe whose connection has not opened within this gives up (its SYN dropped: the cut still

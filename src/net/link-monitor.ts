@@ -1,21 +1,30 @@
 /**
  * Keeping links honest. Every connection is pinged each `PING_INTERVAL_MS` (libp2p's ping
- * protocol; libp2p's own connection monitor is off, this one does what it did and one thing more):
- * a ping unanswered within its adaptive timeout (5 s or more) aborts the connection, and the lost
- * peer is redialled (redial.ts).
+ * protocol; libp2p's own connection monitor is off, this one does what it did and more): a ping
+ * unanswered within its adaptive timeout (5 s or more) aborts the connection, and the lost peer is
+ * redialled (redial.ts).
  *
- * The one thing more: a direct link whose ping has waited `LINK_STALL_MS` is probed — a fresh
- * connection to the same peer is dialled beside it, and again while the ping waits (each probe
- * gives up after `LINK_PROBE_CONNECT_MS` without a connection). If a probe comes up while the old
- * ping still waits, the network is back but the old link is stuck in TCP's retransmission backoff
- * (after a cut of a few seconds it would resume only at its next retransmission, seconds later):
- * the probe and the old link are closed and the peer is redialled at once, as for any lost link.
- * A peer whose event loop is only slow answers the probe's handshake no sooner than the ping, and
- * keeps its link.
+ * The more: a direct link whose ping has waited `LINK_STALL_MS` is probed — a fresh connection to
+ * the same peer is dialled beside it, and again while the ping waits (each probe gives up after
+ * `LINK_PROBE_CONNECT_MS` without a connection). If a probe comes up while the old ping still
+ * waits, the network is back but the old link is stuck in TCP's retransmission backoff (after a
+ * cut or heavy loss it would resume only at its next retransmission, seconds later): the probe and
+ * the old link are closed and the peer is redialled at once, as for any lost link. A peer whose
+ * event loop is only slow answers the probe's handshake no sooner than the ping, and keeps its link.
+ * A link whose ping came back slow (`LINK_SLOW_PING_MS`) or stalled is troubled for
+ * `LINK_TROUBLED_FOR_MS` and pinged each `LINK_TROUBLED_PING_MS` instead: a lossy link is the one
+ * likeliest to be stuck when the loss ends, and its next ping should not be 3 s away.
  */
 import type { Connection, Libp2p, Logger } from '@libp2p/interface'
 import { AdaptiveTimeout, byteStream } from '@libp2p/utils'
-import { LINK_PROBE_CONNECT_MS, LINK_STALL_MS, PING_INTERVAL_MS } from './constants.ts'
+import {
+  LINK_PROBE_CONNECT_MS,
+  LINK_SLOW_PING_MS,
+  LINK_STALL_MS,
+  LINK_TROUBLED_FOR_MS,
+  LINK_TROUBLED_PING_MS,
+  PING_INTERVAL_MS,
+} from './constants.ts'
 import { redial, redialable } from './redial.ts'
 
 const PING_PROTOCOL = '/ipfs/ping/1.0.0'
@@ -23,6 +32,9 @@ const PING_BYTES = 32
 
 export interface LinkMonitorTimes {
   pingIntervalMs: number
+  troubledPingMs: number
+  slowPingMs: number
+  troubledForMs: number
   stallMs: number
   probeConnectMs: number
   /** Least time a ping waits before its link is aborted (libp2p's adaptive timeout's floor). */
@@ -31,6 +43,9 @@ export interface LinkMonitorTimes {
 
 const DEFAULT_TIMES: LinkMonitorTimes = {
   pingIntervalMs: PING_INTERVAL_MS,
+  troubledPingMs: LINK_TROUBLED_PING_MS,
+  slowPingMs: LINK_SLOW_PING_MS,
+  troubledForMs: LINK_TROUBLED_FOR_MS,
   stallMs: LINK_STALL_MS,
   probeConnectMs: LINK_PROBE_CONNECT_MS,
 }
@@ -44,8 +59,8 @@ export class LinkMonitor {
   readonly #log: Logger
   readonly #times: LinkMonitorTimes
   readonly #timeout: AdaptiveTimeout
-  /** Connections (by id) with a ping waiting for its answer. */
-  readonly #pinging = new Set<string>()
+  /** Per open connection: when its last ping went out, whether it waits, until when it is troubled. */
+  #links = new WeakMap<Connection, { pingedAt: number; pinging: boolean; troubledUntil: number }>()
   #shutdown = new AbortController()
   #timer: ReturnType<typeof setInterval> | undefined
 
@@ -61,24 +76,41 @@ export class LinkMonitor {
 
   attach(node: Libp2p): void {
     this.#shutdown = new AbortController()
+    const tick = this.#times.troubledPingMs
     this.#timer = setInterval(() => {
-      for (const conn of node.getConnections()) this.#ping(node, conn)
-    }, this.#times.pingIntervalMs)
+      const now = Date.now()
+      for (const conn of node.getConnections()) {
+        let link = this.#links.get(conn)
+        if (link === undefined) {
+          link = { pingedAt: now, pinging: false, troubledUntil: 0 }
+          this.#links.set(conn, link)
+        }
+        const every = now < link.troubledUntil ? tick : this.#times.pingIntervalMs
+        // half a tick of slack: a timer that fires a little early still pings
+        if (!link.pinging && now - link.pingedAt >= every - tick / 2) this.#ping(node, conn, link)
+      }
+    }, tick)
   }
 
   detach(): void {
     this.#shutdown.abort()
     clearInterval(this.#timer)
-    this.#pinging.clear()
+    this.#links = new WeakMap()
   }
 
-  #ping(node: Libp2p, conn: Connection): void {
-    if (conn.status !== 'open' || this.#pinging.has(conn.id)) return
-    this.#pinging.add(conn.id)
+  #ping(
+    node: Libp2p,
+    conn: Connection,
+    link: { pingedAt: number; pinging: boolean; troubledUntil: number },
+  ): void {
+    if (conn.status !== 'open') return
+    link.pinging = true
     const signal = this.#timeout.getTimeoutSignal({ signal: this.#shutdown.signal })
     const answered = { done: false }
     const pingedAt = Date.now()
+    link.pingedAt = pingedAt
     const stall = setTimeout(() => {
+      link.troubledUntil = Date.now() + this.#times.troubledForMs
       this.#probe(node, conn, answered, pingedAt).catch((err: unknown) =>
         this.#log.error('probe of the link to %p failed - %e', conn.remotePeer, err),
       )
@@ -93,7 +125,10 @@ export class LinkMonitor {
         answered.done = true
         clearTimeout(stall)
         this.#timeout.cleanUp(signal)
-        this.#pinging.delete(conn.id)
+        link.pinging = false
+        const now = Date.now()
+        if (now - pingedAt >= this.#times.slowPingMs)
+          link.troubledUntil = now + this.#times.troubledForMs
       })
   }
 

@@ -67,6 +67,7 @@ describe('LinkMonitor', () => {
     // pings answered: nothing is replaced
     const times = {
       pingIntervalMs: 300,
+      troubledPingMs: 100,
       stallMs: 600,
       probeConnectMs: 500,
       minPingTimeoutMs: 120_000,
