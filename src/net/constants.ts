@@ -48,6 +48,12 @@ export const LINK_SLOW_PING_MS = 500
 /** How long a link stays troubled after a slow or stalled ping. */
 export const LINK_TROUBLED_FOR_MS = 30_000
 
+/**
+ * A link monitor tick this late means our own event loop is overloaded: for the next ping interval
+ * no link is marked troubled and none probed (link-monitor.ts).
+ */
+export const LINK_BUSY_LAG_MS = 100
+
 /** How often a troubled link is pinged (others: `PING_INTERVAL_MS`). */
 export const LINK_TROUBLED_PING_MS = 1_000
 

@@ -13,11 +13,13 @@
  * event loop is only slow answers the probe's handshake no sooner than the ping, and keeps its link.
  * A link whose ping came back slow (`LINK_SLOW_PING_MS`) or stalled is troubled for
  * `LINK_TROUBLED_FOR_MS` and pinged each `LINK_TROUBLED_PING_MS` instead: a lossy link is the one
- * likeliest to be stuck when the loss ends, and its next ping should not be 3 s away.
+ * likeliest to be stuck when the loss ends, and its next ping should not be 3 s away. Neither
+ * happens while this process is overloaded (its own timers late): then slow pings are its own.
  */
 import type { Connection, Libp2p, Logger } from '@libp2p/interface'
 import { AdaptiveTimeout, byteStream } from '@libp2p/utils'
 import {
+  LINK_BUSY_LAG_MS,
   LINK_PROBE_CONNECT_MS,
   LINK_SLOW_PING_MS,
   LINK_STALL_MS,
@@ -63,6 +65,8 @@ export class LinkMonitor {
   #links = new WeakMap<Connection, { pingedAt: number; pinging: boolean; troubledUntil: number }>()
   #shutdown = new AbortController()
   #timer: ReturnType<typeof setInterval> | undefined
+  /** Until when this process counts as overloaded: its own ticks came late (see `#busy`). */
+  #busyUntil = 0
 
   constructor(log: Logger, times: Partial<LinkMonitorTimes> = {}) {
     this.#log = log
@@ -77,8 +81,11 @@ export class LinkMonitor {
   attach(node: Libp2p): void {
     this.#shutdown = new AbortController()
     const tick = this.#times.troubledPingMs
+    let due = Date.now() + tick
     this.#timer = setInterval(() => {
       const now = Date.now()
+      if (now - due > LINK_BUSY_LAG_MS) this.#busyUntil = now + this.#times.pingIntervalMs
+      due = now + tick
       for (const conn of node.getConnections()) {
         let link = this.#links.get(conn)
         if (link === undefined) {
@@ -110,6 +117,7 @@ export class LinkMonitor {
     const pingedAt = Date.now()
     link.pingedAt = pingedAt
     const stall = setTimeout(() => {
+      if (this.#busy()) return
       link.troubledUntil = Date.now() + this.#times.troubledForMs
       this.#probe(node, conn, answered, pingedAt).catch((err: unknown) =>
         this.#log.error('probe of the link to %p failed - %e', conn.remotePeer, err),
@@ -127,9 +135,19 @@ export class LinkMonitor {
         this.#timeout.cleanUp(signal)
         link.pinging = false
         const now = Date.now()
-        if (now - pingedAt >= this.#times.slowPingMs)
+        if (now - pingedAt >= this.#times.slowPingMs && !this.#busy())
           link.troubledUntil = now + this.#times.troubledForMs
       })
+  }
+
+  /**
+   * Whether this process is overloaded: a tick of the monitor came over `LINK_BUSY_LAG_MS` late
+   * within the last ping interval. Then a slow or stalled ping says more about us than about the
+   * link: it marks no link troubled and starts no probe (a probe is a whole handshake, and on an
+   * overloaded peer, with every link pinged each second, they cost more than they found).
+   */
+  #busy(): boolean {
+    return Date.now() < this.#busyUntil
   }
 
   /** One ping; an unsupported protocol is an answer too (the peer is alive). */
@@ -161,7 +179,7 @@ export class LinkMonitor {
     if (!redialable(conn)) return
     const waiting = (): boolean =>
       !answered.done && conn.status === 'open' && !this.#shutdown.signal.aborted
-    while (waiting()) {
+    while (waiting() && !this.#busy()) {
       const started = Date.now()
       let fresh: Connection
       try {
