@@ -3,6 +3,7 @@ import { createMemoryHub, type MemoryHubInit } from '../../src/net/memory.ts'
 import type { Admission, PeerIdString, PeerNet } from '../../src/net/index.ts'
 import { AdmissionRefusedError } from '../../src/net/errors.ts'
 import { vi } from 'vitest'
+import type { Logger } from '@libp2p/interface'
 
 /** Options every implementation takes alike (a subset of `Libp2pNetInit` and `MemoryNetInit`). */
 export interface SpawnInit {
@@ -167,3 +168,11 @@ export async function rejection(p: Promise<unknown>): Promise<Error> {
 export function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
   return a !== undefined && b !== undefined && Buffer.from(a).equals(Buffer.from(b))
 }
+
+/** A libp2p `Logger` that prints nothing. */
+export const silentLog = Object.assign(() => undefined, {
+  error: () => undefined,
+  trace: () => undefined,
+  enabled: false,
+  newScope: () => silentLog,
+}) as unknown as Logger

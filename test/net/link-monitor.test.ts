@@ -3,7 +3,7 @@
  * hangs (a relay in front of one peer stops passing bytes, as a cut link whose TCP is backing off
  * looks) while the peer can be reached afresh is replaced long before its ping would time out.
  */
-import type { Connection, Libp2p, Logger } from '@libp2p/interface'
+import type { Connection, Libp2p } from '@libp2p/interface'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
@@ -14,13 +14,7 @@ import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LinkMonitor, LinkStuckError } from '../../src/net/link-monitor.ts'
 import { cutProxy, type CutProxy } from '../helpers/cut-proxy.ts'
-
-const log = Object.assign(() => undefined, {
-  error: () => undefined,
-  trace: () => undefined,
-  enabled: false,
-  newScope: () => log,
-}) as unknown as Logger
+import { silentLog as log } from './helpers.ts'
 
 async function node(): Promise<Libp2p> {
   return createLibp2p({

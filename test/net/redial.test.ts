@@ -3,7 +3,7 @@
  * fake timers; then real libp2p over TCP on 127.0.0.1, with the link cut under two admitted
  * peers by resetting it in a relay between them.
  */
-import type { Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -19,14 +19,7 @@ import { createLibp2pNet, type Libp2pNetInit } from '../../src/net/libp2p.ts'
 import { Redialer } from '../../src/net/redial.ts'
 import type { AdmissionRefusal, NetMessage, PeerNet } from '../../src/net/index.ts'
 import { cutProxy, nextPeers, type CutProxy } from '../helpers/cut-proxy.ts'
-import { FakeOrg, text, until } from './helpers.ts'
-
-const log = Object.assign(() => undefined, {
-  error: () => undefined,
-  trace: () => undefined,
-  enabled: false,
-  newScope: () => log,
-}) as unknown as Logger
+import { FakeOrg, silentLog as log, text, until } from './helpers.ts'
 
 function conn(addr: string, direct = true): Connection {
   return { status: 'open', direct, remoteAddr: multiaddr(addr) } as unknown as Connection
