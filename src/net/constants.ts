@@ -50,7 +50,7 @@ export const LINK_TROUBLED_FOR_MS = 30_000
 
 /**
  * A link monitor tick this late means our own event loop is overloaded: for the next ping interval
- * no link is marked troubled and none probed (link-monitor.ts).
+ * no link is marked troubled (link-monitor.ts).
  */
 export const LINK_BUSY_LAG_MS = 100
 

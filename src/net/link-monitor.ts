@@ -13,8 +13,8 @@
  * event loop is only slow answers the probe's handshake no sooner than the ping, and keeps its link.
  * A link whose ping came back slow (`LINK_SLOW_PING_MS`) or stalled is troubled for
  * `LINK_TROUBLED_FOR_MS` and pinged each `LINK_TROUBLED_PING_MS` instead: a lossy link is the one
- * likeliest to be stuck when the loss ends, and its next ping should not be 3 s away. Neither
- * happens while this process is overloaded (its own timers late): then slow pings are its own.
+ * likeliest to be stuck when the loss ends, and its next ping should not be 3 s away. While this
+ * process is overloaded (its own timers late), slow pings are its own and mark nothing troubled.
  */
 import type { Connection, Libp2p, Logger } from '@libp2p/interface'
 import { AdaptiveTimeout, byteStream } from '@libp2p/utils'
@@ -117,8 +117,7 @@ export class LinkMonitor {
     const pingedAt = Date.now()
     link.pingedAt = pingedAt
     const stall = setTimeout(() => {
-      if (this.#busy()) return
-      link.troubledUntil = Date.now() + this.#times.troubledForMs
+      if (!this.#busy()) link.troubledUntil = Date.now() + this.#times.troubledForMs
       this.#probe(node, conn, answered, pingedAt).catch((err: unknown) =>
         this.#log.error('probe of the link to %p failed - %e', conn.remotePeer, err),
       )
@@ -143,8 +142,9 @@ export class LinkMonitor {
   /**
    * Whether this process is overloaded: a tick of the monitor came over `LINK_BUSY_LAG_MS` late
    * within the last ping interval. Then a slow or stalled ping says more about us than about the
-   * link: it marks no link troubled and starts no probe (a probe is a whole handshake, and on an
-   * overloaded peer, with every link pinged each second, they cost more than they found).
+   * link, and marks no link troubled: on an overloaded peer, with every link pinged each second,
+   * the pings and the probes their stalls start cost more than they found. (Probes of a stalled
+   * ping still run: with pings every 3 s they are few.)
    */
   #busy(): boolean {
     return Date.now() < this.#busyUntil
@@ -179,7 +179,7 @@ export class LinkMonitor {
     if (!redialable(conn)) return
     const waiting = (): boolean =>
       !answered.done && conn.status === 'open' && !this.#shutdown.signal.aborted
-    while (waiting() && !this.#busy()) {
+    while (waiting()) {
       const started = Date.now()
       let fresh: Connection
       try {
