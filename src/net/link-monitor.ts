@@ -27,7 +27,7 @@ import {
   LINK_TROUBLED_PING_MS,
   PING_INTERVAL_MS,
 } from './constants.ts'
-import { redial, redialable } from './redial.ts'
+import { HOPELESS, redial, redialable } from './redial.ts'
 
 const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 const PING_BYTES = 32
@@ -188,9 +188,8 @@ export class LinkMonitor {
           connectMs: this.#times.probeConnectMs,
         })
       } catch (err) {
-        const name = err instanceof Error ? err.name : ''
         // No address to dial it on, or the gate says no: the ping alone decides.
-        if (name === 'NoValidAddressesError' || name === 'DialDeniedError') return
+        if (HOPELESS.has(err instanceof Error ? err.name : '')) return
         // A refused connection fails at once: at most one probe a `probeConnectMs`.
         const wait = this.#times.probeConnectMs - (Date.now() - started)
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))

@@ -38,7 +38,7 @@ interface Lost {
 export type RedialVeto = (peer: string) => string | undefined
 
 /** Dial errors after which redialling a peer is pointless: it is not reachable from here. */
-const HOPELESS = new Set(['NoValidAddressesError', 'DialDeniedError'])
+export const HOPELESS = new Set(['NoValidAddressesError', 'DialDeniedError'])
 
 export class Redialer {
   readonly #log: Logger
