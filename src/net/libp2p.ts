@@ -228,7 +228,7 @@ export async function createLibp2pNet(
     addresses: { listen, announce: init.announce ?? [] },
     transports: transport.transports,
     connectionEncrypters: [profile === 'browser' ? noise({ crypto: ladderNoiseCrypto }) : noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [links.watch(yamux())],
     // libp2p 3 only emits `peer:discovery` for peers new to its peer store: wrap each discovery
     // module so that a rediscovered peer we lost is dialled again.
     peerDiscovery: peerDiscovery.map((factory) => (c) => watchDiscovery(factory(c), tracker)),

@@ -11,12 +11,26 @@
  * cut or heavy loss it would resume only at its next retransmission, seconds later): the probe and
  * the old link are closed and the peer is redialled at once, as for any lost link. A peer whose
  * event loop is only slow answers the probe's handshake no sooner than the ping, and keeps its link.
+ *
+ * A link that is receiving bytes is alive, however long its ping waits: a file transfer fills the
+ * sockets' buffers, and a ping waits behind the data (over a second on a slow link, or a loaded
+ * machine). So a link counts as stuck, or dead at its ping's timeout, only when it has received
+ * nothing for `LINK_STALL_MS` (`watch` wraps the stream muxer to see every byte that arrives); a
+ * busy link keeps its transfer and is pinged again.
  * A link whose ping came back slow (`LINK_SLOW_PING_MS`) or stalled is troubled for
  * `LINK_TROUBLED_FOR_MS` and pinged each `LINK_TROUBLED_PING_MS` instead: a lossy link is the one
  * likeliest to be stuck when the loss ends, and its next ping should not be 3 s away. While this
  * process is overloaded (its own timers late), slow pings are its own and mark nothing troubled.
  */
-import type { Connection, Libp2p, Logger } from '@libp2p/interface'
+import type {
+  ComponentLogger,
+  Connection,
+  Libp2p,
+  Logger,
+  MessageStream,
+  Stream,
+  StreamMuxerFactory,
+} from '@libp2p/interface'
 import { AdaptiveTimeout, byteStream } from '@libp2p/utils'
 import {
   LINK_BUSY_LAG_MS,
@@ -67,6 +81,11 @@ export class LinkMonitor {
   #timer: ReturnType<typeof setInterval> | undefined
   /** Until when this process counts as overloaded: its own ticks came late (see `#busy`). */
   #busyUntil = 0
+  /**
+   * When each watched connection last received bytes, by its muxer's stream list: the one object
+   * a connection shares with its muxer in sight (libp2p's `Connection.streams` returns it).
+   */
+  readonly #received = new WeakMap<readonly Stream[], { at: number }>()
 
   constructor(log: Logger, times: Partial<LinkMonitorTimes> = {}) {
     this.#log = log
@@ -76,6 +95,38 @@ export class LinkMonitor {
         ? {}
         : { minTimeout: this.#times.minPingTimeoutMs },
     )
+  }
+
+  /**
+   * `muxer`, telling this monitor when each connection it multiplexes receives bytes. Pass every
+   * stream muxer libp2p is given through this (a connection not watched counts as silent).
+   */
+  watch<C extends { logger: ComponentLogger }>(
+    muxer: (components: C) => StreamMuxerFactory,
+  ): (components: C) => StreamMuxerFactory {
+    return (components) => {
+      const factory = muxer(components)
+      return {
+        protocol: factory.protocol,
+        createStreamMuxer: (stream: MessageStream) => {
+          const made = factory.createStreamMuxer(stream)
+          const seen = { at: Date.now() }
+          this.#received.set(made.streams, seen)
+          // the muxer listens from its construction on and never stops: a second listener
+          // changes nothing about how the stream buffers
+          stream.addEventListener('message', () => {
+            seen.at = Date.now()
+          })
+          return made
+        },
+      }
+    }
+  }
+
+  /** Whether `conn` has received nothing for `stallMs` (or is not watched). */
+  #silent(conn: Connection): boolean {
+    const seen = this.#received.get(conn.streams)
+    return seen === undefined || Date.now() - seen.at >= this.#times.stallMs
   }
 
   attach(node: Libp2p): void {
@@ -125,6 +176,14 @@ export class LinkMonitor {
     this.#pingOnce(conn, signal)
       .catch((err: unknown) => {
         if (this.#shutdown.signal.aborted || conn.status !== 'open') return
+        if (!this.#silent(conn)) {
+          this.#log(
+            'ping of %p failed but bytes keep arriving: a busy link - %e',
+            conn.remotePeer,
+            err,
+          )
+          return
+        }
         this.#log.error('ping of %p failed, aborting the link - %e', conn.remotePeer, err)
         conn.abort(err instanceof Error ? err : new Error(String(err)))
       })
@@ -181,6 +240,11 @@ export class LinkMonitor {
       !answered.done && conn.status === 'open' && !this.#shutdown.signal.aborted
     while (waiting()) {
       const started = Date.now()
+      if (!this.#silent(conn)) {
+        // bytes arrive: the ping waits behind data, not on a stuck link
+        await new Promise((resolve) => setTimeout(resolve, this.#times.stallMs))
+        continue
+      }
       let fresh: Connection
       try {
         fresh = await redial(node, conn.remotePeer, this.#shutdown.signal, true, {
@@ -195,7 +259,7 @@ export class LinkMonitor {
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
         continue
       }
-      const stuck = waiting()
+      const stuck = waiting() && this.#silent(conn)
       fresh.abort(new LinkStuckError('probe of a stuck link: closed, the peer is redialled'))
       if (!stuck) return
       this.#log(

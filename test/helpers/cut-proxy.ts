@@ -3,6 +3,8 @@
  * resets every connection through it (RST both ways, as a dead link or an aborted connection
  * looks to libp2p), `stall()` stops relaying on the open ones and keeps them open (a cut TCP
  * drops silently; new connections are relayed as before), and `refuse` makes it drop new ones at once; `nextPeers` awaits the links coming back.
+ * With `bytesPerSecond` each direction of each connection is paced to that rate, as a slow link is:
+ * what is sent faster waits in the sockets' buffers.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import type { PeerNet } from '../../src/net/index.ts'
@@ -20,12 +22,17 @@ export interface CutProxy {
 }
 
 /** A proxy to `target` (`/ip4/127.0.0.1/tcp/<port>/p2p/<id>`). */
-export async function cutProxy(target: string): Promise<CutProxy> {
+export async function cutProxy(
+  target: string,
+  opts: { bytesPerSecond?: number | undefined } = {},
+): Promise<CutProxy> {
   const m = /^\/ip4\/127\.0\.0\.1\/tcp\/(\d+)\/p2p\/(\w+)$/.exec(target)
   if (m === null) throw new Error(`not a loopback TCP address: ${target}`)
   const port = Number(m[1])
   const open = new Set<Socket>()
   let accepted = 0
+  const held = new WeakSet<Socket>()
+  const stalled = (s: Socket): boolean => held.has(s)
   const server: Server = createServer((inbound) => {
     accepted++
     const outbound = createConnection({ host: '127.0.0.1', port })
@@ -34,8 +41,8 @@ export async function cutProxy(target: string): Promise<CutProxy> {
       s.on('close', () => open.delete(s))
       s.on('error', () => undefined)
     }
-    inbound.pipe(outbound)
-    outbound.pipe(inbound)
+    relay(inbound, outbound, opts.bytesPerSecond, stalled)
+    relay(outbound, inbound, opts.bytesPerSecond, stalled)
     inbound.on('close', () => outbound.destroy())
     outbound.on('close', () => inbound.destroy())
   })
@@ -52,6 +59,7 @@ export async function cutProxy(target: string): Promise<CutProxy> {
     },
     stall() {
       for (const s of [...open]) {
+        held.add(s)
         s.unpipe()
         s.pause()
       }
@@ -61,6 +69,30 @@ export async function cutProxy(target: string): Promise<CutProxy> {
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
+}
+
+/** Relays `from` to `to`, at most `rate` bytes a second when given, until `from` is stalled. */
+function relay(
+  from: Socket,
+  to: Socket,
+  rate: number | undefined,
+  stalled: (s: Socket) => boolean,
+): void {
+  if (rate === undefined) {
+    from.pipe(to)
+    return
+  }
+  from.on('data', (chunk: Buffer) => {
+    if (stalled(from)) return
+    to.write(chunk)
+    from.pause()
+    setTimeout(
+      () => {
+        if (!stalled(from)) from.resume()
+      },
+      (chunk.length / rate) * 1_000,
+    )
+  })
 }
 
 /** Resolves when `net`'s peer list next changes to one that passes `ok`. */

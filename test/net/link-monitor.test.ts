@@ -1,7 +1,8 @@
 /**
  * The link monitor (src/net/link-monitor.ts) on real libp2p over TCP on 127.0.0.1: a link that
  * hangs (a relay in front of one peer stops passing bytes, as a cut link whose TCP is backing off
- * looks) while the peer can be reached afresh is replaced long before its ping would time out.
+ * looks) while the peer can be reached afresh is replaced long before its ping would time out; a
+ * link whose pings wait as long behind a transfer (a relay paced to 1 MB/s) keeps it.
  */
 import type { Connection, Libp2p } from '@libp2p/interface'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -12,16 +13,19 @@ import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
-import { LinkMonitor, LinkStuckError } from '../../src/net/link-monitor.ts'
+import { LinkMonitor, LinkStuckError, type LinkMonitorTimes } from '../../src/net/link-monitor.ts'
 import { cutProxy, type CutProxy } from '../helpers/cut-proxy.ts'
 import { silentLog as log } from './helpers.ts'
 
-async function node(): Promise<Libp2p> {
+const BULK = '/parley-test/bulk/1'
+
+/** A node whose links `monitor` can watch (it is attached later). */
+async function node(monitor: LinkMonitor): Promise<Libp2p> {
   return createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [monitor.watch(yamux())],
     connectionMonitor: { enabled: false },
     services: { identify: identify(), ping: ping() },
   })
@@ -45,34 +49,41 @@ describe('LinkMonitor', () => {
     await Promise.all(proxies.splice(0).map((p) => p.close()))
   })
 
-  it('[LINK1] a link that hangs while its peer is reachable afresh is replaced, not left to its ping timeout', async () => {
-    const [a, b] = [await node(), await node()]
+  /**
+   * Two nodes a and b, each with a monitor on `times` (not attached yet), and b's link to a
+   * through a relay (`rate`: paced); resolves once b knows a's own address too, where probes go.
+   */
+  async function pair(times: Partial<LinkMonitorTimes>, rate?: number) {
+    const [ma, mb] = [new LinkMonitor(log, times), new LinkMonitor(log, times)]
+    monitors.push(ma, mb)
+    const [a, b] = [await node(ma), await node(mb)]
     nodes.push(a, b)
-    const proxy = await cutProxy(a.getMultiaddrs()[0]!.toString())
+    const proxy = await cutProxy(a.getMultiaddrs()[0]!.toString(), { bytesPerSecond: rate })
     proxies.push(proxy)
-    const old = await b.dial(multiaddr(proxy.addr))
-    // identify tells b a's own address: a probe reaches a directly, past the stalled relay
+    const link = await b.dial(multiaddr(proxy.addr))
     const own = a.getMultiaddrs()[0]!.decapsulateCode(421).toString()
     await expect
       .poll(async () =>
         (await b.peerStore.get(a.peerId)).addresses.map((x) => x.multiaddr.toString()),
       )
       .toContain(own)
-    // pings answered: nothing is replaced
-    const times = {
+    return { a, b, ma, mb, proxy, link }
+  }
+
+  it('[LINK1] a link that hangs while its peer is reachable afresh is replaced, not left to its ping timeout', async () => {
+    const { a, b, mb, proxy, link } = await pair({
       pingIntervalMs: 300,
       troubledPingMs: 100,
       stallMs: 600,
       probeConnectMs: 500,
       minPingTimeoutMs: 120_000,
-    }
-    const monitor = new LinkMonitor(log, times)
-    monitors.push(monitor)
-    monitor.attach(b)
-    await expect.poll(() => old.rtt, { timeout: 5_000 }).toBeDefined()
-    expect(old.status).toBe('open')
+    })
+    // pings answered: nothing is replaced
+    mb.attach(b)
+    await expect.poll(() => link.rtt, { timeout: 5_000 }).toBeDefined()
+    expect(link.status).toBe('open')
 
-    const gone = closed(old)
+    const gone = closed(link)
     proxy.stall()
     // the ping's own timeout is 2 minutes away; the replacement comes after one stall and a probe
     const error = await gone
@@ -82,4 +93,60 @@ describe('LinkMonitor', () => {
     // the probe itself was closed too: the peer is redialled afresh by the caller (redial.ts)
     await expect.poll(() => b.getConnections(a.peerId).length).toBe(0)
   })
+
+  it('[LINK2] a link busy with a transfer keeps it: its pings wait longer than a stall and a ping timeout, but bytes keep arriving', async () => {
+    const size = 6 * 1024 * 1024
+    const { a, b, ma, mb, proxy, link } = await pair(
+      {
+        pingIntervalMs: 300,
+        troubledPingMs: 100,
+        stallMs: 300,
+        probeConnectMs: 500,
+        minPingTimeoutMs: 1_000,
+      },
+      1_000_000,
+    )
+    await a.handle(BULK, async (stream) => {
+      const chunk = new Uint8Array(64 * 1024)
+      for (let sent = 0; sent < size; sent += chunk.length)
+        if (!stream.send(chunk))
+          await new Promise((r) => stream.addEventListener('drain', r, { once: true }))
+      await stream.close()
+    })
+    ma.attach(a)
+    mb.attach(b)
+    // the link must carry the whole transfer: its closing fails the test at once
+    const lost = closed(link).then((e) => {
+      throw e ?? new Error('the link closed')
+    })
+    lost.catch(() => undefined) // it closes when the test ends, too
+    const stream = await link.newStream(BULK)
+    let got = 0
+    const received = new Promise<void>((resolve) => {
+      stream.addEventListener('message', (e) => {
+        got += e.data.byteLength
+        if (got === size) resolve()
+      })
+    })
+    // while the transfer runs, a round trip over the link takes longer than the ping's timeout
+    let slowest = 0
+    while (got < size / 2) {
+      const started = Date.now()
+      const ping = await link.newStream('/ipfs/ping/1.0.0')
+      const echoed = new Promise((resolve) =>
+        ping.addEventListener('message', resolve, { once: true }),
+      )
+      ping.send(new Uint8Array(32))
+      await Promise.race([echoed, lost])
+      ping.abort(new Error('timed'))
+      slowest = Math.max(slowest, Date.now() - started)
+    }
+    console.log('[LINK2] slowest round trip during the transfer: %d ms', slowest)
+    expect(slowest).toBeGreaterThan(1_000)
+    await Promise.race([received, lost])
+    expect(link.status).toBe('open')
+    // no probe went through the relay, and the link is still b's only one to a
+    expect(proxy.accepted).toBe(1)
+    expect(b.getConnections(a.peerId)).toEqual([link])
+  }, 60_000)
 })
