@@ -18,6 +18,7 @@ import { InvalidMultiaddrError } from './errors.ts'
 import { asPeerIdString } from './keys.ts'
 import { backoff, redial, Redialer } from './redial.ts'
 import { callSafely } from './safe.ts'
+import { carriesData } from './webrtc-check.ts'
 import type { PeerConnectionInfo, PeerIdString, Unsubscribe } from './index.ts'
 
 /** Parses a multiaddr string, throwing `InvalidMultiaddrError` on garbage. */
@@ -149,7 +150,8 @@ export class PeerTracker {
     const byPeer = new Map<string, PeerConnectionInfo>()
     for (const conn of this.#node?.getConnections() ?? []) {
       const peer = asPeerIdString(conn.remotePeer.toString())
-      if (conn.status !== 'open' || !this.#admitted(peer)) continue
+      // a WebRTC link not yet verified may carry nothing (webrtc-check.ts): not a link yet
+      if (conn.status !== 'open' || !this.#admitted(peer) || !carriesData(conn)) continue
       const info = byPeer.get(peer) ?? { peer, addrs: [], kind: 'relayed' }
       // libp2p's `direct` is false only for a circuit relay hop: a WebRTC link set up through a
       // relay has `/p2p-circuit/webrtc` in its address yet is direct. One direct connection makes
