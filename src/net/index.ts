@@ -142,6 +142,7 @@ export interface PeerNet {
    * message was actually sent to.
    */
   topicPeers(topic: string): readonly PeerIdString[]
+  /** Open connections by peer; a WebRTC one only once a round trip over it came back. */
   connections(): readonly PeerConnectionInfo[]
   /** Serves the request protocol. One handler at a time; returns a function that removes it. */
   handle(handler: RequestHandler): Unsubscribe
