@@ -241,8 +241,9 @@ export class LinkMonitor {
     while (waiting()) {
       const started = Date.now()
       if (!this.#silent(conn)) {
-        // bytes arrive: the ping waits behind data, not on a stuck link
-        await new Promise((resolve) => setTimeout(resolve, this.#times.stallMs))
+        // bytes arrive: the ping waits behind data, not on a stuck link (look again soon: a lossy
+        // link goes quiet when the loss ends and it backs off, and should be probed then)
+        await new Promise((resolve) => setTimeout(resolve, this.#times.stallMs / 4))
         continue
       }
       let fresh: Connection
