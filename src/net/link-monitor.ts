@@ -46,6 +46,8 @@ import { HOPELESS, redial, redialable } from './redial.ts'
 const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 const PING_BYTES = 32
 
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
 export interface LinkMonitorTimes {
   pingIntervalMs: number
   troubledPingMs: number
@@ -243,7 +245,7 @@ export class LinkMonitor {
       if (!this.#silent(conn)) {
         // bytes arrive: the ping waits behind data, not on a stuck link (look again soon: a lossy
         // link goes quiet when the loss ends and it backs off, and should be probed then)
-        await new Promise((resolve) => setTimeout(resolve, this.#times.stallMs / 4))
+        await pause(this.#times.stallMs / 4)
         continue
       }
       let fresh: Connection
@@ -257,7 +259,7 @@ export class LinkMonitor {
         if (HOPELESS.has(err instanceof Error ? err.name : '')) return
         // A refused connection fails at once: at most one probe a `probeConnectMs`.
         const wait = this.#times.probeConnectMs - (Date.now() - started)
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+        if (wait > 0) await pause(wait)
         continue
       }
       const stuck = waiting() && this.#silent(conn)
