@@ -56,6 +56,8 @@ const onSignal = (): void => {
 process.once('SIGINT', onSignal)
 process.once('SIGTERM', onSignal)
 const results: ChaosResult[] = []
+/** Agreement slower than this prints its trace even when within the bound. */
+const SLOW_MS = 2_500
 try {
   const t0 = Date.now()
   // Every schedule writes ~1,000 messages to a room of its own that every host keeps: 64 MiB
@@ -71,6 +73,9 @@ try {
     })
     results.push(r)
     log(`${summarize(r)} (load ${loadavg()[0]!.toFixed(1)})`)
+    // A slow agreement shows how it went: what each host lacked, check by check.
+    if (!r.ok || (r.convergedMs ?? Infinity) > SLOW_MS)
+      log(`after the last heal:\n  ${r.trace.join('\n  ')}`)
     if (!r.ok) {
       log(`schedule of seed ${seed}:\n${describeSchedule(r.steps)}`)
       log(`replay: npm run chaos -- --seed ${seed} --hosts ${size} --duration ${values.duration}`)

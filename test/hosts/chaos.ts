@@ -32,6 +32,8 @@ export interface ChaosResult {
   ok: boolean
   sends: Record<SendRecord['outcome']['kind'], number>
   kills: number
+  /** After the last heal, each change seen by a check: what each host lacked, whom it was linked to. */
+  trace: string[]
 }
 
 export async function runChaos(
@@ -110,14 +112,21 @@ export async function runChaos(
     }),
   )
   const healed = Date.now()
+  const ids = Array.from({ length: hosts.size }, (_, i) => hosts.served[i]?.peerId)
+  const trace: string[] = [] // only the checks whose state differs from the one before
+  let lastState = ''
   let verdict: Verdict
   let convergedMs: number | undefined
   for (;;) {
-    const histories = await Promise.all(
-      Array.from({ length: hosts.size }, (_, i) => hosts.read(i, room)),
-    )
+    const [histories, links] = await Promise.all([
+      Promise.all(Array.from({ length: hosts.size }, (_, i) => hosts.read(i, room))),
+      Promise.all(Array.from({ length: hosts.size }, (_, i) => hosts.links(i))),
+    ])
     verdict = check(sends, histories)
     const since = Date.now() - healed
+    const state = traceLine(sends, histories, links, ids)
+    if (state !== lastState) trace.push(`+${since} ms ${state}`)
+    lastState = state
     if (verdict.ok) {
       convergedMs = since
       break
@@ -141,8 +150,40 @@ export async function runChaos(
       unknown: count('unknown'),
     },
     kills: steps.filter((s) => s.fault.op === 'kill').length,
+    trace,
   }
   return result
+}
+
+/**
+ * Each host's state at one check: how many messages reported as sent it lacks, by the host that
+ * sent them, and which hosts it has a connection to — `h2 lacks 14 (h0 9, h3 5) links h0,h1`.
+ */
+export function traceLine(
+  sends: readonly SendRecord[],
+  histories: readonly (readonly { id: string }[])[],
+  links: readonly (readonly string[])[],
+  peerIds: readonly (string | undefined)[],
+): string {
+  return histories
+    .map((h, i) => {
+      const held = new Set(h.map((m) => m.id))
+      const by = new Map<number, number>()
+      for (const s of sends)
+        if (
+          (s.outcome.kind === 'delivered' || s.outcome.kind === 'queued') &&
+          !held.has(s.outcome.id)
+        )
+          by.set(s.host, (by.get(s.host) ?? 0) + 1)
+      const lacks = [...by.values()].reduce((a, n) => a + n, 0)
+      const from = [...by].map(([k, n]) => `h${k} ${n}`).join(', ')
+      const to = (links[i] ?? []).map((p) => {
+        const k = peerIds.indexOf(p)
+        return k < 0 ? p.slice(-6) : `h${k}`
+      })
+      return `h${i} lacks ${lacks}${lacks > 0 ? ` (${from})` : ''} links ${to.sort().join(',') || '-'}`
+    })
+    .join(' | ')
 }
 
 /** Heals every link and restarts every host whose clock is skewed (or that is down) with a true one. */

@@ -151,6 +151,13 @@ export class Hosts {
     return a.body as HistoryLine[]
   }
 
+  /** The peer ids host i's serve has a connection to (empty if it does not answer). */
+  async links(i: number): Promise<string[]> {
+    const a = await this.#agents[i]!.call({ op: 'peers', timeoutMs: 2_000 })
+    const body = a.body as { connections?: { peer: string }[] } | undefined
+    return a.status === 200 ? (body?.connections ?? []).map((c) => c.peer) : []
+  }
+
   /** Runs a one-shot `parley` command on host i, on its data directory (through its serve). */
   cli(i: number, args: string[]): Promise<CliResult> {
     return this.#h.run([args[0]!, '--data', this.dirs[i]!, ...args.slice(1)], {
