@@ -80,6 +80,12 @@ export class LinkMonitor {
   /** Per open connection: when its last ping went out, whether it waits, until when it is troubled. */
   #links = new WeakMap<Connection, { pingedAt: number; pinging: boolean; troubledUntil: number }>()
   #shutdown = new AbortController()
+  /**
+   * One controller per ping in flight, aborted at `detach`. A ping's timeout listens on its own,
+   * not on `#shutdown`: a peer pinging its dozens of links in one tick would otherwise put dozens
+   * of listeners on one signal (and Node warns of a leak past 10).
+   */
+  readonly #inFlight = new Set<AbortController>()
   #timer: ReturnType<typeof setInterval> | undefined
   /** Until when this process counts as overloaded: its own ticks came late (see `#busy`). */
   #busyUntil = 0
@@ -154,6 +160,8 @@ export class LinkMonitor {
 
   detach(): void {
     this.#shutdown.abort()
+    for (const stop of this.#inFlight) stop.abort()
+    this.#inFlight.clear()
     clearInterval(this.#timer)
     this.#links = new WeakMap()
   }
@@ -165,7 +173,9 @@ export class LinkMonitor {
   ): void {
     if (conn.status !== 'open') return
     link.pinging = true
-    const signal = this.#timeout.getTimeoutSignal({ signal: this.#shutdown.signal })
+    const stop = new AbortController()
+    this.#inFlight.add(stop)
+    const signal = this.#timeout.getTimeoutSignal({ signal: stop.signal })
     const answered = { done: false }
     const pingedAt = Date.now()
     link.pingedAt = pingedAt
@@ -193,6 +203,7 @@ export class LinkMonitor {
         answered.done = true
         clearTimeout(stall)
         this.#timeout.cleanUp(signal)
+        this.#inFlight.delete(stop)
         link.pinging = false
         const now = Date.now()
         if (now - pingedAt >= this.#times.slowPingMs && !this.#busy())

@@ -19,9 +19,13 @@ import { silentLog as log } from './helpers.ts'
 
 const BULK = '/parley-test/bulk/1'
 
-/** A node whose links `monitor` can watch (it is attached later). */
-async function node(monitor: LinkMonitor): Promise<Libp2p> {
+/**
+ * A node whose links `monitor` can watch (it is attached later); `manyInbound`: it takes any
+ * number of connections from 127.0.0.1 at once (libp2p's default is 5 a second per address).
+ */
+async function node(monitor: LinkMonitor, manyInbound = false): Promise<Libp2p> {
   return createLibp2p({
+    ...(manyInbound ? { connectionManager: { inboundConnectionThreshold: Infinity } } : {}),
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -148,5 +152,38 @@ describe('LinkMonitor', () => {
     // no probe went through the relay, and the link is still b's only one to a
     expect(proxy.accepted).toBe(1)
     expect(b.getConnections(a.peerId)).toEqual([link])
+  }, 60_000)
+
+  it('[LINK3] a peer with many links pings them all at once without piling listeners on one signal', async () => {
+    // A `parley serve` in an office has dozens of links; its monitor pings those due in one tick
+    // together. Each ping's timeout once listened on the monitor's one shutdown signal, and Node
+    // warned of a leak ("11 abort listeners added to [AbortSignal]") on every busy peer.
+    const warnings: string[] = []
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`)
+    process.on('warning', onWarning)
+    try {
+      const hubMonitor = new LinkMonitor(log, { pingIntervalMs: 200, troubledPingMs: 100 })
+      monitors.push(hubMonitor)
+      const hub = await node(hubMonitor, true)
+      nodes.push(hub)
+      const spokes = await Promise.all(Array.from({ length: 12 }, () => node(new LinkMonitor(log))))
+      nodes.push(...spokes)
+      const links: Connection[] = []
+      for (const s of spokes) links.push(await s.dial(hub.getMultiaddrs()[0]!))
+      hubMonitor.attach(hub)
+      // every link pinged by the hub, twice over: its rtt set, then set again
+      const first = await Promise.all(
+        spokes.map(async (s) => {
+          await expect.poll(() => hub.getConnections(s.peerId)[0]?.rtt).toBeGreaterThan(0)
+          return hub.getConnections(s.peerId)[0]!
+        }),
+      )
+      const rtts = first.map((c) => c.rtt)
+      await expect.poll(() => first.filter((c, k) => c.rtt !== rtts[k]).length).toBe(12)
+      expect(links.every((l) => l.status === 'open')).toBe(true)
+      expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
+    }
   }, 60_000)
 })
