@@ -77,3 +77,10 @@ export function roomMembers(plan: LoadPlan): Map<string, number[]> {
   plan.member.forEach((rooms, p) => rooms.forEach((r) => out.get(r)!.push(p)))
   return out
 }
+
+/**
+ * How far past its schedule's end a writer still starts sends. A machine that cannot carry the
+ * rate leaves the writers ever further behind; past this they stop, and the sends they did not
+ * start are counted (the achieved rate says the rest), so the run ends and reports.
+ */
+export const LOAD_SEND_GRACE_MS = 60_000

@@ -11,7 +11,7 @@ import {
   type Receipts,
   type Sent,
 } from './load-check.ts'
-import type { LoadPlan } from './load-plan.ts'
+import { LOAD_SEND_GRACE_MS, type LoadPlan } from './load-plan.ts'
 import type { ProcSampler } from './proc-sampler.ts'
 import { distribution, mib, round, type Distribution } from './stats.ts'
 import type { Row } from './report.ts'
@@ -24,7 +24,7 @@ export interface LoadInput {
   plan: LoadPlan
   members: ReadonlyMap<string, readonly number[]>
   sent: readonly Sent[]
-  sends: readonly { errors: string[]; lag: number[] }[]
+  sends: readonly { errors: string[]; lag: number[]; skipped?: number }[]
   writerOf: ReadonlyMap<string, number>
   waited: readonly { ms: number; missing: number }[]
   checked: readonly { checks: (HeldCheck & { room: string })[]; receipts: Receipts[] }[]
@@ -43,6 +43,8 @@ export interface LoadAnalysis {
   sent: number
   achievedRate: number
   sendErrors: number
+  /** Sends never started: a writer still far behind its schedule at the end (bench/peer/load.ts). */
+  sendsSkipped: number
   sendErrorSample: string[]
   sendLag: Distribution
   delivery: HeldCheck
@@ -113,6 +115,7 @@ export function analyseLoad(x: LoadInput): LoadAnalysis {
     sent: x.sent.length,
     achievedRate: (x.sent.length / runMs) * 1000,
     sendErrors: x.sends.reduce((n, s) => n + s.errors.length, 0),
+    sendsSkipped: x.sends.reduce((n, s) => n + (s.skipped ?? 0), 0),
     sendErrorSample: x.sends.flatMap((s) => s.errors).slice(0, 5),
     sendLag: distribution(x.sends.flatMap((s) => s.lag)),
     delivery: addChecks(checks.map((c) => c.ch)),
@@ -166,6 +169,12 @@ export function loadRows(label: string, a: LoadAnalysis): Row[] {
   return [
     { name: `${label}: sent`, value: a.sent, unit: `msgs, ${round(a.achievedRate)}/s achieved` },
     { name: 'send errors', value: a.sendErrors, unit: '', target: { op: '=', value: 0 } },
+    {
+      name: `sends not started (writer over ${LOAD_SEND_GRACE_MS / 1000} s behind at its schedule's end)`,
+      value: a.sendsSkipped,
+      unit: '',
+      target: { op: '=', value: 0 },
+    },
     {
       name: 'not held at the end (member × message, whole history checked)',
       value: a.delivery.lost,

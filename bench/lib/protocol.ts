@@ -173,7 +173,8 @@ export interface Commands {
       bytes: number
       seed: number
     }
-    result: { sent: LoadSent[]; errors: string[]; lag: number[] }
+    /** `skipped`: sends not started, the writer over `LOAD_SEND_GRACE_MS` behind at its schedule's end. */
+    result: { sent: LoadSent[]; errors: string[]; lag: number[]; skipped: number }
   }
   /** Starts noting when each author's messages in `rooms` become held here. */
   loadWatch: { args: { rooms: string[] }; result: Record<string, never> }

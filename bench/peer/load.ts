@@ -9,6 +9,7 @@ import type { RoomHistory } from '../../src/core/room-history.ts'
 import { seededPrng } from '../../test/helpers/prng.ts'
 import { now, sleep } from '../lib/clock.ts'
 import { checkHeld, type Receipts } from '../lib/load-check.ts'
+import { LOAD_SEND_GRACE_MS } from '../lib/load-plan.ts'
 import type { Commands, LoadSent } from '../lib/protocol.ts'
 import { messengerOf } from './live.ts'
 import type { BenchPeer } from './node.ts'
@@ -39,7 +40,13 @@ export const loadSend: Handler<'loadSend'> = async (peer, a) => {
   const errors: string[] = []
   const lag: number[] = []
   const pending: Promise<void>[] = []
+  const stopAt = a.startAt + a.durationMs + LOAD_SEND_GRACE_MS
+  let skipped = 0
   for (let i = 0; i < count; i++) {
+    if (now() > stopAt) {
+      skipped = count - i
+      break
+    }
     const due = a.startAt + i * interval
     await sleep(due - now())
     const room = rng.pick(a.rooms)
@@ -53,7 +60,7 @@ export const loadSend: Handler<'loadSend'> = async (peer, a) => {
     )
   }
   await Promise.all(pending)
-  return { sent, errors, lag }
+  return { sent, errors, lag, skipped }
 }
 
 interface RoomWatch {
