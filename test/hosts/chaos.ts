@@ -6,7 +6,7 @@
  * convergence time (the claim: within 5 s).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { check, type SendRecord, type Verdict } from './checker.ts'
+import { check, reportedSent, type SendRecord, type Verdict } from './checker.ts'
 import type { Hosts } from './hosts.ts'
 import { describeSchedule, makeSchedule, type Fault, type Step } from './schedule.ts'
 
@@ -169,12 +169,8 @@ export function traceLine(
     .map((h, i) => {
       const held = new Set(h.map((m) => m.id))
       const by = new Map<number, number>()
-      for (const s of sends)
-        if (
-          (s.outcome.kind === 'delivered' || s.outcome.kind === 'queued') &&
-          !held.has(s.outcome.id)
-        )
-          by.set(s.host, (by.get(s.host) ?? 0) + 1)
+      for (const s of reportedSent(sends))
+        if (!held.has(s.outcome.id)) by.set(s.host, (by.get(s.host) ?? 0) + 1)
       const lacks = [...by.values()].reduce((a, n) => a + n, 0)
       const from = [...by].map(([k, n]) => `h${k} ${n}`).join(', ')
       const to = (links[i] ?? []).map((p) => {

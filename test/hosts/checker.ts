@@ -26,16 +26,23 @@ export interface Verdict {
   unreported: number
 }
 
+/** The sends a peer reported as sent: delivered, or stored and queued. */
+export function reportedSent(
+  sends: readonly SendRecord[],
+): (SendRecord & { outcome: { kind: 'delivered' | 'queued'; id: string } })[] {
+  return sends.filter(
+    (s): s is SendRecord & { outcome: { kind: 'delivered' | 'queued'; id: string } } =>
+      s.outcome.kind === 'delivered' || s.outcome.kind === 'queued',
+  )
+}
+
 export function check(
   sends: readonly SendRecord[],
   histories: readonly (readonly { id: string; text: string }[])[],
 ): Verdict {
   const problems: string[] = []
   const note = (p: string): void => void (problems.length < 20 && problems.push(p))
-  const acked = sends.filter(
-    (s): s is SendRecord & { outcome: { kind: 'delivered' | 'queued'; id: string } } =>
-      s.outcome.kind === 'delivered' || s.outcome.kind === 'queued',
-  )
+  const acked = reportedSent(sends)
   let duplicates = 0
   const lostIds = new Set<string>()
   histories.forEach((h, host) => {
