@@ -49,6 +49,17 @@ export const GOSSIP_MESH = { D: 3, Dlo: 2, Dhi: 5, Dout: 1, Dscore: 2 } as const
  */
 export const IDONTWANT_MIN_BYTES = 16 * 1024
 
+/**
+ * Gossipsub's peer score without its IP colocation penalty. By default every peer sharing an IP
+ * with more than 10 others loses 5 × (surplus)² points, so from the 15th such peer on all of them
+ * score below the graylist threshold (-80), and gossipsub ignores their whole RPCs: subscriptions
+ * (sent once per stream, so never learnt) and messages. On an office LAN many peers share an IP
+ * legitimately: browsers behind one terminal server or NAT, peers reached through the same relay
+ * (a circuit address carries the relay's IP), every peer of a test or bench on 127.0.0.1. Parley
+ * keeps strangers out by admission (gated-registrar.ts), not by counting addresses.
+ */
+export const OFFICE_SCORE_PARAMS = { IPColocationFactorWeight: 0 } as const
+
 /** Gossipsub configured for Parley: unsigned, content-addressed, flood-published, never throwing on zero peers. */
 export function parleyGossipsub(init: {
   runOnLimitedConnection: boolean
@@ -71,6 +82,7 @@ export function parleyGossipsub(init: {
     // one subscribing to 100,000 topics gets MAX_TOPICS_PER_PEER of them; the rest are ignored.
     maxTopicBytesPerPeer: TOPIC_BUDGET_BYTES,
     decodeRpcLimits: { ...GOSSIP_DECODE_LIMITS, maxSubscriptions: MAX_TOPICS_PER_PEER },
+    scoreParams: OFFICE_SCORE_PARAMS,
   })
 }
 

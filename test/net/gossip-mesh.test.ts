@@ -2,7 +2,8 @@
  * The gossipsub mesh Parley keeps (src/net/gossip.ts, GOSSIP_MESH): small enough that a fully
  * connected office LAN does not forward every message to most of its peers again, and still
  * connected enough that a peer not linked to the author gets its messages through the others.
- * Real libp2p nodes (memory transport, Noise, yamux) running Parley's gossipsub configuration.
+ * Real libp2p nodes (memory transport, or TCP on 127.0.0.1 where addresses matter; Noise, yamux)
+ * running Parley's gossipsub configuration.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -10,6 +11,7 @@ import type { GossipSub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import { memory } from '@libp2p/memory'
+import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { GOSSIP_MESH, parleyGossipsub } from '../../src/net/gossip.ts'
@@ -30,12 +32,18 @@ describe('gossipsub mesh for an office LAN', () => {
     for (const n of nodes.splice(0)) await n.stop()
   })
 
-  async function start(n: number): Promise<Node[]> {
+  async function start(n: number, over: 'memory' | 'tcp' = 'memory'): Promise<Node[]> {
     const made = await Promise.all(
       Array.from({ length: n }, () =>
         createLibp2p({
-          addresses: { listen: ['/memory/gossip-mesh-' + crypto.randomUUID()] },
-          transports: [memory()],
+          addresses: {
+            listen: [
+              over === 'tcp'
+                ? '/ip4/127.0.0.1/tcp/0'
+                : '/memory/gossip-mesh-' + crypto.randomUUID(),
+            ],
+          },
+          transports: [over === 'tcp' ? tcp() : memory()],
           connectionEncrypters: [noise()],
           streamMuxers: [yamux()],
           services: {
@@ -128,5 +136,21 @@ describe('gossipsub mesh for an office LAN', () => {
       { timeout: 10_000 },
     )
     expect(got[3]).toEqual(['from a leaf'])
+  })
+
+  it('[GMESH3] a peer hears every one of 16 peers sharing one IP: their subscriptions and their messages', async () => {
+    // All on 127.0.0.1, as browsers behind one terminal server or one relay would be. Gossipsub's
+    // default IP colocation penalty graylists them all from the 15th on: no subscriber, nothing heard.
+    const [hub, ...leaves] = await start(1 + 16, 'tcp')
+    for (const leaf of leaves) await link(hub!, leaf)
+    const got = listen([hub!, ...leaves])
+    await vi.waitFor(() => expect(hub!.services.pubsub.getSubscribers(TOPIC)).toHaveLength(16), {
+      timeout: 10_000,
+    })
+    await Promise.all(
+      leaves.map((leaf, i) => leaf.services.pubsub.publish(TOPIC, enc.encode(`leaf ${i}`))),
+    )
+    const all = leaves.map((_, i) => `leaf ${i}`)
+    await vi.waitFor(() => expect([...got[0]!].sort()).toEqual([...all].sort()))
   })
 })
