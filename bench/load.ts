@@ -11,7 +11,7 @@
  *   npm run bench:load -- --quick            # 10 peers, 30 s smoke
  *   npm run bench:load -- --peers 30 --rooms 20 --rate 100 --duration 120
  *     [--hubs 3] [--rooms-per-peer 4] [--hub-links 2] [--peer-links 1] [--seed 1]
- *     [--converge 60] [--idle 15] [--tsx] [--profile DIR]   # CPU profiles of hub 0 and the first device
+ *     [--converge 60] [--settle 30] [--idle 15] [--tsx] [--profile DIR]   # CPU profiles of hub 0 and the first device
  */
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
@@ -28,6 +28,11 @@ export interface LoadOptions extends LoadShape {
   rate: number
   durationS: number
   convergeS: number
+  /**
+   * Seconds connected before the idle window: the first anti-entropy rounds, presence and room
+   * announcements of 50 peers that just met are not what an idle peer costs.
+   */
+  settleS: number
   /** Seconds connected and idle before the first send (the CPU baseline). */
   idleS: number
   bytes: number
@@ -69,6 +74,7 @@ export function loadOptions(argv: readonly string[]): LoadOptions {
       'peer-links': { type: 'string', default: '1' },
       seed: { type: 'string', default: '1' },
       converge: { type: 'string', default: '60' },
+      settle: { type: 'string' },
       idle: { type: 'string' },
       tsx: { type: 'boolean', default: false },
       profile: { type: 'string' },
@@ -89,6 +95,7 @@ export function loadOptions(argv: readonly string[]): LoadOptions {
     peerLinks: num(v['peer-links'], 1),
     seed: num(v.seed, 1),
     convergeS: num(v.converge, 60),
+    settleS: num(v.settle, quick ? 5 : 30),
     idleS: num(v.idle, quick ? 5 : 15),
     bytes: 200,
     bundle: v.tsx !== true,
@@ -187,6 +194,7 @@ export async function loadBench(o: LoadOptions): Promise<BenchResult> {
       )
 
       // Connected and quiet: what the peers cost with no messages (presence, gossip heartbeats).
+      await sleep(o.settleS * 1000)
       const idle = { from: now(), to: 0 }
       sampler.sample()
       await sleep(o.idleS * 1000)
