@@ -155,6 +155,12 @@ describe('private rooms in the client', () => {
       expect(await p.messenger.encrypted.members(room)).toEqual(all)
     // carol still reads what bob and alice write next; leaving is hers to do
     await bobPeer.messenger.post(room, 'two')
+    // alice answers once she has read it: written apart, 'two' and 'three' in the same millisecond
+    // would be concurrent, and ordered by author
+    await vi.waitFor(
+      async () => expect(await textsOf(alicePeer, room)).toEqual(['one', 'two']),
+      WAIT,
+    )
     await alicePeer.messenger.post(room, 'three')
     await vi.waitFor(
       async () => expect(await textsOf(carolPeer, room)).toEqual(['one', 'two', 'three']),
