@@ -1,6 +1,6 @@
 /**
- * Keeping links honest. Every connection is pinged each `PING_INTERVAL_MS` (libp2p's ping
- * protocol; libp2p's own connection monitor is off, this one does what it did and more): a ping
+ * Keeping links honest. Every quiet connection is pinged each `PING_INTERVAL_MS` (libp2p's own
+ * connection monitor is off, this one does what it did and more; how, below): a ping
  * unanswered within its adaptive timeout (5 s or more) aborts the connection, and the lost peer is
  * redialled (redial.ts).
  *
@@ -17,6 +17,13 @@
  * machine). So a link counts as stuck, or dead at its ping's timeout, only when it has received
  * nothing for `LINK_STALL_MS` (`watch` wraps the stream muxer to see every byte that arrives); a
  * busy link keeps its transfer and is pinged again.
+ * For the same reason a link that has received bytes within `LINK_STALL_MS` is not pinged (it is
+ * pinged once it goes quiet that long): on a busy peer the pings were a sixth of its work (profile
+ * in docs/reliability.md), and the links carrying traffic need them least. A cut is noticed as
+ * soon as before: a link goes quiet the moment it is cut, and is pinged a stall later.
+ * A ping is yamux's own (one frame each way on the connection's muxer, answered by the muxer
+ * itself), not a stream of libp2p's ping protocol, which a muxer without pings (WebRTC's) still
+ * gets: a stream costs a dozen frames and a protocol negotiation on both ends.
  * A link whose ping came back slow (`LINK_SLOW_PING_MS`) or stalled is troubled for
  * `LINK_TROUBLED_FOR_MS` and pinged each `LINK_TROUBLED_PING_MS` instead: a lossy link is the one
  * likeliest to be stuck when the loss ends, and its next ping should not be 3 s away. While this
@@ -47,6 +54,17 @@ const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 const PING_BYTES = 32
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** `answer`, or `signal`'s reason once it aborts first (`answer` is left to settle unheard). */
+function raced<T>(answer: Promise<T>, signal: AbortSignal): Promise<T> {
+  answer.catch(() => undefined)
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    answer.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
 
 export interface LinkMonitorTimes {
   pingIntervalMs: number
@@ -90,10 +108,14 @@ export class LinkMonitor {
   /** Until when this process counts as overloaded: its own ticks came late (see `#busy`). */
   #busyUntil = 0
   /**
-   * When each watched connection last received bytes, by its muxer's stream list: the one object
-   * a connection shares with its muxer in sight (libp2p's `Connection.streams` returns it).
+   * When each watched connection last received bytes, and its muxer's own ping if it has one, by
+   * the muxer's stream list: the one object a connection shares with its muxer in sight (libp2p's
+   * `Connection.streams` returns it).
    */
-  readonly #received = new WeakMap<readonly Stream[], { at: number }>()
+  readonly #received = new WeakMap<
+    readonly Stream[],
+    { at: number; ping?: () => Promise<number> }
+  >()
 
   constructor(log: Logger, times: Partial<LinkMonitorTimes> = {}) {
     this.#log = log
@@ -118,7 +140,13 @@ export class LinkMonitor {
         protocol: factory.protocol,
         createStreamMuxer: (stream: MessageStream) => {
           const made = factory.createStreamMuxer(stream)
-          const seen = { at: Date.now() }
+          const seen: { at: number; ping?: () => Promise<number> } = { at: Date.now() }
+          const { ping } = made as { ping?: unknown }
+          // yamux's ping (a muxer without one is pinged over a stream). It is given no signal: a
+          // ping abandoned by yamux and answered late would abort the connection (yamux takes an
+          // unrequested answer for a protocol error); the answer settles it instead, and a ping
+          // asked meanwhile waits for the same answer
+          if (typeof ping === 'function') seen.ping = () => ping.call(made) as Promise<number>
           this.#received.set(made.streams, seen)
           // the muxer listens from its construction on and never stops: a second listener
           // changes nothing about how the stream buffers
@@ -132,9 +160,9 @@ export class LinkMonitor {
   }
 
   /** Whether `conn` has received nothing for `stallMs` (or is not watched). */
-  #silent(conn: Connection): boolean {
+  #silent(conn: Connection, now = Date.now()): boolean {
     const seen = this.#received.get(conn.streams)
-    return seen === undefined || Date.now() - seen.at >= this.#times.stallMs
+    return seen === undefined || now - seen.at >= this.#times.stallMs
   }
 
   attach(node: Libp2p): void {
@@ -151,9 +179,12 @@ export class LinkMonitor {
           link = { pingedAt: now, pinging: false, troubledUntil: 0 }
           this.#links.set(conn, link)
         }
-        const every = now < link.troubledUntil ? tick : this.#times.pingIntervalMs
+        const troubled = now < link.troubledUntil
+        const every = troubled ? tick : this.#times.pingIntervalMs
         // half a tick of slack: a timer that fires a little early still pings
-        if (!link.pinging && now - link.pingedAt >= every - tick / 2) this.#ping(node, conn, link)
+        if (link.pinging || now - link.pingedAt < every - tick / 2) continue
+        // a link receiving bytes is alive (a troubled one is pinged all the same: see above)
+        if (troubled || this.#silent(conn, now)) this.#ping(node, conn, link)
       }
     }, tick)
   }
@@ -224,6 +255,11 @@ export class LinkMonitor {
 
   /** One ping; an unsupported protocol is an answer too (the peer is alive). */
   async #pingOnce(conn: Connection, signal: AbortSignal): Promise<void> {
+    const muxerPing = this.#received.get(conn.streams)?.ping
+    if (muxerPing !== undefined) {
+      conn.rtt = await raced(muxerPing(), signal)
+      return
+    }
     let stream: Awaited<ReturnType<Connection['newStream']>> | undefined
     try {
       stream = await conn.newStream(PING_PROTOCOL, { signal, runOnLimitedConnection: true })

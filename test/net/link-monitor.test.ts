@@ -23,7 +23,11 @@ const BULK = '/parley-test/bulk/1'
  * A node whose links `monitor` can watch (it is attached later); `manyInbound`: it takes any
  * number of connections from 127.0.0.1 at once (libp2p's default is 5 a second per address).
  */
-async function node(monitor: LinkMonitor, manyInbound = false): Promise<Libp2p> {
+async function node(
+  monitor: LinkMonitor,
+  manyInbound = false,
+  pingService = true,
+): Promise<Libp2p> {
   return createLibp2p({
     ...(manyInbound ? { connectionManager: { inboundConnectionThreshold: Infinity } } : {}),
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
@@ -31,7 +35,7 @@ async function node(monitor: LinkMonitor, manyInbound = false): Promise<Libp2p> 
     connectionEncrypters: [noise()],
     streamMuxers: [monitor.watch(yamux())],
     connectionMonitor: { enabled: false },
-    services: { identify: identify(), ping: ping() },
+    services: { identify: identify(), ...(pingService ? { ping: ping() } : {}) },
   })
 }
 
@@ -154,6 +158,56 @@ describe('LinkMonitor', () => {
     expect(b.getConnections(a.peerId)).toEqual([link])
   }, 60_000)
 
+  it('[LINK4] a link receiving bytes is not pinged, a quiet one is; a ping is one yamux frame, not a stream', async () => {
+    const times = { pingIntervalMs: 300, troubledPingMs: 100, stallMs: 600, probeConnectMs: 500 }
+    const [ma, mb] = [new LinkMonitor(log, times), new LinkMonitor(log, times)]
+    monitors.push(ma, mb)
+    // a answers the ping protocol itself, counting the streams it gets
+    const a = await node(ma, false, false)
+    const b = await node(mb)
+    nodes.push(a, b)
+    let pingStreams = 0
+    await a.handle('/ipfs/ping/1.0.0', (stream) => {
+      pingStreams++
+      stream.addEventListener('message', (e) => stream.send(e.data))
+    })
+    // a sends b a byte each 100 ms while `trickling`
+    let trickling = true
+    await a.handle('/parley-test/trickle/1', async (stream) => {
+      while (trickling) {
+        stream.send(new Uint8Array(1))
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      await stream.close()
+    })
+    const link = await b.dial(a.getMultiaddrs()[0]!)
+    const stream = await link.newStream('/parley-test/trickle/1')
+    let got = 0
+    const bytes = (n: number): Promise<void> =>
+      new Promise((resolve) => {
+        const goal = got + n
+        const onMessage = (e: { data: { byteLength: number } }): void => {
+          got += e.data.byteLength
+          if (got >= goal) {
+            stream.removeEventListener('message', onMessage)
+            resolve()
+          }
+        }
+        stream.addEventListener('message', onMessage)
+      })
+    mb.attach(b)
+    await bytes(5)
+    link.rtt = -1
+    // 2 s of trickle: over six ping intervals, and never a stall's quiet
+    await bytes(20)
+    expect(link.rtt).toBe(-1)
+    trickling = false
+    // quiet now: pinged within a stall and a tick
+    await expect.poll(() => link.rtt, { timeout: 5_000 }).toBeGreaterThanOrEqual(0)
+    expect(pingStreams).toBe(0)
+    expect(link.status).toBe('open')
+  })
+
   it('[LINK3] a peer with many links pings them all at once without piling listeners on one signal', async () => {
     // A `parley serve` in an office has dozens of links; its monitor pings those due in one tick
     // together. Each ping's timeout once listened on the monitor's one shutdown signal, and Node
@@ -171,15 +225,20 @@ describe('LinkMonitor', () => {
       const links: Connection[] = []
       for (const s of spokes) links.push(await s.dial(hub.getMultiaddrs()[0]!))
       hubMonitor.attach(hub)
-      // every link pinged by the hub, twice over: its rtt set, then set again
+      // every link pinged by the hub, twice over: its rtt set, cleared here, then set again (a
+      // link is pinged once it has been quiet for a stall, a second here)
       const first = await Promise.all(
         spokes.map(async (s) => {
-          await expect.poll(() => hub.getConnections(s.peerId)[0]?.rtt).toBeGreaterThan(0)
+          await expect
+            .poll(() => hub.getConnections(s.peerId)[0]?.rtt, { timeout: 10_000 })
+            .toBeGreaterThanOrEqual(0)
           return hub.getConnections(s.peerId)[0]!
         }),
       )
-      const rtts = first.map((c) => c.rtt)
-      await expect.poll(() => first.filter((c, k) => c.rtt !== rtts[k]).length).toBe(12)
+      for (const c of first) c.rtt = -1
+      await expect
+        .poll(() => first.filter((c) => c.rtt !== -1).length, { timeout: 10_000 })
+        .toBe(12)
       expect(links.every((l) => l.status === 'open')).toBe(true)
       expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([])
     } finally {
