@@ -1,5 +1,5 @@
 /**
- * Keeping links honest. Every quiet connection is pinged each `PING_INTERVAL_MS` (libp2p's own
+ * Keeping links honest. Every connection is pinged each `PING_INTERVAL_MS` (libp2p's own
  * connection monitor is off, this one does what it did and more; how, below): a ping
  * unanswered within its adaptive timeout (5 s or more) aborts the connection, and the lost peer is
  * redialled (redial.ts).
@@ -17,13 +17,10 @@
  * machine). So a link counts as stuck, or dead at its ping's timeout, only when it has received
  * nothing for `LINK_STALL_MS` (`watch` wraps the stream muxer to see every byte that arrives); a
  * busy link keeps its transfer and is pinged again.
- * For the same reason a link that has received bytes within `LINK_STALL_MS` is not pinged (it is
- * pinged once it goes quiet that long): on a busy peer the pings were a sixth of its work (profile
- * in docs/reliability.md), and the links carrying traffic need them least. A cut is noticed as
- * soon as before: a link goes quiet the moment it is cut, and is pinged a stall later.
  * A ping is yamux's own (one frame each way on the connection's muxer, answered by the muxer
  * itself), not a stream of libp2p's ping protocol, which a muxer without pings (WebRTC's) still
- * gets: a stream costs a dozen frames and a protocol negotiation on both ends.
+ * gets: a stream costs a dozen frames and a protocol negotiation on both ends, and on 50 idle peers
+ * those pings were a sixth of their work (docs/reliability.md, Sustained load).
  * A link whose ping came back slow (`LINK_SLOW_PING_MS`) or stalled is troubled for
  * `LINK_TROUBLED_FOR_MS` and pinged each `LINK_TROUBLED_PING_MS` instead: a lossy link is the one
  * likeliest to be stuck when the loss ends, and its next ping should not be 3 s away. While this
@@ -160,9 +157,9 @@ export class LinkMonitor {
   }
 
   /** Whether `conn` has received nothing for `stallMs` (or is not watched). */
-  #silent(conn: Connection, now = Date.now()): boolean {
+  #silent(conn: Connection): boolean {
     const seen = this.#received.get(conn.streams)
-    return seen === undefined || now - seen.at >= this.#times.stallMs
+    return seen === undefined || Date.now() - seen.at >= this.#times.stallMs
   }
 
   attach(node: Libp2p): void {
@@ -179,12 +176,9 @@ export class LinkMonitor {
           link = { pingedAt: now, pinging: false, troubledUntil: 0 }
           this.#links.set(conn, link)
         }
-        const troubled = now < link.troubledUntil
-        const every = troubled ? tick : this.#times.pingIntervalMs
+        const every = now < link.troubledUntil ? tick : this.#times.pingIntervalMs
         // half a tick of slack: a timer that fires a little early still pings
-        if (link.pinging || now - link.pingedAt < every - tick / 2) continue
-        // a link receiving bytes is alive (a troubled one is pinged all the same: see above)
-        if (troubled || this.#silent(conn, now)) this.#ping(node, conn, link)
+        if (!link.pinging && now - link.pingedAt >= every - tick / 2) this.#ping(node, conn, link)
       }
     }, tick)
   }
