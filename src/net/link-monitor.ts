@@ -52,6 +52,17 @@ const PING_BYTES = 32
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
+/**
+ * Resolves after the bytes that have come in are read. A timer runs before the sockets are read
+ * (libuv: timers, then poll; setImmediate after poll): after our process got no CPU for a while, a
+ * ping's timeout or stall fires before the answer already waiting in the socket is seen. Each
+ * judgement of a link waits for this first (test [LINK5]).
+ */
+const afterReads = (): Promise<void> =>
+  new Promise((resolve) =>
+    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+  )
+
 /** `answer`, or `signal`'s reason once it aborts first (`answer` is left to settle unheard). */
 function raced<T>(answer: Promise<T>, signal: AbortSignal): Promise<T> {
   answer.catch(() => undefined)
@@ -205,13 +216,17 @@ export class LinkMonitor {
     const pingedAt = Date.now()
     link.pingedAt = pingedAt
     const stall = setTimeout(() => {
-      if (!this.#busy()) link.troubledUntil = Date.now() + this.#times.troubledForMs
-      this.#probe(node, conn, answered, pingedAt).catch((err: unknown) =>
-        this.#log.error('probe of the link to %p failed - %e', conn.remotePeer, err),
-      )
+      void afterReads().then(() => {
+        if (answered.done) return
+        if (!this.#busy()) link.troubledUntil = Date.now() + this.#times.troubledForMs
+        this.#probe(node, conn, answered, pingedAt).catch((err: unknown) =>
+          this.#log.error('probe of the link to %p failed - %e', conn.remotePeer, err),
+        )
+      })
     }, this.#times.stallMs)
     this.#pingOnce(conn, signal)
-      .catch((err: unknown) => {
+      .catch(async (err: unknown) => {
+        await afterReads()
         if (this.#shutdown.signal.aborted || conn.status !== 'open') return
         if (!this.#silent(conn)) {
           this.#log(
@@ -283,6 +298,8 @@ export class LinkMonitor {
       !answered.done && conn.status === 'open' && !this.#shutdown.signal.aborted
     while (waiting()) {
       const started = Date.now()
+      await afterReads()
+      if (!waiting()) return
       if (!this.#silent(conn)) {
         // bytes arrive: the ping waits behind data, not on a stuck link (look again soon: a lossy
         // link goes quiet when the loss ends and it backs off, and should be probed then)
@@ -303,6 +320,7 @@ export class LinkMonitor {
         if (wait > 0) await pause(wait)
         continue
       }
+      await afterReads()
       const stuck = waiting() && this.#silent(conn)
       fresh.abort(new LinkStuckError('probe of a stuck link: closed, the peer is redialled'))
       if (!stuck) return

@@ -4,7 +4,7 @@
  * looks) while the peer can be reached afresh is replaced long before its ping would time out; a
  * link whose pings wait as long behind a transfer (a relay paced to 1 MB/s) keeps it.
  */
-import type { Connection, Libp2p } from '@libp2p/interface'
+import type { Connection, Libp2p, MessageStream, StreamMuxerFactory } from '@libp2p/interface'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
@@ -18,6 +18,8 @@ import { cutProxy, type CutProxy } from '../helpers/cut-proxy.ts'
 import { silentLog as log } from './helpers.ts'
 
 const BULK = '/parley-test/bulk/1'
+/** yamux's flag on a ping's answer. */
+const YAMUX_ACK = 2
 
 /**
  * A node whose links `monitor` can watch (it is attached later); `manyInbound`: it takes any
@@ -27,13 +29,14 @@ async function node(
   monitor: LinkMonitor,
   manyInbound = false,
   pingService = true,
+  muxer: () => StreamMuxerFactory = yamux(),
 ): Promise<Libp2p> {
   return createLibp2p({
     ...(manyInbound ? { connectionManager: { inboundConnectionThreshold: Infinity } } : {}),
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [monitor.watch(yamux())],
+    streamMuxers: [monitor.watch(muxer)],
     connectionMonitor: { enabled: false },
     services: { identify: identify(), ...(pingService ? { ping: ping() } : {}) },
   })
@@ -180,6 +183,72 @@ describe('LinkMonitor', () => {
     }
     expect(pingStreams).toBe(0)
     expect(link.status).toBe('open')
+  })
+
+  it('[LINK5] a peer starved past its ping timeout reads what came in before judging its links', async () => {
+    // An overloaded peer (50 on 2 cores) gets no CPU for seconds; when it runs again its timers
+    // fire before the sockets are read (libuv: timers, then poll), so the answer already in the
+    // socket looked missing, the link silent, and the link was aborted or probed (hundreds of
+    // lost links in the 50-peer load bench).
+    const times = {
+      pingIntervalMs: 300,
+      troubledPingMs: 100,
+      stallMs: 600,
+      probeConnectMs: 500,
+      minPingTimeoutMs: 200,
+    }
+    const [ma, mb] = [new LinkMonitor(log, times), new LinkMonitor(log, times)]
+    monitors.push(ma, mb)
+    // Once `starve` is set, the process gets no CPU for 1 s right after a has answered one of b's
+    // pings: the answer is in b's socket, unread, while b's ping timeout and stall come due. (Both
+    // nodes share this process; `sendPing` is yamux's own, unexported, sender of ping frames.)
+    let starve = false
+    const starving = (): StreamMuxerFactory => {
+      const factory = yamux()()
+      return {
+        protocol: factory.protocol,
+        createStreamMuxer: (stream: MessageStream) => {
+          const made = factory.createStreamMuxer(stream)
+          const internal = made as unknown as { sendPing(id: number, flag?: number): void }
+          const sendPing = internal.sendPing.bind(made)
+          internal.sendPing = (id, flag) => {
+            sendPing(id, flag)
+            if (flag !== YAMUX_ACK || !starve) return
+            starve = false
+            // after this turn's writes: the answer leaves, then nothing runs for 1 s
+            setImmediate(() => {
+              const until = Date.now() + 1_000
+              while (Date.now() < until); // the CPU taken away: no timer, no socket read
+            })
+          }
+          return made
+        },
+      }
+    }
+    const a = await node(ma, false, false, starving)
+    const b = await node(mb)
+    nodes.push(a, b)
+    let opened = 0
+    a.addEventListener('connection:open', () => opened++)
+    const link = await b.dial(a.getMultiaddrs()[0]!)
+    const lost = closed(link).then((e) => {
+      throw e ?? new Error('the link closed')
+    })
+    lost.catch(() => undefined) // it closes when the test ends, too
+    mb.attach(b)
+    await expect.poll(() => link.rtt, { timeout: 5_000 }).toBeGreaterThanOrEqual(0)
+    starve = true
+    await expect.poll(() => starve, { timeout: 5_000 }).toBe(false)
+    // three pings answered after the starved one, on the same link, with no probe beside it
+    for (let k = 0; k < 3; k++) {
+      link.rtt = -1
+      await Promise.race([
+        expect.poll(() => link.rtt, { timeout: 5_000 }).toBeGreaterThanOrEqual(0),
+        lost,
+      ])
+    }
+    expect(link.status).toBe('open')
+    expect(opened).toBe(1)
   })
 
   it('[LINK3] a peer with many links pings them all at once without piling listeners on one signal', async () => {
