@@ -34,14 +34,22 @@ async function holderAndFile(bytes: Uint8Array): Promise<{ a: TestPeer; id: stri
   return { a, id: att.id }
 }
 
-/** Counts the chunk requests `p` sends for each file. */
-function countChunkRequests(p: TestPeer): Map<string, number> {
+/**
+ * Counts the chunk requests `p` sends for each file; each leaves `paceMs` late (a slower link: on
+ * loopback a fast machine fetches the 200 chunks in 0.2 s, before a test can act mid-transfer).
+ */
+function countChunkRequests(p: TestPeer, paceMs = 0): Map<string, number> {
   const counts = new Map<string, number>()
   const request = p.net.request.bind(p.net)
   p.net.request = (peer, bytes, opts) => {
     const f = decodeFileFrame(bytes)
-    if (f.type === 'chunks-request') counts.set(f.id, (counts.get(f.id) ?? 0) + 1)
-    return request(peer, bytes, opts)
+    if (f.type !== 'chunks-request') return request(peer, bytes, opts)
+    counts.set(f.id, (counts.get(f.id) ?? 0) + 1)
+    if (paceMs === 0) return request(peer, bytes, opts)
+    return (async function* paced() {
+      await new Promise((resolve) => setTimeout(resolve, paceMs))
+      yield* request(peer, bytes, opts)
+    })()
   }
   return counts
 }
@@ -96,7 +104,7 @@ describe('a transfer shared by several waiters', () => {
     const { a, id } = await holderAndFile(bytes)
     const b = await set.add({ fileTuning: tuning, retainAll: false })
     await connect(b, a)
-    const asked = countChunkRequests(b)
+    const asked = countChunkRequests(b, 10)
     const first = new AbortController()
     const second = new AbortController()
     const one = b.messenger.files.fetch(id, { signal: first.signal })
