@@ -7,6 +7,7 @@
 import type { Logger } from '@libp2p/interface'
 import type { Admission, PeerIdString } from './index.ts'
 import { ADMITTED, REFUSED, boundedReason, type Verdict } from './verdict.ts'
+import { raceSignal } from './race-signal.ts'
 
 /** The verdict of `admission` on `peer`'s `proof`, undefined if `signal` fired first; never throws. */
 export async function judge(
@@ -17,7 +18,12 @@ export async function judge(
   log: Logger,
 ): Promise<Verdict | undefined> {
   try {
-    return (await raceSignal(admission.verify(peer, proof, { signal }), signal))
+    return (await raceSignal(
+      admission.verify(peer, proof, { signal }),
+      signal,
+      // a verifier that ignores its signal
+      () => new Error('admission timed out or was abandoned'),
+    ))
       ? ADMITTED
       : REFUSED
   } catch (err) {
@@ -34,14 +40,4 @@ export async function judge(
     log('verifying the proof of %s failed - %e', peer, err)
     return REFUSED
   }
-}
-
-/** `p`, or a rejection when `signal` fires first (a verifier that ignores its signal). */
-export function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(new Error('admission timed out or was abandoned'))
-    if (signal.aborted) onAbort()
-    signal.addEventListener('abort', onAbort, { once: true })
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
 }

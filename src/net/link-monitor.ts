@@ -45,6 +45,7 @@ import {
   LINK_TROUBLED_PING_MS,
   PING_INTERVAL_MS,
 } from './constants.ts'
+import { raceSignal } from './race-signal.ts'
 import { HOPELESS, redial, redialable } from './redial.ts'
 
 const PING_PROTOCOL = '/ipfs/ping/1.0.0'
@@ -63,15 +64,10 @@ const afterReads = (): Promise<void> =>
     typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
   )
 
-/** `answer`, or `signal`'s reason once it aborts first (`answer` is left to settle unheard). */
-function raced<T>(answer: Promise<T>, signal: AbortSignal): Promise<T> {
-  answer.catch(() => undefined)
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    answer.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
+/** A watched connection: when it last received bytes, and its muxer's own ping if it has one. */
+interface Watched {
+  at: number
+  ping?: () => Promise<number>
 }
 
 export interface LinkMonitorTimes {
@@ -120,10 +116,7 @@ export class LinkMonitor {
    * the muxer's stream list: the one object a connection shares with its muxer in sight (libp2p's
    * `Connection.streams` returns it).
    */
-  readonly #received = new WeakMap<
-    readonly Stream[],
-    { at: number; ping?: () => Promise<number> }
-  >()
+  readonly #received = new WeakMap<readonly Stream[], Watched>()
 
   constructor(log: Logger, times: Partial<LinkMonitorTimes> = {}) {
     this.#log = log
@@ -148,7 +141,7 @@ export class LinkMonitor {
         protocol: factory.protocol,
         createStreamMuxer: (stream: MessageStream) => {
           const made = factory.createStreamMuxer(stream)
-          const seen: { at: number; ping?: () => Promise<number> } = { at: Date.now() }
+          const seen: Watched = { at: Date.now() }
           const { ping } = made as { ping?: unknown }
           // yamux's ping (a muxer without one is pinged over a stream). It is given no signal: a
           // ping abandoned by yamux and answered late would abort the connection (yamux takes an
@@ -266,7 +259,7 @@ export class LinkMonitor {
   async #pingOnce(conn: Connection, signal: AbortSignal): Promise<void> {
     const muxerPing = this.#received.get(conn.streams)?.ping
     if (muxerPing !== undefined) {
-      conn.rtt = await raced(muxerPing(), signal)
+      conn.rtt = await raceSignal(muxerPing(), signal)
       return
     }
     let stream: Awaited<ReturnType<Connection['newStream']>> | undefined

@@ -4,6 +4,7 @@
  */
 import { logger } from '@libp2p/logger'
 import { MAX_FRAME_BYTES } from './constants.ts'
+import { raceSignal } from './race-signal.ts'
 import {
   AbortError,
   FrameTooLargeError,
@@ -63,7 +64,7 @@ export async function* memoryRequest(
     for (;;) {
       let step: IteratorResult<Uint8Array>
       try {
-        step = await raceAbort(it.next(), ac.signal)
+        step = await raceSignal(it.next(), ac.signal, () => new AbortError())
       } catch (err) {
         if (!ac.signal.aborted) log.error('request handler of %s threw - %e', peer, err)
         throw failed(ac.signal.aborted ? 'Link lost' : 'Request handler threw', err)
@@ -85,13 +86,4 @@ export async function* memoryRequest(
     // Not awaited: a handler stuck inside next() would hold the requester up.
     if (!done) void it?.return?.()?.catch(() => {})
   }
-}
-
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new AbortError())
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(new AbortError())
-    signal.addEventListener('abort', onAbort, { once: true })
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
 }
