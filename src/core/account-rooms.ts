@@ -136,8 +136,13 @@ export class AccountRooms {
     for (const [id, { joined }] of latest) {
       if (this.#stopped || this.#pending.has(id)) continue
       const here = local.data.joined.includes(id)
-      if (joined && !here) await this.#init.join(id)
-      else if (!joined && here) await this.#init.leave(id)
+      try {
+        if (joined && !here) await this.#init.join(id)
+        else if (!joined && here) await this.#init.leave(id)
+      } catch (err) {
+        // one room that fails to open does not keep the others away (retried on the next change)
+        log.error('following the account into %s: %e', id, err)
+      }
     }
     const h = await messenger.join(room)
     if ((await h.meta()) === undefined && this.#mayCreate())

@@ -60,8 +60,13 @@ export class RoomList {
   readonly #onMembership: RoomListInit['onMembership']
   #listings = new Map<string, RoomListing>()
   readonly #summaries = new Map<string, RoomSummary>()
-  /** room → number of the latest refresh started: an older one finishing later is dropped. */
+  /** room → number of the latest refresh started. */
   readonly #refreshes = new Map<string, number>()
+  /**
+   * room → number of the refresh last shown: an older one finishing later is dropped (a newer one
+   * that fails or is still reading does not drop an older one's result).
+   */
+  readonly #shown = new Map<string, number>()
 
   constructor(init: RoomListInit) {
     this.#messenger = init.messenger
@@ -200,7 +205,8 @@ export class RoomList {
       this.#messenger.messages(id),
       priv ? this.#messenger.encrypted.members(id) : undefined,
     ])
-    if (this.#refreshes.get(id) !== n) return
+    if ((this.#shown.get(id) ?? 0) > n) return
+    this.#shown.set(id, n)
     let unread = 0
     for (let i = msgs.length - 1; i >= 0; i--) {
       const m = msgs[i]!

@@ -63,6 +63,9 @@ export class RoomSet implements RoomRegistry {
     const h = this.#rooms.get(room)
     if (h !== undefined) return h
     if (!this.accepts(room)) return undefined
+    // being joined: that history, not a second one beside it
+    const opening = this.#opening.get(room)
+    if (opening !== undefined) return opening.catch(() => undefined)
     let p = this.#provisional.get(room)
     if (p === undefined) {
       const fresh = this.#init.create(room)
@@ -77,6 +80,9 @@ export class RoomSet implements RoomRegistry {
     if (this.#rooms.get(h.room) === h) return
     const p = this.#provisional.get(h.room)
     if (p === undefined || (await p) !== h) return
+    // Decided meanwhile: by a join (which adopts it) or by another settle of the same history (a
+    // pull and a push at once) — closing it now would close a held room.
+    if (this.#provisional.get(h.room) !== p) return
     this.#provisional.delete(h.room)
     if (ingested && this.#init.started() && !this.#rooms.has(h.room)) this.#adopt(h)
     else await h.close()
