@@ -101,6 +101,8 @@ describe('a linked device and the account’s conversations', () => {
 
     const { phone } = await linkPhone(c, a)
     await vi.waitFor(async () => {
+      // joined (the account room's records followed) before shown (the room's summary read)
+      expect(phone.local.data.joined).toEqual(expect.arrayContaining(['general', plans, secret]))
       expect(phone.rooms().map((r) => r.id)).toEqual(
         expect.arrayContaining(['general', plans, secret]),
       )
