@@ -24,6 +24,7 @@ import {
 import { AbortError, NotStartedError, PeerUnreachableError } from './errors.ts'
 import { gatedComponents } from './gated-registrar.ts'
 import { GossipRouter, parleyGossipsub } from './gossip.ts'
+import { keepGossipStreams } from './gossip-streams.ts'
 import { LinkMonitor } from './link-monitor.ts'
 import { asPeerIdString } from './keys.ts'
 import { parseMultiaddr, PeerTracker } from './peers.ts'
@@ -256,6 +257,7 @@ export async function createLibp2pNet(
 
   let state: 'stopped' | 'started' = 'stopped'
   let stopVerifying = (): void => undefined
+  let stopKeeping = (): void => undefined
   // start() and stop() run one at a time, in call order; each is a no-op when already there.
   let queue: Promise<void> = Promise.resolve()
   const serialize = (fn: () => Promise<void>): Promise<void> => {
@@ -288,6 +290,7 @@ export async function createLibp2pNet(
         tracker.attach(node)
         links.attach(node)
         if (profile === 'browser') stopVerifying = verifyWebRtcLinks(node, log)
+        stopKeeping = keepGossipStreams(node, pubsub, log)
         state = 'started'
         log('started %p on %a', node.peerId, node.getMultiaddrs())
       }),
@@ -296,6 +299,7 @@ export async function createLibp2pNet(
         if (state === 'stopped') return
         state = 'stopped'
         stopVerifying()
+        stopKeeping()
         links.detach()
         tracker.detach()
         gossip.detach()

@@ -45,6 +45,7 @@ import {
   LINK_TROUBLED_PING_MS,
   PING_INTERVAL_MS,
 } from './constants.ts'
+import { afterReads } from './after-reads.ts'
 import { raceSignal } from './race-signal.ts'
 import { HOPELESS, redial, redialable } from './redial.ts'
 
@@ -52,17 +53,6 @@ const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 const PING_BYTES = 32
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-/**
- * Resolves after the bytes that have come in are read. A timer runs before the sockets are read
- * (libuv: timers, then poll; setImmediate after poll): after our process got no CPU for a while, a
- * ping's timeout or stall fires before the answer already waiting in the socket is seen. Each
- * judgement of a link waits for this first (test [LINK5]).
- */
-const afterReads = (): Promise<void> =>
-  new Promise((resolve) =>
-    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
-  )
 
 /** A watched connection: when it last received bytes, and its muxer's own ping if it has one. */
 interface Watched {

@@ -46,6 +46,39 @@ describe('libp2p on Node transports', () => {
     await until(() => expect(got).toHaveLength(1))
   })
 
+  it('[GOSSIP1] a peer back (same key) while its old connection lingers still gets our gossip once the old one closes', async () => {
+    // A peer killed and restarted at once: its new connection comes while ours to the old process
+    // is still open (a kill -9 is noticed only by the link monitor). Gossipsub opens one outbound
+    // stream per peer and none when it holds one already; the one it held was on the old link.
+    const key = await generateNetKey()
+    const b = await create({ listen: [LOOPBACK_TCP] })
+    const old = await create({ privateKey: key, listen: [LOOPBACK_TCP] })
+    await Promise.all([b.start(), old.start()])
+    old.subscribe('t', () => undefined)
+    await old.dial(b.addresses()[0] ?? '')
+    await until(() => expect(b.topicPeers('t')).toEqual([old.peerId]))
+    await until(async () => expect(await b.publish('t', text('to the old one'))).toBe(1))
+
+    const back = await create({ privateKey: key, listen: [LOOPBACK_TCP] })
+    await back.start()
+    const got: NetMessage[] = []
+    back.subscribe('t', (msg) => got.push(msg))
+    await back.dial(b.addresses()[0] ?? '')
+    await until(() =>
+      expect(b.connections().find((c) => c.peer === back.peerId)?.addrs.length).toBe(2),
+    )
+    await old.stop()
+    // once b has dropped the old link, what it publishes reaches the peer that came back
+    await until(() =>
+      expect(b.connections().find((c) => c.peer === back.peerId)?.addrs.length).toBe(1),
+    )
+    let sent = 0
+    await until(async () => {
+      await b.publish('t', text(`to the new one ${++sent}`))
+      expect(got.length).toBeGreaterThanOrEqual(1)
+    })
+  })
+
   it('simultaneous dials both ways still make one peer, reported once', async () => {
     const a = await create({ listen: [LOOPBACK_TCP] })
     const b = await create({ listen: [LOOPBACK_TCP] })

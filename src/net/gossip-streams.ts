@@ -1,0 +1,54 @@
+/**
+ * Keeps gossipsub sending to a peer that came back while its old connection lingered.
+ *
+ * Gossipsub sends to a peer over one outbound stream, opened when the peer connects or opens a
+ * stream to us, and none if it holds one already. A peer killed and restarted at once (same key)
+ * connects anew while our link to its old process is still open (a kill -9 is noticed only by
+ * the link monitor, seconds later): gossipsub keeps the outbound stream of the old link, and when
+ * that link closes the stream goes with it and no other is opened — libp2p reports no new
+ * connect, the peer never left. Every message we publish then reaches everyone but that peer,
+ * for as long as the new link lives (seen in [NET10]; test [GOSSIP1]). So when a
+ * connection closes and the peer still has an open one but gossipsub no outbound stream to it,
+ * gossipsub is told the peer is connected on the open one: it opens the stream as on a connect.
+ */
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
+import { afterReads } from './after-reads.ts'
+
+/**
+ * What of gossipsub's class this reads (not in its exported interface; the version is pinned and
+ * [GOSSIP1] fails if these change): its peers, its outbound streams by peer, and its own
+ * handler of a connected peer (its topology's onConnect), which queues an outbound stream.
+ */
+interface GossipInternals {
+  peers: Map<string, PeerId>
+  streamsOutbound: Map<string, unknown>
+  onPeerConnected?: (peerId: PeerId, conn: Connection) => void
+}
+
+/** Watches `node`'s closing connections for `pubsub`; returns the function that stops it. */
+export function keepGossipStreams(node: Libp2p, pubsub: GossipSub, log: Logger): () => void {
+  const inner = pubsub as unknown as GossipInternals
+  const onPeerConnected = inner.onPeerConnected
+  if (typeof onPeerConnected !== 'function' || !(inner.streamsOutbound instanceof Map)) {
+    log.error('gossipsub has changed: a peer back on a new link may miss our gossip')
+    return () => undefined
+  }
+  let stopped = false
+  const onClose = (evt: CustomEvent<Connection>): void => {
+    const peer = evt.detail.remotePeer
+    void afterReads().then(() => {
+      const id = peer.toString()
+      if (stopped || !inner.peers.has(id) || inner.streamsOutbound.has(id)) return
+      const open = node.getConnections(peer).find((c) => c.status === 'open')
+      if (open === undefined) return
+      log('gossip stream to %p went with a closed link: opening one on the open link', peer)
+      onPeerConnected.call(inner, peer, open)
+    })
+  }
+  node.addEventListener('connection:close', onClose)
+  return () => {
+    stopped = true
+    node.removeEventListener('connection:close', onClose)
+  }
+}
