@@ -25,13 +25,19 @@ const store = {
   putSetting: async () => undefined,
 } as unknown as HistoryStore
 
+/** A RoomList over the fake messenger, in room `plans`. */
+async function joinedPlans() {
+  const { messenger, answers } = fakeMessenger()
+  const local = new LocalState(store)
+  await local.load()
+  const list = new RoomList({ messenger, local, me: 'me', emit: () => undefined })
+  await local.update((d) => d.joined.push('plans'))
+  return { list, answers }
+}
+
 describe('RoomList summaries', () => {
   it('[RLIST1] a newer refresh that fails does not drop the older one’s summary', async () => {
-    const { messenger, answers } = fakeMessenger()
-    const local = new LocalState(store)
-    await local.load()
-    const list = new RoomList({ messenger, local, me: 'me', emit: () => undefined })
-    await local.update((d) => d.joined.push('plans'))
+    const { list, answers } = await joinedPlans()
     const first = list.refresh('plans')
     const second = list.refresh('plans')
     answers[1]!.reject(new Error('history closed under us'))
@@ -42,11 +48,7 @@ describe('RoomList summaries', () => {
   })
 
   it('[RLIST2] an older refresh finishing after a newer one does not overwrite it', async () => {
-    const { messenger, answers } = fakeMessenger()
-    const local = new LocalState(store)
-    await local.load()
-    const list = new RoomList({ messenger, local, me: 'me', emit: () => undefined })
-    await local.update((d) => d.joined.push('plans'))
+    const { list, answers } = await joinedPlans()
     const first = list.refresh('plans')
     const second = list.refresh('plans')
     answers[1]!.resolve({ name: 'New name', kind: 'public' } as RoomMeta)
