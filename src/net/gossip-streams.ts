@@ -10,10 +10,14 @@
  * for as long as the new link lives (seen in [NET10]; test [GOSSIP1]). So when a
  * connection closes and the peer still has an open one but gossipsub no outbound stream to it,
  * gossipsub is told the peer is connected on the open one: it opens the stream as on a connect.
+ * A sweep each second does the same for a peer left without one any other way.
  */
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
 import { afterReads } from './after-reads.ts'
+
+/** How often peers without an outbound gossip stream are looked for. */
+export const GOSSIP_STREAM_SWEEP_MS = 1_000
 
 /**
  * What of gossipsub's class this reads (not in its exported interface; the version is pinned and
@@ -26,8 +30,16 @@ interface GossipInternals {
   onPeerConnected?: (peerId: PeerId, conn: Connection) => void
 }
 
-/** Watches `node`'s closing connections for `pubsub`; returns the function that stops it. */
-export function keepGossipStreams(node: Libp2p, pubsub: GossipSub, log: Logger): () => void {
+/**
+ * Watches `node`'s closing connections for `pubsub` and sweeps its peers; returns the function
+ * that stops it. `limited`: whether gossipsub runs on limited (relayed) connections.
+ */
+export function keepGossipStreams(
+  node: Libp2p,
+  pubsub: GossipSub,
+  limited: boolean,
+  log: Logger,
+): () => void {
   const inner = pubsub as unknown as GossipInternals
   const onPeerConnected = inner.onPeerConnected
   if (typeof onPeerConnected !== 'function' || !(inner.streamsOutbound instanceof Map)) {
@@ -35,20 +47,31 @@ export function keepGossipStreams(node: Libp2p, pubsub: GossipSub, log: Logger):
     return () => undefined
   }
   let stopped = false
+  /** Has gossipsub queue an outbound stream to `peer` if it is connected and has none. */
+  const repair = (peer: PeerId, why: string): void => {
+    const id = peer.toString()
+    if (stopped || !inner.peers.has(id) || inner.streamsOutbound.has(id)) return
+    const open = node
+      .getConnections(peer)
+      .find((c) => c.status === 'open' && (limited || c.limits === undefined))
+    if (open === undefined) return
+    log('no gossip stream to %p (%s): opening one', peer, why)
+    onPeerConnected.call(inner, peer, open)
+  }
   const onClose = (evt: CustomEvent<Connection>): void => {
     const peer = evt.detail.remotePeer
-    void afterReads().then(() => {
-      const id = peer.toString()
-      if (stopped || !inner.peers.has(id) || inner.streamsOutbound.has(id)) return
-      const open = node.getConnections(peer).find((c) => c.status === 'open')
-      if (open === undefined) return
-      log('gossip stream to %p went with a closed link: opening one on the open link', peer)
-      onPeerConnected.call(inner, peer, open)
-    })
+    void afterReads().then(() => repair(peer, 'its stream went with a closed link'))
   }
+  // Any other way to be left without one (an outbound stream that failed to open is never
+  // retried by gossipsub: a negotiation that timed out on a loaded peer, say) is found by a sweep.
+  const sweep = setInterval(() => {
+    for (const peer of [...inner.peers.values()]) repair(peer, 'found by the sweep')
+  }, GOSSIP_STREAM_SWEEP_MS)
+  ;(sweep as { unref?: () => void }).unref?.()
   node.addEventListener('connection:close', onClose)
   return () => {
     stopped = true
+    clearInterval(sweep)
     node.removeEventListener('connection:close', onClose)
   }
 }
