@@ -10,7 +10,8 @@
  * for as long as the new link lives (seen in [NET10]; test [GOSSIP1]). So when a
  * connection closes and the peer still has an open one but gossipsub no outbound stream to it,
  * gossipsub is told the peer is connected on the open one: it opens the stream as on a connect.
- * A sweep each second does the same for a peer left without one any other way.
+ * A sweep each second does the same for a peer left without one any other way, and hands back
+ * a connected peer gossipsub forgot (a disconnect handled after the reconnect).
  */
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
@@ -19,6 +20,21 @@ import { afterReads } from './after-reads.ts'
 /** How often peers without an outbound gossip stream are looked for. */
 export const GOSSIP_STREAM_SWEEP_MS = 1_000
 
+/** Gossipsub's outbound stream: the libp2p stream it writes to. */
+interface OutboundStream {
+  rawStream?: { status: string; writeStatus: string; abort: (err: Error) => void }
+}
+
+/**
+ * Whether gossipsub can still write to `s`. One that closed before gossipsub listened for its
+ * close (its link went while the stream was being opened) stays in gossipsub's map, closed, and
+ * gossipsub opens no other while it is there: seen in [NET10], a restarted peer that never got
+ * another message from us.
+ */
+const writable = (s: OutboundStream): boolean =>
+  s.rawStream === undefined ||
+  (s.rawStream.status === 'open' && s.rawStream.writeStatus === 'writable')
+
 /**
  * What of gossipsub's class this reads (not in its exported interface; the version is pinned and
  * [GOSSIP1] fails if these change): its peers, its outbound streams by peer, and its own
@@ -26,7 +42,8 @@ export const GOSSIP_STREAM_SWEEP_MS = 1_000
  */
 interface GossipInternals {
   peers: Map<string, PeerId>
-  streamsOutbound: Map<string, unknown>
+  streamsOutbound: Map<string, OutboundStream>
+  topics: Map<string, Set<string>>
   onPeerConnected?: (peerId: PeerId, conn: Connection) => void
 }
 
@@ -38,25 +55,57 @@ export function keepGossipStreams(
   node: Libp2p,
   pubsub: GossipSub,
   limited: boolean,
+  admitted: (peer: string) => boolean,
   log: Logger,
 ): () => void {
   const inner = pubsub as unknown as GossipInternals
   const onPeerConnected = inner.onPeerConnected
-  if (typeof onPeerConnected !== 'function' || !(inner.streamsOutbound instanceof Map)) {
+  if (
+    typeof onPeerConnected !== 'function' ||
+    !(inner.streamsOutbound instanceof Map) ||
+    !(inner.topics instanceof Map)
+  ) {
     log.error('gossipsub has changed: a peer back on a new link may miss our gossip')
     return () => undefined
   }
   let stopped = false
+  const openLink = (peer: PeerId): Connection | undefined =>
+    node
+      .getConnections(peer)
+      .find((c) => c.status === 'open' && (limited || c.limits === undefined))
   /** Has gossipsub queue an outbound stream to `peer` if it is connected and has none. */
   const repair = (peer: PeerId, why: string): void => {
     const id = peer.toString()
-    if (stopped || !inner.peers.has(id) || inner.streamsOutbound.has(id)) return
-    const open = node
-      .getConnections(peer)
-      .find((c) => c.status === 'open' && (limited || c.limits === undefined))
+    if (stopped || !inner.peers.has(id)) return
+    const held = inner.streamsOutbound.get(id)
+    if (held !== undefined && writable(held)) return
+    const open = openLink(peer)
     if (open === undefined) return
+    if (held !== undefined) {
+      // gossipsub would keep it forever: gone, so that it opens another
+      inner.streamsOutbound.delete(id)
+      held.rawStream?.abort(new Error('gossip stream no longer writable'))
+    }
     log('no gossip stream to %p (%s): opening one', peer, why)
     onPeerConnected.call(inner, peer, open)
+  }
+  /**
+   * Peers gossipsub forgot while they are still connected: libp2p tells a topology of a
+   * disconnect after a peer-store read, so the disconnect of a restarted peer's old link can
+   * come after its new link did, and gossipsub drops the peer — yet its subscriptions, already
+   * on their way, still land in the topics. Such a peer is handed back as connected.
+   */
+  const forgotten = (): void => {
+    const ids = new Set<string>()
+    for (const members of inner.topics.values())
+      for (const id of members) if (!inner.peers.has(id)) ids.add(id)
+    for (const c of node.getConnections()) {
+      const id = c.remotePeer.toString()
+      if (!ids.has(id) || !admitted(id) || openLink(c.remotePeer) === undefined) continue
+      ids.delete(id)
+      log('gossipsub forgot connected peer %p: handing it back', c.remotePeer)
+      onPeerConnected.call(inner, c.remotePeer, openLink(c.remotePeer)!)
+    }
   }
   const onClose = (evt: CustomEvent<Connection>): void => {
     const peer = evt.detail.remotePeer
@@ -66,6 +115,7 @@ export function keepGossipStreams(
   // retried by gossipsub: a negotiation that timed out on a loaded peer, say) is found by a sweep.
   const sweep = setInterval(() => {
     for (const peer of [...inner.peers.values()]) repair(peer, 'found by the sweep')
+    forgotten()
   }, GOSSIP_STREAM_SWEEP_MS)
   ;(sweep as { unref?: () => void }).unref?.()
   node.addEventListener('connection:close', onClose)

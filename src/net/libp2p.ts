@@ -290,7 +290,13 @@ export async function createLibp2pNet(
         tracker.attach(node)
         links.attach(node)
         if (profile === 'browser') stopVerifying = verifyWebRtcLinks(node, log)
-        stopKeeping = keepGossipStreams(node, pubsub, runOnLimitedConnection, log)
+        stopKeeping = keepGossipStreams(
+          node,
+          pubsub,
+          runOnLimitedConnection,
+          (peer) => gate === undefined || gate.isAdmitted(peer),
+          log,
+        )
         state = 'started'
         log('started %p on %a', node.peerId, node.getMultiaddrs())
       }),

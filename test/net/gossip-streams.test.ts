@@ -1,9 +1,9 @@
 /**
  * keepGossipStreams against gossipsub's own state (fakes of the few fields it reads): a peer
  * gossipsub knows, connected, with no outbound stream — one that failed to open, which gossipsub
- * never retries — is handed back to gossipsub's connect handler; a peer with a stream, a peer
- * with no open connection, and a peer on a limited connection (when gossipsub does not run on
- * those) are left alone. The real stack's case is [GOSSIP1] (test/net/libp2p-tcp.test.ts).
+ * never retries — is handed back to gossipsub's connect handler, and so is a connected peer it
+ * forgot; a peer with a stream, a peer with no open connection, a peer on a limited connection
+ * (when gossipsub does not run on those) and a peer not admitted are left alone. The real stack's case is [GOSSIP1] (test/net/libp2p-tcp.test.ts).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -21,13 +21,16 @@ function fakes(conns: Connection[]) {
   const pubsub = {
     peers: new Map([a, b, c, d].map((p) => [p.toString(), p])),
     streamsOutbound: new Map<string, unknown>([['b', {}]]),
+    topics: new Map<string, Set<string>>(),
     onPeerConnected(p: PeerId, on: Connection) {
       connected.push(`${p.toString()} on ${on.status}`)
+      this.peers.set(p.toString(), p)
       this.streamsOutbound.set(p.toString(), {})
     },
   }
   const node = Object.assign(new EventTarget(), {
-    getConnections: (p: PeerId) => conns.filter((x) => x.remotePeer.toString() === p.toString()),
+    getConnections: (p?: PeerId) =>
+      conns.filter((x) => p === undefined || x.remotePeer.toString() === p.toString()),
   })
   return { pubsub, node, connected, peers: { a, b, c, d } }
 }
@@ -49,6 +52,7 @@ describe('keepGossipStreams', () => {
       node as unknown as Libp2p,
       pubsub as unknown as GossipSub,
       false,
+      () => true,
       logger('test'),
     )
     expect(connected).toEqual([])
@@ -71,6 +75,7 @@ describe('keepGossipStreams', () => {
       node as unknown as Libp2p,
       pubsub as unknown as GossipSub,
       false,
+      () => true,
       logger('test'),
     )
     // b's stream went with its old link; the new one is open
@@ -79,6 +84,52 @@ describe('keepGossipStreams', () => {
       new CustomEvent('connection:close', { detail: conn(b, { status: 'closed' }) }),
     )
     await vi.waitFor(() => expect(connected).toContain('b on open'), { timeout: 500 })
+    stop()
+  })
+
+  it('[GSTREAM3] a connected peer gossipsub forgot while its subscriptions still came is handed back, if admitted', async () => {
+    vi.useFakeTimers()
+    const e = peerId('e')
+    const f = peerId('f')
+    const { pubsub, node, connected } = fakes([conn(e), conn(f)])
+    pubsub.peers.clear()
+    pubsub.streamsOutbound.clear()
+    // e and f subscribed after gossipsub dropped them (a late disconnect); f is not admitted
+    pubsub.topics.set('t', new Set(['e', 'f']))
+    const stop = keepGossipStreams(
+      node as unknown as Libp2p,
+      pubsub as unknown as GossipSub,
+      false,
+      (peer) => peer !== 'f',
+      logger('test'),
+    )
+    await vi.advanceTimersByTimeAsync(GOSSIP_STREAM_SWEEP_MS)
+    expect(connected).toEqual(['e on open'])
+    await vi.advanceTimersByTimeAsync(GOSSIP_STREAM_SWEEP_MS * 3)
+    expect(connected).toEqual(['e on open'])
+    stop()
+  })
+
+  it('[GSTREAM4] an outbound stream that closed unseen (its link went while it opened) is dropped and opened again', async () => {
+    vi.useFakeTimers()
+    const b = peerId('b')
+    const { pubsub, node, connected } = fakes([conn(b)])
+    let aborted = false
+    const stale = {
+      rawStream: { status: 'closed', writeStatus: 'closed', abort: () => (aborted = true) },
+    }
+    pubsub.streamsOutbound.set('b', stale)
+    const stop = keepGossipStreams(
+      node as unknown as Libp2p,
+      pubsub as unknown as GossipSub,
+      false,
+      () => true,
+      logger('test'),
+    )
+    await vi.advanceTimersByTimeAsync(GOSSIP_STREAM_SWEEP_MS)
+    expect(connected).toEqual(['b on open'])
+    expect(aborted).toBe(true)
+    expect(pubsub.streamsOutbound.get('b')).not.toBe(stale)
     stop()
   })
 })
