@@ -19,6 +19,9 @@ import type { LocalState } from './local-state.ts'
 
 const log = createLogger('parley:core:account')
 
+/** How often the account room is followed again without a change in it. */
+const ACCOUNT_RESYNC_MS = 5_000
+
 /** A record of the account room: this user joined (`joined`) or left (`left`) `room`. */
 interface MembershipRecord {
   t: 'joined' | 'left'
@@ -56,6 +59,9 @@ export class AccountRooms {
   #again = false
   #off: Unsubscribe | undefined
   #stopped = false
+  #timer: ReturnType<typeof setInterval> | undefined
+  /** The last step's promise once it has settled (`#running` is then this). */
+  #idle: Promise<void> | undefined
 
   constructor(init: AccountRoomsInit) {
     this.#init = init
@@ -76,10 +82,19 @@ export class AccountRooms {
       /* every period of the account room counts */
     }
     this.#sync()
+    // Followed again now and then, not only on a change of the room: a linked device once stayed
+    // out of a room the account had joined ([DEVDM2], cause not found) — what it can read of the
+    // account room may grow without a change (its keys came later), and a step that failed is
+    // retried so. A step still running is not queued again.
+    this.#timer = setInterval(() => {
+      if (this.#running === this.#idle) this.#sync()
+    }, ACCOUNT_RESYNC_MS)
+    ;(this.#timer as { unref?: () => void }).unref?.()
   }
 
   stop(): void {
     this.#stopped = true
+    clearInterval(this.#timer)
     this.#off?.()
   }
 
@@ -120,6 +135,10 @@ export class AccountRooms {
         return this.#step(this.#room!)
       })
       .catch((err: unknown) => log.error('account rooms: %e', err))
+    const step = this.#running
+    void step.then(() => {
+      if (this.#running === step) this.#idle = step
+    })
   }
 
   async #step(room: string): Promise<void> {
