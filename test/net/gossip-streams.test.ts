@@ -35,6 +35,20 @@ function fakes(conns: Connection[]) {
   return { pubsub, node, connected, peers: { a, b, c, d } }
 }
 
+/** keepGossipStreams over the fakes, gossipsub not on limited links. */
+const keep = (
+  node: EventTarget,
+  pubsub: object,
+  admitted = (_peer: string) => true,
+): (() => void) =>
+  keepGossipStreams(
+    node as unknown as Libp2p,
+    pubsub as unknown as GossipSub,
+    false,
+    admitted,
+    logger('test'),
+  )
+
 describe('keepGossipStreams', () => {
   afterEach(() => vi.useRealTimers())
 
@@ -48,13 +62,7 @@ describe('keepGossipStreams', () => {
       conn(c, { status: 'closed' }),
       conn(d, { limits: { seconds: 120 } } as Partial<Connection>),
     ])
-    const stop = keepGossipStreams(
-      node as unknown as Libp2p,
-      pubsub as unknown as GossipSub,
-      false,
-      () => true,
-      logger('test'),
-    )
+    const stop = keep(node, pubsub)
     expect(connected).toEqual([])
     await vi.advanceTimersByTimeAsync(GOSSIP_STREAM_SWEEP_MS)
     // a: connected, no stream; b: has one; c: link closed; d: only a limited link
@@ -71,13 +79,7 @@ describe('keepGossipStreams', () => {
     const b = peerId('b')
     const open = conn(b)
     const { pubsub, node, connected } = fakes([open])
-    const stop = keepGossipStreams(
-      node as unknown as Libp2p,
-      pubsub as unknown as GossipSub,
-      false,
-      () => true,
-      logger('test'),
-    )
+    const stop = keep(node, pubsub)
     // b's stream went with its old link; the new one is open
     pubsub.streamsOutbound.delete('b')
     node.dispatchEvent(
@@ -96,13 +98,7 @@ describe('keepGossipStreams', () => {
     pubsub.streamsOutbound.clear()
     // e and f subscribed after gossipsub dropped them (a late disconnect); f is not admitted
     pubsub.topics.set('t', new Set(['e', 'f']))
-    const stop = keepGossipStreams(
-      node as unknown as Libp2p,
-      pubsub as unknown as GossipSub,
-      false,
-      (peer) => peer !== 'f',
-      logger('test'),
-    )
+    const stop = keep(node, pubsub, (peer) => peer !== 'f')
     await vi.advanceTimersByTimeAsync(GOSSIP_STREAM_SWEEP_MS)
     expect(connected).toEqual(['e on open'])
     await vi.advanceTimersByTimeAsync(GOSSIP_STREAM_SWEEP_MS * 3)
@@ -119,13 +115,7 @@ describe('keepGossipStreams', () => {
       rawStream: { status: 'closed', writeStatus: 'closed', abort: () => (aborted = true) },
     }
     pubsub.streamsOutbound.set('b', stale)
-    const stop = keepGossipStreams(
-      node as unknown as Libp2p,
-      pubsub as unknown as GossipSub,
-      false,
-      () => true,
-      logger('test'),
-    )
+    const stop = keep(node, pubsub)
     await vi.advanceTimersByTimeAsync(GOSSIP_STREAM_SWEEP_MS)
     expect(connected).toEqual(['b on open'])
     expect(aborted).toBe(true)
