@@ -60,8 +60,6 @@ export class AccountRooms {
   #off: Unsubscribe | undefined
   #stopped = false
   #timer: ReturnType<typeof setInterval> | undefined
-  /** The last step's promise once it has settled (`#running` is then this). */
-  #idle: Promise<void> | undefined
 
   constructor(init: AccountRoomsInit) {
     this.#init = init
@@ -85,10 +83,8 @@ export class AccountRooms {
     // Followed again now and then, not only on a change of the room: a linked device once stayed
     // out of a room the account had joined ([DEVDM2], cause not found) — what it can read of the
     // account room may grow without a change (its keys came later), and a step that failed is
-    // retried so. A step still running is not queued again.
-    this.#timer = setInterval(() => {
-      if (this.#running === this.#idle) this.#sync()
-    }, ACCOUNT_RESYNC_MS)
+    // retried so. `#sync` queues at most one step behind the one running, however often asked.
+    this.#timer = setInterval(() => this.#sync(), ACCOUNT_RESYNC_MS)
     ;(this.#timer as { unref?: () => void }).unref?.()
   }
 
@@ -135,10 +131,6 @@ export class AccountRooms {
         return this.#step(this.#room!)
       })
       .catch((err: unknown) => log.error('account rooms: %e', err))
-    const step = this.#running
-    void step.then(() => {
-      if (this.#running === step) this.#idle = step
-    })
   }
 
   async #step(room: string): Promise<void> {

@@ -101,10 +101,12 @@ export function keepGossipStreams(
       for (const id of members) if (!inner.peers.has(id)) ids.add(id)
     for (const c of node.getConnections()) {
       const id = c.remotePeer.toString()
-      if (!ids.has(id) || !admitted(id) || openLink(c.remotePeer) === undefined) continue
+      if (!ids.has(id) || !admitted(id)) continue
+      const open = openLink(c.remotePeer)
+      if (open === undefined) continue
       ids.delete(id)
       log('gossipsub forgot connected peer %p: handing it back', c.remotePeer)
-      onPeerConnected.call(inner, c.remotePeer, openLink(c.remotePeer)!)
+      onPeerConnected.call(inner, c.remotePeer, open)
     }
   }
   const onClose = (evt: CustomEvent<Connection>): void => {
