@@ -67,9 +67,20 @@ interface RoomWatch {
   receipts: Map<string, Receipts>
   off: () => void
 }
-const watching = new Map<string, RoomWatch>()
-let disconnects = 0
-let offPeers: (() => void) | undefined
+/** What a peer's watch keeps (several peers can share a process: bench/load.ts --per-process). */
+interface LoadWatchState {
+  rooms: Map<string, RoomWatch>
+  disconnects: number
+  offPeers: (() => void) | undefined
+}
+const states = new WeakMap<BenchPeer, LoadWatchState>()
+
+function stateOf(peer: BenchPeer): LoadWatchState {
+  let s = states.get(peer)
+  if (s === undefined)
+    states.set(peer, (s = { rooms: new Map(), disconnects: 0, offPeers: undefined }))
+  return s
+}
 
 async function note(h: RoomHistory, w: RoomWatch): Promise<void> {
   const t = now()
@@ -83,10 +94,12 @@ async function note(h: RoomHistory, w: RoomWatch): Promise<void> {
 
 export const loadWatch: Handler<'loadWatch'> = async (peer, { rooms }) => {
   const messenger = messengerOf(peer)
+  const state = stateOf(peer)
+  const watching = state.rooms
   let connected = new Set(peer.net.peers())
-  offPeers?.()
-  offPeers = peer.net.onPeers((current) => {
-    for (const p of connected) if (!current.includes(p)) disconnects++
+  state.offPeers?.()
+  state.offPeers = peer.net.onPeers((current) => {
+    for (const p of connected) if (!current.includes(p)) state.disconnects++
     connected = new Set(current)
   })
   for (const room of rooms) {
@@ -139,6 +152,8 @@ export const loadWait: Handler<'loadWait'> = async (peer, { expect, timeoutMs })
 
 export const loadCheck: Handler<'loadCheck'> = async (peer, { expect }) => {
   const messenger = messengerOf(peer)
+  const state = stateOf(peer)
+  const watching = state.rooms
   const checks = []
   for (const { room, ids } of expect) {
     const w = watching.get(room)
@@ -150,6 +165,6 @@ export const loadCheck: Handler<'loadCheck'> = async (peer, { expect }) => {
   }
   const receipts = [...watching.values()].flatMap((w) => [...w.receipts.values()])
   watching.clear()
-  offPeers?.()
-  return { checks, receipts, disconnects }
+  state.offPeers?.()
+  return { checks, receipts, disconnects: state.disconnects }
 }
