@@ -10,7 +10,6 @@
  *   npm run bench:load                       # 50 peers, 20 rooms, 200 msg/s, 300 s
  *   npm run bench:load -- --quick            # 10 peers, 30 s smoke
  *   npm run bench:load -- --peers 30 --rooms 20 --rate 100 --duration 120
- *     [--per-process K]   # K devices share a process (each its own peer, store and TCP links); hubs alone
  *     [--hubs 3] [--rooms-per-peer 4] [--hub-links 2] [--peer-links 1] [--seed 1]
  *     [--converge 60] [--settle 30] [--idle 15] [--tsx] [--profile DIR]   # CPU profiles of hub 0 and the first device
  */
@@ -18,7 +17,7 @@ import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { now, sleep } from './lib/clock.ts'
 import { bundlePeer } from './lib/compiled.ts'
-import { PeerProcess, stopAll, TS_PEER, usePeerScript, type PeerSlot } from './lib/proc.ts'
+import { PeerProcess, stopAll, TS_PEER, usePeerScript } from './lib/proc.ts'
 import { GENERAL, planLoad, roomMembers, type LoadShape } from './lib/load-plan.ts'
 import { ProcSampler } from './lib/proc-sampler.ts'
 import { formatTable, tempDir, timed, writeResults, type BenchResult } from './lib/report.ts'
@@ -44,12 +43,6 @@ export interface LoadOptions extends LoadShape {
   bundle: boolean
   profileDir?: string
   quick: boolean
-  /**
-   * Devices per process (1: every peer its own process). Each is still a whole peer — its own
-   * keys, store, libp2p node and TCP links on 127.0.0.1 — sharing only the process's runtime; hubs
-   * always have a process each.
-   */
-  perProcess: number
 }
 
 const LEGEND = [
@@ -85,7 +78,6 @@ export function loadOptions(argv: readonly string[]): LoadOptions {
       idle: { type: 'string' },
       tsx: { type: 'boolean', default: false },
       profile: { type: 'string' },
-      'per-process': { type: 'string', default: '1' },
     },
   })
   const quick = v.quick === true
@@ -107,7 +99,6 @@ export function loadOptions(argv: readonly string[]): LoadOptions {
     idleS: num(v.idle, quick ? 5 : 15),
     bytes: 200,
     bundle: v.tsx !== true,
-    perProcess: Math.max(1, num(v['per-process'], 1)),
     ...(typeof v.profile === 'string' ? { profileDir: v.profile } : {}),
   }
 }
@@ -134,29 +125,17 @@ export async function loadBench(o: LoadOptions): Promise<BenchResult> {
     const members = roomMembers(plan)
     if (o.bundle) usePeerScript(bundlePeer())
     const dirs = plan.member.map((_, i) => tempDir(`load${i}`))
-    const profiled = [plan.hubs[0], plan.writers[0]]
-    const name = (i: number): string => (plan.hubs.includes(i) ? `hub${i}` : `peer${i}`)
-    // Which peers each process runs: a hub alone, devices `perProcess` at a time.
-    const groups = [
-      ...plan.hubs.map((h) => [h]),
-      ...Array.from({ length: Math.ceil(plan.writers.length / o.perProcess) }, (_, g) =>
-        plan.writers.slice(g * o.perProcess, (g + 1) * o.perProcess),
-      ),
-    ]
-    const processes = groups.map((g) =>
+    const profiled = new Set([plan.hubs[0], plan.writers[0]])
+    const procs = dirs.map((_, i) =>
       PeerProcess.spawn({
-        name: g.length === 1 ? name(g[0]!) : `peers${g[0]}-${g[g.length - 1]}`,
-        ...(o.profileDir !== undefined && g.some((i) => profiled.includes(i))
-          ? { cpuProfDir: o.profileDir }
-          : {}),
+        name: plan.hubs.includes(i) ? `hub${i}` : `peer${i}`,
+        ...(o.profileDir !== undefined && profiled.has(i) ? { cpuProfDir: o.profileDir } : {}),
       }),
     )
-    const procs: PeerSlot[] = []
-    groups.forEach((g, p) => g.forEach((i, slot) => (procs[i] = processes[p]!.peer(slot, name(i)))))
-    const sampler = new ProcSampler(processes.map((p) => p.pid ?? 0))
+    const sampler = new ProcSampler(procs.map((p) => p.pid ?? 0))
     try {
       log(
-        `${label}: ${plan.hubs.length} hubs (every room, no writes), ${plan.writers.length} writers at ${(o.rate / plan.writers.length).toFixed(2)} msg/s each, in ${processes.length} processes`,
+        `${label}: ${plan.hubs.length} hubs (every room, no writes), ${plan.writers.length} writers at ${(o.rate / plan.writers.length).toFixed(2)} msg/s each`,
       )
       sampler.start(5_000)
       // A batch at a time, hubs first: each peer is given the addresses of the hubs it dials as
@@ -189,7 +168,7 @@ export async function loadBench(o: LoadOptions): Promise<BenchResult> {
         for (const t of plan.dials[i]!)
           if (!isHub(t)) await procs[i]!.call('dial', { addr: infos[t]!.addr }, 120_000)
       })
-      log(`started ${procs.length} peers, each connected to the peers it dials`)
+      log(`started ${procs.length} processes, each connected to the peers it dials`)
       let short = 0
       // Each peer waits until its connected neighbours in each of its rooms follow the room's topic.
       const neighbours = plan.member.map(() => new Set<number>())
@@ -312,12 +291,11 @@ export async function loadBench(o: LoadOptions): Promise<BenchResult> {
         sentEnd,
         convergedAt,
         names: procs.map((p) => p.name),
-        processes: processes.map((p, k) => ({ name: p.name, peers: groups[k]! })),
       })
       return { rows: loadRows(label, analysis), details: analysis }
     } finally {
       sampler.stop()
-      await stopAll(processes)
+      await stopAll(procs)
       for (const d of dirs) d.dispose()
       if (o.bundle) usePeerScript(TS_PEER)
     }

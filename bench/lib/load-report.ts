@@ -36,10 +36,7 @@ export interface LoadInput {
   startAt: number
   sentEnd: number
   convergedAt: number
-  /** Peer names, by peer index. */
   names: readonly string[]
-  /** The processes the sampler reads, in its order, and the peers each runs. */
-  processes: readonly { name: string; peers: readonly number[] }[]
 }
 
 export interface LoadAnalysis {
@@ -100,27 +97,17 @@ export function analyseLoad(x: LoadInput): LoadAnalysis {
   )
   const perProcess = x.sampler.samples.map((s, i) => {
     const t = memoryTrend(s, x.startAt, x.sentEnd, windowMs)
-    return {
-      peer: x.processes[i]!.name,
-      firstMiB: mib(t.first),
-      lastMiB: mib(t.last),
-      growth: t.growth,
-    }
+    return { peer: x.names[i]!, firstMiB: mib(t.first), lastMiB: mib(t.last), growth: t.growth }
   })
   const worst = perProcess.reduce((a, b) => (b.growth > a.growth ? b : a))
-  const cpu = x.processes.map((_, i) => x.sampler.cpuBetween(i, x.startAt, x.convergedAt))
+  const cpu = x.names.map((_, i) => x.sampler.cpuBetween(i, x.startAt, x.convergedAt))
   const cpuMs = x.convergedAt - x.startAt
   const idleMs = x.idle.to - x.idle.from
-  const idleCpu = x.processes.map((_, i) => x.sampler.cpuBetween(i, x.idle.from, x.idle.to))
+  const idleCpu = x.names.map((_, i) => x.sampler.cpuBetween(i, x.idle.from, x.idle.to))
   const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0)
   const idleCores = sum(idleCpu) / idleMs
   const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
-  // CPU per peer of a role: over the processes that run only peers of it.
-  const perS = (role: readonly number[]): number => {
-    const of = x.processes.flatMap((p, k) => (p.peers.every((i) => role.includes(i)) ? [k] : []))
-    const peers = of.reduce((n, k) => n + x.processes[k]!.peers.length, 0)
-    return sum(of.map((k) => cpu[k]!)) / peers / (cpuMs / 1000)
-  }
+  const perS = (idx: readonly number[]): number => mean(idx.map((i) => cpu[i]!)) / (cpuMs / 1000)
   const loads = x.sampler.load
     .filter((l) => l.t >= x.startAt && l.t <= x.convergedAt)
     .map((l) => l.load1)

@@ -33,16 +33,6 @@ export interface SpawnOptions {
   cpuProfDir?: string
 }
 
-/** One of several peers sharing a process (bench/load.ts `--per-process`). */
-export interface PeerSlot<M extends CommandMap<M> = Commands> {
-  readonly name: string
-  call<C extends keyof M & string>(
-    cmd: C,
-    args: M[C]['args'],
-    timeoutMs?: number,
-  ): Promise<M[C]['result']>
-}
-
 export class PeerProcess<M extends CommandMap<M> = Commands> {
   readonly name: string
   readonly #child: ChildProcess
@@ -99,24 +89,15 @@ export class PeerProcess<M extends CommandMap<M> = Commands> {
     cmd: C,
     args: M[C]['args'],
     timeoutMs = 60_000,
-    slot?: number,
   ): Promise<M[C]['result']> {
-    return this.#request(cmd, args, timeoutMs, slot) as Promise<M[C]['result']>
-  }
-
-  /** The peer in `slot` of this process, addressed as if it had the process to itself. */
-  peer(slot: number, name: string): PeerSlot<M> {
-    return {
-      name,
-      call: (cmd, args, timeoutMs) => this.call(cmd, args, timeoutMs, slot),
-    }
+    return this.#request(cmd, args, timeoutMs) as Promise<M[C]['result']>
   }
 
   /** Every child answers `stop` (and the driver's own commands, typed by `call`). */
-  #request(cmd: string, args: unknown, timeoutMs: number, slot?: number): Promise<unknown> {
+  #request(cmd: string, args: unknown, timeoutMs: number): Promise<unknown> {
     if (this.#exited !== undefined) return Promise.reject(this.#exited)
     const id = this.#nextId++
-    const req = { id, cmd, args, ...(slot === undefined ? {} : { slot }) }
+    const req = { id, cmd, args }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id)

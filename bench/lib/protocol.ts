@@ -207,11 +207,6 @@ export interface Request<C extends Cmd = Cmd> {
   id: number
   cmd: C
   args: Commands[C]['args']
-  /**
-   * Which of the process's peers (bench/load.ts `--per-process` runs several in one process);
-   * 0 when absent. A `stop` without a slot stops every peer of the process, and the process.
-   */
-  slot?: number
 }
 
 export type Response =

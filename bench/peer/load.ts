@@ -67,20 +67,9 @@ interface RoomWatch {
   receipts: Map<string, Receipts>
   off: () => void
 }
-/** What a peer's watch keeps (several peers can share a process: bench/load.ts --per-process). */
-interface LoadWatchState {
-  rooms: Map<string, RoomWatch>
-  disconnects: number
-  offPeers: (() => void) | undefined
-}
-const states = new WeakMap<BenchPeer, LoadWatchState>()
-
-function stateOf(peer: BenchPeer): LoadWatchState {
-  let s = states.get(peer)
-  if (s === undefined)
-    states.set(peer, (s = { rooms: new Map(), disconnects: 0, offPeers: undefined }))
-  return s
-}
+const watching = new Map<string, RoomWatch>()
+let disconnects = 0
+let offPeers: (() => void) | undefined
 
 async function note(h: RoomHistory, w: RoomWatch): Promise<void> {
   const t = now()
@@ -94,12 +83,10 @@ async function note(h: RoomHistory, w: RoomWatch): Promise<void> {
 
 export const loadWatch: Handler<'loadWatch'> = async (peer, { rooms }) => {
   const messenger = messengerOf(peer)
-  const state = stateOf(peer)
-  const watching = state.rooms
   let connected = new Set(peer.net.peers())
-  state.offPeers?.()
-  state.offPeers = peer.net.onPeers((current) => {
-    for (const p of connected) if (!current.includes(p)) state.disconnects++
+  offPeers?.()
+  offPeers = peer.net.onPeers((current) => {
+    for (const p of connected) if (!current.includes(p)) disconnects++
     connected = new Set(current)
   })
   for (const room of rooms) {
@@ -152,8 +139,6 @@ export const loadWait: Handler<'loadWait'> = async (peer, { expect, timeoutMs })
 
 export const loadCheck: Handler<'loadCheck'> = async (peer, { expect }) => {
   const messenger = messengerOf(peer)
-  const state = stateOf(peer)
-  const watching = state.rooms
   const checks = []
   for (const { room, ids } of expect) {
     const w = watching.get(room)
@@ -165,6 +150,6 @@ export const loadCheck: Handler<'loadCheck'> = async (peer, { expect }) => {
   }
   const receipts = [...watching.values()].flatMap((w) => [...w.receipts.values()])
   watching.clear()
-  state.offPeers?.()
-  return { checks, receipts, disconnects: state.disconnects }
+  offPeers?.()
+  return { checks, receipts, disconnects }
 }
