@@ -16,6 +16,7 @@ import {
 } from './store.ts'
 import type { Identity } from './identity.ts'
 import type { LoadedDoc, PeriodCache } from './period-cache.ts'
+import { markChanged } from './period-load.ts'
 import type { RoomKeys } from './room-keys.ts'
 import { BatchSealer } from './batch-sealer.ts'
 import { applyLocal, genesisOf, type LocalOp } from './local-ops.ts'
@@ -160,7 +161,7 @@ export class LocalWriter {
       prev = hash
       const d = await docOf(period)
       d.covers.set(hex(me), seq)
-      d.dirty = true
+      markChanged(d, update.length)
     }
     let head: StoredHead
     try {

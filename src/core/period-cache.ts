@@ -12,7 +12,13 @@ import { withEdit } from '../crdt/display.ts'
 import { compareHlc } from '../crdt/hlc.ts'
 import type { EditRecord, RoomMeta } from '../crdt/schema.ts'
 import { hex, type StoredEntry } from './store.ts'
-import { openPeriod, type LoadedDoc, type PeriodSource } from './period-load.ts'
+import {
+  markChanged,
+  markSaved,
+  openPeriod,
+  type LoadedDoc,
+  type PeriodSource,
+} from './period-load.ts'
 
 export type { LoadedDoc }
 
@@ -22,6 +28,15 @@ const log = createLogger('parley:core:periods')
 export const WINDOW_MESSAGES = 200
 /** How long a changed document waits before its snapshot (or covers) is written. */
 const SNAPSHOT_DELAY_MS = 2_000
+/**
+ * A store snapshot is the whole document, so rewriting it on every change of a busy day costs
+ * more as the day grows (12,000 messages: 4 MB, ~30 ms to encode — every 2 s, on every peer in the
+ * room). It is rewritten once the updates since weigh this share of it, which keeps all of a day's
+ * rewrites to a few times its final size…
+ */
+export const SNAPSHOT_GROWTH = 0.25
+/** …or once its first unsaved change is this old: what a restart replays stays bounded. */
+export const SNAPSHOT_MAX_AGE_MS = 60_000
 
 export type ApplyOutcome = 'applied' | 'gap' | 'duplicate' | 'invalid' | 'locked'
 
@@ -239,7 +254,7 @@ export class PeriodCache {
       const result = d.doc.apply(ctx, update)
       if (result !== 'gap') {
         d.covers.set(key, entry.seq)
-        d.dirty = true
+        markChanged(d, update.length)
       }
       return result
     } catch (err) {
@@ -337,7 +352,7 @@ export class PeriodCache {
     if (this.#snapshotTimer !== undefined || this.#closed) return
     this.#snapshotTimer = setTimeout(() => {
       this.#snapshotTimer = undefined
-      this.flush().catch((err: unknown) => log.error('snapshot failed: %e', err))
+      this.#save(false).catch((err: unknown) => log.error('snapshot failed: %e', err))
     }, SNAPSHOT_DELAY_MS)
     this.#snapshotTimer.unref?.()
   }
@@ -346,7 +361,13 @@ export class PeriodCache {
    * Writes the snapshot of every changed document, or just its covers when it persists itself
    * (later, if a local write is in flight: the document holds changes the store does not yet).
    */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    return this.#save(true)
+  }
+
+  /** `all`: every changed document; else only those whose snapshot is due ({@link SNAPSHOT_GROWTH}). */
+  async #save(all: boolean): Promise<void> {
+    let waiting = false
     for (const [period, p] of this.#docs) {
       const d = await p.catch(() => undefined)
       if (d === undefined || !d.dirty) continue
@@ -354,14 +375,20 @@ export class PeriodCache {
         this.scheduleSnapshot()
         return
       }
-      d.dirty = false
       if (d.persisted !== undefined) {
+        markSaved(d)
         await d.persisted.saveCovers(new Map(d.covers))
         continue
       }
+      if (!all && !snapshotDue(d, Date.now())) {
+        waiting = true
+        continue
+      }
       const snapshot = { bytes: d.doc.encodeSnapshot(), covers: new Map(d.covers) }
+      markSaved(d, snapshot.bytes.length)
       await this.#init.store.putSnapshot(this.#room, period, snapshot)
     }
+    if (waiting) this.scheduleSnapshot()
   }
 
   async close(): Promise<void> {
@@ -376,4 +403,12 @@ export class PeriodCache {
     this.#docs.clear()
     await Promise.all(this.#discarding.values())
   }
+}
+
+/** A changed document's store snapshot is rewritten once its changes weigh enough, or are old. */
+export function snapshotDue(d: LoadedDoc, now: number): boolean {
+  return (
+    d.changedBytes >= d.snapshotBytes * SNAPSHOT_GROWTH ||
+    now - (d.changedSince ?? now) >= SNAPSHOT_MAX_AGE_MS
+  )
 }

@@ -18,6 +18,15 @@ export interface LoadedDoc {
   /** hex(author) → highest seq applied. */
   covers: Map<string, number>
   dirty: boolean
+  /**
+   * Since the document last matched where it persists: when it first changed (ms, `Date.now`) and
+   * the bytes of the updates applied ({@link markChanged}). A store snapshot is rewritten only once
+   * these weigh against its size (PeriodCache), not on every change of a busy day.
+   */
+  changedSince: number | undefined
+  changedBytes: number
+  /** Bytes of the snapshot it was loaded from or last wrote to the store (0: none). */
+  snapshotBytes: number
   /** Some author's entries met a gap: entries stored above it wait until it fills. */
   behind: boolean
   /** Where it persists itself (browser); without, its snapshot goes to the store. */
@@ -67,13 +76,40 @@ async function fromSnapshot(src: PeriodSource, period: number): Promise<LoadedDo
   if (snap !== undefined) {
     try {
       const doc = PeriodDoc.fromSnapshot(src.room, period, snap.bytes)
-      return { doc, covers: snap.covers, dirty: false, behind: false, locked: new Map() }
+      return { ...clean(doc, snap.covers), snapshotBytes: snap.bytes.length }
     } catch (err) {
       log.error('snapshot of %s/%d unreadable, rebuilding from entries: %e', src.room, period, err)
     }
   }
-  const doc = new PeriodDoc(src.room, period)
-  return { doc, covers: new Map(), dirty: false, behind: false, locked: new Map() }
+  return clean(new PeriodDoc(src.room, period), new Map())
+}
+
+function clean(doc: PeriodDoc, covers: Map<string, number>): LoadedDoc {
+  return {
+    doc,
+    covers,
+    dirty: false,
+    changedSince: undefined,
+    changedBytes: 0,
+    snapshotBytes: 0,
+    behind: false,
+    locked: new Map(),
+  }
+}
+
+/** Notes that `bytes` of updates reached the document and are not yet where it persists. */
+export function markChanged(d: LoadedDoc, bytes: number): void {
+  d.dirty = true
+  d.changedSince ??= Date.now()
+  d.changedBytes += bytes
+}
+
+/** The document now matches where it persists (`snapshotBytes`: the store snapshot just written). */
+export function markSaved(d: LoadedDoc, snapshotBytes?: number): void {
+  d.dirty = false
+  d.changedSince = undefined
+  d.changedBytes = 0
+  if (snapshotBytes !== undefined) d.snapshotBytes = snapshotBytes
 }
 
 async function openPersisted(
@@ -100,13 +136,7 @@ async function openPersisted(
       await p.discard()
       continue
     }
-    const d: LoadedDoc = {
-      doc: p.doc,
-      covers: p.covers,
-      dirty: false,
-      behind: false,
-      locked: new Map(),
-    }
+    const d: LoadedDoc = clean(p.doc, p.covers)
     d.persisted = p
     return { d, entries }
   }
