@@ -22,7 +22,7 @@ import { GENERAL, planLoad, roomMembers, type LoadShape } from './lib/load-plan.
 import { ProcSampler } from './lib/proc-sampler.ts'
 import { formatTable, tempDir, timed, writeResults, type BenchResult } from './lib/report.ts'
 import { analyseLoad, loadRows } from './lib/load-report.ts'
-import type { Commands, LoadSent, StartResult } from './lib/protocol.ts'
+import type { Commands, LoadSent, MemSample, StartResult } from './lib/protocol.ts'
 
 export interface LoadOptions extends LoadShape {
   rate: number
@@ -200,6 +200,11 @@ export async function loadBench(o: LoadOptions): Promise<BenchResult> {
       await sleep(o.idleS * 1000)
       sampler.sample()
       idle.to = now()
+      // What each process holds live (after a full GC), before the sends and once all is held:
+      // RSS alone cannot tell retained history from garbage not yet collected.
+      const liveMem = (): Promise<MemSample[]> =>
+        inBatches(procs, 10, (p) => p.call('mem', {}, 120_000))
+      const liveBefore = await liveMem()
       const writerRate = o.rate / plan.writers.length
       const startAt = now() + 1_000
       const progress = setInterval(() => {
@@ -262,6 +267,7 @@ export async function loadBench(o: LoadOptions): Promise<BenchResult> {
       )
       const convergedAt = now()
       sampler.stop()
+      const liveAfter = await liveMem()
       log(
         `converged in ${((convergedAt - sentEnd) / 1000).toFixed(1)} s after the last send; checking every peer's history`,
       )
@@ -291,6 +297,7 @@ export async function loadBench(o: LoadOptions): Promise<BenchResult> {
         sentEnd,
         convergedAt,
         names: procs.map((p) => p.name),
+        live: { before: liveBefore, after: liveAfter },
       })
       return { rows: loadRows(label, analysis), details: analysis }
     } finally {

@@ -15,6 +15,11 @@ import { LOAD_SEND_GRACE_MS, type LoadPlan } from './load-plan.ts'
 import type { ProcSampler } from './proc-sampler.ts'
 import { distribution, mib, round, type Distribution } from './stats.ts'
 import type { Row } from './report.ts'
+import type { MemSample } from './protocol.ts'
+
+/** V8 heap and external (Buffer) bytes of every process; SQLite's own memory is in neither. */
+const liveBytes = (ms: readonly MemSample[]): number =>
+  ms.reduce((a, m) => a + m.heapUsed + m.external, 0)
 
 /** Memory is flat when the last minute's mean RSS is within this of the first minute's. */
 export const FLAT = 0.1
@@ -37,6 +42,8 @@ export interface LoadInput {
   sentEnd: number
   convergedAt: number
   names: readonly string[]
+  /** Every process's memory after a full GC: before the first send, and once all was held. */
+  live: { before: readonly MemSample[]; after: readonly MemSample[] }
 }
 
 export interface LoadAnalysis {
@@ -65,6 +72,14 @@ export interface LoadAnalysis {
     maxGrowth: number
     maxGrowthPeer: string
     perProcess: { peer: string; firstMiB: number; lastMiB: number; growth: number }[]
+    /**
+     * Heap and external memory of all processes after a full GC, before the sends and once all
+     * was held (MiB), and the growth per (message, member) pair held: what the history costs in
+     * memory where RSS also counts garbage not yet collected.
+     */
+    liveBeforeMiB: number
+    liveAfterMiB: number
+    liveBytesPerPair: number
   }
   /**
    * From the first send until converged. `idleCores`: all peers connected and quiet. `msPerReceipt`:
@@ -148,6 +163,12 @@ export function analyseLoad(x: LoadInput): LoadAnalysis {
       maxGrowth: worst.growth,
       maxGrowthPeer: worst.peer,
       perProcess: perProcess.map((p) => ({ ...p, growth: round(p.growth) })),
+      liveBeforeMiB: mib(liveBytes(x.live.before)),
+      liveAfterMiB: mib(liveBytes(x.live.after)),
+      liveBytesPerPair: round(
+        (liveBytes(x.live.after) - liveBytes(x.live.before)) /
+          addChecks(checks.map((c) => c.ch)).expected,
+      ),
     },
     cpu: {
       cores: sum(cpu) / cpuMs,
@@ -226,6 +247,11 @@ export function loadRows(label: string, a: LoadAnalysis): Row[] {
       name: `RSS of all peers, first ${w} s → last ${w} s`,
       value: a.memory.firstMiB,
       unit: `→ ${a.memory.lastMiB} MiB`,
+    },
+    {
+      name: 'live memory of all peers after a full GC, before sends → all held',
+      value: a.memory.liveBeforeMiB,
+      unit: `→ ${a.memory.liveAfterMiB} MiB (${a.memory.liveBytesPerPair} B per message held)`,
     },
     {
       name: 'CPU cores used by all peers, running (idle)',
