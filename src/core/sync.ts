@@ -317,11 +317,7 @@ export class RoomSync {
   }
 
   #digest(authors: AuthorState[]): Uint8Array {
-    const parts: number[] = []
-    for (const a of [...authors].sort((x, y) => compareBytes(x.author, y.author))) {
-      parts.push(...a.author, ...u32(a.contig), ...u32(a.head.seq), ...a.head.hash)
-    }
-    return this.#crypto.sha256(new Uint8Array(parts))
+    return roomDigest(authors, this.#crypto)
   }
 
   /**
@@ -401,12 +397,32 @@ function pushFrame(room: string, head: StoredHead, entries: readonly Verified[])
   return { type: 'push', room, head: { room, ...head }, entries: picked.reverse() }
 }
 
-const u32 = (n: number): number[] => [
-  (n / 2 ** 24) & 255,
-  (n >>> 16) & 255,
-  (n >>> 8) & 255,
-  n & 255,
-]
+/**
+ * What anti-entropy compares: SHA-256 over each author's key, contiguous seq and head (seq, hash),
+ * by author key — the same bytes on every peer that holds the same (asked on every room
+ * announcement received, so written straight into one buffer).
+ */
+export function roomDigest(
+  authors: readonly AuthorState[],
+  crypto: Pick<HistoryCrypto, 'sha256'>,
+): Uint8Array {
+  const sorted = [...authors].sort((x, y) => compareBytes(x.author, y.author))
+  let size = 0
+  for (const a of sorted) size += a.author.length + 8 + a.head.hash.length
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  let at = 0
+  for (const a of sorted) {
+    out.set(a.author, at)
+    at += a.author.length
+    view.setUint32(at, a.contig)
+    view.setUint32(at + 4, a.head.seq)
+    at += 8
+    out.set(a.head.hash, at)
+    at += a.head.hash.length
+  }
+  return crypto.sha256(out)
+}
 
 /** The push in a gossiped frame, or undefined (logged) if it is malformed or not a push. */
 function pushOf(

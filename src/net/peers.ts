@@ -134,12 +134,13 @@ export class PeerTracker {
   }
 
   peers(): readonly PeerIdString[] {
-    return this.#node === undefined
-      ? []
-      : this.#node
-          .getPeers()
-          .map((p) => asPeerIdString(p.toString()))
-          .filter((p) => this.#admitted(p))
+    if (this.#node === undefined) return []
+    // Not `getPeers()`: it rebuilds every PeerId from its string (base58 both ways, per peer per
+    // call: 5 % of a hub's CPU under load, asked on every room announcement); a connection's
+    // remotePeer keeps its string.
+    const peers = new Set<string>()
+    for (const c of this.#node.getConnections()) peers.add(c.remotePeer.toString())
+    return [...peers].filter((p) => this.#admitted(p)).map(asPeerIdString)
   }
 
   #admitted(peer: string): boolean {
