@@ -6,10 +6,8 @@
  *   npx tsx bench/micro/period-read.ts [--days 1000,10000] [--more 500]
  */
 import { parseArgs } from 'node:util'
-import { sha256 } from '@noble/hashes/sha2.js'
-import { authorId, PERIOD_MS } from '../../src/crdt/entry.ts'
-import { clientIdOf } from '../../src/crdt/client-id.ts'
 import { PeriodDoc } from '../../src/crdt/period-doc.ts'
+import { DAY, dayLog, ROOM } from './day-log.ts'
 
 const { values } = parseArgs({
   options: {
@@ -17,32 +15,10 @@ const { values } = parseArgs({
     more: { type: 'string', default: '500' },
   },
 })
-const DAY = 20_417
-const ROOM = 'general'
-const writers = Array.from({ length: 10 }, (_, i) => {
-  const key = sha256(new TextEncoder().encode(`writer ${i}`))
-  return { key, id: authorId(key), clientId: clientIdOf(key, sha256) }
-})
-const ctx = (w: number, seq: number) => ({
-  authorKey: writers[w]!.key,
-  authorId: writers[w]!.id,
-  clientId: writers[w]!.clientId,
-  seq,
-  room: ROOM,
-  period: DAY,
-})
-const text = (i: number): string => `message ${i} `.padEnd(200, 'lorem ipsum dolor sit amet ')
 
 for (const n of values.days.split(',').map(Number)) {
   const more = Number(values.more)
-  const author = new PeriodDoc(ROOM, DAY)
-  const log = Array.from({ length: n + more }, (_, i) => {
-    const c = ctx(i % writers.length, Math.floor(i / writers.length) + 1)
-    return {
-      c,
-      update: author.post(c, text(i), { wall: DAY * PERIOD_MS + i * 5, count: 0 }).update,
-    }
-  })
+  const log = dayLog(n + more, 10)
   const reader = PeriodDoc.fromSnapshot(
     ROOM,
     DAY,
@@ -64,6 +40,5 @@ for (const n of values.days.split(',').map(Number)) {
   console.log(
     `day of ${n} messages: apply + read ${us.toFixed(1)} µs per message (${more} messages)`,
   )
-  author.destroy()
   reader.destroy()
 }

@@ -13,7 +13,8 @@ import { createClock } from '../../src/crdt/hlc.ts'
 import { periodOf } from '../../src/crdt/entry.ts'
 import { createIdentity } from '../../src/core/identity.ts'
 import { openIdbStore } from '../../src/core/idb-store.ts'
-import { RoomHistory, type Verified } from '../../src/core/room-history.ts'
+import type { RoomHistory, Verified } from '../../src/core/room-history.ts'
+import { openRoomHistory } from '../helpers/room-history.ts'
 import type { HistoryStore, StoredEntry, StoredHead } from '../../src/core/store.ts'
 
 const ROOM = 'general'
@@ -27,19 +28,15 @@ function device() {
   const prefix = `test-${process.pid}-${n++}`
   const docs = createIdbDocs({ prefix, onError: (err) => errors.push(err) })
   const published: { head: StoredHead; entries: readonly Verified[] }[] = []
-  const open = async (store: HistoryStore, persist = true): Promise<RoomHistory> => {
-    const h = new RoomHistory({
+  const open = (store: HistoryStore, persist = true): Promise<RoomHistory> =>
+    openRoomHistory({
       room: ROOM,
       store,
       identity,
       clock,
-      onChange: () => undefined,
       onLocal: (_room, head, entries) => void published.push({ head, entries }),
       ...(persist ? { docs } : {}),
     })
-    await h.open()
-    return h
-  }
   return { identity, prefix, docs, errors, published, open }
 }
 

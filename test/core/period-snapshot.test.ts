@@ -13,7 +13,8 @@ import { periodOf } from '../../src/crdt/entry.ts'
 import { createIdentity } from '../../src/core/identity.ts'
 import { openIdbStore } from '../../src/core/idb-store.ts'
 import { SNAPSHOT_GROWTH, SNAPSHOT_MAX_AGE_MS } from '../../src/core/period-cache.ts'
-import { RoomHistory } from '../../src/core/room-history.ts'
+import type { RoomHistory } from '../../src/core/room-history.ts'
+import { openRoomHistory } from '../helpers/room-history.ts'
 import type { HistoryStore, Snapshot, StoredEntry } from '../../src/core/store.ts'
 
 const ROOM = 'general'
@@ -63,18 +64,8 @@ describe('store snapshots of a busy day', () => {
     const clock = createClock()
     const raw = await openIdbStore(`snap-${process.pid}-${n++}`)
     closers.push(() => raw.close())
-    const open = async (store: HistoryStore): Promise<RoomHistory> => {
-      const h = new RoomHistory({
-        room: ROOM,
-        store,
-        identity,
-        clock,
-        onChange: () => undefined,
-        onLocal: () => undefined,
-      })
-      await h.open()
-      return h
-    }
+    const open = (store: HistoryStore): Promise<RoomHistory> =>
+      openRoomHistory({ room: ROOM, store, identity, clock })
     return { raw, open }
   }
   const text = (i: number): string => `message ${i} `.padEnd(200, 'lorem ipsum ')
