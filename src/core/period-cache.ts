@@ -137,7 +137,7 @@ export class PeriodCache {
     const { d, entries } = await openPeriod(this.#init, period)
     d.doc.onChange(() => this.#init.onChange())
     this.#replay(d, entries)
-    if (d.dirty) this.scheduleSnapshot()
+    if (d.changedSince !== undefined) this.scheduleSnapshot()
     return d
   }
 
@@ -173,7 +173,7 @@ export class PeriodCache {
     // A gap here, or an earlier one these entries may have filled: newer entries already stored
     // above it must be applied now (pulls send a busy day's chunks newest first).
     if (gap || d.behind) await this.applyStored(period, d)
-    if (d.dirty) this.scheduleSnapshot()
+    if (d.changedSince !== undefined) this.scheduleSnapshot()
   }
 
   /**
@@ -208,7 +208,7 @@ export class PeriodCache {
   /** Applies to a loaded document every stored entry of its period it does not contain yet. */
   async applyStored(period: number, d: LoadedDoc): Promise<void> {
     this.#replay(d, await this.#init.store.periodEntries(this.#room, period, d.covers))
-    if (d.dirty) this.scheduleSnapshot()
+    if (d.changedSince !== undefined) this.scheduleSnapshot()
   }
 
   /** Applies stored entries (ascending per author) as one change of the document. */
@@ -370,7 +370,7 @@ export class PeriodCache {
     let waiting = false
     for (const [period, p] of this.#docs) {
       const d = await p.catch(() => undefined)
-      if (d === undefined || !d.dirty) continue
+      if (d?.changedSince === undefined) continue
       if (this.#writing > 0) {
         this.scheduleSnapshot()
         return

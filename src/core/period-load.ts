@@ -17,11 +17,10 @@ export interface LoadedDoc {
   doc: PeriodDoc
   /** hex(author) → highest seq applied. */
   covers: Map<string, number>
-  dirty: boolean
   /**
-   * Since the document last matched where it persists: when it first changed (ms, `Date.now`) and
-   * the bytes of the updates applied ({@link markChanged}). A store snapshot is rewritten only once
-   * these weigh against its size (PeriodCache), not on every change of a busy day.
+   * Since the document last matched where it persists (undefined: it does): when it first changed
+   * (ms, `Date.now`) and the bytes of the updates applied ({@link markChanged}). A store snapshot is
+   * rewritten only once these weigh against its size (PeriodCache), not on every change of a busy day.
    */
   changedSince: number | undefined
   changedBytes: number
@@ -88,7 +87,6 @@ function clean(doc: PeriodDoc, covers: Map<string, number>): LoadedDoc {
   return {
     doc,
     covers,
-    dirty: false,
     changedSince: undefined,
     changedBytes: 0,
     snapshotBytes: 0,
@@ -99,14 +97,12 @@ function clean(doc: PeriodDoc, covers: Map<string, number>): LoadedDoc {
 
 /** Notes that `bytes` of updates reached the document and are not yet where it persists. */
 export function markChanged(d: LoadedDoc, bytes: number): void {
-  d.dirty = true
   d.changedSince ??= Date.now()
   d.changedBytes += bytes
 }
 
 /** The document now matches where it persists (`snapshotBytes`: the store snapshot just written). */
 export function markSaved(d: LoadedDoc, snapshotBytes?: number): void {
-  d.dirty = false
   d.changedSince = undefined
   d.changedBytes = 0
   if (snapshotBytes !== undefined) d.snapshotBytes = snapshotBytes

@@ -297,13 +297,13 @@ export class RoomSync {
   async digests(): Promise<{ room: string; digest: Uint8Array }[]> {
     return (await this.#held()).map(({ room, authors }) => ({
       room,
-      digest: this.#digest(authors),
+      digest: roomDigest(authors, this.#crypto),
     }))
   }
 
   async digestOf(room: string): Promise<Uint8Array | undefined> {
     const h = this.#rooms.get(room)
-    return h === undefined ? undefined : this.#digest(await h.authors())
+    return h === undefined ? undefined : roomDigest(await h.authors(), this.#crypto)
   }
 
   /** Every room held, with its authors (read once per room). */
@@ -316,10 +316,6 @@ export class RoomSync {
     return out
   }
 
-  #digest(authors: AuthorState[]): Uint8Array {
-    return roomDigest(authors, this.#crypto)
-  }
-
   /**
    * One anti-entropy round with `peer`: exchange digests, pull the rooms that differ. A room held
    * empty (joined before any peer was reachable) has nothing to compare: it is pulled at once,
@@ -328,7 +324,10 @@ export class RoomSync {
    */
   async reconcile(peer: PeerIdString, signal?: AbortSignal): Promise<number> {
     const held = await this.#held()
-    const mine = held.map(({ room, authors }) => ({ room, digest: this.#digest(authors) }))
+    const mine = held.map(({ room, authors }) => ({
+      room,
+      digest: roomDigest(authors, this.#crypto),
+    }))
     const pulled = new Set(held.filter((r) => r.authors.length === 0).map((r) => r.room))
     for (const room of pulled) this.schedulePull(peer, room)
     let scheduled = pulled.size
