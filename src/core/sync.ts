@@ -25,6 +25,7 @@ import type { HistoryCrypto } from '../crdt/crypto.ts'
 import { hex, type AuthorState, type StoredHead } from './store.ts'
 import type { RoomHistory, Verified } from './room-history.ts'
 import { PullSession } from './sync-pull.ts'
+import { PullQueue } from './pull-queue.ts'
 import { ENTRIES_FRAME_BYTES, servePull } from './sync-serve.ts'
 import { toVerified, type HeadsBook } from './heads-book.ts'
 import { entryKey, type StageTrace } from './trace.ts'
@@ -67,10 +68,12 @@ export class RoomSync {
   readonly #crypto: HistoryCrypto
   readonly #rooms: RoomRegistry
   readonly #heads: HeadsBook
-  /** room → a pull from some peer already running or queued. */
-  readonly #pulling = new Map<string, Promise<void>>()
-  /** room → peers asked for while a pull of it ran: each is pulled after it, in turn. */
-  readonly #again = new Map<string, Set<PeerIdString>>()
+  readonly #pulls = new PullQueue((peer, room, waiting) =>
+    this.pull(peer, room, undefined, waiting).then(
+      () => undefined,
+      (err: unknown) => log('pull of %s from %s failed: %e', room, peer, err),
+    ),
+  )
   readonly #gossipQueues = new Map<string, { tail: Promise<void>; length: number }>()
   readonly #onIngested: (room: string) => void
   readonly #ingestBatch: number
@@ -181,41 +184,29 @@ export class RoomSync {
   }
 
   /**
-   * Pulls `room` from `peer` soon. One pull per room at a time; every peer asked for while one
-   * runs is remembered and pulled after it, in turn (a peer may have learnt more since).
+   * Pulls `room` from `peer` soon: one pull per room at a time, the peers asked for meanwhile in
+   * turn; a pull gone quiet gives up its turn (src/core/pull-queue.ts).
    */
   schedulePull(peer: PeerIdString, room: string): void {
-    if (this.#pulling.has(room)) {
-      const queued = this.#again.get(room) ?? new Set()
-      queued.add(peer)
-      this.#again.set(room, queued)
-      return
-    }
-    const p = this.pull(peer, room)
-      .then(() => undefined)
-      .catch((err: unknown) => log('pull of %s from %s failed: %e', room, peer, err))
-      .finally(() => {
-        this.#pulling.delete(room)
-        const queued = this.#again.get(room)
-        const next = queued?.values().next().value
-        if (queued === undefined || next === undefined) return
-        queued.delete(next)
-        if (queued.size === 0) this.#again.delete(room)
-        this.schedulePull(next, room)
-      })
-    this.#pulling.set(room, p)
+    this.#pulls.schedule(peer, room)
   }
 
   /** Waits for scheduled pulls (tests and shutdown). */
-  async settled(): Promise<void> {
-    while (this.#pulling.size > 0) await Promise.all(this.#pulling.values())
+  settled(): Promise<void> {
+    return this.#pulls.settled()
   }
 
   /**
    * Catches `room` up from `peer`: newest period first, each verified backwards from the
    * peer's signed heads before it is stored. Returns the peer's heads (author hex → seq).
+   * `waiting` is told when a frame arrives (false) and when the next is awaited (true).
    */
-  async pull(peer: PeerIdString, room: string, signal?: AbortSignal): Promise<Map<string, number>> {
+  async pull(
+    peer: PeerIdString,
+    room: string,
+    signal?: AbortSignal,
+    waiting?: (waiting: boolean) => void,
+  ): Promise<Map<string, number>> {
     const h = await this.#rooms.open(room)
     if (h === undefined) return new Map()
     const have = (await h.authors()).map((a) => ({ author: a.author, seq: a.contig }))
@@ -224,6 +215,7 @@ export class RoomSync {
     const opts = signal === undefined ? {} : { signal }
     try {
       for await (const bytes of this.#net.request(peer, request, opts)) {
+        waiting?.(false)
         const f = decodeFrame(bytes)
         if (f.type === 'end') break
         if (f.type === 'error') throw new Error(`peer refused pull: ${f.code}`)
@@ -232,6 +224,7 @@ export class RoomSync {
         if (f.room !== room) throw new Error('frame for another room')
         if (f.type === 'heads') await session.onHeads(f.heads)
         else await session.onEntries(f.entries)
+        waiting?.(true)
       }
     } finally {
       if (session.ingested > 0) this.#onIngested(room)

@@ -21,6 +21,12 @@ export interface Arena {
   answers: Map<PeerIdString, Uint8Array[][]>
   /** Per honest peer: pulls the rogue has answered. */
   served: Map<PeerIdString, number>
+  /**
+   * Honest peers whose pulls the rogue takes and never answers (a link dead without either side
+   * knowing), until the rogue stops; `hung` counts them.
+   */
+  stuck: Set<PeerIdString>
+  hung: Map<PeerIdString, number>
 }
 
 const quiet = (room: string): Uint8Array[] => [
@@ -40,7 +46,17 @@ export async function startArena(set: PeerSet): Promise<Arena> {
   await b.messenger.post(ROOM, 'hello from b')
   await untilTexts(a, ROOM, ['hello from a', 'hello from b'])
   const rogue = await createLibp2pNet({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
-  const arena: Arena = { a, b, honest: [a, b], rogue, answers: new Map(), served: new Map() }
+  const arena: Arena = {
+    a,
+    b,
+    honest: [a, b],
+    rogue,
+    answers: new Map(),
+    served: new Map(),
+    stuck: new Set(),
+    hung: new Map(),
+  }
+
   rogue.subscribe(roomTopic(ROOM), () => undefined)
   rogue.subscribe(PRESENCE_TOPIC, () => undefined)
   rogue.handle(async function* (request, from) {
@@ -52,6 +68,11 @@ export async function startArena(set: PeerSet): Promise<Arena> {
     }
     if (f.type === 'digest') yield encodeFrame({ type: 'digest-reply', rooms: [] })
     if (f.type !== 'pull') return
+    if (arena.stuck.has(from)) {
+      arena.hung.set(from, (arena.hung.get(from) ?? 0) + 1)
+      // no answer, no timer: the pull waits until the rogue's connections close
+      await new Promise<never>(() => undefined)
+    }
     yield* arena.answers.get(from)?.shift() ?? quiet(f.room)
     arena.served.set(from, (arena.served.get(from) ?? 0) + 1)
   })

@@ -1,0 +1,113 @@
+/**
+ * When each room is pulled from whom. One pull of a room holds the room's turn at a time; every
+ * peer asked for meanwhile waits and is pulled after it, in turn (it may have learnt more since,
+ * and pulling a room from three peers at once fetches the same entries three times).
+ *
+ * A pull that has received no frame for `stallMs` gives up the turn, though it keeps running: its
+ * peer's link may be dead without either side knowing yet (a cut link, a peer killed, a connection
+ * stuck in TCP's retransmission backoff after a heal), and libp2p fails such a stream only after
+ * seconds. Behind it, an announcement from a neighbour that pulled the entries itself waited that
+ * long (docs/reliability.md, "Chaos checker": two schedules of 100 converged in 5.2 s so).
+ */
+import type { PeerIdString } from '../net/index.ts'
+
+/** How long a pull may go without a frame before the next peer's pull of its room starts. */
+export const PULL_STALL_MS = 1_000
+
+/**
+ * Runs one pull: calls `waiting(false)` when a frame arrives and `waiting(true)` once it is taken
+ * and the next is awaited (only time spent waiting for the peer counts towards a stall).
+ */
+export type RunPull = (
+  peer: PeerIdString,
+  room: string,
+  waiting: (waiting: boolean) => void,
+) => Promise<void>
+
+interface Running {
+  readonly peer: PeerIdString
+  readonly done: Promise<void>
+}
+
+interface RoomPulls {
+  /** Pulls started and not finished, stalled or not. */
+  readonly running: Set<Running>
+  /** The pull holding the room's turn: running and not stalled. */
+  holder: Running | undefined
+  /** Peers waiting for the turn, in the order asked. */
+  readonly queued: Set<PeerIdString>
+}
+
+export class PullQueue {
+  readonly #run: RunPull
+  readonly #stallMs: number
+  readonly #rooms = new Map<string, RoomPulls>()
+
+  /** `run` never rejects (its failures are its own to log). */
+  constructor(run: RunPull, stallMs = PULL_STALL_MS) {
+    this.#run = run
+    this.#stallMs = stallMs
+  }
+
+  /** Pulls `room` from `peer` now, or once the pulls ahead of it finish or stall. */
+  schedule(peer: PeerIdString, room: string): void {
+    let pulls = this.#rooms.get(room)
+    if (pulls === undefined) {
+      pulls = { running: new Set(), holder: undefined, queued: new Set() }
+      this.#rooms.set(room, pulls)
+    }
+    pulls.queued.add(peer)
+    this.#next(room, pulls)
+  }
+
+  /** Waits until no pull runs or waits (tests and shutdown). */
+  async settled(): Promise<void> {
+    for (;;) {
+      const running = [...this.#rooms.values()].flatMap((r) => [...r.running])
+      if (running.length === 0) return
+      await Promise.all(running.map((r) => r.done))
+    }
+  }
+
+  /** Starts the first waiting peer's pull if the turn is free (a stalled peer is not asked twice). */
+  #next(room: string, pulls: RoomPulls): void {
+    if (pulls.holder !== undefined) return
+    const busy = new Set([...pulls.running].map((r) => r.peer))
+    const peer = [...pulls.queued].find((p) => !busy.has(p))
+    if (peer === undefined) {
+      if (pulls.running.size === 0 && pulls.queued.size === 0) this.#rooms.delete(room)
+      return
+    }
+    pulls.queued.delete(peer)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const release = (): void => {
+      clearTimeout(timer)
+      if (pulls.holder !== running) return
+      pulls.holder = undefined
+      this.#next(room, pulls)
+    }
+    let stalled = false
+    const stall = (): void => {
+      stalled = true
+      release()
+    }
+    const waiting = (yes: boolean): void => {
+      if (stalled) return // it no longer holds the turn
+      clearTimeout(timer)
+      timer = yes ? setTimeout(stall, this.#stallMs) : undefined
+      timer?.unref?.()
+    }
+    waiting(true)
+    const running: Running = {
+      peer,
+      done: this.#run(peer, room, waiting).finally(() => {
+        pulls.running.delete(running)
+        release()
+        // a finished stalled pull may free a peer that waited for it, or leave the room idle
+        this.#next(room, pulls)
+      }),
+    }
+    pulls.running.add(running)
+    pulls.holder = running
+  }
+}

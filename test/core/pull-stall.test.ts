@@ -1,0 +1,144 @@
+/**
+ * A pull its peer never answers does not hold its room back. In chaos schedules a host linked to a
+ * peer whose link had died without either side knowing waited ~5 s for entries its other
+ * neighbours had pulled and announced at once: one pull per room runs at a time, and the dead one
+ * held the turn until libp2p failed its stream.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { PeerIdString } from '../../src/net/index.ts'
+import { encodeFrame } from '../../src/crdt/wire.ts'
+import { PullQueue } from '../../src/core/pull-queue.ts'
+import { PeerSet, connect } from '../helpers/peers.ts'
+import { ROOM, startArena, untilShown, type Arena } from '../helpers/rogue.ts'
+
+/** A pull the test finishes by hand; `frame()` is one frame arriving and taken. */
+interface FakePull {
+  peer: PeerIdString
+  room: string
+  frame(): void
+  finish(): void
+}
+
+function fakeQueue(stallMs: number): { queue: PullQueue; started: FakePull[] } {
+  const started: FakePull[] = []
+  const queue = new PullQueue(
+    (peer, room, waiting) =>
+      new Promise<void>((resolve) =>
+        started.push({
+          peer,
+          room,
+          frame: () => {
+            waiting(false)
+            waiting(true)
+          },
+          finish: resolve,
+        }),
+      ),
+    stallMs,
+  )
+  return { queue, started }
+}
+
+/** A peer id for the fake pulls (any string does). */
+const id = (name: string): PeerIdString => name as PeerIdString
+
+const names = (pulls: FakePull[]): string[] => pulls.map((p) => `${p.peer}:${p.room}`)
+
+describe('PullQueue', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('[PULLQ1] one pull per room at a time; the peers asked meanwhile follow in turn', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    const { queue, started } = fakeQueue(1_000)
+    queue.schedule(id('a'), 'r')
+    queue.schedule(id('b'), 'r')
+    queue.schedule(id('c'), 'r')
+    queue.schedule(id('b'), 'r') // already waiting: asked once
+    queue.schedule(id('a'), 's') // another room runs beside
+    expect(names(started)).toEqual(['a:r', 'a:s'])
+    // frames keep coming: the pull keeps its turn past the stall time
+    for (let i = 0; i < 5; i++) {
+      vi.advanceTimersByTime(900)
+      started[0]!.frame()
+    }
+    expect(names(started)).toEqual(['a:r', 'a:s'])
+    started[0]!.finish()
+    await vi.waitFor(() => expect(names(started)).toEqual(['a:r', 'a:s', 'b:r']))
+    started[2]!.finish()
+    await vi.waitFor(() => expect(names(started)).toEqual(['a:r', 'a:s', 'b:r', 'c:r']))
+    started[1]!.finish()
+    started[3]!.finish()
+    await queue.settled()
+    expect(started).toHaveLength(4)
+  })
+
+  it('[PULLQ2] a pull with no frame for the stall time gives up its turn, and its peer waits for it', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    const { queue, started } = fakeQueue(1_000)
+    queue.schedule(id('dead'), 'r')
+    queue.schedule(id('b'), 'r')
+    vi.advanceTimersByTime(999)
+    expect(names(started)).toEqual(['dead:r'])
+    vi.advanceTimersByTime(1)
+    expect(names(started)).toEqual(['dead:r', 'b:r'])
+    // asked again while its stalled pull runs: not a second pull from it at once
+    queue.schedule(id('dead'), 'r')
+    started[1]!.finish()
+    await Promise.resolve()
+    await vi.waitFor(() => expect(names(started)).toEqual(['dead:r', 'b:r']))
+    // a frame on the stalled pull does not take the turn back
+    started[0]!.frame()
+    started[0]!.finish()
+    await vi.waitFor(() => expect(names(started)).toEqual(['dead:r', 'b:r', 'dead:r']))
+    // time spent taking a frame (not waiting for the peer) does not count as a stall
+    queue.schedule(id('c'), 'r')
+    const busy = started[2]!
+    busy.frame()
+    vi.advanceTimersByTime(999)
+    expect(names(started)).toHaveLength(3)
+    vi.advanceTimersByTime(1)
+    expect(names(started)).toEqual(['dead:r', 'b:r', 'dead:r', 'c:r'])
+    busy.finish()
+    started[3]!.finish()
+    await queue.settled()
+    expect(started).toHaveLength(4)
+  })
+})
+
+describe('a pull its peer never answers (TCP on 127.0.0.1)', () => {
+  const set = new PeerSet()
+  let arena: Arena | undefined
+  afterEach(async () => {
+    // closes the rogue's connections: the hung pull fails, and the peers stop
+    await arena?.rogue.stop()
+    arena = undefined
+    await set.teardown()
+  })
+
+  it('[PULL1] entries a neighbour pulled and announced arrive while it hangs', async () => {
+    arena = await startArena(set)
+    const { a, b, rogue } = arena
+    arena.stuck.add(a.net.peerId)
+    // A digest that differs: a pulls the room from the rogue, which never answers.
+    const digest = encodeFrame({
+      type: 'digest',
+      sender: rogue.peerId,
+      rooms: [{ room: ROOM, digest: new Uint8Array(32).fill(7) }],
+    })
+    for await (const _ of rogue.request(a.net.peerId, digest)) void _
+    await vi.waitFor(() => expect(arena?.hung.get(a.net.peerId)).toBe(1), { timeout: 10_000 })
+    // c writes linked to no one, then links to b only: b pulls c's messages and announces them.
+    const c = await set.add()
+    await c.messenger.post(ROOM, 'from c 1')
+    await c.messenger.post(ROOM, 'from c 2')
+    await connect(c, b)
+    await untilShown(b, ['from c 1', 'from c 2'])
+    expect(a.net.peers()).not.toContain(c.net.peerId)
+    await untilShown(a, ['from c 1', 'from c 2'])
+    // the rogue's pull still hangs: a got them from b beside it
+    expect(arena.hung.get(a.net.peerId)).toBe(1)
+    expect(arena.served.get(a.net.peerId) ?? 0).toBe(0)
+  })
+})
