@@ -31,6 +31,7 @@ import { parseMultiaddr, PeerTracker } from './peers.ts'
 import { SyncProtocol } from './request.ts'
 import { loadProtector, loadTransports, type TransportProfile } from './transports.ts'
 import { verifyWebRtcLinks } from './webrtc-check.ts'
+import { halfWindowUpdates } from './yamux-window.ts'
 import type { AbortOptions, Admission, PeerIdString, PeerNet, RequestHandler } from './index.ts'
 
 export { generateNetKey, peerIdOfKey } from './keys.ts'
@@ -222,6 +223,7 @@ export async function createLibp2pNet(
       : {}),
   }
 
+  halfWindowUpdates()
   const node = await createLibp2p({
     start: false,
     privateKey,
