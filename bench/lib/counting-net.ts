@@ -121,6 +121,7 @@ export function countingNet(inner: PeerNet): CountingNet {
     peers: () => inner.peers(),
     topicPeers: (topic) => inner.topicPeers(topic),
     connections: () => inner.connections(),
+    quietFor: (peer) => inner.quietFor(peer),
     handle: (handler) => inner.handle(countedHandler(handler)),
     request: (peer, data, options) => countedRequest(peer, data, options),
     dial: (addr, options) => inner.dial(addr, options),

@@ -3,16 +3,32 @@
  * peer asked for meanwhile waits and is pulled after it, in turn (it may have learnt more since,
  * and pulling a room from three peers at once fetches the same entries three times).
  *
- * A pull that has received no frame for `stallMs` gives up the turn, though it keeps running: its
- * peer's link may be dead without either side knowing yet (a cut link, a peer killed, a connection
- * stuck in TCP's retransmission backoff after a heal), and libp2p fails such a stream only after
- * seconds. Behind it, an announcement from a neighbour that pulled the entries itself waited that
- * long (docs/reliability.md, "Chaos checker": two schedules of 100 converged in 5.2 s so).
+ * A pull that waits for its next frame gives up the turn, though it keeps running (it may yet
+ * answer), when
+ * - its peer's links have received nothing at all for `stallMs` either: the link may be dead
+ *   without either side knowing yet (a cut, a peer killed, a connection stuck in TCP's
+ *   retransmission backoff after a heal), and libp2p fails such a stream only after seconds.
+ *   Behind it, an announcement from a neighbour that had pulled the entries itself waited that
+ *   long (docs/reliability.md, "Chaos checker": two schedules of 100 converged in 5.2 s so);
+ * - or it has waited `patienceMs`, its peer alive or not: a peer that takes pulls and never
+ *   answers them (broken, or hostile) holds no room back for longer.
+ * A slow peer that is heard from (gossip, pings) keeps the turn until then: on a loaded machine
+ * every answer is slow, and pulling a room from several peers at once only adds to the load.
  */
 import type { PeerIdString } from '../net/index.ts'
 
-/** How long a pull may go without a frame before the next peer's pull of its room starts. */
+/** How long a pull whose peer is silent may wait for a frame before the next peer's pull starts. */
 export const PULL_STALL_MS = 1_000
+
+/** How long any pull may wait for a frame before the next peer's pull of its room starts. */
+export const PULL_PATIENCE_MS = 5_000
+
+export interface PullQueueTimes {
+  stallMs: number
+  patienceMs: number
+}
+
+const DEFAULT_TIMES: PullQueueTimes = { stallMs: PULL_STALL_MS, patienceMs: PULL_PATIENCE_MS }
 
 /**
  * Runs one pull: calls `waiting(false)` when a frame arrives and `waiting(true)` once it is taken
@@ -40,13 +56,22 @@ interface RoomPulls {
 
 export class PullQueue {
   readonly #run: RunPull
-  readonly #stallMs: number
+  readonly #quietFor: (peer: PeerIdString) => number | undefined
+  readonly #times: PullQueueTimes
   readonly #rooms = new Map<string, RoomPulls>()
 
-  /** `run` never rejects (its failures are its own to log). */
-  constructor(run: RunPull, stallMs = PULL_STALL_MS) {
+  /**
+   * `run` never rejects (its failures are its own to log). `quietFor`: how long since the peer's
+   * links last received anything (PeerNet.quietFor; undefined counts as silent).
+   */
+  constructor(
+    run: RunPull,
+    quietFor: (peer: PeerIdString) => number | undefined,
+    times: PullQueueTimes = DEFAULT_TIMES,
+  ) {
     this.#run = run
-    this.#stallMs = stallMs
+    this.#quietFor = quietFor
+    this.#times = times
   }
 
   /** Pulls `room` from `peer` now, or once the pulls ahead of it finish or stall. */
@@ -87,15 +112,28 @@ export class PullQueue {
       this.#next(room, pulls)
     }
     let stalled = false
-    const stall = (): void => {
-      stalled = true
-      release()
+    let since = 0
+    const arm = (ms: number): void => {
+      timer = setTimeout(check, ms)
+      timer.unref?.()
+    }
+    // Waited `stallMs` (or more) for a frame: stalled if the peer is silent too, or waited too long.
+    const check = (): void => {
+      const waited = Date.now() - since
+      const quiet = this.#quietFor(peer) ?? Infinity
+      const { stallMs, patienceMs } = this.#times
+      if (quiet >= stallMs || waited >= patienceMs) {
+        stalled = true
+        release()
+      } else arm(Math.min(stallMs - quiet, patienceMs - waited))
     }
     const waiting = (yes: boolean): void => {
       if (stalled) return // it no longer holds the turn
       clearTimeout(timer)
-      timer = yes ? setTimeout(stall, this.#stallMs) : undefined
-      timer?.unref?.()
+      timer = undefined
+      if (!yes) return
+      since = Date.now()
+      arm(this.#times.stallMs)
     }
     waiting(true)
     const running: Running = {

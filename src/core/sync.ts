@@ -68,11 +68,13 @@ export class RoomSync {
   readonly #crypto: HistoryCrypto
   readonly #rooms: RoomRegistry
   readonly #heads: HeadsBook
-  readonly #pulls = new PullQueue((peer, room, waiting) =>
-    this.pull(peer, room, undefined, waiting).then(
-      () => undefined,
-      (err: unknown) => log('pull of %s from %s failed: %e', room, peer, err),
-    ),
+  readonly #pulls = new PullQueue(
+    (peer, room, waiting) =>
+      this.pull(peer, room, undefined, waiting).then(
+        () => undefined,
+        (err: unknown) => log('pull of %s from %s failed: %e', room, peer, err),
+      ),
+    (peer) => this.#net.quietFor(peer),
   )
   readonly #gossipQueues = new Map<string, { tail: Promise<void>; length: number }>()
   readonly #onIngested: (room: string) => void

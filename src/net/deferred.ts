@@ -106,6 +106,10 @@ export class DeferredNet implements PeerNet {
     return this.#net?.connections() ?? []
   }
 
+  quietFor(peer: PeerIdString): number | undefined {
+    return this.#net?.quietFor(peer)
+  }
+
   handle(handler: RequestHandler): Unsubscribe {
     return this.#hold((net) => net.handle(handler))
   }

@@ -144,6 +144,12 @@ export interface PeerNet {
   topicPeers(topic: string): readonly PeerIdString[]
   /** Open connections by peer; a WebRTC one only once a round trip over it came back. */
   connections(): readonly PeerConnectionInfo[]
+  /**
+   * How long (ms) since any connection to `peer` last received a byte — gossip, a ping's answer,
+   * a response. Undefined with no connection, or on a net that does not watch its links. A link
+   * dead without either side knowing yet (a cut, a killed peer) goes quiet; a slow peer does not.
+   */
+  quietFor(peer: PeerIdString): number | undefined
   /** Serves the request protocol. One handler at a time; returns a function that removes it. */
   handle(handler: RequestHandler): Unsubscribe
   /**

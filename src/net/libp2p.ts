@@ -326,6 +326,8 @@ export async function createLibp2pNet(
     peers: () => tracker.peers(),
     topicPeers: (topic) => gossip.topicPeers(topic),
     connections: () => tracker.connections(),
+    quietFor: (peer) =>
+      links.quietFor(node.getConnections().filter((c) => c.remotePeer.toString() === peer)),
     handle(h) {
       handler = h
       const off = sync.handle(h)

@@ -150,6 +150,16 @@ export class LinkMonitor {
     }
   }
 
+  /** How long (ms) since any of `conns` received a byte; undefined if none is watched. */
+  quietFor(conns: readonly Connection[]): number | undefined {
+    let last: number | undefined
+    for (const conn of conns) {
+      const at = this.#received.get(conn.streams)?.at
+      if (at !== undefined && (last === undefined || at > last)) last = at
+    }
+    return last === undefined ? undefined : Date.now() - last
+  }
+
   /** Whether `conn` has received nothing for `stallMs` (or is not watched). */
   #silent(conn: Connection): boolean {
     const seen = this.#received.get(conn.streams)

@@ -106,6 +106,8 @@ export function createMemoryNet(self: Node, hub: HubOps): PeerNet {
     },
     peers: () => hub.peersOf(self),
     topicPeers: (topic) => hub.peersOf(self).filter((p) => hub.subscribed(hub.node(p), topic)),
+    // in-process links are never silently dead
+    quietFor: () => undefined,
     connections: (): PeerConnectionInfo[] =>
       hub.peersOf(self).map((peer) => ({ peer, addrs: [`/memory/${peer}`], kind: 'direct' })),
     handle(handler) {

@@ -19,8 +19,13 @@ interface FakePull {
   finish(): void
 }
 
-function fakeQueue(stallMs: number): { queue: PullQueue; started: FakePull[] } {
+/**
+ * A queue of fake pulls, 1 s stall and 5 s patience; `heard` holds when each peer's links last
+ * received something (a peer not in it is silent).
+ */
+function fakeQueue(): { queue: PullQueue; started: FakePull[]; heard: Map<string, number> } {
   const started: FakePull[] = []
+  const heard = new Map<string, number>()
   const queue = new PullQueue(
     (peer, room, waiting) =>
       new Promise<void>((resolve) =>
@@ -34,9 +39,13 @@ function fakeQueue(stallMs: number): { queue: PullQueue; started: FakePull[] } {
           finish: resolve,
         }),
       ),
-    stallMs,
+    (peer) => {
+      const at = heard.get(peer)
+      return at === undefined ? undefined : Date.now() - at
+    },
+    { stallMs: 1_000, patienceMs: 5_000 },
   )
-  return { queue, started }
+  return { queue, started, heard }
 }
 
 /** A peer id for the fake pulls (any string does). */
@@ -50,8 +59,8 @@ describe('PullQueue', () => {
   })
 
   it('[PULLQ1] one pull per room at a time; the peers asked meanwhile follow in turn', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
-    const { queue, started } = fakeQueue(1_000)
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    const { queue, started } = fakeQueue()
     queue.schedule(id('a'), 'r')
     queue.schedule(id('b'), 'r')
     queue.schedule(id('c'), 'r')
@@ -74,9 +83,9 @@ describe('PullQueue', () => {
     expect(started).toHaveLength(4)
   })
 
-  it('[PULLQ2] a pull with no frame for the stall time gives up its turn, and its peer waits for it', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
-    const { queue, started } = fakeQueue(1_000)
+  it('[PULLQ2] a pull from a silent peer with no frame for the stall time gives up its turn, and its peer waits for it', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    const { queue, started } = fakeQueue()
     queue.schedule(id('dead'), 'r')
     queue.schedule(id('b'), 'r')
     vi.advanceTimersByTime(999)
@@ -104,6 +113,31 @@ describe('PullQueue', () => {
     started[3]!.finish()
     await queue.settled()
     expect(started).toHaveLength(4)
+  })
+  it('[PULLQ3] a peer heard from keeps its pull in turn until the patience runs out; one that goes quiet, not', async () => {
+    vi.useFakeTimers({
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+    })
+    const { queue, started, heard } = fakeQueue()
+    // 'slow' sends gossip and pings all along, but no frame of the pull
+    const chatter = setInterval(() => heard.set('slow', Date.now()), 200)
+    queue.schedule(id('slow'), 'r')
+    queue.schedule(id('b'), 'r')
+    vi.advanceTimersByTime(4_999)
+    expect(names(started)).toEqual(['slow:r'])
+    vi.advanceTimersByTime(1)
+    expect(names(started)).toEqual(['slow:r', 'b:r'])
+    clearInterval(chatter)
+    // 'b' was heard from when its pull started, then its links went quiet: stalled 1 s after
+    heard.set('b', Date.now())
+    queue.schedule(id('c'), 'r')
+    vi.advanceTimersByTime(999)
+    expect(names(started)).toHaveLength(2)
+    vi.advanceTimersByTime(1)
+    expect(names(started)).toEqual(['slow:r', 'b:r', 'c:r'])
+    for (const p of started) p.finish()
+    await queue.settled()
+    expect(started).toHaveLength(3)
   })
 })
 

@@ -105,6 +105,22 @@ describe('LinkMonitor', () => {
     await expect.poll(() => b.getConnections(a.peerId).length).toBe(0)
   })
 
+  it('[LINK6] quietFor: how long since a link last received a byte — short while pings are answered, growing once it hangs', async () => {
+    const { b, mb, proxy, link } = await pair({
+      pingIntervalMs: 200,
+      stallMs: 60_000,
+      minPingTimeoutMs: 120_000,
+    })
+    expect(mb.quietFor([])).toBeUndefined()
+    mb.attach(b)
+    await expect.poll(() => link.rtt, { timeout: 5_000 }).toBeDefined()
+    // answers keep arriving every 200 ms
+    await expect.poll(() => mb.quietFor([link])).toBeLessThan(200)
+    proxy.stall()
+    await expect.poll(() => mb.quietFor([link]), { timeout: 5_000 }).toBeGreaterThanOrEqual(1_000)
+    expect(link.status).toBe('open')
+  })
+
   it('[LINK2] a link busy with a transfer keeps it: its pings wait longer than a stall and a ping timeout, but bytes keep arriving', async () => {
     const size = 6 * 1024 * 1024
     const { a, b, ma, mb, proxy, link } = await pair(
