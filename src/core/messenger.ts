@@ -223,7 +223,7 @@ export class Messenger {
     await this.presence.stop()
     for (const off of this.#off.splice(0)) off()
     this.encrypted.stop()
-    await this.#sync.settled()
+    await this.#sync.stop()
     await this.#rooms.close()
   }
 

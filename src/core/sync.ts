@@ -68,9 +68,11 @@ export class RoomSync {
   readonly #crypto: HistoryCrypto
   readonly #rooms: RoomRegistry
   readonly #heads: HeadsBook
+  /** Aborts the scheduled pulls at {@link stop}; a new one each time. */
+  #stopping = new AbortController()
   readonly #pulls = new PullQueue(
     (peer, room, waiting) =>
-      this.pull(peer, room, undefined, waiting).then(
+      this.pull(peer, room, this.#stopping.signal, waiting).then(
         () => undefined,
         (err: unknown) => log('pull of %s from %s failed: %e', room, peer, err),
       ),
@@ -196,6 +198,16 @@ export class RoomSync {
   /** Waits for scheduled pulls (tests and shutdown). */
   settled(): Promise<void> {
     return this.#pulls.settled()
+  }
+
+  /**
+   * Aborts the scheduled pulls and waits for them to end (shutdown): a peer that takes a pull and
+   * never answers does not hold the stop back.
+   */
+  async stop(): Promise<void> {
+    this.#stopping.abort()
+    this.#stopping = new AbortController()
+    await this.#pulls.settled()
   }
 
   /**

@@ -22,10 +22,10 @@ import {
 import { decodeFrame, encodeFrame, type Frame } from '../../src/crdt/wire.ts'
 import { signPresence } from '../../src/crdt/presence-sig.ts'
 import { createNodeSigner } from '../../src/node/crypto-node.ts'
-import { PeerSet, type TestPeer } from '../helpers/peers.ts'
+import type { TestPeer } from '../helpers/peers.ts'
 import { dumpHistoryDb } from '../helpers/hub-peers.ts'
 import { mutate, seededPrng, testSeeds, type Prng } from '../helpers/prng.ts'
-import { ROOM, startArena, untilShown, type Arena } from '../helpers/rogue.ts'
+import { ROOM, arenaPerTest, untilShown, type Arena } from '../helpers/rogue.ts'
 
 const COUNT = 1000
 
@@ -122,21 +122,18 @@ function spy(
 }
 
 describe('bulk hostile input (TCP on 127.0.0.1)', () => {
-  const set = new PeerSet()
-  let arena: Arena | undefined
+  const arenas = arenaPerTest()
   let raw: Libp2p | undefined
+  // runs before the arena's own (after-hooks run last registered first)
   afterEach(async () => {
     await raw?.stop()
     raw = undefined
-    await arena?.rogue.stop()
-    arena = undefined
-    await set.teardown()
   })
 
   for (const seed of testSeeds(0x0b0e_0001, 1)) {
     it(`[HOST4] ${COUNT} malformed payloads per topic and ${COUNT} malformed sync frames leave history byte-identical (seed ${seed})`, async () => {
       const why = `seed ${seed} (replay: PARLEY_SEED=${seed})`
-      arena = await startArena(set)
+      const arena = await arenas.start()
       const { b, rogue } = arena
       const rand = seededPrng(seed)
       const valid = await validFrames(arena, rand)
@@ -180,7 +177,7 @@ describe('bulk hostile input (TCP on 127.0.0.1)', () => {
   }
 
   it('[HOST5] frames over 3 MiB are refused on every path without crashing the peer', async () => {
-    arena = await startArena(set)
+    const arena = await arenas.start()
     const { b, rogue } = arena
     const before = [await settledDump(arena.a), await settledDump(b)]
     const big = new Uint8Array(MAX_FRAME_BYTES + 1).fill(7)

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { roomTopic } from '../../src/net/index.ts'
 import { periodOf } from '../../src/crdt/entry.ts'
 import { hex, StorageError } from '../../src/core/store.ts'
-import { PeerSet, type TestPeer } from '../helpers/peers.ts'
+import type { TestPeer } from '../helpers/peers.ts'
 import { HubPeerSet } from '../helpers/hub-peers.ts'
 import {
   flipBit,
@@ -19,7 +19,7 @@ import {
   pushBytes,
   type ForgedChain,
 } from '../helpers/forge.ts'
-import { ROOM, servePull, startArena, stored, untilShown, type Arena } from '../helpers/rogue.ts'
+import { ROOM, arenaPerTest, servePull, stored, untilShown, type Arena } from '../helpers/rogue.ts'
 
 const texts = (n: number, what: string): string[] =>
   Array.from({ length: n }, (_, i) => `${what} ${i + 1}`)
@@ -71,16 +71,10 @@ async function expectRefused(
 }
 
 describe('hostile peers (TCP on 127.0.0.1)', () => {
-  const set = new PeerSet()
-  let arena: Arena | undefined
-  afterEach(async () => {
-    await arena?.rogue.stop()
-    arena = undefined
-    await set.teardown()
-  })
+  const arenas = arenaPerTest()
 
   it('[HOST1] a forged author or head signature is refused by every peer, nothing stored', async () => {
-    arena = await startArena(set)
+    const arena = await arenas.start()
     const { a } = arena
     const aKey = a.messenger.identity.signer.publicKey
     const hA = await a.messenger.join(ROOM)
@@ -107,7 +101,7 @@ describe('hostile peers (TCP on 127.0.0.1)', () => {
   })
 
   it('[HOST2] a broken chain is refused by every peer, by gossip, push and pull', async () => {
-    arena = await startArena(set)
+    const arena = await arenas.start()
     const signer = newSigner
     // Entry 2 links to nothing; entry 3 links to entry 2 and the head signs entry 3.
     const badPrev = await forgeChain({

@@ -2,14 +2,14 @@
  * Presence between whole peers on TCP 127.0.0.1, default settings (announce every 5 s, offline
  * after 12 s of silence, checked every second). Timeouts below are the requirement's bounds.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { PRESENCE_TOPIC } from '../../src/net/index.ts'
 import { encodeFrame } from '../../src/crdt/wire.ts'
 import { signPresence } from '../../src/crdt/presence-sig.ts'
 import type { PresenceInfo } from '../../src/core/presence.ts'
-import { PeerSet, connect, type TestPeer } from '../helpers/peers.ts'
+import { connect, type TestPeer } from '../helpers/peers.ts'
 import { flipBit, newSigner } from '../helpers/forge.ts'
-import { startArena, type Arena } from '../helpers/rogue.ts'
+import { arenaPerTest } from '../helpers/rogue.ts'
 
 /** How `viewer` shows `other` (undefined: not at all). */
 const seen = (viewer: TestPeer, other: TestPeer): PresenceInfo | undefined =>
@@ -41,13 +41,7 @@ async function link(a: TestPeer, b: TestPeer): Promise<void> {
 }
 
 describe('presence (TCP on 127.0.0.1, default settings)', () => {
-  const set = new PeerSet()
-  let arena: Arena | undefined
-  afterEach(async () => {
-    await arena?.rogue.stop()
-    arena = undefined
-    await set.teardown()
-  })
+  const { set, start } = arenaPerTest()
 
   it('[PRES1] two peers see each other online, with their names', async () => {
     const [a, b] = [await set.add({ name: 'Ada' }), await set.add({ name: 'Bob' })]
@@ -92,7 +86,7 @@ describe('presence (TCP on 127.0.0.1, default settings)', () => {
   })
 
   it('[PRES5] forged presence frames are ignored', async () => {
-    arena = await startArena(set)
+    const arena = await start()
     const { a, b, rogue } = arena
     a.messenger.presence.set('online', 'Ada')
     await untilSeen(b, a, { name: 'Ada', status: 'online' })

@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { PeerIdString } from '../../src/net/index.ts'
 import { encodeFrame } from '../../src/crdt/wire.ts'
 import { PullQueue } from '../../src/core/pull-queue.ts'
-import { PeerSet, connect } from '../helpers/peers.ts'
-import { ROOM, startArena, untilShown, type Arena } from '../helpers/rogue.ts'
+import { connect, type TestPeer } from '../helpers/peers.ts'
+import { ROOM, arenaPerTest, untilShown, type Arena } from '../helpers/rogue.ts'
 
 /** A pull the test finishes by hand; `frame()` is one frame arriving and taken. */
 interface FakePull {
@@ -141,28 +141,25 @@ describe('PullQueue', () => {
   })
 })
 
-describe('a pull its peer never answers (TCP on 127.0.0.1)', () => {
-  const set = new PeerSet()
-  let arena: Arena | undefined
-  afterEach(async () => {
-    // closes the rogue's connections: the hung pull fails, and the peers stop
-    await arena?.rogue.stop()
-    arena = undefined
-    await set.teardown()
+/** Makes `p` pull `ROOM` from the rogue (a digest that differs), which takes it and never answers. */
+async function hangPull(arena: Arena, p: TestPeer): Promise<void> {
+  arena.stuck.add(p.net.peerId)
+  const digest = encodeFrame({
+    type: 'digest',
+    sender: arena.rogue.peerId,
+    rooms: [{ room: ROOM, digest: new Uint8Array(32).fill(7) }],
   })
+  for await (const _ of arena.rogue.request(p.net.peerId, digest)) void _
+  await vi.waitFor(() => expect(arena.hung.get(p.net.peerId)).toBe(1), { timeout: 10_000 })
+}
+
+describe('a pull its peer never answers (TCP on 127.0.0.1)', () => {
+  const { set, start } = arenaPerTest()
 
   it('[PULL1] entries a neighbour pulled and announced arrive while it hangs', async () => {
-    arena = await startArena(set)
-    const { a, b, rogue } = arena
-    arena.stuck.add(a.net.peerId)
-    // A digest that differs: a pulls the room from the rogue, which never answers.
-    const digest = encodeFrame({
-      type: 'digest',
-      sender: rogue.peerId,
-      rooms: [{ room: ROOM, digest: new Uint8Array(32).fill(7) }],
-    })
-    for await (const _ of rogue.request(a.net.peerId, digest)) void _
-    await vi.waitFor(() => expect(arena?.hung.get(a.net.peerId)).toBe(1), { timeout: 10_000 })
+    const arena = await start()
+    const { a, b } = arena
+    await hangPull(arena, a)
     // c writes linked to no one, then links to b only: b pulls c's messages and announces them.
     const c = await set.add()
     await c.messenger.post(ROOM, 'from c 1')
@@ -172,6 +169,16 @@ describe('a pull its peer never answers (TCP on 127.0.0.1)', () => {
     expect(a.net.peers()).not.toContain(c.net.peerId)
     await untilShown(a, ['from c 1', 'from c 2'])
     // the rogue's pull still hangs: a got them from b beside it
+    expect(arena.hung.get(a.net.peerId)).toBe(1)
+    expect(arena.served.get(a.net.peerId) ?? 0).toBe(0)
+  })
+
+  it('[PULL2] a peer stops while a pull it asked for is held unanswered', async () => {
+    const arena = await start()
+    const { a } = arena
+    await hangPull(arena, a)
+    // the pull is aborted: nothing waits for the rogue, whose connection stays open
+    await a.messenger.stop()
     expect(arena.hung.get(a.net.peerId)).toBe(1)
     expect(arena.served.get(a.net.peerId) ?? 0).toBe(0)
   })

@@ -3,12 +3,12 @@
  * room, and a rogue — a bare libp2p net with no messenger — connected to both, that publishes and
  * requests raw frames and answers pulls with whatever a test scripts.
  */
-import { vi } from 'vitest'
+import { afterEach, vi } from 'vitest'
 import { createLibp2pNet } from '../../src/net/libp2p.ts'
 import { PRESENCE_TOPIC, roomTopic, type PeerIdString, type PeerNet } from '../../src/net/index.ts'
 import { decodeFrame, encodeFrame, type Frame } from '../../src/crdt/wire.ts'
 import { hex } from '../../src/core/store.ts'
-import { connect, untilTexts, type PeerSet, type TestPeer } from './peers.ts'
+import { PeerSet, connect, untilTexts, type TestPeer } from './peers.ts'
 
 export const ROOM = 'general'
 
@@ -92,6 +92,22 @@ export async function startArena(set: PeerSet): Promise<Arena> {
     { timeout: 10_000 },
   )
   return arena
+}
+
+/**
+ * A {@link PeerSet} and an arena on it for the tests of one `describe`: `start()` makes the
+ * arena; after each test the rogue stops first (its connections close, so a pull it holds
+ * unanswered fails) and then the peers.
+ */
+export function arenaPerTest(): { set: PeerSet; start: () => Promise<Arena> } {
+  const set = new PeerSet()
+  let arena: Arena | undefined
+  afterEach(async () => {
+    await arena?.rogue.stop()
+    arena = undefined
+    await set.teardown()
+  })
+  return { set, start: async () => (arena = await startArena(set)) }
 }
 
 /**
