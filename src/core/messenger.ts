@@ -467,7 +467,7 @@ export class Messenger {
       const pulled = await Promise.all(
         this.net.peers().map((p) => this.#sync.reconcile(p, signal).catch(() => 0)),
       )
-      await this.#sync.settled()
+      await this.#sync.settled(signal)
       if (pulled.every((n) => n === 0)) return
     }
   }

@@ -10,6 +10,7 @@
  *   `parley send` ──push request──▶ peer ──heads (after ingest)──▶ delivered
  */
 import { createLogger } from '../net/logger.ts'
+import { raceSignal } from '../net/race-signal.ts'
 import type { PeerIdString, PeerNet } from '../net/index.ts'
 import { roomTopic } from '../net/constants.ts'
 import { compareBytes, equalBytes } from '../crdt/entry.ts'
@@ -195,9 +196,13 @@ export class RoomSync {
     this.#pulls.schedule(peer, room)
   }
 
-  /** Waits for scheduled pulls (tests and shutdown). */
-  settled(): Promise<void> {
-    return this.#pulls.settled()
+  /**
+   * Waits for scheduled pulls (tests, one-shot commands), or until `signal` aborts: a pull whose
+   * peer never answers may run until its connection closes.
+   */
+  settled(signal?: AbortSignal): Promise<void> {
+    const settled = this.#pulls.settled()
+    return signal === undefined ? settled : raceSignal(settled, signal).catch(() => undefined)
   }
 
   /**

@@ -182,4 +182,13 @@ describe('a pull its peer never answers (TCP on 127.0.0.1)', () => {
     expect(arena.hung.get(a.net.peerId)).toBe(1)
     expect(arena.served.get(a.net.peerId) ?? 0).toBe(0)
   })
+
+  it('[PULL3] a one-shot sync waits for the pulls no longer than its deadline when one is held unanswered', async () => {
+    const arena = await start()
+    const { a } = arena
+    await hangPull(arena, a)
+    await a.messenger.syncNow(AbortSignal.timeout(1_000))
+    expect(arena.hung.get(a.net.peerId)).toBe(1)
+    expect(arena.served.get(a.net.peerId) ?? 0).toBe(0)
+  })
 })
