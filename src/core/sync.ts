@@ -69,14 +69,19 @@ export class RoomSync {
   readonly #crypto: HistoryCrypto
   readonly #rooms: RoomRegistry
   readonly #heads: HeadsBook
-  /** Aborts the scheduled pulls at {@link stop}; a new one each time. */
-  #stopping = new AbortController()
+  /** One per scheduled pull running, aborted at {@link stop}. */
+  readonly #pullAborts = new Set<AbortController>()
   readonly #pulls = new PullQueue(
-    (peer, room, waiting) =>
-      this.pull(peer, room, this.#stopping.signal, waiting).then(
-        () => undefined,
-        (err: unknown) => log('pull of %s from %s failed: %e', room, peer, err),
-      ),
+    (peer, room, waiting) => {
+      const ac = new AbortController()
+      this.#pullAborts.add(ac)
+      return this.pull(peer, room, ac.signal, waiting)
+        .then(
+          () => undefined,
+          (err: unknown) => log('pull of %s from %s failed: %e', room, peer, err),
+        )
+        .finally(() => this.#pullAborts.delete(ac))
+    },
     (peer) => this.#net.quietFor(peer),
   )
   readonly #gossipQueues = new Map<string, { tail: Promise<void>; length: number }>()
@@ -210,8 +215,7 @@ export class RoomSync {
    * never answers does not hold the stop back.
    */
   async stop(): Promise<void> {
-    this.#stopping.abort()
-    this.#stopping = new AbortController()
+    for (const ac of this.#pullAborts) ac.abort()
     await this.#pulls.settled()
   }
 

@@ -15,6 +15,7 @@ import type { Libp2p, Logger, Stream, Connection } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
   ADMISSION_TIMEOUT_MS,
+  DIAL_TIMEOUT_MS,
   MAX_FRAME_BYTES,
   MAX_INBOUND_SYNC_STREAMS,
   MAX_OUTBOUND_SYNC_STREAMS,
@@ -120,7 +121,8 @@ export class SyncProtocol {
     const gate = this.#init.gate
     if (gate !== undefined && !gate.isAdmitted(peer)) {
       try {
-        if (node.getConnections(id).length === 0) await node.dial(id, signal ? { signal } : {})
+        if (node.getConnections(id).length === 0)
+          await node.dial(id, { signal: bounded(signal, DIAL_TIMEOUT_MS) })
       } catch (err) {
         if (isAborted(signal)) throw new AbortError()
         throw new PeerUnreachableError(`Cannot dial ${peer}`, { cause: err })
@@ -134,9 +136,11 @@ export class SyncProtocol {
       if (!admitted) throw new PeerUnreachableError(`${peer} is not admitted`)
     }
     try {
+      // Bounded whatever the caller's signal: given one, libp2p drops its own dial and protocol
+      // negotiation timeouts, and a stream refused by a busy peer was waited for forever.
       return await node.dialProtocol(id, SYNC_PROTOCOL, {
         runOnLimitedConnection: this.#init.runOnLimitedConnection,
-        ...(signal === undefined ? {} : { signal }),
+        signal: bounded(signal, DIAL_TIMEOUT_MS),
       })
     } catch (err) {
       if (isAborted(signal)) throw new AbortError()
@@ -198,4 +202,10 @@ export class SyncProtocol {
 /** Reads `aborted` afresh: TypeScript would otherwise keep a narrowing from before an `await`. */
 function isAborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true
+}
+
+/** `signal` (if any) or a timeout of `ms`, whichever aborts first. */
+function bounded(signal: AbortSignal | undefined, ms: number): AbortSignal {
+  const timeout = AbortSignal.timeout(ms)
+  return signal === undefined ? timeout : AbortSignal.any([signal, timeout])
 }
