@@ -162,8 +162,7 @@ export class LinkMonitor {
 
   /** Whether `conn` has received nothing for `stallMs` (or is not watched). */
   #silent(conn: Connection): boolean {
-    const seen = this.#received.get(conn.streams)
-    return seen === undefined || Date.now() - seen.at >= this.#times.stallMs
+    return (this.quietFor([conn]) ?? Infinity) >= this.#times.stallMs
   }
 
   attach(node: Libp2p): void {

@@ -127,11 +127,7 @@ export class SyncProtocol {
         if (isAborted(signal)) throw new AbortError()
         throw new PeerUnreachableError(`Cannot dial ${peer}`, { cause: err })
       }
-      const wait = AbortSignal.any([
-        ...(signal === undefined ? [] : [signal]),
-        AbortSignal.timeout(ADMISSION_TIMEOUT_MS),
-      ])
-      const admitted = await gate.whenAdmitted(peer, wait)
+      const admitted = await gate.whenAdmitted(peer, bounded(signal, ADMISSION_TIMEOUT_MS))
       if (isAborted(signal)) throw new AbortError()
       if (!admitted) throw new PeerUnreachableError(`${peer} is not admitted`)
     }
