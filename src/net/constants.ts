@@ -73,6 +73,12 @@ export const MAX_INBOUND_SYNC_STREAMS = 32
 export const MAX_OUTBOUND_SYNC_STREAMS = 64
 
 /**
+ * Requests we run at once to one peer; more wait their turn (src/net/peer-slots.ts). Half the
+ * inbound cap a peer enforces: a stream we have finished with may still count there a moment.
+ */
+export const MAX_REQUESTS_PER_PEER = MAX_INBOUND_SYNC_STREAMS / 2
+
+/**
  * Connections kept open at most. An office LAN is small: we keep every peer, and this only guards
  * against a runaway (a misbehaving peer opening connections in a loop).
  */

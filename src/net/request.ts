@@ -19,6 +19,7 @@ import {
   MAX_FRAME_BYTES,
   MAX_INBOUND_SYNC_STREAMS,
   MAX_OUTBOUND_SYNC_STREAMS,
+  MAX_REQUESTS_PER_PEER,
   REQUEST_READ_TIMEOUT_MS,
   SYNC_PROTOCOL,
 } from './constants.ts'
@@ -32,6 +33,7 @@ import {
 } from './errors.ts'
 import type { AdmissionGate } from './admission.ts'
 import { asPeerIdString } from './keys.ts'
+import { PeerSlots } from './peer-slots.ts'
 import { readFrames, writeFrame } from './stream-io.ts'
 import type { AbortOptions, PeerIdString, RequestHandler, Unsubscribe } from './index.ts'
 
@@ -49,6 +51,8 @@ export class SyncProtocol {
   #handler: RequestHandler | undefined
   /** Inbound requests being answered, aborted on stop. */
   readonly #serving = new Set<AbortController>()
+  /** Our requests in flight per peer, at most MAX_REQUESTS_PER_PEER (the rest wait, not fail). */
+  readonly #slots = new PeerSlots(MAX_REQUESTS_PER_PEER)
 
   constructor(log: Logger, init: SyncProtocolInit) {
     this.#log = log
@@ -91,22 +95,27 @@ export class SyncProtocol {
     if (signal?.aborted === true) throw new AbortError()
     const node = this.#node
     if (node === undefined) throw new NotStartedError('request before start')
-    const stream = await this.#open(node, peer, signal)
+    const release = await this.#slots.acquire(peer, signal)
     try {
-      await writeFrame(stream, data, MAX_FRAME_BYTES, signal)
-      await stream.close(signal === undefined ? {} : { signal })
-      yield* readFrames(stream, { maxBytes: MAX_FRAME_BYTES, signal })
-    } catch (err) {
-      if (isAborted(signal)) throw new AbortError()
-      if (err instanceof FrameTooLargeError || err instanceof InvalidFrameError) {
-        this.#log.error('bad response frame from %s - %e', peer, err)
-        throw err
+      const stream = await this.#open(node, peer, signal)
+      try {
+        await writeFrame(stream, data, MAX_FRAME_BYTES, signal)
+        await stream.close(signal === undefined ? {} : { signal })
+        yield* readFrames(stream, { maxBytes: MAX_FRAME_BYTES, signal })
+      } catch (err) {
+        if (isAborted(signal)) throw new AbortError()
+        if (err instanceof FrameTooLargeError || err instanceof InvalidFrameError) {
+          this.#log.error('bad response frame from %s - %e', peer, err)
+          throw err
+        }
+        if (err instanceof ResponseAbortedError) throw err
+        throw new ResponseAbortedError(`Request to ${peer} failed: ${String(err)}`, { cause: err })
+      } finally {
+        // Also reached when the caller stops iterating early: release the stream.
+        if (stream.status === 'open') stream.abort(new AbortError('Request abandoned'))
       }
-      if (err instanceof ResponseAbortedError) throw err
-      throw new ResponseAbortedError(`Request to ${peer} failed: ${String(err)}`, { cause: err })
     } finally {
-      // Also reached when the caller stops iterating early: release the stream.
-      if (stream.status === 'open') stream.abort(new AbortError('Request abandoned'))
+      release()
     }
   }
 

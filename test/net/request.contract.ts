@@ -34,6 +34,30 @@ export function registerRequestCases(setup: (n: number) => Promise<PeerNet[]>): 
     many.forEach((r, i) => expect(r).toEqual([bytes(10, i + 1), bytes(10, i + 1)]))
   })
 
+  it('[NET13] 200 requests to one peer at once all get their answers', async () => {
+    // A digest naming 200 rooms we lack schedules 200 pulls from one peer at once: past the peer's
+    // cap on inbound streams they used to be refused; now they wait their turn.
+    const [a, b] = (await setup(2)) as [PeerNet, PeerNet]
+    let serving = 0
+    let most = 0
+    b.handle(async function* (request) {
+      serving++
+      most = Math.max(most, serving)
+      try {
+        // a slow answer (a pull reading history from disk): many requests are open at once
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        yield request
+      } finally {
+        serving--
+      }
+    })
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => collect(a.request(b.peerId, bytes(8, i + 1)))),
+    )
+    answers.forEach((r, i) => expect(r, `request ${i}`).toEqual([bytes(8, i + 1)]))
+    expect(most).toBeGreaterThan(1)
+  })
+
   it('[NET7] request to unknown peer rejects with PeerUnreachableError', async () => {
     const [a, b] = (await setup(2)) as [PeerNet, PeerNet]
     b.handle(async function* () {
