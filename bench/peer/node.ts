@@ -13,6 +13,7 @@ import { hex, type HistoryStore } from '../../src/core/store.ts'
 import { createClock } from '../../src/crdt/hlc.ts'
 import { openSqliteStore } from '../../src/node/sqlite-store.ts'
 import { nodeCrypto, createNodeSigner } from '../../src/node/crypto-node.ts'
+import { DOCS_IDLE_MS } from '../../src/node/peer.ts'
 import { countingNet, type CountingNet } from '../lib/counting-net.ts'
 import { now } from '../lib/clock.ts'
 import { Timings } from '../lib/instrument.ts'
@@ -88,6 +89,8 @@ export async function startBenchPeer(args: StartArgs): Promise<BenchPeer> {
     crypto: timings.wrap('crypto', nodeCrypto),
     name: `bench-${process.pid}`,
     retainAll: false,
+    // as every Node peer (src/node/peer.ts): documents of rooms nobody reads stay out of memory
+    docsIdleMs: DOCS_IDLE_MS,
     ...(clock === undefined ? {} : { clock }),
   })
   await net.start()

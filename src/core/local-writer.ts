@@ -144,7 +144,7 @@ export class LocalWriter {
     // written; dropped if the batch fails before it is published): see PersistedPeriod.deferWrites.
     const held = new Map<number, (write: boolean) => void>()
     const docOf = async (period: number): Promise<LoadedDoc> => {
-      const d = await this.#h.docs.doc(period)
+      const d = await this.#h.docs.forWrite(period)
       touched.add(period)
       if (!held.has(period) && d.persisted !== undefined)
         held.set(period, d.persisted.deferWrites())

@@ -68,6 +68,12 @@ export interface MessengerInit {
   trace?: StageTrace
   /** Budget per (peer, key) of gossip taken in (src/core/ingest-limit.ts). @default {@link DEFAULT_INGEST_LIMIT} */
   ingestLimit?: IngestLimit
+  /**
+   * A room's day documents nobody read or wrote for this long are unloaded, and a room holding none
+   * builds none until it is read (src/core/period-cache.ts): an always-on peer holds every room
+   * and shows none. @default never (the browser: its rooms are on screen)
+   */
+  docsIdleMs?: number
 }
 
 export interface Posted {
@@ -97,6 +103,8 @@ export class Messenger {
   readonly #heads = new HeadsBook()
   readonly #sync: RoomSync
   readonly #roomListeners = new Set<(room: string) => void>()
+  /** Told the messages other peers post as they are stored (always-on peers keep their files). */
+  readonly #postedListeners = new Set<(messages: readonly ChatMessage[]) => void>()
   readonly #off: Unsubscribe[] = []
   #timer: ReturnType<typeof setTimeout> | undefined
   readonly #ensured = new Map<string, Promise<void>>()
@@ -104,6 +112,7 @@ export class Messenger {
   readonly #gate: EntryGate | undefined
   readonly #offers = new Set<AbortController>()
   readonly #trace: StageTrace | undefined
+  readonly #docsIdleMs: number | undefined
   #started = false
   #cutOf: ((room: string, author: Uint8Array) => number | undefined) | undefined
 
@@ -117,6 +126,7 @@ export class Messenger {
     this.#antiEntropyMs = init.antiEntropyMs ?? 15_000
     this.#gate = init.gate
     this.#trace = init.trace
+    this.#docsIdleMs = init.docsIdleMs
     this.ingest = new IngestLimiter(init.ingestLimit ?? DEFAULT_INGEST_LIMIT)
     this.#rooms = new RoomSet({
       retainAll: this.#retainAll,
@@ -183,9 +193,10 @@ export class Messenger {
         isFileFrame(req) ? this.files.serve(req, from, signal) : this.#sync.serve(req, from),
       ),
     )
-    const messages = (room: string): Promise<DisplayMessage[]> => this.messages(room)
-    if (this.#retainAll)
-      this.#off.push(this.files.keepFilesOf((cb) => this.onRoomChange(cb), messages))
+    if (this.#retainAll) {
+      const held = { rooms: this.list(), messages: (room: string) => this.messages(room) }
+      this.#off.push(this.files.keepFilesOf((cb) => this.#postedTo(cb), held))
+    }
     this.#announcer.start()
     let before = new Set<PeerIdString>()
     this.#off.push(
@@ -252,6 +263,10 @@ export class Messenger {
       onLocal: (r, head, entries) => this.#sync.publish(r, head, entries),
       ...(this.#docs === undefined ? {} : { docs: this.#docs }),
       ...(this.#gate === undefined ? {} : { gate: this.#gate }),
+      ...(this.#docsIdleMs === undefined ? {} : { idleMs: this.#docsIdleMs }),
+      ...(this.#retainAll
+        ? { onPosted: (_r, messages) => this.#postedListeners.forEach((l) => l(messages)) }
+        : {}),
       directory: () => this.encrypted.directory,
       onKeysDue: (h) => this.encrypted.due(h),
       cutOf: (r, author) => this.#cutOf?.(r, author),
@@ -437,6 +452,11 @@ export class Messenger {
   onRoomChange(cb: (room: string) => void): Unsubscribe {
     this.#roomListeners.add(cb)
     return () => this.#roomListeners.delete(cb)
+  }
+
+  #postedTo(cb: (messages: readonly ChatMessage[]) => void): Unsubscribe {
+    this.#postedListeners.add(cb)
+    return () => this.#postedListeners.delete(cb)
   }
 
   #emitRoom(room: string): void {

@@ -7,20 +7,16 @@
  */
 import { createLogger } from '../net/logger.ts'
 import { PeriodDoc, type DisplayMessage } from '../crdt/period-doc.ts'
-import { META_PERIOD, decodeEntry, type Entry } from '../crdt/entry.ts'
+import { META_PERIOD, type Entry } from '../crdt/entry.ts'
 import { withEdit } from '../crdt/display.ts'
 import { compareHlc } from '../crdt/hlc.ts'
 import type { EditRecord, RoomMeta } from '../crdt/schema.ts'
 import { hex, type StoredEntry } from './store.ts'
-import {
-  markChanged,
-  markSaved,
-  openPeriod,
-  type LoadedDoc,
-  type PeriodSource,
-} from './period-load.ts'
+import { OwnDocs } from './own-docs.ts'
+import { applyEntry, replayStored, type ApplyOutcome } from './period-apply.ts'
+import { markSaved, openPeriod, type LoadedDoc, type PeriodSource } from './period-load.ts'
 
-export type { LoadedDoc }
+export type { LoadedDoc, ApplyOutcome }
 
 const log = createLogger('parley:core:periods')
 
@@ -38,10 +34,15 @@ export const SNAPSHOT_GROWTH = 0.25
 /** …or once its first unsaved change is this old: what a restart replays stays bounded. */
 export const SNAPSHOT_MAX_AGE_MS = 60_000
 
-export type ApplyOutcome = 'applied' | 'gap' | 'duplicate' | 'invalid' | 'locked'
-
 export interface PeriodCacheInit extends PeriodSource {
   onChange: () => void
+  /**
+   * Day documents nobody has read or written for this long are unloaded, and a room that holds
+   * none builds none as entries arrive, only once it is read again: an always-on peer holds every
+   * room and shows none, so what it keeps in memory does not grow with the day's history.
+   * @default never: a loaded document stays (the browser: its rooms are on screen)
+   */
+  idleMs?: number
 }
 
 export class PeriodCache {
@@ -53,17 +54,42 @@ export class PeriodCache {
   #writing = 0
   /** Persisted documents being deleted (after a failed write): loads wait for it. */
   readonly #discarding = new Map<number, Promise<void>>()
+  /** When each loaded day document was last read or written (`idleMs` set). */
+  readonly #used = new Map<number, number>()
+  #idleTimer: ReturnType<typeof setInterval> | undefined
+  /** With `idleMs`: the documents of our own entries that local writes go to (own-docs.ts). */
+  readonly #own: OwnDocs | undefined
+  /** Days our writes in flight touch, whose loaded documents take them once they are stored. */
+  readonly #ownPending = new Set<number>()
 
   constructor(init: PeriodCacheInit) {
     this.#init = init
+    const idleMs = init.idleMs
+    this.#own = idleMs === undefined ? undefined : new OwnDocs(init)
+    if (idleMs !== undefined) {
+      this.#idleTimer = setInterval(() => {
+        this.#unloadIdle(idleMs).catch((err: unknown) =>
+          log.error('unloading idle documents of %s: %e', this.#room, err),
+        )
+      }, idleMs / 2)
+      this.#idleTimer.unref?.()
+    }
   }
 
   get #room(): string {
     return this.#init.room
   }
 
-  /** The period document for `period`, loaded from its snapshot plus the entries after it. */
+  /**
+   * The period document for `period`, loaded from its snapshot plus the entries after it (a read or
+   * a write: it is not idle).
+   */
   doc(period: number): Promise<LoadedDoc> {
+    if (this.#init.idleMs !== undefined) this.#used.set(period, Date.now())
+    return this.#get(period)
+  }
+
+  #get(period: number): Promise<LoadedDoc> {
     let p = this.#docs.get(period)
     if (p === undefined) {
       p = this.#load(period)
@@ -77,13 +103,20 @@ export class PeriodCache {
     return this.#docs.has(period)
   }
 
+  /** The day documents in memory, oldest first (tests, tools). */
+  loadedDays(): number[] {
+    return this.#dayPeriods().sort((a, b) => a - b)
+  }
+
   /**
    * Forgets a document and what it persisted (after a failed write, so that it is rebuilt from what
    * is really stored).
    */
   drop(period: number): void {
+    this.#own?.drop(period)
     const p = this.#docs.get(period)
     this.#docs.delete(period)
+    this.#used.delete(period)
     if (p === undefined) return
     const gone = p
       .then(async (d) => (d.persisted !== undefined ? d.persisted.discard() : d.doc.destroy()))
@@ -129,6 +162,29 @@ export class PeriodCache {
       done = true
       this.#writing -= 1
       this.scheduleSnapshot()
+      if (this.#writing === 0) this.#takeOwn()
+    }
+  }
+
+  /**
+   * The document a local write to `period` goes to: the day's own-entries document when documents
+   * unload when idle (`idleMs`), else the day's document itself.
+   */
+  forWrite(period: number): Promise<LoadedDoc> {
+    if (this.#own === undefined || period === META_PERIOD) return this.doc(period)
+    this.#ownPending.add(period)
+    return this.#own.get(period)
+  }
+
+  /** Our writes are stored: the loaded documents of their days take them. */
+  #takeOwn(): void {
+    for (const period of this.#ownPending) {
+      this.#ownPending.delete(period)
+      const p = this.#docs.get(period)
+      if (p === undefined) continue
+      p.then((d) => this.applyStored(period, d)).catch((err: unknown) =>
+        log.error('applying our entries to %s/%d: %e', this.#room, period, err),
+      )
     }
   }
 
@@ -148,7 +204,13 @@ export class PeriodCache {
   async apply(period: number, entries: readonly Entry[]): Promise<void> {
     const p = this.#docs.get(period)
     if (p === undefined) {
-      if (period === META_PERIOD || period > this.#newestLoaded() || (await this.#windowShort())) {
+      // A room nobody reads builds no document: a read loads it with these entries.
+      if (period !== META_PERIOD && this.#asleep()) this.#init.onChange()
+      else if (
+        period === META_PERIOD ||
+        period > this.#newestLoaded() ||
+        (await this.#windowShort())
+      ) {
         await this.doc(period)
       }
       return
@@ -213,57 +275,11 @@ export class PeriodCache {
 
   /** Applies stored entries (ascending per author) as one change of the document. */
   #replay(d: LoadedDoc, entries: readonly StoredEntry[]): void {
-    d.behind = false
-    d.locked.clear()
-    const blocked = new Set<string>()
-    const locked = new Set<string>()
-    d.doc.batch(() => {
-      for (const e of entries) {
-        const key = hex(e.author)
-        if (blocked.has(key)) continue
-        let entry: Entry
-        try {
-          entry = decodeEntry(e.bytes)
-        } catch (err) {
-          log.error('stored entry %s/%d unreadable: %e', this.#room, e.seq, err)
-          blocked.add(key)
-          continue
-        }
-        const outcome = locked.has(key) ? 'locked' : this.applyEntry(d, entry)
-        if (outcome === 'gap') {
-          blocked.add(key)
-          d.behind = true
-        } else if (outcome === 'locked') {
-          locked.add(key)
-          d.locked.set(`${key}:${entry.seq}`, entry)
-        }
-      }
-    })
+    replayStored(this.#init, d, entries)
   }
 
   applyEntry(d: LoadedDoc, entry: Entry): ApplyOutcome {
-    const key = hex(entry.author)
-    if ((d.covers.get(key) ?? 0) >= entry.seq) return 'duplicate'
-    try {
-      const update = this.#init.open === undefined ? entry.update : this.#init.open(entry)
-      if (update === 'locked') return 'locked'
-      // Not a document update (a key record): nothing to apply. `covers` stays: it may only pass
-      // entries applied in chain order, and this one may have come before its predecessors.
-      if (update === 'skip') return 'duplicate'
-      const ctx = this.#init.identity.ctxFor(entry.author, entry.seq, this.#room, entry.period)
-      const result = d.doc.apply(ctx, update)
-      if (result !== 'gap') {
-        d.covers.set(key, entry.seq)
-        markChanged(d, update.length)
-      }
-      return result
-    } catch (err) {
-      // A signed entry whose update is not valid: its author wrote garbage. Skip it (covers moves
-      // past it so the rest of the chain still applies) and say so.
-      log.error('invalid update in %s/%d by %s: %e', this.#room, entry.seq, key.slice(0, 8), err)
-      d.covers.set(key, entry.seq)
-      return 'invalid'
-    }
+    return applyEntry(this.#init, d, entry)
   }
 
   /**
@@ -279,6 +295,7 @@ export class PeriodCache {
 
   /** Entries of the loaded day documents that wait for their key, in no particular order. */
   async locked(): Promise<Entry[]> {
+    await this.#wake()
     const out: Entry[] = []
     for (const p of this.#dayPeriods()) out.push(...(await this.doc(p)).locked.values())
     return out
@@ -294,12 +311,29 @@ export class PeriodCache {
 
   async #windowShort(): Promise<boolean> {
     let count = 0
-    for (const p of this.#dayPeriods()) count += (await this.doc(p)).doc.messages().length
+    for (const p of this.#dayPeriods()) count += (await this.#get(p)).doc.messages().length
     return count < WINDOW_MESSAGES
   }
 
-  /** Loads the newest periods until the window holds {@link WINDOW_MESSAGES} messages. */
+  /** Unloaded for being idle, or never loaded, and documents are unloaded when idle. */
+  #asleep(): boolean {
+    return this.#init.idleMs !== undefined && this.#dayPeriods().length === 0
+  }
+
+  /** A read of a room asleep loads its window first. */
+  async #wake(): Promise<void> {
+    if (this.#asleep()) await this.#loadWindow()
+  }
+
+  /**
+   * Loads the newest periods until the window holds {@link WINDOW_MESSAGES} messages (not in a
+   * room asleep: its first read does).
+   */
   async loadWindow(): Promise<void> {
+    if (!this.#asleep()) await this.#loadWindow()
+  }
+
+  async #loadWindow(): Promise<void> {
     const periods = await this.#init.store.periods(this.#room)
     // The room's meta document (its name, topic, kind: what the room list shows) loads meanwhile.
     // One that fails to load is dropped from the cache: `meta()` tries again and reports it.
@@ -317,6 +351,10 @@ export class PeriodCache {
 
   /** Loads the next older period that holds messages; false when there is none. */
   async loadOlder(): Promise<boolean> {
+    if (this.#asleep()) {
+      await this.#loadWindow()
+      if (!this.#asleep()) return true
+    }
     const oldest = Math.min(Infinity, ...this.#dayPeriods())
     const older = (await this.#init.store.periods(this.#room)).find(
       (p) => p !== META_PERIOD && p < oldest,
@@ -329,6 +367,7 @@ export class PeriodCache {
 
   /** Messages of every loaded period, in display order, each with its latest edit. */
   async messages(): Promise<DisplayMessage[]> {
+    await this.#wake()
     const periods = this.#dayPeriods().sort((a, b) => a - b)
     const docs = await Promise.all(periods.map(async (p) => (await this.doc(p)).doc))
     // An edit lives in the document of the day it was made, which may be later than its message's.
@@ -391,8 +430,32 @@ export class PeriodCache {
     if (waiting) this.scheduleSnapshot()
   }
 
+  /**
+   * Unloads the oldest day documents unread and unwritten for `idleMs` (saved first), up to the
+   * first one in use: the loaded days stay the newest ones.
+   */
+  async #unloadIdle(idleMs: number): Promise<void> {
+    const idle = (p: number): boolean => Date.now() - (this.#used.get(p) ?? 0) >= idleMs
+    const periods = this.#dayPeriods().sort((a, b) => a - b)
+    if (this.#closed || this.#writing > 0 || !periods.some(idle)) return
+    await this.flush()
+    for (const period of periods) {
+      const p = this.#docs.get(period)
+      if (p === undefined) continue
+      const d = await p.catch(() => undefined)
+      // read, written or changed meanwhile: it and every newer one stay
+      if (this.#closed || this.#writing > 0 || !idle(period) || this.#docs.get(period) !== p) return
+      if (d?.changedSince !== undefined) return
+      this.#docs.delete(period)
+      this.#used.delete(period)
+      if (d?.persisted !== undefined) await d.persisted.close()
+      else d?.doc.destroy()
+    }
+  }
+
   async close(): Promise<void> {
     this.#closed = true
+    clearInterval(this.#idleTimer)
     clearTimeout(this.#snapshotTimer)
     await this.flush()
     for (const p of this.#docs.values()) {
@@ -401,6 +464,7 @@ export class PeriodCache {
       else d?.doc.destroy()
     }
     this.#docs.clear()
+    this.#own?.close()
     await Promise.all(this.#discarding.values())
   }
 }

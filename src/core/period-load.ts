@@ -80,7 +80,12 @@ async function fromSnapshot(src: PeriodSource, period: number): Promise<LoadedDo
       log.error('snapshot of %s/%d unreadable, rebuilding from entries: %e', src.room, period, err)
     }
   }
-  return clean(new PeriodDoc(src.room, period), new Map())
+  return emptyDoc(new PeriodDoc(src.room, period))
+}
+
+/** A document that holds nothing yet. */
+export function emptyDoc(doc: PeriodDoc): LoadedDoc {
+  return clean(doc, new Map())
 }
 
 function clean(doc: PeriodDoc, covers: Map<string, number>): LoadedDoc {

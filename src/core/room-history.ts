@@ -22,6 +22,7 @@ import type { Identity } from './identity.ts'
 import { PeriodCache } from './period-cache.ts'
 import { RoomKeys } from './room-keys.ts'
 import { updateKind } from '../crdt/e2ee.ts'
+import { postedIn } from '../crdt/posted.ts'
 import type { RoomDirectory } from './room-directory.ts'
 import type { LocalOp } from './local-ops.ts'
 import { ChangeGate, LocalWriter } from './local-writer.ts'
@@ -69,6 +70,13 @@ export interface RoomHistoryInit {
    * stored entries beyond it are not applied. @default none
    */
   cutOf?: (room: string, author: Uint8Array) => number | undefined
+  /** Unload documents unread and unwritten this long; build none while none is read. @default keep */
+  idleMs?: number
+  /**
+   * Messages other peers posted, as their entries are stored (read from the entries: documents
+   * loaded or not), in a room this peer can read. @default none
+   */
+  onPosted?: (room: string, messages: ChatMessage[]) => void
 }
 
 export class RoomHistory {
@@ -93,18 +101,7 @@ export class RoomHistory {
     this.#changes = new ChangeGate(init.onChange)
     this.#docs = new PeriodCache({
       ...init,
-      open: (entry) => {
-        const cut = init.cutOf?.(init.room, entry.author)
-        if (cut !== undefined && entry.seq > cut)
-          throw new BeyondRevocationCutError(
-            authorId(entry.author),
-            init.room,
-            entry.seq,
-            cut,
-            false,
-          )
-        return this.#keys.open(entry)
-      },
+      open: (entry) => this.#open(entry),
       onChange: () => this.#changes.changed(),
     })
     this.#writer = new LocalWriter({
@@ -121,6 +118,32 @@ export class RoomHistory {
   /** The room's keys (encrypted rooms; see room-keys.ts). */
   get keys(): RoomKeys {
     return this.#keys
+  }
+
+  /** An entry's document update (decrypted), `'skip'` or `'locked'`; throws past a revocation cut. */
+  #open(entry: Entry): Uint8Array | 'skip' | 'locked' {
+    const cut = this.#init.cutOf?.(this.room, entry.author)
+    if (cut !== undefined && entry.seq > cut)
+      throw new BeyondRevocationCutError(authorId(entry.author), this.room, entry.seq, cut, false)
+    return this.#keys.open(entry)
+  }
+
+  /** Tells `onPosted` the messages stored entries post. */
+  #tellPosted(entries: readonly Verified[]): void {
+    const onPosted = this.#init.onPosted
+    if (onPosted === undefined) return
+    const posted: ChatMessage[] = []
+    for (const { entry } of entries) {
+      if (entry.period === META_PERIOD) continue
+      let update
+      try {
+        update = this.#open(entry)
+      } catch {
+        continue // not applied either (a revocation cut, a broken seal): logged where applied
+      }
+      if (update !== 'skip' && update !== 'locked') posted.push(...postedIn(update))
+    }
+    if (posted.length > 0) onPosted(this.room, posted)
   }
 
   #mark(stage: string, author: Uint8Array, seq: number): void {
@@ -288,6 +311,7 @@ export class RoomHistory {
       this.#init.onChange()
     // A peer without a key of an encrypted room stores its entries and builds no documents.
     if (!this.#keys.readable) return
+    this.#tellPosted(entries)
     if (!wasReadable) await this.#docs.loadWindow()
     const byPeriod = new Map<number, Entry[]>()
     for (const { entry } of entries) {
@@ -416,6 +440,11 @@ export class RoomHistory {
   /** Loads the next older period that holds messages; false when there is none. */
   loadOlder(): Promise<boolean> {
     return this.#docs.loadOlder()
+  }
+
+  /** The day documents in memory, oldest first (tests, tools). */
+  loadedDays(): number[] {
+    return this.#docs.loadedDays()
   }
 
   /** Messages of every loaded period, in display order. */

@@ -4,8 +4,7 @@
  * that very entry (a newcomer's redemption). Bounded and never throws: anything unexpected is no
  * records (the entry is then judged like any other, and validated in full before it is applied).
  */
-import * as Y from 'yjs'
-import { MESSAGES, isChatMessage } from './schema.ts'
+import { postedIn } from './posted.ts'
 import {
   MAX_CUT_RECORD_BYTES,
   decodeOrgRecord,
@@ -47,22 +46,9 @@ export function recordOfText(text: string): OrgRecord | undefined {
 /** Records posted by `update` (message texts in the `messages` map), signatures not yet checked. */
 export function recordsInUpdate(update: Uint8Array): OrgRecord[] {
   if (update.length > MAX_ORG_UPDATE_BYTES) return []
-  let structs: ReturnType<typeof Y.decodeUpdate>['structs']
-  try {
-    structs = Y.decodeUpdate(update).structs
-  } catch {
-    // not a v1 update: validation refuses the entry later
-    return []
-  }
   const out: OrgRecord[] = []
-  for (const s of structs) {
-    if (!(s instanceof Y.Item)) continue
-    const parent: unknown = s.parent // a root's name in a decoded update
-    if (parent !== MESSAGES) continue
-    if (!(s.content instanceof Y.ContentAny) || s.content.arr.length !== 1) continue
-    const v: unknown = s.content.arr[0]
-    if (!isChatMessage(v)) continue
-    const r = recordOfText(v.text)
+  for (const m of postedIn(update)) {
+    const r = recordOfText(m.text)
     if (r !== undefined) out.push(r)
   }
   return out

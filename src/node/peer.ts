@@ -39,7 +39,15 @@ export interface PeerOptions {
   fileTuning?: MessengerInit['fileTuning']
   /** Create an org with this name if the directory has none (`serve --org NAME`). */
   createOrg?: string
+  /** See `MessengerInit.docsIdleMs`. @default {@link DOCS_IDLE_MS} */
+  docsIdleMs?: number
 }
+
+/**
+ * A Node peer shows no room unless asked (`read`, the control API), so a room's documents are
+ * unloaded once nobody has read or written it for this long, and built again on the next read.
+ */
+export const DOCS_IDLE_MS = 5 * 60_000
 
 export interface NodePeer {
   messenger: Messenger
@@ -104,6 +112,7 @@ export async function startPeer(opts: PeerOptions): Promise<NodePeer> {
       crypto: nodeCrypto,
       name,
       retainAll: opts.retainAll ?? false,
+      docsIdleMs: opts.docsIdleMs ?? DOCS_IDLE_MS,
       files,
       // Chunks are checked with node:crypto in the thread: WebCrypto's thread-pool digest saved
       // the event loop half of the hashing but added as much in garbage collection, and cost more

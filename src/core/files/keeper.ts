@@ -1,47 +1,40 @@
 /**
- * Always-on peers keep the files of the rooms they retain (issue #5, point 4): when a room changes,
- * the attachments of its loaded messages that this peer does not hold are fetched in the background
- * (evictable under the quota). Scans are debounced per room.
+ * Always-on peers keep the files of the rooms they retain (issue #5, point 4): the attachments of
+ * messages as their entries are stored, and at start those of each room's newest messages (a
+ * restart tries again what was not kept), are fetched in the background when this peer does not
+ * hold them (evictable under the quota). Reading the stored entries, not the room's documents,
+ * lets an always-on peer keep files of rooms whose documents it does not hold in memory.
  */
-import type { DisplayMessage } from '../../crdt/display.ts'
-
-const DEBOUNCE_MS = 300
+import type { ChatMessage } from '../../crdt/schema.ts'
 
 export class FileKeeper {
   readonly #keep: (id: string) => void
-  readonly #messages: (room: string) => Promise<readonly DisplayMessage[]>
-  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>()
   readonly #seen = new Set<string>()
+  #stopped = false
 
-  constructor(
-    keep: (id: string) => void,
-    messages: (room: string) => Promise<readonly DisplayMessage[]>,
-  ) {
+  constructor(keep: (id: string) => void) {
     this.#keep = keep
-    this.#messages = messages
   }
 
-  /** `room` changed: look for new attachments soon. */
-  soon(room: string): void {
-    if (this.#timers.has(room)) return
-    const t = setTimeout(() => {
-      this.#timers.delete(room)
-      void this.#scan(room)
-    }, DEBOUNCE_MS)
-    t.unref?.()
-    this.#timers.set(room, t)
-  }
-
-  stop(): void {
-    for (const t of this.#timers.values()) clearTimeout(t)
-    this.#timers.clear()
-  }
-
-  async #scan(room: string): Promise<void> {
-    for (const m of await this.#messages(room).catch(() => [])) {
+  /** Keeps the files of `messages` not kept before. */
+  posted(messages: Iterable<Pick<ChatMessage, 'file'>>): void {
+    if (this.#stopped) return
+    for (const m of messages) {
       if (m.file === undefined || this.#seen.has(m.file.id)) continue
       this.#seen.add(m.file.id)
       this.#keep(m.file.id)
     }
+  }
+
+  /** Keeps the files of the messages `read` gives, one room after another (at start). */
+  async scan(rooms: readonly string[], read: (room: string) => Promise<readonly ChatMessage[]>) {
+    for (const room of rooms) {
+      if (this.#stopped) return
+      this.posted(await read(room).catch(() => []))
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true
   }
 }

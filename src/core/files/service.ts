@@ -10,8 +10,7 @@
  * ```
  */
 import type { PeerIdString, PeerNet, Unsubscribe } from '../../net/index.ts'
-import type { Attachment } from '../../crdt/schema.ts'
-import type { DisplayMessage } from '../../crdt/display.ts'
+import type { Attachment, ChatMessage } from '../../crdt/schema.ts'
 import { addFile } from './add.ts'
 import { FileKeeper } from './keeper.ts'
 import { KeepQueue, type KeepStatus, type KeepTuning } from './keep-queue.ts'
@@ -147,17 +146,19 @@ export class FileService {
   }
 
   /**
-   * Keeps the files of held rooms (always-on peers): scans a room's messages when it changes and
-   * fetches attachments not held, in the background, trying failed ones again (see
-   * {@link KeepQueue}). Returns a function that stops it.
+   * Keeps the files of held rooms (always-on peers): those of messages as they are stored
+   * (`onPosted`), and at start those of each held room's newest messages (`held`); attachments not
+   * held are fetched in the background, failed ones tried again (see {@link KeepQueue}). Returns a
+   * function that stops it.
    */
   keepFilesOf(
-    onRoomChange: (cb: (room: string) => void) => Unsubscribe,
-    messages: (room: string) => Promise<readonly DisplayMessage[]>,
+    onPosted: (cb: (messages: readonly ChatMessage[]) => void) => Unsubscribe,
+    held: { rooms: readonly string[]; messages: (room: string) => Promise<readonly ChatMessage[]> },
   ): Unsubscribe {
-    const keeper = new FileKeeper((id) => this.keep(id), messages)
-    const off = onRoomChange((room) => keeper.soon(room))
+    const keeper = new FileKeeper((id) => this.keep(id))
+    const off = onPosted((messages) => keeper.posted(messages))
     this.#keeps.start()
+    void keeper.scan(held.rooms, held.messages)
     return () => {
       off()
       keeper.stop()
