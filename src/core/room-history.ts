@@ -237,12 +237,6 @@ export class RoomHistory {
     return this.#authors.get(hex(key))
   }
 
-  /** {@link author}, its contiguous run read again from the store if entries joined it. */
-  async authorNow(key: Uint8Array): Promise<AuthorState | undefined> {
-    if (this.#authorsStale) await this.authors()
-    return this.#authors.get(hex(key))
-  }
-
   /**
    * Moves the clock past the newest stored entry of every author, ours included: the clock lives
    * in memory, and after a restart with a wall clock that went back (or runs behind the peers'),
@@ -381,10 +375,8 @@ export class RoomHistory {
         hex(head.author) === key &&
         (cur === undefined || head.seq > cur.head.seq)
       const state = { author, contig, head: newer ? head : cur!.head }
-      // Entries above a hole may have joined a longer run that is now contiguous, or a filled hole
-      // joined the run to entries stored above it: ask the store.
-      if ((above || contig > (cur?.contig ?? 0)) && contig < state.head.seq)
-        this.#authorsStale = true
+      // Entries above a hole may have joined a longer run that is now contiguous: ask the store.
+      if (above && contig < state.head.seq) this.#authorsStale = true
       this.#authors.set(key, state)
     }
   }
