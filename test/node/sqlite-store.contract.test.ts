@@ -1,3 +1,4 @@
+import { afterAll } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,4 +9,5 @@ const dir = mkdtempSync(join(tmpdir(), 'parley-store-contract-'))
 registerHistoryStoreContract('SQLite', {
   open: async (name) => openSqliteStore(join(dir, `${name}.db`)),
 })
-process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+// vitest runs test files in worker threads: a process 'exit' hook never ran, and every run left a directory
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
