@@ -29,6 +29,7 @@ import { LinkMonitor } from './link-monitor.ts'
 import { asPeerIdString } from './keys.ts'
 import { parseMultiaddr, PeerTracker } from './peers.ts'
 import { SyncProtocol } from './request.ts'
+import { batchedWrites } from './batched-connection.ts'
 import { loadProtector, loadTransports, type TransportProfile } from './transports.ts'
 import { verifyWebRtcLinks } from './webrtc-check.ts'
 import { halfWindowUpdates } from './yamux-window.ts'
@@ -201,8 +202,9 @@ export async function createLibp2pNet(
           announcePort: typeof init.bulk === 'object' ? init.bulk.announcePort : undefined,
         })
       : undefined
+  // Without a network key, connections are still wrapped: to write each job's sends as one.
   const connectionProtector =
-    init.networkKey === undefined ? undefined : await loadProtector(init.networkKey, profile)
+    init.networkKey === undefined ? batchedWrites() : await loadProtector(init.networkKey, profile)
   const connectionGater = coolOff.gater({ ...gate?.gater(), ...transport.connectionGater })
 
   const peerDiscovery = [...(components.peerDiscovery ?? [])]
@@ -239,7 +241,7 @@ export async function createLibp2pNet(
     // link-monitor.ts pings instead, and replaces links stuck after a cut
     connectionMonitor: { enabled: false },
     connectionGater,
-    ...(connectionProtector === undefined ? {} : { connectionProtector }),
+    connectionProtector,
     services,
   })
   const pubsub: GossipSub = node.services.pubsub

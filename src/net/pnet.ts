@@ -21,10 +21,9 @@ import type {
   Logger,
   MessageStream,
   MultiaddrConnection,
-  StreamCloseEvent,
-  StreamMessageEvent,
 } from '@libp2p/interface'
-import { AbstractMultiaddrConnection, byteStream } from '@libp2p/utils'
+import { byteStream } from '@libp2p/utils'
+import { BatchedConnection, isTransportConnection } from './batched-connection.ts'
 import { NetworkKeyMismatchError } from './errors.ts'
 import { XSalsa20Stream, type SalsaXor } from './xsalsa20.ts'
 
@@ -90,8 +89,6 @@ async function protect(
   })
 }
 
-const isTransportConnection = (s: MessageStream): s is MultiaddrConnection => 'remoteAddr' in s
-
 interface PrivateConnectionInit {
   maConn: MultiaddrConnection
   inbound: XSalsa20Stream
@@ -99,39 +96,26 @@ interface PrivateConnectionInit {
   log: Logger
 }
 
-type SendList = Parameters<AbstractMultiaddrConnection['sendData']>[0]
-
-class PrivateConnection extends AbstractMultiaddrConnection {
-  readonly #maConn: MessageStream
+class PrivateConnection extends BatchedConnection {
   readonly #inbound: XSalsa20Stream
   readonly #outbound: XSalsa20Stream
   /** Decrypted bytes held until they show the opening; `undefined` once they have. */
   #held: Uint8Array[] | undefined = []
-  /** Ciphertext sent during this job, written to the transport as one at its end. */
-  #pending: Uint8Array[] = []
-  /** The transport said it is full at the last write; until it drains, so do we. */
-  #full = false
 
   constructor(init: PrivateConnectionInit) {
-    super({ log: init.log, remoteAddr: init.maConn.remoteAddr, direction: init.maConn.direction })
-    this.#maConn = init.maConn
+    // The nonce exchange's leftover bytes are re-emitted a microtask later, once our fields are set.
+    super(init)
     this.#inbound = init.inbound
     this.#outbound = init.outbound
-    // Registered before the nonce exchange's leftover bytes are re-emitted (a microtask later).
-    this.#maConn.addEventListener('message', (evt: StreamMessageEvent) => {
-      const data = evt.data
-      if (data instanceof Uint8Array) this.#receive(this.#inbound.update(data))
-      else for (const buf of data) this.#receive(this.#inbound.update(buf))
-    })
-    this.#maConn.addEventListener('drain', () => {
-      this.#full = false
-      this.onMuxerDrain()
-    })
-    this.#maConn.addEventListener('close', (evt: StreamCloseEvent) => {
-      if (evt.error === undefined) this.onTransportClosed()
-      else if (evt.local === true) this.abort(evt.error)
-      else this.onRemoteReset()
-    })
+  }
+
+  protected override receive(data: Uint8Array): void {
+    this.#receive(this.#inbound.update(data))
+  }
+
+  /** One call for all a send's buffers (Noise hands each frame over as three). */
+  protected override seal(out: Uint8Array<ArrayBuffer>): void {
+    this.#outbound.update(out, out)
   }
 
   #receive(plain: Uint8Array): void {
@@ -158,71 +142,5 @@ class PrivateConnection extends AbstractMultiaddrConnection {
       return
     }
     this.onData(first)
-  }
-
-  sendData(data: SendList): { sentBytes: number; canSendMore: boolean } {
-    // One buffer, encrypted in place, for the whole list: Noise hands over each frame as three
-    // (length, ciphertext, tag), and each would otherwise be its own socket write and cipher call.
-    const out = new Uint8Array(data.byteLength)
-    let at = 0
-    for (const buf of data) {
-      out.set(buf, at)
-      at += buf.byteLength
-    }
-    this.#outbound.update(out, out)
-    // Written at the end of this job, with whatever else is sent in it: yamux answers every data
-    // frame it takes with a window update frame, so a burst of gossip read in one go was answered
-    // with as many socket writes — under a flood, the costliest thing the receiver did (a
-    // syscall each: docs/reliability.md, "Abuse"). The XSalsa20 stream is already applied, in order.
-    this.#pending.push(out)
-    if (this.#pending.length === 1) queueMicrotask(() => this.#flush())
-    return { sentBytes: out.byteLength, canSendMore: !this.#full }
-  }
-
-  #flush(): void {
-    const parts = this.#pending
-    if (parts.length === 0) return
-    this.#pending = []
-    let out = parts[0]!
-    if (parts.length > 1) {
-      out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-      let at = 0
-      for (const p of parts) {
-        out.set(p, at)
-        at += p.byteLength
-      }
-    }
-    // The socket may have begun closing since this job's sends were queued (a one-shot command
-    // stopping, the other side hanging up): nothing more can go out on it, and throwing from here
-    // — a microtask — would crash the process.
-    try {
-      if (!this.#maConn.send(out)) this.#full = true
-    } catch (err) {
-      this.log(
-        'dropped %d bytes queued for a connection that can no longer send: %e',
-        out.byteLength,
-        err,
-      )
-    }
-  }
-
-  async sendClose(options?: AbortOptions): Promise<void> {
-    this.#flush()
-    await this.#maConn.close(options)
-  }
-
-  sendReset(err: Error): void {
-    // What was sent before the reset goes first, as it did when every send was written at once
-    // (a refusal verdict, say, is sent just before its connection is aborted).
-    this.#flush()
-    this.#maConn.abort(err)
-  }
-
-  sendPause(): void {
-    this.#maConn.pause()
-  }
-
-  sendResume(): void {
-    this.#maConn.resume()
   }
 }

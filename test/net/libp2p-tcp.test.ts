@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { Socket } from 'node:net'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createLibp2pNet, generateNetKey, peerIdOfKey } from '../../src/net/libp2p.ts'
 import type { NetMessage, PeerNet } from '../../src/net/index.ts'
 import { collect, libp2pFactory, rejection, text, until } from './helpers.ts'
@@ -77,6 +78,29 @@ describe('libp2p on Node transports', () => {
       await b.publish('t', text(`to the new one ${++sent}`))
       expect(got.length).toBeGreaterThanOrEqual(1)
     })
+  })
+
+  it('[BATCH1] what a peer sends in one go is one socket write, not two or three per frame', async () => {
+    // Noise hands each frame over as length, ciphertext and tag, and @libp2p/tcp writes each
+    // buffer on its own: 200 messages published at once were 400+ writes (syscalls) before
+    // src/net/batched-connection.ts.
+    const a = await create({ listen: [LOOPBACK_TCP] })
+    const b = await create({ listen: [LOOPBACK_TCP] })
+    await a.start()
+    await b.start()
+    const got: NetMessage[] = []
+    b.subscribe('batch', (msg) => got.push(msg))
+    await a.dial(b.addresses()[0] ?? '')
+    await until(() => expect(a.topicPeers('batch')).toEqual([b.peerId]))
+    const writes = vi.spyOn(Socket.prototype, 'write')
+    try {
+      await Promise.all(Array.from({ length: 200 }, (_, i) => a.publish('batch', text(`m${i}`))))
+      await until(() => expect(got).toHaveLength(200))
+      // Both peers' writes: a's messages, b's window updates and acknowledgements.
+      expect(writes.mock.calls.length).toBeLessThan(50)
+    } finally {
+      writes.mockRestore()
+    }
   })
 
   it('simultaneous dials both ways still make one peer, reported once', async () => {
