@@ -20,6 +20,8 @@ import type { MemSample } from './protocol.ts'
 /** V8 heap and external (Buffer) bytes of every process; SQLite's own memory is in neither. */
 const liveBytes = (ms: readonly MemSample[]): number =>
   ms.reduce((a, m) => a + m.heapUsed + m.external, 0)
+const memTotal = (ms: readonly MemSample[], f: (m: MemSample) => number): number =>
+  ms.reduce((a, m) => a + f(m), 0)
 
 /** Memory is flat when the last minute's mean RSS is within this of the first minute's. */
 export const FLAT = 0.1
@@ -80,6 +82,15 @@ export interface LoadAnalysis {
     liveBeforeMiB: number
     liveAfterMiB: number
     liveBytesPerPair: number
+    /**
+     * RSS and V8's heap (used or not) of all processes after the same full GCs (MiB): where the
+     * RSS growth is that live memory does not explain — garbage (gone here), heap V8 keeps, or
+     * memory outside the heap (SQLite, allocator).
+     */
+    gcRssBeforeMiB: number
+    gcRssAfterMiB: number
+    heapTotalBeforeMiB: number
+    heapTotalAfterMiB: number
   }
   /**
    * From the first send until converged. `idleCores`: all peers connected and quiet. `msPerReceipt`:
@@ -169,6 +180,10 @@ export function analyseLoad(x: LoadInput): LoadAnalysis {
         (liveBytes(x.live.after) - liveBytes(x.live.before)) /
           addChecks(checks.map((c) => c.ch)).expected,
       ),
+      gcRssBeforeMiB: mib(memTotal(x.live.before, (m) => m.rss)),
+      gcRssAfterMiB: mib(memTotal(x.live.after, (m) => m.rss)),
+      heapTotalBeforeMiB: mib(memTotal(x.live.before, (m) => m.heapTotal)),
+      heapTotalAfterMiB: mib(memTotal(x.live.after, (m) => m.heapTotal)),
     },
     cpu: {
       cores: sum(cpu) / cpuMs,
@@ -252,6 +267,11 @@ export function loadRows(label: string, a: LoadAnalysis): Row[] {
       name: 'live memory of all peers after a full GC, before sends → all held',
       value: a.memory.liveBeforeMiB,
       unit: `→ ${a.memory.liveAfterMiB} MiB (${a.memory.liveBytesPerPair} B per message held)`,
+    },
+    {
+      name: 'RSS / V8 heap of all peers after a full GC, before sends → all held',
+      value: a.memory.gcRssBeforeMiB,
+      unit: `/ ${a.memory.heapTotalBeforeMiB} → ${a.memory.gcRssAfterMiB} / ${a.memory.heapTotalAfterMiB} MiB`,
     },
     {
       name: 'CPU cores used by all peers, running (idle)',

@@ -11,6 +11,8 @@ export interface MemSample {
   /** Resident set size after a full GC (`--expose-gc`), bytes. */
   rss: number
   heapUsed: number
+  /** What V8 holds for its heap, used or not (after a full GC), bytes. */
+  heapTotal: number
   external: number
   arrayBuffers: number
 }

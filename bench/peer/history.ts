@@ -17,7 +17,13 @@ export function memSample(): MemSample {
   gc?.()
   gc?.()
   const m = process.memoryUsage()
-  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers }
+  return {
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+  }
 }
 
 function endsWith(msgs: readonly DisplayMessage[], ids: readonly string[]): boolean {
