@@ -133,6 +133,7 @@ export class Messenger {
       started: () => this.#started,
       create: (room) => this.#newHistory(room),
       adopted: (h) => this.#follow(h),
+      ...(this.#docsIdleMs === undefined ? {} : { idleMs: this.#docsIdleMs }),
     })
     this.#sync = new RoomSync({
       limiter: this.ingest,

@@ -56,7 +56,6 @@ export class PeriodCache {
   readonly #discarding = new Map<number, Promise<void>>()
   /** When each loaded day document was last read or written (`idleMs` set). */
   readonly #used = new Map<number, number>()
-  #idleTimer: ReturnType<typeof setInterval> | undefined
   /** With `idleMs`: the documents of our own entries that local writes go to (own-docs.ts). */
   readonly #own: OwnDocs | undefined
   /** Days our writes in flight touch, whose loaded documents take them once they are stored. */
@@ -64,16 +63,7 @@ export class PeriodCache {
 
   constructor(init: PeriodCacheInit) {
     this.#init = init
-    const idleMs = init.idleMs
-    this.#own = idleMs === undefined ? undefined : new OwnDocs(init)
-    if (idleMs !== undefined) {
-      this.#idleTimer = setInterval(() => {
-        this.#unloadIdle(idleMs).catch((err: unknown) =>
-          log.error('unloading idle documents of %s: %e', this.#room, err),
-        )
-      }, idleMs / 2)
-      this.#idleTimer.unref?.()
-    }
+    this.#own = init.idleMs === undefined ? undefined : new OwnDocs(init)
   }
 
   get #room(): string {
@@ -432,9 +422,12 @@ export class PeriodCache {
 
   /**
    * Unloads the oldest day documents unread and unwritten for `idleMs` (saved first), up to the
-   * first one in use: the loaded days stay the newest ones.
+   * first one in use: the loaded days stay the newest ones. Without `idleMs`, nothing. The peer
+   * sweeps all its rooms at once (room-set.ts), not each room on a timer of its own.
    */
-  async #unloadIdle(idleMs: number): Promise<void> {
+  async unloadIdle(): Promise<void> {
+    const idleMs = this.#init.idleMs
+    if (idleMs === undefined) return
     const idle = (p: number): boolean => Date.now() - (this.#used.get(p) ?? 0) >= idleMs
     const periods = this.#dayPeriods().sort((a, b) => a - b)
     if (this.#closed || this.#writing > 0 || !periods.some(idle)) return
@@ -455,7 +448,6 @@ export class PeriodCache {
 
   async close(): Promise<void> {
     this.#closed = true
-    clearInterval(this.#idleTimer)
     clearTimeout(this.#snapshotTimer)
     await this.flush()
     for (const p of this.#docs.values()) {

@@ -457,6 +457,11 @@ export class RoomHistory {
     return this.#docs.flush()
   }
 
+  /** Unloads the day documents nobody read or wrote for the idle time (`idleMs`). */
+  unloadIdle(): Promise<void> {
+    return this.#docs.unloadIdle()
+  }
+
   async close(): Promise<void> {
     this.#closed = true
     await this.#writer.close()

@@ -4,8 +4,11 @@
  * brings verified entries into it. What sync looks rooms up in ({@link RoomRegistry}).
  */
 import { isRoomId } from '../crdt/entry.ts'
+import { createLogger } from '../net/logger.ts'
 import type { RoomHistory } from './room-history.ts'
 import type { RoomRegistry } from './sync.ts'
+
+const log = createLogger('parley:core:rooms')
 
 export class InvalidRoomError extends Error {
   static override readonly name = 'InvalidRoomError'
@@ -24,6 +27,11 @@ export interface RoomSetInit {
   create: (room: string) => RoomHistory
   /** A room is held from now on: follow it (its topic, pulls from the connected peers). */
   adopted: (h: RoomHistory) => void
+  /**
+   * Rooms' day documents unread and unwritten this long are unloaded (`RoomHistoryInit.idleMs`):
+   * every room is swept every half of it. @default never
+   */
+  idleMs?: number
 }
 
 export class RoomSet implements RoomRegistry {
@@ -31,9 +39,30 @@ export class RoomSet implements RoomRegistry {
   readonly #rooms = new Map<string, RoomHistory>()
   readonly #opening = new Map<string, Promise<RoomHistory>>()
   readonly #provisional = new Map<string, Promise<RoomHistory>>()
+  #sweep: ReturnType<typeof setInterval> | undefined
+  #sweeping = false
 
   constructor(init: RoomSetInit) {
     this.#init = init
+    if (init.idleMs !== undefined) {
+      this.#sweep = setInterval(() => void this.#unloadIdle(), init.idleMs / 2)
+      this.#sweep.unref?.()
+    }
+  }
+
+  /** One room after another, and never two sweeps at once: the work is spread, not piled up. */
+  async #unloadIdle(): Promise<void> {
+    if (this.#sweeping) return
+    this.#sweeping = true
+    try {
+      for (const h of this.histories()) {
+        await h
+          .unloadIdle()
+          .catch((err: unknown) => log.error('unloading idle documents of %s: %e', h.room, err))
+      }
+    } finally {
+      this.#sweeping = false
+    }
   }
 
   get(room: string): RoomHistory | undefined {
@@ -120,6 +149,7 @@ export class RoomSet implements RoomRegistry {
 
   /** Closes every room, those still opening (adopted first) and the provisional ones. */
   async close(): Promise<void> {
+    clearInterval(this.#sweep)
     await Promise.allSettled(this.#opening.values())
     for (const h of this.#rooms.values()) await h.close()
     this.#rooms.clear()
