@@ -77,22 +77,28 @@ export class BatchedConnection extends AbstractMultiaddrConnection {
   }
 
   /**
-   * Bytes to send, as one buffer of our own (a copy of what was passed in), in order; a subclass
-   * enciphers them here, in place.
+   * A subclass that enciphers defines this: each send's bytes come as one buffer of our own (a
+   * copy), in order, to encipher in place. Without it the buffers are kept as given and copied
+   * once, into the job's one write.
    */
-  protected seal(_out: Uint8Array<ArrayBuffer>): void {}
+  protected seal?(out: Uint8Array<ArrayBuffer>): void
 
   sendData(data: SendList): { sentBytes: number; canSendMore: boolean } {
-    const out: Uint8Array<ArrayBuffer> = new Uint8Array(data.byteLength)
-    let at = 0
-    for (const buf of data) {
-      out.set(buf, at)
-      at += buf.byteLength
+    const first = this.#pending.length === 0
+    if (this.seal === undefined) {
+      for (const buf of data) this.#pending.push(buf)
+    } else {
+      const out: Uint8Array<ArrayBuffer> = new Uint8Array(data.byteLength)
+      let at = 0
+      for (const buf of data) {
+        out.set(buf, at)
+        at += buf.byteLength
+      }
+      this.seal(out)
+      this.#pending.push(out)
     }
-    this.seal(out)
-    this.#pending.push(out)
-    if (this.#pending.length === 1) queueMicrotask(() => this.#flush())
-    return { sentBytes: out.byteLength, canSendMore: !this.#full }
+    if (first && this.#pending.length > 0) queueMicrotask(() => this.#flush())
+    return { sentBytes: data.byteLength, canSendMore: !this.#full }
   }
 
   #flush(): void {
