@@ -1,7 +1,7 @@
 /**
  * Micro-bench of what a day's document costs a Node peer as it grows: heap per message held
  * (after a full GC) and the size and encode time of its store snapshot (`encodeSnapshot`, which
- * `PeriodCache` rewrites as the day grows: src/core/period-cache.ts, SNAPSHOT_GROWTH).
+ * `PeriodCache` rewrites as the day grows: src/core/period-saver.ts, SNAPSHOT_GROWTH).
  *
  *   node --expose-gc --import tsx bench/micro/period-snapshot.ts [--days 1000,3000,12000]
  */

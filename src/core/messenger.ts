@@ -9,13 +9,14 @@ import type { DeviceSigner, HistoryCrypto } from '../crdt/crypto.ts'
 import type { DisplayMessage } from '../crdt/period-doc.ts'
 import type { DocPersistence } from '../crdt/doc-persistence.ts'
 import type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
-import { hex, type HistoryStore } from './store.ts'
+import type { HistoryStore } from './store.ts'
 import { createIdentity, type Identity } from './identity.ts'
 import { RoomHistory, type EntryGate } from './room-history.ts'
 import { RoomSync } from './sync.ts'
 import { RoomSet } from './room-set.ts'
 import { RoomAnnouncer } from './room-announce.ts'
 import { HeadsBook, toVerified } from './heads-book.ts'
+import { PeerSync } from './peer-sync.ts'
 import { Presence, type PresenceInfo } from './presence.ts'
 import { Typing } from './typing.ts'
 import { verifyStored, type VerifyReport } from './verify-stored.ts'
@@ -30,9 +31,6 @@ import { heldHeads } from './revocation-cut.ts'
 import { DEFAULT_INGEST_LIMIT, IngestLimiter, type IngestLimit } from './ingest-limit.ts'
 
 const log = createLogger('parley:core:messenger')
-
-/** Most reconcile rounds one `syncNow` runs (one more than a short pull needs). */
-const SYNC_NOW_ROUNDS = 3
 
 export interface MessengerInit {
   net: PeerNet
@@ -98,15 +96,15 @@ export class Messenger {
   readonly #docs: DocPersistence | undefined
   readonly #clock: HybridClock
   readonly #retainAll: boolean
-  readonly #antiEntropyMs: number
   readonly #rooms: RoomSet
   readonly #heads = new HeadsBook()
   readonly #sync: RoomSync
+  /** Reconcile and anti-entropy rounds, pushes until delivered (peer-sync.ts). */
+  readonly #peers: PeerSync
   readonly #roomListeners = new Set<(room: string) => void>()
   /** Told the messages other peers post as they are stored (always-on peers keep their files). */
-  readonly #postedListeners = new Set<(messages: readonly ChatMessage[]) => void>()
+  #onPosted: ((messages: readonly ChatMessage[]) => void) | undefined
   readonly #off: Unsubscribe[] = []
-  #timer: ReturnType<typeof setTimeout> | undefined
   readonly #ensured = new Map<string, Promise<void>>()
   readonly #announcer: RoomAnnouncer
   readonly #gate: EntryGate | undefined
@@ -123,7 +121,6 @@ export class Messenger {
     this.identity = createIdentity(init.signer, init.crypto)
     this.#clock = init.clock ?? createClock()
     this.#retainAll = init.retainAll ?? false
-    this.#antiEntropyMs = init.antiEntropyMs ?? 15_000
     this.#gate = init.gate
     this.#trace = init.trace
     this.#docsIdleMs = init.docsIdleMs
@@ -141,9 +138,17 @@ export class Messenger {
       crypto: init.crypto,
       rooms: this.#rooms,
       heads: this.#heads,
-      onIngested: (room) => this.#announcer.soon(room),
+      onIngested: (room, authors) => this.#announcer.soon(room, authors),
       ...(init.ingestBatch === undefined ? {} : { ingestBatch: init.ingestBatch }),
       ...(init.trace === undefined ? {} : { trace: init.trace }),
+    })
+    this.#peers = new PeerSync({
+      net: this.net,
+      sync: this.#sync,
+      heads: this.#heads,
+      join: (room) => this.join(room),
+      me: this.identity.signer.publicKey,
+      antiEntropyMs: init.antiEntropyMs ?? 15_000,
     })
     this.#announcer = new RoomAnnouncer(
       this.net,
@@ -171,7 +176,7 @@ export class Messenger {
       rooms: () => this.#rooms.histories(),
       join: (room) => this.join(room),
       createRoom: (room, fields) => this.createRoom(room, fields),
-      wrote: (room) => this.#announcer.soon(room),
+      wrote: (room) => this.#announcer.soon(room, [this.identity.signer.publicKey]),
       post: (room, text) => this.post(room, text),
     })
   }
@@ -196,22 +201,16 @@ export class Messenger {
     )
     if (this.#retainAll) {
       const held = { rooms: this.list(), messages: (room: string) => this.messages(room) }
-      this.#off.push(this.files.keepFilesOf((cb) => this.#postedTo(cb), held))
+      const onPosted = (cb: (messages: readonly ChatMessage[]) => void): Unsubscribe => {
+        this.#onPosted = cb
+        return () => (this.#onPosted = undefined)
+      }
+      this.#off.push(this.files.keepFilesOf(onPosted, held))
     }
     this.#announcer.start()
-    let before = new Set<PeerIdString>()
-    this.#off.push(
-      this.net.onPeers((peers) => {
-        const now = new Set(peers)
-        for (const p of now) if (!before.has(p)) this.#reconcile(p)
-        for (const p of before) if (!now.has(p)) this.#heads.forget(p)
-        before = now
-      }),
-    )
-    for (const p of this.net.peers()) this.#reconcile(p)
+    this.#peers.start()
     this.presence.start()
     this.typing.start()
-    this.#scheduleAntiEntropy()
   }
 
   /**
@@ -227,7 +226,7 @@ export class Messenger {
   async stop(): Promise<void> {
     if (!this.#started) return
     this.#started = false
-    clearTimeout(this.#timer)
+    this.#peers.stop()
     for (const ac of this.#offers) ac.abort()
     this.#announcer.stop()
     await this.files.stopAll()
@@ -265,9 +264,7 @@ export class Messenger {
       ...(this.#docs === undefined ? {} : { docs: this.#docs }),
       ...(this.#gate === undefined ? {} : { gate: this.#gate }),
       ...(this.#docsIdleMs === undefined ? {} : { idleMs: this.#docsIdleMs }),
-      ...(this.#retainAll
-        ? { onPosted: (_r, messages) => this.#postedListeners.forEach((l) => l(messages)) }
-        : {}),
+      ...(this.#retainAll ? { onPosted: (_r, messages) => this.#onPosted?.(messages) } : {}),
       directory: () => this.encrypted.directory,
       onKeysDue: (h) => this.encrypted.due(h),
       cutOf: (r, author) => this.#cutOf?.(r, author),
@@ -304,7 +301,7 @@ export class Messenger {
       exists || mine ? {} : { name: room, kind, ...(members === undefined ? {} : { members }) }
     if (!exists || Object.keys(texts).length > 0)
       await h.write({ kind: 'meta', fields: { ...create, ...texts } })
-    this.#announcer.soon(room)
+    this.#announcer.soon(room, [this.identity.signer.publicKey])
   }
 
   #ensureRoom(room: string): Promise<void> {
@@ -370,48 +367,21 @@ export class Messenger {
    * Resolves with a peer that holds our chain in `room` up to `seq`, pushing to every connected
    * peer (now and as peers connect) until one acknowledges.
    */
-  async waitDelivered(room: string, seq: number, signal?: AbortSignal): Promise<PeerIdString> {
-    const me = hex(this.identity.signer.publicKey)
-    const done = this.#heads.waitFor(room, me, seq, signal)
-    const tried = new Set<PeerIdString>()
-    const tryPeers = (peers: readonly PeerIdString[]): void => {
-      for (const p of peers) {
-        if (tried.has(p)) continue
-        tried.add(p)
-        void this.pushTo(p, room, signal).catch((err: unknown) => {
-          tried.delete(p)
-          log('push of %s to %s failed: %e', room, p, err)
-        })
-      }
-    }
-    const off = this.net.onPeers(tryPeers)
-    tryPeers(this.net.peers())
-    try {
-      return await done
-    } finally {
-      off()
-    }
+  waitDelivered(room: string, seq: number, signal?: AbortSignal): Promise<PeerIdString> {
+    return this.#peers.waitDelivered(room, seq, signal)
   }
 
   /**
    * Pushes the newest entries of `room` by `author` (default: ours) to `peer`; resolves with the seq
    * it acknowledged (0 when we hold none of that author's).
    */
-  async pushTo(
+  pushTo(
     peer: PeerIdString,
     room: string,
     signal?: AbortSignal,
-    author: Uint8Array = this.identity.signer.publicKey,
+    author?: Uint8Array,
   ): Promise<number> {
-    const h = await this.join(room)
-    const me = h.author(author)
-    if (me === undefined) return 0
-    const entries = await h.entriesOf(me.author, Math.max(1, me.head.seq - 63), me.head.seq)
-    const verified = entries.map((e) => ({
-      entry: { author: e.author, seq: e.seq, period: e.period } as never,
-      stored: e,
-    }))
-    return this.#sync.push(peer, room, me.head, verified, signal)
+    return this.#peers.pushTo(peer, room, signal, author)
   }
 
   /**
@@ -455,11 +425,6 @@ export class Messenger {
     return () => this.#roomListeners.delete(cb)
   }
 
-  #postedTo(cb: (messages: readonly ChatMessage[]) => void): Unsubscribe {
-    this.#postedListeners.add(cb)
-    return () => this.#postedListeners.delete(cb)
-  }
-
   #emitRoom(room: string): void {
     for (const cb of this.#roomListeners) cb(room)
   }
@@ -476,38 +441,9 @@ export class Messenger {
     return this.net.dial(addr, signal === undefined ? {} : { signal })
   }
 
-  /**
-   * Reconciles every room with every connected peer and waits for the pulls (CLI and tests);
-   * again while a round found rooms that differ, at most `SYNC_NOW_ROUNDS` rounds. A fresh
-   * device pulls `sys.org` and its rooms at once: entries by authors whose certificates that
-   * `sys.org` pull has not brought yet are refused, and only the next round stores them (a
-   * one-shot `parley read --peer` printed 2 of 3 messages so, [CLI9]).
-   */
-  async syncNow(signal?: AbortSignal): Promise<void> {
-    for (let round = 0; round < SYNC_NOW_ROUNDS && signal?.aborted !== true; round++) {
-      const pulled = await Promise.all(
-        this.net.peers().map((p) => this.#sync.reconcile(p, signal).catch(() => 0)),
-      )
-      await this.#sync.settled(signal)
-      if (pulled.every((n) => n === 0)) return
-    }
-  }
-
-  #reconcile(peer: PeerIdString): void {
-    this.#sync
-      .reconcile(peer)
-      .catch((err: unknown) => log('reconcile with %s failed: %e', peer, err))
-  }
-
-  #scheduleAntiEntropy(): void {
-    const delay = this.#antiEntropyMs * (0.5 + Math.random())
-    this.#timer = setTimeout(() => {
-      const peers = this.net.peers()
-      const peer = peers[Math.floor(Math.random() * peers.length)]
-      if (peer !== undefined) this.#reconcile(peer)
-      if (this.#started) this.#scheduleAntiEntropy()
-    }, delay)
-    this.#timer.unref?.()
+  /** Reconciles every room with every connected peer and waits for the pulls (peer-sync.ts). */
+  syncNow(signal?: AbortSignal): Promise<void> {
+    return this.#peers.syncNow(signal)
   }
 }
 

@@ -3,7 +3,7 @@
  * {@link WINDOW_MESSAGES} messages), older ones on demand, each loaded from where it persists plus
  * the stored entries after it. In the browser a document persists itself as it changes
  * ({@link DocPersistence}: y-indexeddb) and only its covers are recorded a little after it changes;
- * elsewhere its whole snapshot is written to the store then.
+ * elsewhere its whole snapshot is written to the store then (period-saver.ts).
  */
 import { createLogger } from '../net/logger.ts'
 import { PeriodDoc, type DisplayMessage } from '../crdt/period-doc.ts'
@@ -14,7 +14,8 @@ import type { EditRecord, RoomMeta } from '../crdt/schema.ts'
 import { hex, type StoredEntry } from './store.ts'
 import { OwnDocs } from './own-docs.ts'
 import { applyEntry, replayStored, type ApplyOutcome } from './period-apply.ts'
-import { markSaved, openPeriod, type LoadedDoc, type PeriodSource } from './period-load.ts'
+import { openPeriod, type LoadedDoc, type PeriodSource } from './period-load.ts'
+import { PeriodSaver } from './period-saver.ts'
 
 export type { LoadedDoc, ApplyOutcome }
 
@@ -22,18 +23,6 @@ const log = createLogger('parley:core:periods')
 
 /** How many messages the in-memory window tries to hold (newest periods first). */
 export const WINDOW_MESSAGES = 200
-/** How long a changed document waits before its snapshot (or covers) is written. */
-const SNAPSHOT_DELAY_MS = 2_000
-/**
- * A store snapshot is the whole document, so rewriting it on every change of a busy day costs
- * more as the day grows (12,000 messages: 4 MB, ~30 ms to encode — every 2 s, on every peer in the
- * room). It is rewritten once the updates since weigh this share of it, which keeps all of a day's
- * rewrites to a few times its final size…
- */
-export const SNAPSHOT_GROWTH = 0.25
-/** …or once its first unsaved change is this old: what a restart replays stays bounded. */
-export const SNAPSHOT_MAX_AGE_MS = 60_000
-
 export interface PeriodCacheInit extends PeriodSource {
   onChange: () => void
   /**
@@ -48,7 +37,8 @@ export interface PeriodCacheInit extends PeriodSource {
 export class PeriodCache {
   readonly #init: PeriodCacheInit
   readonly #docs = new Map<number, Promise<LoadedDoc>>()
-  #snapshotTimer: ReturnType<typeof setTimeout> | undefined
+  /** Writes changed documents back to where they persist. */
+  readonly #saver: PeriodSaver
   #closed = false
   /** Local writes in flight: their changes are in documents but not yet in the store. */
   #writing = 0
@@ -64,6 +54,12 @@ export class PeriodCache {
   constructor(init: PeriodCacheInit) {
     this.#init = init
     this.#own = init.idleMs === undefined ? undefined : new OwnDocs(init)
+    this.#saver = new PeriodSaver({
+      room: init.room,
+      store: init.store,
+      docs: this.#docs,
+      writing: () => this.#writing > 0,
+    })
   }
 
   get #room(): string {
@@ -151,7 +147,7 @@ export class PeriodCache {
       if (done) return
       done = true
       this.#writing -= 1
-      this.scheduleSnapshot()
+      this.#saver.schedule()
       if (this.#writing === 0) this.#takeOwn()
     }
   }
@@ -183,7 +179,7 @@ export class PeriodCache {
     const { d, entries } = await openPeriod(this.#init, period)
     d.doc.onChange(() => this.#init.onChange())
     this.#replay(d, entries)
-    if (d.changedSince !== undefined) this.scheduleSnapshot()
+    if (d.changedSince !== undefined) this.#saver.schedule()
     return d
   }
 
@@ -225,7 +221,7 @@ export class PeriodCache {
     // A gap here, or an earlier one these entries may have filled: newer entries already stored
     // above it must be applied now (pulls send a busy day's chunks newest first).
     if (gap || d.behind) await this.applyStored(period, d)
-    if (d.changedSince !== undefined) this.scheduleSnapshot()
+    if (d.changedSince !== undefined) this.#saver.schedule()
   }
 
   /**
@@ -260,7 +256,7 @@ export class PeriodCache {
   /** Applies to a loaded document every stored entry of its period it does not contain yet. */
   async applyStored(period: number, d: LoadedDoc): Promise<void> {
     this.#replay(d, await this.#init.store.periodEntries(this.#room, period, d.covers))
-    if (d.changedSince !== undefined) this.scheduleSnapshot()
+    if (d.changedSince !== undefined) this.#saver.schedule()
   }
 
   /** Applies stored entries (ascending per author) as one change of the document. */
@@ -377,47 +373,12 @@ export class PeriodCache {
     return (await this.doc(META_PERIOD)).doc.meta()
   }
 
-  scheduleSnapshot(): void {
-    if (this.#snapshotTimer !== undefined || this.#closed) return
-    this.#snapshotTimer = setTimeout(() => {
-      this.#snapshotTimer = undefined
-      this.#save(false).catch((err: unknown) => log.error('snapshot failed: %e', err))
-    }, SNAPSHOT_DELAY_MS)
-    this.#snapshotTimer.unref?.()
-  }
-
   /**
    * Writes the snapshot of every changed document, or just its covers when it persists itself
    * (later, if a local write is in flight: the document holds changes the store does not yet).
    */
   flush(): Promise<void> {
-    return this.#save(true)
-  }
-
-  /** `all`: every changed document; else only those whose snapshot is due ({@link SNAPSHOT_GROWTH}). */
-  async #save(all: boolean): Promise<void> {
-    let waiting = false
-    for (const [period, p] of this.#docs) {
-      const d = await p.catch(() => undefined)
-      if (d?.changedSince === undefined) continue
-      if (this.#writing > 0) {
-        this.scheduleSnapshot()
-        return
-      }
-      if (d.persisted !== undefined) {
-        markSaved(d)
-        await d.persisted.saveCovers(new Map(d.covers))
-        continue
-      }
-      if (!all && !snapshotDue(d, Date.now())) {
-        waiting = true
-        continue
-      }
-      const snapshot = { bytes: d.doc.encodeSnapshot(), covers: new Map(d.covers) }
-      markSaved(d, snapshot.bytes.length)
-      await this.#init.store.putSnapshot(this.#room, period, snapshot)
-    }
-    if (waiting) this.scheduleSnapshot()
+    return this.#saver.flush()
   }
 
   /**
@@ -448,7 +409,7 @@ export class PeriodCache {
 
   async close(): Promise<void> {
     this.#closed = true
-    clearTimeout(this.#snapshotTimer)
+    this.#saver.close()
     await this.flush()
     for (const p of this.#docs.values()) {
       const d = await p.catch(() => undefined)
@@ -459,12 +420,4 @@ export class PeriodCache {
     this.#own?.close()
     await Promise.all(this.#discarding.values())
   }
-}
-
-/** A changed document's store snapshot is rewritten once its changes weigh enough, or are old. */
-export function snapshotDue(d: LoadedDoc, now: number): boolean {
-  return (
-    d.changedBytes >= d.snapshotBytes * SNAPSHOT_GROWTH ||
-    now - (d.changedSince ?? now) >= SNAPSHOT_MAX_AGE_MS
-  )
 }

@@ -1,14 +1,19 @@
 /**
- * Room announcements on {@link ROOMS_TOPIC}: "I hold new entries of room R (digest D)". Sent a
- * moment after local writes or a catch-up (once per burst); a peer whose own digest differs, and
- * that holds or would hold the room, pulls it — from the announcer if connected to it, else from
- * the forwarder.
+ * Room announcements on {@link ROOMS_TOPIC}: "I hold room R's chains of these authors up to these
+ * seqs". Sent a moment after entries arrived here outside the room's gossip — a catch-up, a push
+ * request, a local meta write — once per burst, naming the authors they moved on; a peer that holds
+ * less of one of them, and that holds or would hold the room, pulls it: from the announcer if
+ * connected to it, else from the forwarder. Peers already level pull nothing: announcing a digest,
+ * every peer whose digest differed pulled — on a busy network all of them, every time — and their
+ * pulls were announced in turn (docs/reliability.md, "Announcements that fed on themselves").
+ * Digest announcements of older peers are still followed.
  */
 import { createLogger } from '../net/logger.ts'
 import type { PeerIdString, PeerNet, Unsubscribe } from '../net/index.ts'
 import { ROOMS_TOPIC } from '../net/constants.ts'
 import { equalBytes } from '../crdt/entry.ts'
-import { decodeFrame, encodeFrame } from '../crdt/wire.ts'
+import { decodeFrame, encodeFrame, type Frame } from '../crdt/wire.ts'
+import { hex } from './store.ts'
 import type { RoomSync } from './sync.ts'
 import type { IngestLimiter } from './ingest-limit.ts'
 
@@ -22,6 +27,8 @@ export class RoomAnnouncer {
   readonly #sync: RoomSync
   readonly #accepts: (room: string) => boolean
   readonly #limiter: IngestLimiter | undefined
+  /** Rooms to announce soon, with the authors to name (by hex). */
+  readonly #due = new Map<string, Map<string, Uint8Array>>()
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>()
   #off: Unsubscribe | undefined
 
@@ -49,27 +56,32 @@ export class RoomAnnouncer {
     this.#off = undefined
     for (const t of this.#timers.values()) clearTimeout(t)
     this.#timers.clear()
+    this.#due.clear()
   }
 
-  /** Tells peers (soon, once per burst) that we hold new entries of `room`. */
-  soon(room: string): void {
-    if (this.#timers.has(room) || this.#off === undefined) return
+  /** Tells peers (soon, once per burst) how far we hold `authors`' chains in `room`. */
+  soon(room: string, authors: readonly Uint8Array[]): void {
+    if (this.#off === undefined || authors.length === 0) return
+    let due = this.#due.get(room)
+    if (due === undefined) this.#due.set(room, (due = new Map()))
+    for (const a of authors) due.set(hex(a), a)
+    if (this.#timers.has(room)) return
     const t = setTimeout(() => {
       this.#timers.delete(room)
-      void this.#announce(room)
+      const named = this.#due.get(room)
+      this.#due.delete(room)
+      if (named !== undefined) void this.#announce(room, [...named.values()])
     }, ANNOUNCE_DELAY_MS)
     t.unref?.()
     this.#timers.set(room, t)
   }
 
-  async #announce(room: string): Promise<void> {
-    const digest = await this.#sync.digestOf(room)
-    if (digest === undefined) return
-    const frame = encodeFrame({
-      type: 'digest',
-      sender: this.#net.peerId,
-      rooms: [{ room, digest }],
-    })
+  async #announce(room: string, authors: readonly Uint8Array[]): Promise<void> {
+    const have = authors
+      .map((author) => ({ author, seq: this.#sync.contigOf(room, author) }))
+      .filter((a) => a.seq > 0)
+    if (have.length === 0) return
+    const frame = encodeFrame({ type: 'announce', sender: this.#net.peerId, room, have })
     await this.#net.publish(ROOMS_TOPIC, frame).catch(() => 0)
   }
 
@@ -77,7 +89,10 @@ export class RoomAnnouncer {
   #accept(data: Uint8Array, from: PeerIdString): boolean {
     try {
       const f = decodeFrame(data)
-      return f.type === 'digest' && this.#limiter?.take(from, f.sender, 'announcement') !== false
+      return (
+        (f.type === 'announce' || f.type === 'digest') &&
+        this.#limiter?.take(from, f.sender, 'announcement') !== false
+      )
     } catch (err) {
       log('malformed room announcement from %s: %e', from, err)
       return false
@@ -85,18 +100,25 @@ export class RoomAnnouncer {
   }
 
   #receive(data: Uint8Array, from: PeerIdString): void {
+    let f: Frame
     try {
-      const f = decodeFrame(data)
-      if (f.type !== 'digest') return
-      const source = this.#net.peers().find((p) => p === f.sender) ?? from
-      for (const { room, digest } of f.rooms) {
-        if (!this.#accepts(room)) continue
-        void this.#sync.digestOf(room).then((ours) => {
-          if (ours === undefined || !equalBytes(ours, digest)) this.#sync.schedulePull(source, room)
-        })
-      }
+      f = decodeFrame(data)
     } catch (err) {
       log('malformed room announcement from %s: %e', from, err)
+      return
+    }
+    if (f.type !== 'announce' && f.type !== 'digest') return
+    const source = this.#net.peers().find((p) => p === f.sender) ?? from
+    if (f.type === 'announce') {
+      if (this.#accepts(f.room) && this.#sync.lacks(f.room, f.have))
+        this.#sync.schedulePull(source, f.room)
+      return
+    }
+    for (const { room, digest } of f.rooms) {
+      if (!this.#accepts(room)) continue
+      void this.#sync.digestOf(room).then((ours) => {
+        if (ours === undefined || !equalBytes(ours, digest)) this.#sync.schedulePull(source, room)
+      })
     }
   }
 }

@@ -54,8 +54,11 @@ export interface SyncInit {
   crypto: HistoryCrypto
   rooms: RoomRegistry
   heads: HeadsBook
-  /** A pull or a push request brought entries we did not have (gossip ones are already spread). */
-  onIngested?: (room: string) => void
+  /**
+   * A pull or a push request moved these authors' chains on (gossip ones are already spread; so
+   * are those of a pull that only filled a hole below a gossiped push).
+   */
+  onIngested?: (room: string, authors: readonly Uint8Array[]) => void
   /** Most entries a pull stores in one write. @default Infinity */
   ingestBatch?: number
   /** Told the stages each pushed entry passes here (src/core/trace.ts). @default none */
@@ -75,7 +78,10 @@ export class RoomSync {
     (peer, room, waiting) => {
       const ac = new AbortController()
       this.#pullAborts.add(ac)
-      return this.pull(peer, room, ac.signal, waiting)
+      const key = `${room}\n${peer}`
+      const announce = this.#announceAfter.get(key) ?? true
+      this.#announceAfter.delete(key)
+      return this.pull(peer, room, ac.signal, waiting, { announce })
         .then(
           () => undefined,
           (err: unknown) => log('pull of %s from %s failed: %e', room, peer, err),
@@ -85,7 +91,9 @@ export class RoomSync {
     (peer) => this.#net.quietFor(peer),
   )
   readonly #gossipQueues = new Map<string, { tail: Promise<void>; length: number }>()
-  readonly #onIngested: (room: string) => void
+  readonly #onIngested: (room: string, authors: readonly Uint8Array[]) => void
+  /** Scheduled pulls by `room \n peer`: whether what they bring is announced (see schedulePull). */
+  readonly #announceAfter = new Map<string, boolean>()
   readonly #ingestBatch: number
   readonly #trace: StageTrace | undefined
   readonly #limiter: IngestLimiter | undefined
@@ -146,7 +154,8 @@ export class RoomSync {
         // a forgery of this pair was found while this push waited: no need to check it
         if (this.#limiter?.penalized(from, key) === true) return
         const result = await this.#acceptPush(h, push)
-        if (result === 'gap') this.schedulePull(from, push.room)
+        // the entries below this push were gossiped too: everyone else has them or pulls them
+        if (result === 'gap') this.schedulePull(from, push.room, { announce: false })
       } catch (err) {
         if (isForgery(err)) this.#limiter?.penalize(from, key)
         log.error('rejected push in %s from %s: %e', push.room, from, err)
@@ -195,9 +204,14 @@ export class RoomSync {
 
   /**
    * Pulls `room` from `peer` soon: one pull per room at a time, the peers asked for meanwhile in
-   * turn; a pull gone quiet gives up its turn (src/core/pull-queue.ts).
+   * turn; a pull gone quiet gives up its turn (src/core/pull-queue.ts). What it brings is announced
+   * to every peer (`onIngested`) unless every request for it since it last ran said
+   * `announce: false`: a hole below a gossiped push is every receiver's own to fill, and announcing
+   * each such pull had all peers pull from each other without end on a loaded network.
    */
-  schedulePull(peer: PeerIdString, room: string): void {
+  schedulePull(peer: PeerIdString, room: string, opts: { announce?: boolean } = {}): void {
+    const key = `${room}\n${peer}`
+    this.#announceAfter.set(key, (this.#announceAfter.get(key) ?? false) || opts.announce !== false)
     this.#pulls.schedule(peer, room)
   }
 
@@ -222,13 +236,15 @@ export class RoomSync {
   /**
    * Catches `room` up from `peer`: newest period first, each verified backwards from the
    * peer's signed heads before it is stored. Returns the peer's heads (author hex → seq).
-   * `waiting` is told when a frame arrives (false) and when the next is awaited (true).
+   * `waiting` is told when a frame arrives (false) and when the next is awaited (true); with
+   * `announce: false` what it brings is not announced (see {@link schedulePull}).
    */
   async pull(
     peer: PeerIdString,
     room: string,
     signal?: AbortSignal,
     waiting?: (waiting: boolean) => void,
+    how: { announce?: boolean } = {},
   ): Promise<Map<string, number>> {
     const h = await this.#rooms.open(room)
     if (h === undefined) return new Map()
@@ -250,7 +266,8 @@ export class RoomSync {
         waiting?.(true)
       }
     } finally {
-      if (session.ingested > 0) this.#onIngested(room)
+      if (session.ingested > 0 && how.announce !== false)
+        this.#onIngested(room, await advanced(h, have))
       await this.#rooms.settle(h, session.ingested > 0)
     }
     this.#heads.record(peer, room, session.theirs)
@@ -282,7 +299,7 @@ export class RoomSync {
           return 'rejected' as const
         })
         if (result === 'gap') await this.pull(from, f.room).catch(() => undefined)
-        else if (result === 'ok') this.#onIngested(f.room)
+        else if (result === 'ok') this.#onIngested(f.room, [f.head.author])
         await this.#rooms.settle(h, result === 'ok')
         const state = h.author(f.head.author)
         yield encodeFrame({
@@ -315,6 +332,17 @@ export class RoomSync {
       room,
       digest: roomDigest(authors, this.#crypto),
     }))
+  }
+
+  /** Per author of `room` held here, the seq up to which its chain is contiguous. */
+  contigOf(room: string, author: Uint8Array): number {
+    return this.#rooms.get(room)?.author(author)?.contig ?? 0
+  }
+
+  /** Whether some author's chain in `room` reaches less far here than in `have` (or `room` is not held). */
+  lacks(room: string, have: readonly { author: Uint8Array; seq: number }[]): boolean {
+    const h = this.#rooms.get(room)
+    return h === undefined || have.some((a) => (h.author(a.author)?.contig ?? 0) < a.seq)
   }
 
   async digestOf(room: string): Promise<Uint8Array | undefined> {
@@ -394,6 +422,16 @@ export class RoomSync {
 }
 
 /** A push its sender cannot have got from an honest author (not our store failing). */
+/** The authors whose contiguous chain in `h` now reaches beyond `before`. */
+async function advanced(
+  h: RoomHistory,
+  before: readonly { author: Uint8Array; seq: number }[],
+): Promise<Uint8Array[]> {
+  const was = new Map(before.map((a) => [hex(a.author), a.seq]))
+  const now = await h.authors()
+  return now.filter((a) => a.contig > (was.get(hex(a.author)) ?? 0)).map((a) => a.author)
+}
+
 const isForgery = (err: unknown): boolean =>
   err instanceof InvalidSignatureError ||
   err instanceof BrokenChainError ||

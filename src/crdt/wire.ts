@@ -57,6 +57,18 @@ export interface PullFrame {
   /** Per author: the seq up to which the requester's chain is contiguous. */
   have: { author: Uint8Array; seq: number }[]
 }
+/**
+ * Gossiped room announcement (core/room-announce.ts): the sender holds entries of `room` that
+ * arrived outside the room's gossip; a peer holding less of any author pulls them.
+ */
+export interface AnnounceFrame {
+  type: 'announce'
+  /** The peer id of the sender (see {@link DigestFrame.sender}). */
+  sender: string
+  room: string
+  /** Per author: the seq up to which the sender's chain is contiguous. */
+  have: { author: Uint8Array; seq: number }[]
+}
 /** The sender's signed heads for one room (also the acknowledgement of a push). */
 export interface HeadsFrame {
   type: 'heads'
@@ -124,6 +136,7 @@ export type Frame =
   | PushFrame
   | PresenceFrame
   | ErrorFrame
+  | AnnounceFrame
 
 /** Largest encoded frame (gossipsub drops messages over 4 MiB). Same value as src/net's. */
 export const MAX_FRAME_BYTES = 3 * 1024 * 1024
@@ -144,6 +157,7 @@ const STATUSES: readonly PresenceStatus[] = ['online', 'away', 'offline']
 // prettier-ignore
 const TYPES: readonly Frame['type'][] = [
   'digest', 'digest-reply', 'pull', 'heads', 'entries', 'end', 'push', 'presence', 'error',
+  'announce',
 ]
 const PRESENCE_DOMAIN = new TextEncoder().encode('parley/presence/1\0')
 const HEAD_BYTES = KEY_BYTES + 1 + HASH_BYTES + SIG_BYTES // smallest encoded head
@@ -227,7 +241,9 @@ export function encodeFrame(f: Frame): Uint8Array {
         w.fixed(enc, r.digest, HASH_BYTES, 'digest')
       }
       break
+    case 'announce':
     case 'pull':
+      if (f.type === 'announce') w.string(enc, f.sender, MAX_PEER_BYTES, 'announce sender')
       w.room(enc, f.room)
       check(f.have.length <= MAX_HEADS, 'too many authors')
       checkUnique(f.have, (h) => hexKey(h.author), 'author')
@@ -317,13 +333,15 @@ function readBody(r: ByteReader, type: Frame['type']): Frame {
       checkUnique(rooms, (d) => d.room, 'room')
       return type === 'digest' ? { type, sender, rooms } : { type, rooms }
     }
+    case 'announce':
     case 'pull': {
+      const sender = type === 'announce' ? r.string(MAX_PEER_BYTES) : ''
       const room = readRoom(r)
       const n = r.count(MAX_HEADS, KEY_BYTES + 1)
       const have: PullFrame['have'] = []
       for (let i = 0; i < n; i++) have.push({ author: r.copy(KEY_BYTES), seq: r.varUint(MAX_SEQ) })
       checkUnique(have, (h) => hexKey(h.author), 'author')
-      return { type, room, have }
+      return type === 'announce' ? { type, sender, room, have } : { type, room, have }
     }
     case 'heads': {
       const room = readRoom(r)

@@ -79,6 +79,15 @@ function frames(gen: prng.PRNG): Frame[] {
       sig: prng.uint8Array(gen, 64),
     },
     { type: 'error', code: 'not-held', message: prng.utf16String(gen, 50) },
+    {
+      type: 'announce',
+      sender: '12D3KooWSender',
+      room,
+      have: Array.from({ length: prng.uint32(gen, 0, 5) }, () => ({
+        author: prng.uint8Array(gen, 32),
+        seq: prng.uint32(gen, 0, 1e6),
+      })),
+    },
   ]
 }
 
@@ -166,6 +175,15 @@ describe('wire frames', () => {
         })),
       },
       { type: 'pull', room: 'general', have: [{ author: h.author, seq: -1 }] },
+      {
+        type: 'announce',
+        sender: 'p',
+        room: 'general',
+        have: [
+          { author: h.author, seq: 1 },
+          { author: h.author, seq: 2 },
+        ],
+      },
       {
         type: 'pull',
         room: 'general',

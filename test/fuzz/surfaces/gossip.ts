@@ -98,6 +98,7 @@ export function announceSurface(frames: Uint8Array[]): Surface {
   const pulls: string[] = []
   const sync = {
     digestOf: (room: string) => Promise.resolve(room === ROOM ? new Uint8Array(32) : undefined),
+    lacks: (room: string, have: { seq: number }[]) => room !== ROOM || have.some((a) => a.seq > 2),
     schedulePull: (_from: PeerIdString, room: string) => void pulls.push(room),
   } as unknown as RoomSync
   const announcer = new RoomAnnouncer(net, sync, (room) => !room.startsWith('sys.'))
@@ -105,7 +106,7 @@ export function announceSurface(frames: Uint8Array[]): Surface {
   return {
     name: 'room-announce',
     description:
-      'RoomAnnouncer (src/core/room-announce.ts) receiving rooms-topic gossip: decodeFrame, digest comparison, pulls scheduled',
+      'RoomAnnouncer (src/core/room-announce.ts) receiving rooms-topic gossip: decodeFrame, heads or digest comparison, pulls scheduled',
     allowed: [],
     seeds: frames,
     async run(input) {

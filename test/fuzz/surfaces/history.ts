@@ -35,6 +35,7 @@ export async function validFrames(w: World): Promise<Uint8Array[]> {
     },
     { type: 'digest-reply', rooms: [{ room: ROOM, digest }] },
     { type: 'pull', room: ROOM, have: [{ author: head.author, seq: 2 }] },
+    { type: 'announce', sender: body.peer, room: ROOM, have: [{ author: head.author, seq: 3 }] },
     { type: 'heads', room: ROOM, heads: [head] },
     { type: 'entries', room: ROOM, period: 20_417, entries },
     { type: 'end', room: ROOM },
