@@ -1,12 +1,14 @@
 /**
  * Room announcements on {@link ROOMS_TOPIC}: "I hold room R's chains of these authors up to these
  * seqs". Sent a moment after entries arrived here outside the room's gossip — a catch-up, a push
- * request, a local meta write — once per burst, naming the authors they moved on; a peer that holds
- * less of one of them, and that holds or would hold the room, pulls it: from the announcer if
- * connected to it, else from the forwarder. Peers already level pull nothing: announcing a digest,
- * every peer whose digest differed pulled — on a busy network all of them, every time — and their
- * pulls were announced in turn (docs/reliability.md, "Announcements that fed on themselves").
- * Digest announcements of older peers are still followed.
+ * request, a local meta write — once per burst, naming the authors they moved on. A peer that
+ * holds less of one of them, and that holds or would hold the room, looks again a moment later
+ * (`ANNOUNCE_PULL_DELAY_MS`: what is only in flight by gossip has arrived by then) and, still short,
+ * pulls it: from the announcer if connected to it, else from the forwarder. What such a pull brings
+ * is not announced again: every peer heard the announcement and looks for itself.
+ * Announcing a digest instead, every peer whose digest differed pulled at once — on a busy network
+ * all of them, every time — and their pulls were announced in turn (docs/reliability.md,
+ * "Announcements that fed on themselves"). Digest announcements of older peers are still followed.
  */
 import { createLogger } from '../net/logger.ts'
 import type { PeerIdString, PeerNet, Unsubscribe } from '../net/index.ts'
@@ -21,6 +23,17 @@ const log = createLogger('parley:core:announce')
 
 /** How long announcements of one room are gathered into one. */
 const ANNOUNCE_DELAY_MS = 50
+/** How long a peer short of what an announcement names waits for gossip before it pulls. */
+export const ANNOUNCE_PULL_DELAY_MS = 1_000
+/** Most announced rooms waiting for that look; more are dropped (anti-entropy repairs them). */
+const MAX_HEARD_ROOMS = 4_096
+
+/** An announced room this peer was short of: the most it heard of each author, and from whom. */
+interface Heard {
+  have: Map<string, { author: Uint8Array; seq: number }>
+  source: PeerIdString
+  timer: ReturnType<typeof setTimeout>
+}
 
 export class RoomAnnouncer {
   readonly #net: PeerNet
@@ -30,6 +43,8 @@ export class RoomAnnouncer {
   /** Rooms to announce soon, with the authors to name (by hex). */
   readonly #due = new Map<string, Map<string, Uint8Array>>()
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>()
+  /** Announced rooms we were short of, looked at again after `ANNOUNCE_PULL_DELAY_MS`. */
+  readonly #heard = new Map<string, Heard>()
   #off: Unsubscribe | undefined
 
   /** Announcements over `limiter`'s budget per (peer, sender) are dropped unread. */
@@ -57,6 +72,8 @@ export class RoomAnnouncer {
     for (const t of this.#timers.values()) clearTimeout(t)
     this.#timers.clear()
     this.#due.clear()
+    for (const h of this.#heard.values()) clearTimeout(h.timer)
+    this.#heard.clear()
   }
 
   /** Tells peers (soon, once per burst) how far we hold `authors`' chains in `room`. */
@@ -111,14 +128,37 @@ export class RoomAnnouncer {
     const source = this.#net.peers().find((p) => p === f.sender) ?? from
     if (f.type === 'announce') {
       if (this.#accepts(f.room) && this.#sync.lacks(f.room, f.have))
-        this.#sync.schedulePull(source, f.room)
+        this.#short(f.room, f.have, source)
       return
     }
     for (const { room, digest } of f.rooms) {
       if (!this.#accepts(room)) continue
       void this.#sync.digestOf(room).then((ours) => {
-        if (ours === undefined || !equalBytes(ours, digest)) this.#sync.schedulePull(source, room)
+        if (ours === undefined || !equalBytes(ours, digest))
+          this.#sync.schedulePull(source, room, { announce: false })
       })
+    }
+  }
+
+  /** Short of what an announcement of `room` names: pull it if still short in a moment. */
+  #short(room: string, have: readonly { author: Uint8Array; seq: number }[], source: PeerIdString) {
+    let heard = this.#heard.get(room)
+    if (heard === undefined) {
+      if (this.#heard.size >= MAX_HEARD_ROOMS) return
+      const timer = setTimeout(() => {
+        this.#heard.delete(room)
+        const named = [...(heard?.have.values() ?? [])]
+        if (this.#off !== undefined && this.#sync.lacks(room, named))
+          this.#sync.schedulePull(heard!.source, room, { announce: false })
+      }, ANNOUNCE_PULL_DELAY_MS)
+      timer.unref?.()
+      heard = { have: new Map(), source, timer }
+      this.#heard.set(room, heard)
+    }
+    heard.source = source
+    for (const a of have) {
+      const k = hex(a.author)
+      if ((heard.have.get(k)?.seq ?? 0) < a.seq) heard.have.set(k, a)
     }
   }
 }

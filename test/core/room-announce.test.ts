@@ -1,11 +1,12 @@
 /**
  * Room announcements (src/core/room-announce.ts) through a stub net and a stub RoomSync: what an
- * announcement names, and who pulls on hearing one. Only a peer that holds less of an announced
- * author pulls: announcing a digest had every peer whose digest differed pull — on a busy
- * network every peer, every time (docs/reliability.md, "Announcements that fed on themselves").
+ * announcement names, and who pulls on hearing one. Only a peer still short of an announced author
+ * a moment later pulls, and does not announce what it pulled: announcing a digest had every peer
+ * whose digest differed pull at once — on a busy network every peer, every time — and announce
+ * again (docs/reliability.md, "Announcements that fed on themselves").
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { RoomAnnouncer } from '../../src/core/room-announce.ts'
+import { ANNOUNCE_PULL_DELAY_MS, RoomAnnouncer } from '../../src/core/room-announce.ts'
 import type { RoomSync } from '../../src/core/sync.ts'
 import { decodeFrame, encodeFrame, type AnnounceFrame } from '../../src/crdt/wire.ts'
 import type { NetMessage, PeerIdString, PeerNet } from '../../src/net/index.ts'
@@ -21,7 +22,7 @@ const [X, Y, Z] = [key(1), key(2), key(3)]
 /** What the announcer under test holds: seq per author key (first byte), per room. */
 function world(held: Record<string, Record<number, number>>, connected: PeerIdString[] = []) {
   const published: Uint8Array[] = []
-  const pulls: [PeerIdString, string][] = []
+  const pulls: [PeerIdString, string, boolean | undefined][] = []
   let deliver: ((msg: NetMessage) => void) | undefined
   const net = {
     peerId: ME,
@@ -42,7 +43,8 @@ function world(held: Record<string, Record<number, number>>, connected: PeerIdSt
     lacks: (room: string, have: { author: Uint8Array; seq: number }[]) =>
       held[room] === undefined || have.some((a) => contig(room, a.author) < a.seq),
     digestOf: () => Promise.resolve(new Uint8Array(32)),
-    schedulePull: (peer: PeerIdString, room: string) => void pulls.push([peer, room]),
+    schedulePull: (peer: PeerIdString, room: string, o?: { announce?: boolean }) =>
+      void pulls.push([peer, room, o?.announce]),
   } as unknown as RoomSync
   const announcer = new RoomAnnouncer(net, sync, (room) => !room.startsWith('sys.'))
   announcer.start()
@@ -79,8 +81,10 @@ describe('room announcements', () => {
     w.announcer.stop()
   })
 
-  it('[ANN2] a peer pulls on an announcement only if it holds less of an author named', () => {
-    const w = world({ [ROOM]: { 1: 40, 2: 7 } }, [SENDER])
+  it('[ANN2] a peer pulls only if still short of an author named a moment later, and announces nothing it pulls', async () => {
+    vi.useFakeTimers()
+    const held = { [ROOM]: { 1: 40, 2: 7 } }
+    const w = world(held, [SENDER])
     const announce = (have: AnnounceFrame['have'], room = ROOM): void =>
       w.hear({ type: 'announce', sender: SENDER, room, have })
     announce([{ author: X, seq: 40 }])
@@ -88,25 +92,37 @@ describe('room announcements', () => {
       { author: X, seq: 12 },
       { author: Y, seq: 7 },
     ])
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_PULL_DELAY_MS)
     expect(w.pulls).toEqual([]) // level or ahead: nothing to pull
-    announce([{ author: Y, seq: 8 }])
+    announce([{ author: Y, seq: 9 }])
     announce([{ author: Z, seq: 1 }])
-    // from the announcer, connected to us
-    expect(w.pulls).toEqual([
-      [SENDER, ROOM],
-      [SENDER, ROOM],
-    ])
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_PULL_DELAY_MS / 2)
+    expect(w.pulls).toEqual([]) // gossip may still bring them
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_PULL_DELAY_MS / 2)
+    // one pull of the room, from the announcer (connected to us), not announced in turn
+    expect(w.pulls).toEqual([[SENDER, ROOM, false]])
     w.pulls.length = 0
+    // short, but gossip brings it within the moment: no pull
+    announce([{ author: X, seq: 41 }])
+    held[ROOM][1] = 41
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_PULL_DELAY_MS)
+    expect(w.pulls).toEqual([])
     announce([{ author: X, seq: 1 }], 'new-room') // a room not held, that we would hold
     announce([{ author: X, seq: 1 }], 'sys.secret') // one we would not
-    expect(w.pulls).toEqual([[SENDER, 'new-room']])
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_PULL_DELAY_MS)
+    expect(w.pulls).toEqual([[SENDER, 'new-room', false]])
     w.announcer.stop()
   })
 
-  it('[ANN3] an announcer not connected to us is pulled through the forwarder', () => {
+  it('[ANN3] an announcer not connected to us is pulled through the forwarder; nothing after stop', async () => {
+    vi.useFakeTimers()
     const w = world({ [ROOM]: { 1: 3 } })
     w.hear({ type: 'announce', sender: SENDER, room: ROOM, have: [{ author: X, seq: 4 }] })
-    expect(w.pulls).toEqual([[FROM, ROOM]])
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_PULL_DELAY_MS)
+    expect(w.pulls).toEqual([[FROM, ROOM, false]])
+    w.hear({ type: 'announce', sender: SENDER, room: ROOM, have: [{ author: X, seq: 5 }] })
     w.announcer.stop()
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_PULL_DELAY_MS)
+    expect(w.pulls).toHaveLength(1)
   })
 })
