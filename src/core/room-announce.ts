@@ -2,10 +2,11 @@
  * Room announcements on {@link ROOMS_TOPIC}: "I hold room R's chains of these authors up to these
  * seqs". Sent a moment after entries arrived here outside the room's gossip — a catch-up, a push
  * request, a local meta write — once per burst, naming the authors they moved on. A peer that
- * holds less of one of them, and that holds or would hold the room, looks again a moment later
- * (`ANNOUNCE_PULL_DELAY_MS`: what is only in flight by gossip has arrived by then) and, still short,
- * pulls it: from the announcer if connected to it, else from the forwarder. What such a pull brings
- * is not announced again: every peer heard the announcement and looks for itself.
+ * holds the room and less of one of them looks again a moment later (`ANNOUNCE_PULL_DELAY_MS`: what
+ * is only in flight by gossip has arrived by then) and, still short, pulls it: from the announcer if
+ * connected to it, else from the forwarder. What such a pull brings is not announced again: every
+ * peer heard the announcement and looks for itself. A room not held yet that the peer would hold,
+ * or an author it holds nothing of, is pulled at once, and announced on.
  * Announcing a digest instead, every peer whose digest differed pulled at once — on a busy network
  * all of them, every time — and their pulls were announced in turn (docs/reliability.md,
  * "Announcements that fed on themselves"). Digest announcements of older peers are still followed.
@@ -27,12 +28,21 @@ const ANNOUNCE_DELAY_MS = 50
 export const ANNOUNCE_PULL_DELAY_MS = 1_000
 /** Most announced rooms waiting for that look; more are dropped (anti-entropy repairs them). */
 const MAX_HEARD_ROOMS = 4_096
+/**
+ * How many times a peer short of an announcement it heard through a forwarder looks again (each
+ * `ANNOUNCE_PULL_DELAY_MS` apart) and pulls from the forwarder: that one heard it too, and may be
+ * pulling it from the announcer only now. One look when the announcer is the source.
+ */
+const FORWARDED_LOOKS = 3
 
 /** An announced room this peer was short of: the most it heard of each author, and from whom. */
 interface Heard {
   have: Map<string, { author: Uint8Array; seq: number }>
   source: PeerIdString
-  timer: ReturnType<typeof setTimeout>
+  /** The announcer itself is the source (not a forwarder, which may not hold it yet). */
+  direct: boolean
+  looks: number
+  timer: ReturnType<typeof setTimeout> | undefined
 }
 
 export class RoomAnnouncer {
@@ -127,8 +137,14 @@ export class RoomAnnouncer {
     if (f.type !== 'announce' && f.type !== 'digest') return
     const source = this.#net.peers().find((p) => p === f.sender) ?? from
     if (f.type === 'announce') {
-      if (this.#accepts(f.room) && this.#sync.lacks(f.room, f.have))
-        this.#short(f.room, f.have, source)
+      if (!this.#accepts(f.room) || !this.#sync.lacks(f.room, f.have)) return
+      // A room or an author new here (a room just created, a dm, a new member's first words)
+      // spreads no other way: pulled at once, and what the pull brings announced on to the peers
+      // behind us.
+      const fresh =
+        !this.#sync.holds(f.room) || f.have.some((a) => this.#sync.contigOf(f.room, a.author) === 0)
+      if (fresh) this.#sync.schedulePull(source, f.room)
+      else this.#short(f.room, f.have, source, source === f.sender)
       return
     }
     for (const { room, digest } of f.rooms) {
@@ -141,24 +157,37 @@ export class RoomAnnouncer {
   }
 
   /** Short of what an announcement of `room` names: pull it if still short in a moment. */
-  #short(room: string, have: readonly { author: Uint8Array; seq: number }[], source: PeerIdString) {
+  #short(
+    room: string,
+    have: readonly { author: Uint8Array; seq: number }[],
+    source: PeerIdString,
+    direct: boolean,
+  ): void {
     let heard = this.#heard.get(room)
     if (heard === undefined) {
       if (this.#heard.size >= MAX_HEARD_ROOMS) return
-      const timer = setTimeout(() => {
-        this.#heard.delete(room)
-        const named = [...(heard?.have.values() ?? [])]
-        if (this.#off !== undefined && this.#sync.lacks(room, named))
-          this.#sync.schedulePull(heard!.source, room, { announce: false })
-      }, ANNOUNCE_PULL_DELAY_MS)
-      timer.unref?.()
-      heard = { have: new Map(), source, timer }
+      heard = { have: new Map(), source, direct, looks: 0, timer: undefined }
       this.#heard.set(room, heard)
+      this.#lookLater(room, heard)
     }
-    heard.source = source
+    if (direct || !heard.direct) heard.source = source
+    heard.direct ||= direct
     for (const a of have) {
       const k = hex(a.author)
       if ((heard.have.get(k)?.seq ?? 0) < a.seq) heard.have.set(k, a)
     }
+  }
+
+  #lookLater(room: string, heard: Heard): void {
+    heard.timer = setTimeout(() => {
+      const done = (): void => void this.#heard.delete(room)
+      if (this.#off === undefined || !this.#sync.lacks(room, [...heard.have.values()]))
+        return done()
+      this.#sync.schedulePull(heard.source, room, { announce: false })
+      heard.looks += 1
+      if (heard.direct || heard.looks >= FORWARDED_LOOKS) return done()
+      this.#lookLater(room, heard)
+    }, ANNOUNCE_PULL_DELAY_MS)
+    heard.timer.unref?.()
   }
 }

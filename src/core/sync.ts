@@ -334,6 +334,11 @@ export class RoomSync {
     }))
   }
 
+  /** Whether `room` is held (open) here. */
+  holds(room: string): boolean {
+    return this.#rooms.get(room) !== undefined
+  }
+
   /** Per author of `room` held here, the seq up to which its chain is contiguous. */
   contigOf(room: string, author: Uint8Array): number {
     return this.#rooms.get(room)?.author(author)?.contig ?? 0

@@ -42,6 +42,7 @@ function world(held: Record<string, Record<number, number>>, connected: PeerIdSt
     contigOf: contig,
     lacks: (room: string, have: { author: Uint8Array; seq: number }[]) =>
       held[room] === undefined || have.some((a) => contig(room, a.author) < a.seq),
+    holds: (room: string) => held[room] !== undefined,
     digestOf: () => Promise.resolve(new Uint8Array(32)),
     schedulePull: (peer: PeerIdString, room: string, o?: { announce?: boolean }) =>
       void pulls.push([peer, room, o?.announce]),
@@ -95,32 +96,49 @@ describe('room announcements', () => {
     await vi.advanceTimersByTimeAsync(ANNOUNCE_PULL_DELAY_MS)
     expect(w.pulls).toEqual([]) // level or ahead: nothing to pull
     announce([{ author: Y, seq: 9 }])
-    announce([{ author: Z, seq: 1 }])
+    announce([{ author: X, seq: 41 }])
     await vi.advanceTimersByTimeAsync(ANNOUNCE_PULL_DELAY_MS / 2)
     expect(w.pulls).toEqual([]) // gossip may still bring them
     await vi.advanceTimersByTimeAsync(ANNOUNCE_PULL_DELAY_MS / 2)
     // one pull of the room, from the announcer (connected to us), not announced in turn
     expect(w.pulls).toEqual([[SENDER, ROOM, false]])
     w.pulls.length = 0
+    // an author we hold nothing of (a new member's first words): at once, and announced on
+    announce([{ author: Z, seq: 1 }])
+    expect(w.pulls).toEqual([[SENDER, ROOM, undefined]])
+    w.pulls.length = 0
     // short, but gossip brings it within the moment: no pull
-    announce([{ author: X, seq: 41 }])
-    held[ROOM][1] = 41
+    announce([{ author: X, seq: 42 }])
+    held[ROOM][1] = 42
     await vi.advanceTimersByTimeAsync(ANNOUNCE_PULL_DELAY_MS)
     expect(w.pulls).toEqual([])
-    announce([{ author: X, seq: 1 }], 'new-room') // a room not held, that we would hold
-    announce([{ author: X, seq: 1 }], 'sys.secret') // one we would not
+    // a room not held, that we would hold: at once, and announced on; one we would not: never
+    announce([{ author: X, seq: 1 }], 'new-room')
+    announce([{ author: X, seq: 1 }], 'sys.secret')
+    expect(w.pulls).toEqual([[SENDER, 'new-room', undefined]])
     await vi.advanceTimersByTimeAsync(ANNOUNCE_PULL_DELAY_MS)
-    expect(w.pulls).toEqual([[SENDER, 'new-room', false]])
+    expect(w.pulls).toHaveLength(1)
     w.announcer.stop()
   })
 
-  it('[ANN3] an announcer not connected to us is pulled through the forwarder; nothing after stop', async () => {
+  it('[ANN3] an announcer not connected to us is pulled through the forwarder, again while still short; nothing after stop', async () => {
     vi.useFakeTimers()
-    const w = world({ [ROOM]: { 1: 3 } })
+    const held = { [ROOM]: { 1: 3 } }
+    const w = world(held)
     w.hear({ type: 'announce', sender: SENDER, room: ROOM, have: [{ author: X, seq: 4 }] })
     await vi.advanceTimersByTimeAsync(ANNOUNCE_PULL_DELAY_MS)
     expect(w.pulls).toEqual([[FROM, ROOM, false]])
+    // the forwarder had not pulled it yet: looked at again, pulled again, at most 3 times
+    await vi.advanceTimersByTimeAsync(5 * ANNOUNCE_PULL_DELAY_MS)
+    expect(w.pulls).toHaveLength(3)
+    w.pulls.length = 0
     w.hear({ type: 'announce', sender: SENDER, room: ROOM, have: [{ author: X, seq: 5 }] })
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_PULL_DELAY_MS)
+    expect(w.pulls).toHaveLength(1)
+    held[ROOM][1] = 5 // that pull brought it: no more looks
+    await vi.advanceTimersByTimeAsync(5 * ANNOUNCE_PULL_DELAY_MS)
+    expect(w.pulls).toHaveLength(1)
+    w.hear({ type: 'announce', sender: SENDER, room: ROOM, have: [{ author: X, seq: 6 }] })
     w.announcer.stop()
     await vi.advanceTimersByTimeAsync(ANNOUNCE_PULL_DELAY_MS)
     expect(w.pulls).toHaveLength(1)
