@@ -99,6 +99,8 @@ export function announceSurface(frames: Uint8Array[]): Surface {
   const sync = {
     digestOf: (room: string) => Promise.resolve(room === ROOM ? new Uint8Array(32) : undefined),
     lacks: (room: string, have: { seq: number }[]) => room !== ROOM || have.some((a) => a.seq > 2),
+    holds: (room: string) => room === ROOM,
+    contigOf: (room: string) => (room === ROOM ? 2 : 0),
     schedulePull: (_from: PeerIdString, room: string) => void pulls.push(room),
   } as unknown as RoomSync
   const announcer = new RoomAnnouncer(net, sync, (room) => !room.startsWith('sys.'))
