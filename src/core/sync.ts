@@ -13,21 +13,17 @@ import { createLogger } from '../net/logger.ts'
 import { raceSignal } from '../net/race-signal.ts'
 import type { PeerIdString, PeerNet } from '../net/index.ts'
 import { roomTopic } from '../net/constants.ts'
-import { compareBytes, equalBytes } from '../crdt/entry.ts'
+import { equalBytes } from '../crdt/entry.ts'
 import { verifyForward, type VerifiedEntry } from '../crdt/chain.ts'
-import {
-  BrokenChainError,
-  ChainGapError,
-  InvalidSignatureError,
-  MalformedEntryError,
-} from '../crdt/errors.ts'
+import { ChainGapError } from '../crdt/errors.ts'
 import { decodeFrame, encodeFrame, type Frame, type PushFrame } from '../crdt/wire.ts'
 import type { HistoryCrypto } from '../crdt/crypto.ts'
 import { hex, type AuthorState, type StoredHead } from './store.ts'
 import type { RoomHistory, Verified } from './room-history.ts'
 import { PullSession } from './sync-pull.ts'
 import { PullQueue } from './pull-queue.ts'
-import { ENTRIES_FRAME_BYTES, servePull } from './sync-serve.ts'
+import { servePull } from './sync-serve.ts'
+import { isForgery, pushFrame, pushOf, roomDigest } from './sync-frames.ts'
 import { toVerified, type HeadsBook } from './heads-book.ts'
 import { entryKey, type StageTrace } from './trace.ts'
 import type { IngestLimiter } from './ingest-limit.ts'
@@ -426,7 +422,6 @@ export class RoomSync {
   }
 }
 
-/** A push its sender cannot have got from an honest author (not our store failing). */
 /** The authors whose contiguous chain in `h` now reaches beyond `before`. */
 async function advanced(
   h: RoomHistory,
@@ -435,66 +430,4 @@ async function advanced(
   const was = new Map(before.map((a) => [hex(a.author), a.seq]))
   const now = await h.authors()
   return now.filter((a) => a.contig > (was.get(hex(a.author)) ?? 0)).map((a) => a.author)
-}
-
-const isForgery = (err: unknown): boolean =>
-  err instanceof InvalidSignatureError ||
-  err instanceof BrokenChainError ||
-  err instanceof MalformedEntryError
-
-/** A push frame with the newest entries that fit one frame. */
-function pushFrame(room: string, head: StoredHead, entries: readonly Verified[]): PushFrame {
-  const picked: Uint8Array[] = []
-  let size = 0
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const b = entries[i]!.stored.bytes
-    if (size + b.length > ENTRIES_FRAME_BYTES && picked.length > 0) break
-    picked.push(b)
-    size += b.length
-  }
-  return { type: 'push', room, head: { room, ...head }, entries: picked.reverse() }
-}
-
-/**
- * What anti-entropy compares: SHA-256 over each author's key, contiguous seq and head (seq, hash),
- * by author key — the same bytes on every peer that holds the same (asked on every room
- * announcement received, so written straight into one buffer).
- */
-export function roomDigest(
-  authors: readonly AuthorState[],
-  crypto: Pick<HistoryCrypto, 'sha256'>,
-): Uint8Array {
-  const sorted = [...authors].sort((x, y) => compareBytes(x.author, y.author))
-  let size = 0
-  for (const a of sorted) size += a.author.length + 8 + a.head.hash.length
-  const out = new Uint8Array(size)
-  const view = new DataView(out.buffer)
-  let at = 0
-  for (const a of sorted) {
-    out.set(a.author, at)
-    at += a.author.length
-    view.setUint32(at, a.contig)
-    view.setUint32(at + 4, a.head.seq)
-    at += 8
-    out.set(a.head.hash, at)
-    at += a.head.hash.length
-  }
-  return crypto.sha256(out)
-}
-
-/** The push in a gossiped frame, or undefined (logged) if it is malformed or not a push. */
-function pushOf(
-  data: Uint8Array,
-  from: PeerIdString,
-): Extract<Frame, { type: 'push' }> | undefined {
-  let frame: Frame
-  try {
-    frame = decodeFrame(data)
-  } catch (err) {
-    log('dropping malformed gossip from %s: %e', from, err)
-    return undefined
-  }
-  if (frame.type === 'push') return frame
-  log('dropping unexpected %s gossip from %s', frame.type, from)
-  return undefined
 }

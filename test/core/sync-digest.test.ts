@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { nobleCrypto } from '../../src/crdt/crypto.ts'
-import { roomDigest } from '../../src/core/sync.ts'
+import { roomDigest } from '../../src/core/sync-frames.ts'
 import type { AuthorState } from '../../src/core/store.ts'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
