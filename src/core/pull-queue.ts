@@ -33,11 +33,14 @@ const DEFAULT_TIMES: PullQueueTimes = { stallMs: PULL_STALL_MS, patienceMs: PULL
 /**
  * Runs one pull: calls `waiting(false)` when a frame arrives and `waiting(true)` once it is taken
  * and the next is awaited (only time spent waiting for the peer counts towards a stall).
+ * `announce`: whether any request for it since it was queued asked for what it brings to be
+ * announced (src/core/sync.ts, schedulePull).
  */
 export type RunPull = (
   peer: PeerIdString,
   room: string,
   waiting: (waiting: boolean) => void,
+  announce: boolean,
 ) => Promise<void>
 
 interface Running {
@@ -50,8 +53,8 @@ interface RoomPulls {
   readonly running: Set<Running>
   /** The pull holding the room's turn: running and not stalled. */
   holder: Running | undefined
-  /** Peers waiting for the turn, in the order asked. */
-  readonly queued: Set<PeerIdString>
+  /** Peers waiting for the turn, in the order asked, each with whether its pull is announced. */
+  readonly queued: Map<PeerIdString, boolean>
 }
 
 export class PullQueue {
@@ -74,14 +77,17 @@ export class PullQueue {
     this.#times = times
   }
 
-  /** Pulls `room` from `peer` now, or once the pulls ahead of it finish or stall. */
-  schedule(peer: PeerIdString, room: string): void {
+  /**
+   * Pulls `room` from `peer` now, or once the pulls ahead of it finish or stall; a peer already
+   * waiting keeps its place, and its pull is announced if either request asked so.
+   */
+  schedule(peer: PeerIdString, room: string, announce = true): void {
     let pulls = this.#rooms.get(room)
     if (pulls === undefined) {
-      pulls = { running: new Set(), holder: undefined, queued: new Set() }
+      pulls = { running: new Set(), holder: undefined, queued: new Map() }
       this.#rooms.set(room, pulls)
     }
-    pulls.queued.add(peer)
+    pulls.queued.set(peer, (pulls.queued.get(peer) ?? false) || announce)
     this.#next(room, pulls)
   }
 
@@ -98,11 +104,12 @@ export class PullQueue {
   #next(room: string, pulls: RoomPulls): void {
     if (pulls.holder !== undefined) return
     const busy = new Set([...pulls.running].map((r) => r.peer))
-    const peer = [...pulls.queued].find((p) => !busy.has(p))
+    const peer = [...pulls.queued.keys()].find((p) => !busy.has(p))
     if (peer === undefined) {
       if (pulls.running.size === 0 && pulls.queued.size === 0) this.#rooms.delete(room)
       return
     }
+    const announce = pulls.queued.get(peer) ?? true
     pulls.queued.delete(peer)
     let timer: ReturnType<typeof setTimeout> | undefined
     const release = (): void => {
@@ -138,7 +145,7 @@ export class PullQueue {
     waiting(true)
     const running: Running = {
       peer,
-      done: this.#run(peer, room, waiting).finally(() => {
+      done: this.#run(peer, room, waiting, announce).finally(() => {
         pulls.running.delete(running)
         release()
         // a finished stalled pull may free a peer that waited for it, or leave the room idle

@@ -149,10 +149,15 @@ export class RoomAnnouncer {
     }
     for (const { room, digest } of f.rooms) {
       if (!this.#accepts(room)) continue
-      void this.#sync.digestOf(room).then((ours) => {
-        if (ours === undefined || !equalBytes(ours, digest))
-          this.#sync.schedulePull(source, room, { announce: false })
-      })
+      this.#sync.digestOf(room).then(
+        (ours) => {
+          if (ours === undefined || !equalBytes(ours, digest))
+            this.#sync.schedulePull(source, room, { announce: false })
+        },
+        // the store closing under us (shutdown) or failing to read: this announcement is lost,
+        // anti-entropy's next round asks again
+        (err: unknown) => log('digest of %s for an announcement failed: %e', room, err),
+      )
     }
   }
 

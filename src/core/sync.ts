@@ -71,12 +71,9 @@ export class RoomSync {
   /** One per scheduled pull running, aborted at {@link stop}. */
   readonly #pullAborts = new Set<AbortController>()
   readonly #pulls = new PullQueue(
-    (peer, room, waiting) => {
+    (peer, room, waiting, announce) => {
       const ac = new AbortController()
       this.#pullAborts.add(ac)
-      const key = `${room}\n${peer}`
-      const announce = this.#announceAfter.get(key) ?? true
-      this.#announceAfter.delete(key)
       return this.pull(peer, room, ac.signal, waiting, { announce })
         .then(
           () => undefined,
@@ -88,8 +85,6 @@ export class RoomSync {
   )
   readonly #gossipQueues = new Map<string, { tail: Promise<void>; length: number }>()
   readonly #onIngested: (room: string, authors: readonly Uint8Array[]) => void
-  /** Scheduled pulls by `room \n peer`: whether what they bring is announced (see schedulePull). */
-  readonly #announceAfter = new Map<string, boolean>()
   readonly #ingestBatch: number
   readonly #trace: StageTrace | undefined
   readonly #limiter: IngestLimiter | undefined
@@ -206,9 +201,7 @@ export class RoomSync {
    * each such pull had all peers pull from each other without end on a loaded network.
    */
   schedulePull(peer: PeerIdString, room: string, opts: { announce?: boolean } = {}): void {
-    const key = `${room}\n${peer}`
-    this.#announceAfter.set(key, (this.#announceAfter.get(key) ?? false) || opts.announce !== false)
-    this.#pulls.schedule(peer, room)
+    this.#pulls.schedule(peer, room, opts.announce !== false)
   }
 
   /**
@@ -342,8 +335,7 @@ export class RoomSync {
 
   /** Whether some author's chain in `room` reaches less far here than in `have` (or `room` is not held). */
   lacks(room: string, have: readonly { author: Uint8Array; seq: number }[]): boolean {
-    const h = this.#rooms.get(room)
-    return h === undefined || have.some((a) => (h.author(a.author)?.contig ?? 0) < a.seq)
+    return !this.holds(room) || have.some((a) => this.contigOf(room, a.author) < a.seq)
   }
 
   async digestOf(room: string): Promise<Uint8Array | undefined> {

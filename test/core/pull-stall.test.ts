@@ -15,6 +15,7 @@ import { ROOM, arenaPerTest, untilShown, type Arena } from '../helpers/rogue.ts'
 interface FakePull {
   peer: PeerIdString
   room: string
+  announce: boolean
   frame(): void
   finish(): void
 }
@@ -27,11 +28,12 @@ function fakeQueue(): { queue: PullQueue; started: FakePull[]; heard: Map<string
   const started: FakePull[] = []
   const heard = new Map<string, number>()
   const queue = new PullQueue(
-    (peer, room, waiting) =>
+    (peer, room, waiting, announce) =>
       new Promise<void>((resolve) =>
         started.push({
           peer,
           room,
+          announce,
           frame: () => {
             waiting(false)
             waiting(true)
@@ -138,6 +140,28 @@ describe('PullQueue', () => {
     for (const p of started) p.finish()
     await queue.settled()
     expect(started).toHaveLength(3)
+  })
+
+  it('[PULLQ4] a pull is announced if any request for it since it was queued asked so', async () => {
+    const { queue, started } = fakeQueue()
+    queue.schedule(id('a'), 'r') // runs at once, announced (the default)
+    queue.schedule(id('b'), 'r', false)
+    queue.schedule(id('c'), 'r', false)
+    queue.schedule(id('c'), 'r') // a second request, announced: c keeps its place behind b
+    queue.schedule(id('a'), 'r', false) // asked again while its pull runs: a new pull, not announced
+    expect(started.map((p) => [p.peer, p.announce])).toEqual([['a', true]])
+    for (let i = 0; i < 3; i++) {
+      started[i]!.finish()
+      await vi.waitFor(() => expect(started).toHaveLength(i + 2))
+    }
+    expect(started.map((p) => [p.peer, p.announce])).toEqual([
+      ['a', true],
+      ['b', false],
+      ['c', true],
+      ['a', false],
+    ])
+    started[3]!.finish()
+    await queue.settled()
   })
 })
 
