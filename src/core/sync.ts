@@ -22,6 +22,7 @@ import { hex, type AuthorState, type StoredHead } from './store.ts'
 import type { RoomHistory, Verified } from './room-history.ts'
 import { PullSession } from './sync-pull.ts'
 import { PullQueue } from './pull-queue.ts'
+import { HeldPushes } from './held-pushes.ts'
 import { servePull } from './sync-serve.ts'
 import { isForgery, pushFrame, pushOf, roomDigest } from './sync-frames.ts'
 import { toVerified, type HeadsBook } from './heads-book.ts'
@@ -84,6 +85,11 @@ export class RoomSync {
     (peer) => this.#net.quietFor(peer),
   )
   readonly #gossipQueues = new Map<string, { tail: Promise<void>; length: number }>()
+  /** Gossiped pushes above a hole, waiting for the entries below (held-pushes.ts). */
+  readonly #parked = new HeldPushes(({ push, from }) => {
+    const h = this.#rooms.get(push.room)
+    if (h !== undefined) void this.#inTurn(push.room, () => this.#takePush(h, push, from, true))
+  })
   readonly #onIngested: (room: string, authors: readonly Uint8Array[]) => void
   readonly #ingestBatch: number
   readonly #trace: StageTrace | undefined
@@ -131,32 +137,53 @@ export class RoomSync {
     if (h === undefined) return
     // One push at a time per room: a push checked while its predecessor is still being verified
     // would look like a gap and cost a pull. The queue is bounded; anti-entropy repairs drops.
-    const queue = this.#gossipQueues.get(frame.room) ?? { tail: Promise.resolve(), length: 0 }
-    if (queue.length >= MAX_QUEUED_PUSHES) {
+    if ((this.#gossipQueues.get(frame.room)?.length ?? 0) >= MAX_QUEUED_PUSHES) {
       log('push queue of %s full: dropping one (anti-entropy repairs it)', frame.room)
       return
     }
+    await this.#inTurn(frame.room, () => this.#takePush(h, frame, from, false))
+  }
+
+  /** Runs `job` after the room's gossiped pushes queued before it. Never rejects. */
+  #inTurn(room: string, job: () => Promise<void>): Promise<void> {
+    const queue = this.#gossipQueues.get(room) ?? { tail: Promise.resolve(), length: 0 }
     queue.length += 1
-    this.#gossipQueues.set(frame.room, queue)
-    const push = frame
-    const key = hex(frame.head.author)
-    const run = async (): Promise<void> => {
-      try {
-        // a forgery of this pair was found while this push waited: no need to check it
-        if (this.#limiter?.penalized(from, key) === true) return
-        const result = await this.#acceptPush(h, push)
-        // the entries below this push were gossiped too: everyone else has them or pulls them
-        if (result === 'gap') this.schedulePull(from, push.room, { announce: false })
-      } catch (err) {
-        if (isForgery(err)) this.#limiter?.penalize(from, key)
-        log.error('rejected push in %s from %s: %e', push.room, from, err)
-      } finally {
-        queue.length -= 1
-        if (queue.length === 0) this.#gossipQueues.delete(push.room)
-      }
+    this.#gossipQueues.set(room, queue)
+    queue.tail = queue.tail.then(job).finally(() => {
+      queue.length -= 1
+      if (queue.length === 0) this.#gossipQueues.delete(room)
+    })
+    return queue.tail
+  }
+
+  /**
+   * Takes a gossiped push (in its room's turn). One above a hole is held for the entries below
+   * (held-pushes.ts), or, `expired` (held already) or with no room to hold it, its room is pulled
+   * from its forwarder. Once it is taken, the held pushes it connects are taken too.
+   */
+  async #takePush(h: RoomHistory, push: PushFrame, from: PeerIdString, expired: boolean) {
+    const key = hex(push.head.author)
+    try {
+      // a forgery of this pair was found while this push waited: no need to check it
+      if (this.#limiter?.penalized(from, key) === true) return
+      const result = await this.#acceptPush(h, push)
+      if (result === 'ok') return await this.#takeHeld(h)
+      // the entries below this push were gossiped too: everyone else has them or pulls them
+      if (expired || !this.#parked.hold(push, from))
+        this.schedulePull(from, push.room, { announce: false })
+    } catch (err) {
+      if (isForgery(err)) this.#limiter?.penalize(from, key)
+      log.error('rejected push in %s from %s: %e', push.room, from, err)
     }
-    queue.tail = queue.tail.then(run)
-    await queue.tail
+  }
+
+  /** Takes the held pushes of `h`'s room that what it holds now connects to. */
+  async #takeHeld(h: RoomHistory): Promise<void> {
+    const contigOf = (author: Uint8Array): number => h.author(author)?.contig ?? 0
+    for (let ready = this.#parked.take(h.room, contigOf); ready.length > 0;) {
+      for (const { push, from } of ready) await this.#takePush(h, push, from, false)
+      ready = this.#parked.take(h.room, contigOf)
+    }
   }
 
   /**
@@ -218,6 +245,7 @@ export class RoomSync {
    * never answers does not hold the stop back.
    */
   async stop(): Promise<void> {
+    this.#parked.clear()
     for (const ac of this.#pullAborts) ac.abort()
     await this.#pulls.settled()
   }
@@ -258,6 +286,7 @@ export class RoomSync {
       if (session.ingested > 0 && how.announce !== false)
         this.#onIngested(room, await advanced(h, have))
       await this.#rooms.settle(h, session.ingested > 0)
+      if (session.ingested > 0) void this.#inTurn(room, () => this.#takeHeld(h))
     }
     this.#heads.record(peer, room, session.theirs)
     return session.theirs
