@@ -5,8 +5,9 @@
  * holds the room and less of one of them looks again a moment later (`ANNOUNCE_PULL_DELAY_MS`: what
  * is only in flight by gossip has arrived by then) and, still short, pulls it: from the announcer if
  * connected to it, else from the forwarder. What such a pull brings is not announced again: every
- * peer heard the announcement and looks for itself. A room not held yet that the peer would hold,
- * or an author it holds nothing of, is pulled at once, and announced on.
+ * peer heard the announcement and looks for itself. An author the peer holds nothing of is pulled
+ * at once as well (and looked at again), and a room not held yet that the peer would hold is
+ * pulled at once and announced on.
  * Announcing a digest instead, every peer whose digest differed pulled at once — on a busy network
  * all of them, every time — and their pulls were announced in turn (docs/reliability.md,
  * "Announcements that fed on themselves"). Digest announcements of older peers are still followed.
@@ -138,13 +139,15 @@ export class RoomAnnouncer {
     const source = this.#net.peers().find((p) => p === f.sender) ?? from
     if (f.type === 'announce') {
       if (!this.#accepts(f.room) || !this.#sync.lacks(f.room, f.have)) return
-      // A room or an author new here (a room just created, a dm, a new member's first words)
-      // spreads no other way: pulled at once, and what the pull brings announced on to the peers
-      // behind us.
-      const fresh =
-        !this.#sync.holds(f.room) || f.have.some((a) => this.#sync.contigOf(f.room, a.author) === 0)
-      if (fresh) this.#sync.schedulePull(source, f.room)
-      else this.#short(f.room, f.have, source, source === f.sender)
+      // A room new here (a room just created, a dm) spreads no other way: pulled at once, and
+      // what the pull brings announced on to the peers behind us.
+      if (!this.#sync.holds(f.room)) return this.#sync.schedulePull(source, f.room)
+      // An author new here (a member's first words, written offline) is pulled at once too, and
+      // looked at again like the rest; announced on, every peer that had not had its first entry
+      // by gossip yet announced it to all again (docs/reliability.md, "Pushes that overtook").
+      if (f.have.some((a) => this.#sync.contigOf(f.room, a.author) === 0))
+        this.#sync.schedulePull(source, f.room, { announce: false })
+      this.#short(f.room, f.have, source, source === f.sender)
       return
     }
     for (const { room, digest } of f.rooms) {

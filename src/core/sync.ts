@@ -409,7 +409,7 @@ export class RoomSync {
       for (const { room, digest } of f.rooms) {
         const ours = byRoom.get(room)
         if (pulled.has(room)) continue
-        if (ours === undefined || !equalBytes(ours, digest)) {
+        if (ours !== undefined ? !equalBytes(ours, digest) : this.#rooms.accepts(room)) {
           this.schedulePull(peer, room)
           scheduled++
         }

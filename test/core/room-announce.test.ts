@@ -103,10 +103,18 @@ describe('room announcements', () => {
     // one pull of the room, from the announcer (connected to us), not announced in turn
     expect(w.pulls).toEqual([[SENDER, ROOM, false]])
     w.pulls.length = 0
-    // an author we hold nothing of (a new member's first words): at once, and announced on
+    // an author we hold nothing of (a new member's first words): at once, not announced on (every
+    // peer heard the announcement), and looked at again a moment later
     announce([{ author: Z, seq: 1 }])
-    expect(w.pulls).toEqual([[SENDER, ROOM, undefined]])
+    expect(w.pulls).toEqual([[SENDER, ROOM, false]])
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_PULL_DELAY_MS)
+    expect(w.pulls).toEqual([
+      [SENDER, ROOM, false],
+      [SENDER, ROOM, false],
+    ]) // the first pull had not brought it yet
     w.pulls.length = 0
+    await vi.advanceTimersByTimeAsync(ANNOUNCE_PULL_DELAY_MS)
+    expect(w.pulls).toEqual([]) // one look when the announcer is connected to us
     // short, but gossip brings it within the moment: no pull
     announce([{ author: X, seq: 42 }])
     held[ROOM][1] = 42
