@@ -4,7 +4,8 @@
  * Message flow (see docs/architecture.md):
  *
  *   author ──push(head, entries)──▶ gossip topic ──▶ peers: contiguous? verify forward, store, apply
- *                                                          gap? pull from the forwarder
+ *                                                          gap? hold it ≤ 1 s for the entries below,
+ *                                                               then pull from the forwarder
  *   joiner ──pull(have)──▶ peer ──heads, entries(newest period first)…, end──▶ joiner verifies backwards
  *   any peer ──digest──▶ random peer ──digest-reply──▶ both pull the rooms whose digests differ
  *   `parley send` ──push request──▶ peer ──heads (after ingest)──▶ delivered
