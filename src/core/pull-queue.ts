@@ -43,6 +43,24 @@ export type RunPull = (
   announce: boolean,
 ) => Promise<void>
 
+/** What a request for a pull asks beyond it. */
+export interface PullRequest {
+  /** What the pull brings is announced (src/core/sync.ts, schedulePull). @default true */
+  announce?: boolean
+  /**
+   * Asked when the pull's turn comes: whether it is still needed (what it was for may have come by
+   * gossip or another pull while it waited). @default always needed
+   */
+  still?: () => boolean
+}
+
+/** A peer waiting for its turn: the requests for it since it was queued, merged. */
+interface Queued {
+  announce: boolean
+  /** Undefined: some request needs the pull whatever happens meanwhile. */
+  still: (() => boolean) | undefined
+}
+
 interface Running {
   readonly peer: PeerIdString
   readonly done: Promise<void>
@@ -53,8 +71,8 @@ interface RoomPulls {
   readonly running: Set<Running>
   /** The pull holding the room's turn: running and not stalled. */
   holder: Running | undefined
-  /** Peers waiting for the turn, in the order asked, each with whether its pull is announced. */
-  readonly queued: Map<PeerIdString, boolean>
+  /** Peers waiting for the turn, in the order asked. */
+  readonly queued: Map<PeerIdString, Queued>
 }
 
 export class PullQueue {
@@ -79,15 +97,21 @@ export class PullQueue {
 
   /**
    * Pulls `room` from `peer` now, or once the pulls ahead of it finish or stall; a peer already
-   * waiting keeps its place, and its pull is announced if either request asked so.
+   * waiting keeps its place, and its pull is announced if either request asked so, and made when
+   * its turn comes if either still needs it. A pull no request still needs is skipped.
    */
-  schedule(peer: PeerIdString, room: string, announce = true): void {
+  schedule(peer: PeerIdString, room: string, request: PullRequest = {}): void {
     let pulls = this.#rooms.get(room)
     if (pulls === undefined) {
       pulls = { running: new Set(), holder: undefined, queued: new Map() }
       this.#rooms.set(room, pulls)
     }
-    pulls.queued.set(peer, (pulls.queued.get(peer) ?? false) || announce)
+    const was = pulls.queued.get(peer)
+    const announce = request.announce !== false || (was?.announce ?? false)
+    const a = request.still
+    const b = was === undefined ? a : was.still
+    const still = a === undefined || b === undefined ? undefined : a === b ? a : () => a() || b()
+    pulls.queued.set(peer, { announce, still })
     this.#next(room, pulls)
   }
 
@@ -104,13 +128,19 @@ export class PullQueue {
   #next(room: string, pulls: RoomPulls): void {
     if (pulls.holder !== undefined) return
     const busy = new Set([...pulls.running].map((r) => r.peer))
-    const peer = [...pulls.queued.keys()].find((p) => !busy.has(p))
+    let peer: PeerIdString | undefined
+    let announce = true
+    for (const [p, q] of pulls.queued) {
+      if (busy.has(p)) continue
+      pulls.queued.delete(p)
+      if (q.still !== undefined && !q.still()) continue
+      ;[peer, announce] = [p, q.announce]
+      break
+    }
     if (peer === undefined) {
       if (pulls.running.size === 0 && pulls.queued.size === 0) this.#rooms.delete(room)
       return
     }
-    const announce = pulls.queued.get(peer) ?? true
-    pulls.queued.delete(peer)
     let timer: ReturnType<typeof setTimeout> | undefined
     const release = (): void => {
       clearTimeout(timer)

@@ -145,8 +145,10 @@ export class RoomAnnouncer {
       // An author new here (a member's first words, written offline) is pulled at once too, and
       // looked at again like the rest; announced on, every peer that had not had its first entry
       // by gossip yet announced it to all again (docs/reliability.md, "Pushes that overtook").
-      if (f.have.some((a) => this.#sync.contigOf(f.room, a.author) === 0))
-        this.#sync.schedulePull(source, f.room, { announce: false })
+      if (f.have.some((a) => this.#sync.contigOf(f.room, a.author) === 0)) {
+        const still = (): boolean => this.#sync.lacks(f.room, f.have)
+        this.#sync.schedulePull(source, f.room, { announce: false, still })
+      }
       this.#short(f.room, f.have, source, source === f.sender)
       return
     }
@@ -189,9 +191,12 @@ export class RoomAnnouncer {
   #lookLater(room: string, heard: Heard): void {
     heard.timer = setTimeout(() => {
       const done = (): void => void this.#heard.delete(room)
-      if (this.#off === undefined || !this.#sync.lacks(room, [...heard.have.values()]))
-        return done()
-      this.#sync.schedulePull(heard.source, room, { announce: false })
+      const have = [...heard.have.values()]
+      if (this.#off === undefined || !this.#sync.lacks(room, have)) return done()
+      this.#sync.schedulePull(heard.source, room, {
+        announce: false,
+        still: () => this.#sync.lacks(room, have),
+      })
       heard.looks += 1
       if (heard.direct || heard.looks >= FORWARDED_LOOKS) return done()
       this.#lookLater(room, heard)

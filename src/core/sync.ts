@@ -22,7 +22,7 @@ import type { HistoryCrypto } from '../crdt/crypto.ts'
 import { hex, type AuthorState, type StoredHead } from './store.ts'
 import type { RoomHistory, Verified } from './room-history.ts'
 import { PullSession } from './sync-pull.ts'
-import { PullQueue } from './pull-queue.ts'
+import { PullQueue, type PullRequest } from './pull-queue.ts'
 import { HeldPushes } from './held-pushes.ts'
 import { servePull } from './sync-serve.ts'
 import { isForgery, pushFrame, pushOf, roomDigest } from './sync-frames.ts'
@@ -170,8 +170,11 @@ export class RoomSync {
       const result = await this.#acceptPush(h, push)
       if (result === 'ok') return await this.#takeHeld(h)
       // the entries below this push were gossiped too: everyone else has them or pulls them
-      if (expired || !this.#parked.hold(push, from))
-        this.schedulePull(from, push.room, { announce: false })
+      if (expired || !this.#parked.hold(push, from)) {
+        const { author, seq } = push.head
+        const still = (): boolean => (h.author(author)?.contig ?? 0) < seq
+        this.schedulePull(from, push.room, { announce: false, still })
+      }
     } catch (err) {
       if (isForgery(err)) this.#limiter?.penalize(from, key)
       log.error('rejected push in %s from %s: %e', push.room, from, err)
@@ -228,8 +231,8 @@ export class RoomSync {
    * `announce: false`: a hole below a gossiped push is every receiver's own to fill, and announcing
    * each such pull had all peers pull from each other without end on a loaded network.
    */
-  schedulePull(peer: PeerIdString, room: string, opts: { announce?: boolean } = {}): void {
-    this.#pulls.schedule(peer, room, opts.announce !== false)
+  schedulePull(peer: PeerIdString, room: string, opts: PullRequest = {}): void {
+    this.#pulls.schedule(peer, room, opts)
   }
 
   /**

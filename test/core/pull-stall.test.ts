@@ -145,10 +145,10 @@ describe('PullQueue', () => {
   it('[PULLQ4] a pull is announced if any request for it since it was queued asked so', async () => {
     const { queue, started } = fakeQueue()
     queue.schedule(id('a'), 'r') // runs at once, announced (the default)
-    queue.schedule(id('b'), 'r', false)
-    queue.schedule(id('c'), 'r', false)
+    queue.schedule(id('b'), 'r', { announce: false })
+    queue.schedule(id('c'), 'r', { announce: false })
     queue.schedule(id('c'), 'r') // a second request, announced: c keeps its place behind b
-    queue.schedule(id('a'), 'r', false) // asked again while its pull runs: a new pull, not announced
+    queue.schedule(id('a'), 'r', { announce: false }) // asked again while its pull runs: a new pull, not announced
     expect(started.map((p) => [p.peer, p.announce])).toEqual([['a', true]])
     for (let i = 0; i < 3; i++) {
       started[i]!.finish()
@@ -162,6 +162,29 @@ describe('PullQueue', () => {
     ])
     started[3]!.finish()
     await queue.settled()
+  })
+
+  it('[PULLQ5] a pull whose turn comes is skipped if no request for it still needs it', async () => {
+    const { queue, started } = fakeQueue()
+    let needB = true
+    let needC = false
+    queue.schedule(id('a'), 'r')
+    queue.schedule(id('b'), 'r', { still: () => needB })
+    queue.schedule(id('c'), 'r', { still: () => false })
+    queue.schedule(id('c'), 'r', { still: () => needC }) // either still needing it is enough
+    queue.schedule(id('d'), 'r', { still: () => false })
+    queue.schedule(id('d'), 'r') // one needing it whatever happens: made
+    needB = false // came by gossip while a's pull ran
+    needC = true
+    started[0]!.finish()
+    await vi.waitFor(() => expect(started).toHaveLength(2))
+    expect(names(started)).toEqual(['a:r', 'c:r'])
+    started[1]!.finish()
+    await vi.waitFor(() => expect(started).toHaveLength(3))
+    expect(names(started)).toEqual(['a:r', 'c:r', 'd:r'])
+    started[2]!.finish()
+    await queue.settled()
+    expect(started).toHaveLength(3)
   })
 })
 
