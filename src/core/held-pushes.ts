@@ -2,8 +2,8 @@
  * Gossiped pushes that arrived above a hole in their author's chain, held a moment for the entries
  * below. A peer two hops from an author hears it through several forwarders, and entry n + 1 can
  * overtake entry n; gossipsub hands each message up once, so a push dropped as a gap was gone for
- * good and cost a pull of the room from its forwarder — on 50 peers at 60 msg/s, ~50 pulls a
- * second, a third of all pulls (docs/reliability.md, "Pushes that overtook each other"). Held, it
+ * good and cost a pull of the room from its forwarder — on 50 peers at 60 msg/s, ~30 pulls a
+ * second, over a third of all pulls (docs/reliability.md, "Pushes that overtook each other"). Held, it
  * is taken as soon as the entries below it are; only if they have not come within
  * {@link HOLD_MS} is the room pulled.
  */
