@@ -1,5 +1,6 @@
 /**
- * Room sync over a PeerNet: live gossip, catch-up pulls, pushes and anti-entropy.
+ * Room sync over a PeerNet: live gossip (taken in by gossip-intake.ts), catch-up pulls, pushes
+ * and anti-entropy.
  *
  * Message flow (see docs/architecture.md):
  *
@@ -15,25 +16,20 @@ import { raceSignal } from '../net/race-signal.ts'
 import type { PeerIdString, PeerNet } from '../net/index.ts'
 import { roomTopic } from '../net/constants.ts'
 import { equalBytes } from '../crdt/entry.ts'
-import { verifyForward, type VerifiedEntry } from '../crdt/chain.ts'
-import { ChainGapError } from '../crdt/errors.ts'
-import { decodeFrame, encodeFrame, type Frame, type PushFrame } from '../crdt/wire.ts'
+import { decodeFrame, encodeFrame, type Frame } from '../crdt/wire.ts'
 import type { HistoryCrypto } from '../crdt/crypto.ts'
 import { hex, type AuthorState, type StoredHead } from './store.ts'
 import type { RoomHistory, Verified } from './room-history.ts'
 import { PullSession } from './sync-pull.ts'
 import { PullQueue, type PullRequest } from './pull-queue.ts'
-import { HeldPushes } from './held-pushes.ts'
+import { GossipIntake } from './gossip-intake.ts'
 import { servePull } from './sync-serve.ts'
-import { isForgery, pushFrame, pushOf, roomDigest } from './sync-frames.ts'
-import { toVerified, type HeadsBook } from './heads-book.ts'
+import { pushFrame, roomDigest } from './sync-frames.ts'
+import type { HeadsBook } from './heads-book.ts'
 import { entryKey, type StageTrace } from './trace.ts'
 import type { IngestLimiter } from './ingest-limit.ts'
 
 const log = createLogger('parley:core:sync')
-
-/** Gossiped pushes waiting per room before newer ones are dropped (and repaired by anti-entropy). */
-const MAX_QUEUED_PUSHES = 4_096
 
 /** What sync needs from the messenger: the rooms this peer holds. */
 export interface RoomRegistry {
@@ -85,26 +81,39 @@ export class RoomSync {
     },
     (peer) => this.#net.quietFor(peer),
   )
-  readonly #gossipQueues = new Map<string, { tail: Promise<void>; length: number }>()
-  /** Gossiped pushes above a hole, waiting for the entries below (held-pushes.ts). */
-  readonly #parked = new HeldPushes(({ push, from }) => {
-    const h = this.#rooms.get(push.room)
-    if (h !== undefined) void this.#inTurn(push.room, () => this.#takePush(h, push, from, true))
-  })
+  readonly #gossip: GossipIntake
   readonly #onIngested: (room: string, authors: readonly Uint8Array[]) => void
   readonly #ingestBatch: number
   readonly #trace: StageTrace | undefined
-  readonly #limiter: IngestLimiter | undefined
 
   constructor(init: SyncInit) {
     this.#trace = init.trace
-    this.#limiter = init.limiter
     this.#ingestBatch = init.ingestBatch ?? Infinity
     this.#net = init.net
     this.#crypto = init.crypto
     this.#rooms = init.rooms
     this.#heads = init.heads
     this.#onIngested = init.onIngested ?? (() => undefined)
+    this.#gossip = new GossipIntake({
+      crypto: init.crypto,
+      rooms: init.rooms,
+      pull: (peer, room, request) => this.schedulePull(peer, room, request),
+      trace: init.trace,
+      limiter: init.limiter,
+    })
+  }
+
+  /**
+   * Whether a gossiped frame from `from` is to be taken (GossipIntake.accept: a well-formed push
+   * within its pair's budget); the net asks before it delivers or forwards it. Never throws.
+   */
+  acceptGossip(data: Uint8Array, from: PeerIdString): boolean {
+    return this.#gossip.accept(data, from)
+  }
+
+  /** Takes a gossiped frame from `from` that {@link acceptGossip} took (gossip-intake.ts). Never throws. */
+  onGossip(data: Uint8Array, from: PeerIdString): Promise<void> {
+    return this.#gossip.take(data, from)
   }
 
   /** Publishes local entries on the room's topic (the newest that fit one frame). */
@@ -117,119 +126,12 @@ export class RoomSync {
   }
 
   /**
-   * Whether a gossiped frame from `from` is to be taken: a well-formed push within the budget of
-   * its (peer, author) pair (src/core/ingest-limit.ts; spends a token). The net asks this before
-   * it delivers or forwards the frame (`SubscribeOptions.accept`): a flood is cut at the first
-   * peer it reaches, before the signature checks and before it is relayed to every peer behind.
-   * Never throws.
-   */
-  acceptGossip(data: Uint8Array, from: PeerIdString): boolean {
-    const frame = pushOf(data, from)
-    if (frame === undefined) return false
-    this.#trace?.('gossip', entryKey(frame.room, frame.head.author, frame.head.seq))
-    return this.#limiter?.take(from, hex(frame.head.author), 'push') !== false
-  }
-
-  /** Handles a gossiped frame from `from` that {@link acceptGossip} took. Never throws. */
-  async onGossip(data: Uint8Array, from: PeerIdString): Promise<void> {
-    const frame = pushOf(data, from)
-    if (frame === undefined) return
-    const h = this.#rooms.get(frame.room)
-    if (h === undefined) return
-    // One push at a time per room: a push checked while its predecessor is still being verified
-    // would look like a gap and cost a pull. The queue is bounded; anti-entropy repairs drops.
-    if ((this.#gossipQueues.get(frame.room)?.length ?? 0) >= MAX_QUEUED_PUSHES) {
-      log('push queue of %s full: dropping one (anti-entropy repairs it)', frame.room)
-      return
-    }
-    await this.#inTurn(frame.room, () => this.#takePush(h, frame, from, false))
-  }
-
-  /** Runs `job` after the room's gossiped pushes queued before it. Never rejects. */
-  #inTurn(room: string, job: () => Promise<void>): Promise<void> {
-    const queue = this.#gossipQueues.get(room) ?? { tail: Promise.resolve(), length: 0 }
-    queue.length += 1
-    this.#gossipQueues.set(room, queue)
-    queue.tail = queue.tail.then(job).finally(() => {
-      queue.length -= 1
-      if (queue.length === 0) this.#gossipQueues.delete(room)
-    })
-    return queue.tail
-  }
-
-  /**
-   * Takes a gossiped push (in its room's turn). One above a hole is held for the entries below
-   * (held-pushes.ts), or, `expired` (held already) or with no room to hold it, its room is pulled
-   * from its forwarder. Once it is taken, the held pushes it connects are taken too.
-   */
-  async #takePush(h: RoomHistory, push: PushFrame, from: PeerIdString, expired: boolean) {
-    const key = hex(push.head.author)
-    try {
-      // a forgery of this pair was found while this push waited: no need to check it
-      if (this.#limiter?.penalized(from, key) === true) return
-      const result = await this.#acceptPush(h, push)
-      if (result === 'ok') return await this.#takeHeld(h)
-      // the entries below this push were gossiped too: everyone else has them or pulls them
-      if (expired || !this.#parked.hold(push, from)) {
-        const { author, seq } = push.head
-        const still = (): boolean => (h.author(author)?.contig ?? 0) < seq
-        this.schedulePull(from, push.room, { announce: false, still })
-      }
-    } catch (err) {
-      if (isForgery(err)) this.#limiter?.penalize(from, key)
-      log.error('rejected push in %s from %s: %e', push.room, from, err)
-    }
-  }
-
-  /** Takes the held pushes of `h`'s room that what it holds now connects to. */
-  async #takeHeld(h: RoomHistory): Promise<void> {
-    const contigOf = (author: Uint8Array): number => h.author(author)?.contig ?? 0
-    for (let ready = this.#parked.take(h.room, contigOf); ready.length > 0;) {
-      for (const { push, from } of ready) await this.#takePush(h, push, from, false)
-      ready = this.#parked.take(h.room, contigOf)
-    }
-  }
-
-  /**
-   * Verifies a push against what we hold. 'gap' when it does not connect to our contiguous
-   * prefix (the caller pulls instead); throws when it is forged or broken.
-   */
-  async #acceptPush(h: RoomHistory, f: PushFrame): Promise<'ok' | 'gap'> {
-    const state = h.author(f.head.author)
-    const contig = state?.contig ?? 0
-    if (f.head.seq <= contig) return 'ok'
-    const base = await this.#hashAt(h, f.head.author, contig)
-    let verified: VerifiedEntry[]
-    try {
-      verified = await verifyForward(this.#crypto, base, f.entries, f.head)
-    } catch (err) {
-      if (err instanceof ChainGapError) return 'gap'
-      throw err
-    }
-    this.#trace?.('verified', entryKey(f.room, f.head.author, f.head.seq))
-    await h.ingest(verified.map(toVerified), f.head)
-    return 'ok'
-  }
-
-  async #hashAt(
-    h: RoomHistory,
-    author: Uint8Array,
-    seq: number,
-  ): Promise<{ seq: number; hash: Uint8Array }> {
-    if (seq === 0) return { seq, hash: new Uint8Array(32) }
-    const state = h.author(author)
-    if (state !== undefined && state.head.seq === seq) return { seq, hash: state.head.hash }
-    const [e] = await h.entriesOf(author, seq, seq)
-    if (e === undefined) throw new Error(`entry ${seq} missing below the contiguous prefix`)
-    return { seq, hash: e.hash }
-  }
-
-  /**
    * Pulls `room` from `peer` soon: one pull per room at a time, the peers asked for meanwhile in
    * turn; a pull gone quiet gives up its turn (src/core/pull-queue.ts). What it brings is announced
    * to every peer (`onIngested`) unless every request for it since it last ran said
    * `announce: false`: a hole below a gossiped push is every receiver's own to fill, and announcing
-   * each such pull had all peers pull from each other without end on a loaded network.
+   * each such pull had all peers pull from each other without end on a loaded network. With
+   * `still`, a pull whose turn comes after what it was for arrived is not made.
    */
   schedulePull(peer: PeerIdString, room: string, opts: PullRequest = {}): void {
     this.#pulls.schedule(peer, room, opts)
@@ -249,7 +151,7 @@ export class RoomSync {
    * never answers does not hold the stop back.
    */
   async stop(): Promise<void> {
-    this.#parked.clear()
+    this.#gossip.stop()
     for (const ac of this.#pullAborts) ac.abort()
     await this.#pulls.settled()
   }
@@ -290,7 +192,7 @@ export class RoomSync {
       if (session.ingested > 0 && how.announce !== false)
         this.#onIngested(room, await advanced(h, have))
       await this.#rooms.settle(h, session.ingested > 0)
-      if (session.ingested > 0) void this.#inTurn(room, () => this.#takeHeld(h))
+      if (session.ingested > 0) this.#gossip.pulled(h)
     }
     this.#heads.record(peer, room, session.theirs)
     return session.theirs
@@ -316,7 +218,7 @@ export class RoomSync {
           yield encodeFrame({ type: 'error', code: 'not-held', message: 'room not held here' })
           return
         }
-        const result = await this.#acceptPush(h, f).catch((err: unknown) => {
+        const result = await this.#gossip.acceptPush(h, f).catch((err: unknown) => {
           log.error('rejected pushed entries in %s from %s: %e', f.room, from, err)
           return 'rejected' as const
         })
