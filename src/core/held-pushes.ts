@@ -12,9 +12,15 @@ import type { PushFrame } from '../crdt/wire.ts'
 
 /** How long a push above a hole waits for the entries below before its room is pulled. */
 export const HOLD_MS = 1_000
-/** Most pushes held per room, and in all: past them a push above a hole is pulled at once. */
+/**
+ * Most pushes, and bytes of entries, held per room and in all: past them a push above a hole is
+ * pulled at once, as before holding. A push can carry megabytes and anyone can sign a head of a
+ * chain of their own, so it is the bytes that bound what a hostile peer makes us hold.
+ */
 const MAX_HELD_PER_ROOM = 256
 const MAX_HELD = 4_096
+const MAX_HELD_BYTES_PER_ROOM = 8 * 1024 * 1024
+const MAX_HELD_BYTES = 32 * 1024 * 1024
 
 export interface HeldPush {
   readonly push: PushFrame
@@ -22,13 +28,15 @@ export interface HeldPush {
 }
 
 interface Entry extends HeldPush {
+  readonly bytes: number
   timer: ReturnType<typeof setTimeout> | undefined
 }
 
 export class HeldPushes {
-  /** Per room, the pushes held, in the order they came. */
-  readonly #rooms = new Map<string, Entry[]>()
+  /** Per room, the pushes held, in the order they came, and their bytes. */
+  readonly #rooms = new Map<string, { list: Entry[]; bytes: number }>()
   #count = 0
+  #bytes = 0
   readonly #expired: (held: HeldPush) => void
   readonly #holdMs: number
 
@@ -42,18 +50,32 @@ export class HeldPushes {
     return this.#count
   }
 
+  /** Bytes of entries held. */
+  get bytes(): number {
+    return this.#bytes
+  }
+
   /** Holds `push`; false when full (the caller pulls at once). */
   hold(push: PushFrame, from: PeerIdString): boolean {
-    const list = this.#rooms.get(push.room) ?? []
-    if (this.#count >= MAX_HELD || list.length >= MAX_HELD_PER_ROOM) return false
-    const e: Entry = { push, from, timer: undefined }
+    const room = this.#rooms.get(push.room) ?? { list: [], bytes: 0 }
+    const bytes = push.entries.reduce((n, e) => n + e.byteLength, 0)
+    if (
+      this.#count >= MAX_HELD ||
+      room.list.length >= MAX_HELD_PER_ROOM ||
+      this.#bytes + bytes > MAX_HELD_BYTES ||
+      room.bytes + bytes > MAX_HELD_BYTES_PER_ROOM
+    )
+      return false
+    const e: Entry = { push, from, bytes, timer: undefined }
     e.timer = setTimeout(() => {
       if (this.#remove(e)) this.#expired(e)
     }, this.#holdMs)
     e.timer.unref?.()
-    list.push(e)
-    this.#rooms.set(push.room, list)
+    room.list.push(e)
+    room.bytes += bytes
+    this.#rooms.set(push.room, room)
     this.#count += 1
+    this.#bytes += bytes
     return true
   }
 
@@ -62,10 +84,10 @@ export class HeldPushes {
    * contiguous seq here) now reaches or connects to; pushes it already covers are dropped.
    */
   take(room: string, contigOf: (author: Uint8Array) => number): HeldPush[] {
-    const list = this.#rooms.get(room)
-    if (list === undefined) return []
+    const held = this.#rooms.get(room)
+    if (held === undefined) return []
     const ready: Entry[] = []
-    for (const e of [...list]) {
+    for (const e of [...held.list]) {
       const contig = contigOf(e.push.head.author)
       const first = e.push.head.seq - e.push.entries.length + 1
       if (e.push.head.seq <= contig) this.#remove(e)
@@ -76,19 +98,22 @@ export class HeldPushes {
 
   /** Drops everything held (shutdown). */
   clear(): void {
-    for (const list of this.#rooms.values()) for (const e of list) clearTimeout(e.timer)
+    for (const { list } of this.#rooms.values()) for (const e of list) clearTimeout(e.timer)
     this.#rooms.clear()
     this.#count = 0
+    this.#bytes = 0
   }
 
   #remove(e: Entry): boolean {
-    const list = this.#rooms.get(e.push.room)
-    const i = list?.indexOf(e) ?? -1
-    if (list === undefined || i < 0) return false
+    const room = this.#rooms.get(e.push.room)
+    const i = room?.list.indexOf(e) ?? -1
+    if (room === undefined || i < 0) return false
     clearTimeout(e.timer)
-    list.splice(i, 1)
-    if (list.length === 0) this.#rooms.delete(e.push.room)
+    room.list.splice(i, 1)
+    room.bytes -= e.bytes
+    if (room.list.length === 0) this.#rooms.delete(e.push.room)
     this.#count -= 1
+    this.#bytes -= e.bytes
     return true
   }
 }

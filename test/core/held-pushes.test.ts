@@ -58,7 +58,7 @@ describe('held pushes', () => {
 })
 
 describe('HeldPushes', () => {
-  it('[HOLD3] bounded per room; takes what now connects in seq order, drops what is covered', () => {
+  it('[HOLD3] bounded per room and in bytes; takes what now connects in seq order, drops what is covered', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
     try {
       const expired: number[] = []
@@ -92,6 +92,20 @@ describe('HeldPushes', () => {
       held.clear()
       vi.advanceTimersByTime(1_000)
       expect(expired).toEqual([9])
+      // the bytes bound what a peer can make us hold: 8 MiB per room, 32 MiB in all
+      const big = (room: string, seq: number) => ({
+        ...push(seq),
+        room,
+        entries: [new Uint8Array(3 * 1024 * 1024)],
+      })
+      expect([1, 2, 3].map((seq) => held.hold(big('r', seq), from))).toEqual([true, true, false])
+      expect(held.bytes).toBe(6 * 1024 * 1024)
+      const rooms = ['s', 't', 'u', 'v', 'w', 'x']
+      const taken = rooms.flatMap((room) => [1, 2].map((seq) => held.hold(big(room, seq), from)))
+      expect(taken.filter(Boolean)).toHaveLength(8) // 10 × 3 MiB ≤ 32 MiB
+      expect(held.bytes).toBe(30 * 1024 * 1024)
+      held.clear()
+      expect([held.size, held.bytes]).toEqual([0, 0])
     } finally {
       vi.useRealTimers()
     }
