@@ -131,10 +131,9 @@ export class GossipIntake {
   /** Takes the held pushes of `h`'s room that what it holds now connects to. */
   async #takeHeld(h: RoomHistory): Promise<void> {
     const contigOf = (author: Uint8Array): number => h.author(author)?.contig ?? 0
-    for (let ready = this.#parked.take(h.room, contigOf); ready.length > 0;) {
-      for (const { push, from } of ready) await this.#takePush(h, push, from, false)
-      ready = this.#parked.take(h.room, contigOf)
-    }
+    // each push taken takes in turn the held pushes it connects (#takePush)
+    for (const { push, from } of this.#parked.take(h.room, contigOf))
+      await this.#takePush(h, push, from, false)
   }
 
   /**

@@ -61,6 +61,17 @@ interface Queued {
   still: (() => boolean) | undefined
 }
 
+/** Whether a merged request still needs its pull: if either does (undefined: always). */
+function eitherStill(
+  still: (() => boolean) | undefined,
+  was: Queued | undefined,
+): (() => boolean) | undefined {
+  if (was === undefined) return still
+  const other = was.still
+  if (still === undefined || other === undefined) return undefined
+  return () => still() || other()
+}
+
 interface Running {
   readonly peer: PeerIdString
   readonly done: Promise<void>
@@ -108,10 +119,7 @@ export class PullQueue {
     }
     const was = pulls.queued.get(peer)
     const announce = request.announce !== false || (was?.announce ?? false)
-    const a = request.still
-    const b = was === undefined ? a : was.still
-    const still = a === undefined || b === undefined ? undefined : a === b ? a : () => a() || b()
-    pulls.queued.set(peer, { announce, still })
+    pulls.queued.set(peer, { announce, still: eitherStill(request.still, was) })
     this.#next(room, pulls)
   }
 

@@ -32,13 +32,15 @@ describe('held pushes', () => {
   it('[HOLD1] a push that overtook the one below it is taken when that one arrives, with no pull', async () => {
     const arena = await start()
     const signer = newSigner()
-    const c = await forgeChain({ room: ROOM, signer, texts: ['first words', 'second words'] })
-    const [one, two] = [await pushOfSeq(c, signer, 1), await pushOfSeq(c, signer, 2)]
-    // the rogue answers every pull with nothing: the second entry reaches the honest peers only
-    // as the gossiped push they got before the first
-    await arena.rogue.publish(roomTopic(ROOM), two)
-    await arena.rogue.publish(roomTopic(ROOM), one)
-    for (const p of arena.honest) await untilShown(p, ['first words', 'second words'])
+    const texts = ['first words', 'second words', 'third words']
+    const c = await forgeChain({ room: ROOM, signer, texts })
+    const pushes = [await pushOfSeq(c, signer, 1), await pushOfSeq(c, signer, 2)]
+    pushes.push(await pushOfSeq(c, signer, 3))
+    // the rogue answers every pull with nothing: the later entries reach the honest peers only as
+    // the gossiped pushes they got before the first (the first taken takes the second, which
+    // takes the third)
+    for (const push of pushes.toReversed()) await arena.rogue.publish(roomTopic(ROOM), push)
+    for (const p of arena.honest) await untilShown(p, texts)
   })
 
   it('[HOLD2] a hole that does not fill is pulled from the forwarder', async () => {
