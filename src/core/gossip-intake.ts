@@ -15,7 +15,7 @@ import type { HistoryCrypto } from '../crdt/crypto.ts'
 import { hex } from './store.ts'
 import type { RoomHistory } from './room-history.ts'
 import type { PullRequest } from './pull-queue.ts'
-import { HeldPushes, MAX_OVERTAKEN } from './held-pushes.ts'
+import { HeldPushes } from './held-pushes.ts'
 import { isForgery, pushOf } from './sync-frames.ts'
 import { toVerified } from './heads-book.ts'
 import { entryKey, type StageTrace } from './trace.ts'
@@ -33,22 +33,19 @@ export interface GossipIntakeInit {
   pull: (peer: PeerIdString, room: string, request: PullRequest) => void
   trace?: StageTrace | undefined
   limiter?: IngestLimiter | undefined
-  /** How long a push above a hole waits for the entries below. @default HOLD_MS */
-  holdMs?: number | undefined
 }
 
 export class GossipIntake {
   readonly #i: GossipIntakeInit
   readonly #queues = new Map<string, { tail: Promise<void>; length: number }>()
   /** Gossiped pushes above a hole, waiting for the entries below. */
-  readonly #parked: HeldPushes
+  readonly #parked = new HeldPushes(({ push, from }) => {
+    const h = this.#i.rooms.get(push.room)
+    if (h !== undefined) void this.#inTurn(push.room, () => this.#takePush(h, push, from, true))
+  })
 
   constructor(init: GossipIntakeInit) {
     this.#i = init
-    this.#parked = new HeldPushes(({ push, from }) => {
-      const h = this.#i.rooms.get(push.room)
-      if (h !== undefined) void this.#inTurn(push.room, () => this.#takePush(h, push, from, true))
-    }, init.holdMs)
   }
 
   /** After a pull stored entries in `h`: takes the held pushes they connect (in the room's turn). */
@@ -104,9 +101,8 @@ export class GossipIntake {
 
   /**
    * Takes a gossiped push (in its room's turn). One above a hole is held for the entries below
-   * (held-pushes.ts); its room is pulled from its forwarder when it is `expired` (held already),
-   * when there is no room to hold it, or at once when the hole is too wide to be a reordering.
-   * Once it is taken, the held pushes it connects are taken too.
+   * (held-pushes.ts), or, `expired` (held already) or with no room to hold it, its room is pulled
+   * from its forwarder. Once it is taken, the held pushes it connects are taken too.
    */
   async #takePush(
     h: RoomHistory,
@@ -121,11 +117,8 @@ export class GossipIntake {
       const result = await this.acceptPush(h, push)
       if (result === 'ok') return await this.#takeHeld(h)
       // the entries below this push were gossiped too: everyone else has them or pulls them
-      const { author, seq } = push.head
-      const contig = h.author(author)?.contig ?? 0
-      const missing = seq - push.entries.length - contig
-      const held = !expired && this.#parked.hold(push, from)
-      if (!held || missing > MAX_OVERTAKEN) {
+      if (expired || !this.#parked.hold(push, from)) {
+        const { author, seq } = push.head
         const still = (): boolean => (h.author(author)?.contig ?? 0) < seq
         this.#i.pull(from, push.room, { announce: false, still })
       }

@@ -13,13 +13,6 @@ import type { PushFrame } from '../crdt/wire.ts'
 /** How long a push above a hole waits for the entries below before its room is pulled. */
 export const HOLD_MS = 1_000
 /**
- * Most entries missing below a push that was overtaken. A push with more missing follows a cut, a
- * restart or a device back online, not a reordering: its room is pulled at once (the push is still
- * held, so the entries the pull brings take it). Waiting HOLD_MS for such a hole to fill by gossip
- * made the chaos checker converge 1 s later (docs/reliability.md, "Far above the chain's end").
- */
-export const MAX_OVERTAKEN = 4
-/**
  * Most pushes, and bytes of entries, held per room and in all: past them a push above a hole is
  * pulled at once, as before holding. A push can carry megabytes and anyone can sign a head of a
  * chain of their own, so it is the bytes that bound what a hostile peer makes us hold.

@@ -58,11 +58,6 @@ export interface MessengerInit {
    * (IndexedDB copies every row on the calling thread). @default unbounded (one write per frame)
    */
   ingestBatch?: number
-  /**
-   * How long a gossiped push above a hole in its author's chain waits for the entries below before
-   * its room is pulled (src/core/held-pushes.ts). @default HOLD_MS, 1 s
-   */
-  holdMs?: number
   /** Where shared files and long texts are kept. @default a {@link MemoryChunkStore} */
   files?: ChunkStore
   /** Tuning of file transfers and chunk size of files added here (tests, bench). */
@@ -145,7 +140,6 @@ export class Messenger {
       heads: this.#heads,
       onIngested: (room, authors) => this.#announcer.soon(room, authors),
       ...(init.ingestBatch === undefined ? {} : { ingestBatch: init.ingestBatch }),
-      ...(init.holdMs === undefined ? {} : { holdMs: init.holdMs }),
       ...(init.trace === undefined ? {} : { trace: init.trace }),
     })
     this.#peers = new PeerSync({

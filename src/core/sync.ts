@@ -59,8 +59,6 @@ export interface SyncInit {
   trace?: StageTrace
   /** Gossiped pushes over this budget per (peer, author) are dropped unverified. @default none */
   limiter?: IngestLimiter
-  /** How long a gossiped push above a hole waits for the entries below. @default HOLD_MS */
-  holdMs?: number
 }
 
 export class RoomSync {
@@ -102,7 +100,6 @@ export class RoomSync {
       pull: (peer, room, request) => this.schedulePull(peer, room, request),
       trace: init.trace,
       limiter: init.limiter,
-      holdMs: init.holdMs,
     })
   }
 

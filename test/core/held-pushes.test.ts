@@ -2,14 +2,13 @@
  * Gossiped pushes that overtook each other. Two hops from an author, entry n + 1 can arrive before
  * entry n; gossipsub hands each message up once, so a push dropped as a gap was gone, and its room
  * was pulled from the forwarder. Held (src/core/held-pushes.ts), it is taken once the entries
- * below arrive; a hole that does not fill within HOLD_MS is pulled, and one too wide to be a
- * reordering at once.
+ * below arrive; a hole that does not fill within HOLD_MS is pulled.
  */
 import { describe, expect, it, vi } from 'vitest'
 import { roomTopic } from '../../src/net/index.ts'
 import { headMessage, type SignedHead } from '../../src/crdt/entry.ts'
 import { encodeFrame } from '../../src/crdt/wire.ts'
-import { HeldPushes, MAX_OVERTAKEN } from '../../src/core/held-pushes.ts'
+import { HeldPushes } from '../../src/core/held-pushes.ts'
 import { forgeChain, newSigner, type ForgedChain } from '../helpers/forge.ts'
 import { ROOM, arenaPerTest, untilShown } from '../helpers/rogue.ts'
 import type { DeviceSigner } from '../../src/crdt/crypto.ts'
@@ -50,25 +49,6 @@ describe('held pushes', () => {
     const c = await forgeChain({ room: ROOM, signer, texts: ['never sent', 'above a hole'] })
     const before = arena.honest.map((p) => arena.served.get(p.net.peerId) ?? 0)
     await arena.rogue.publish(roomTopic(ROOM), await pushOfSeq(c, signer, 2))
-    await vi.waitFor(
-      () => {
-        const now = arena.honest.map((p) => arena.served.get(p.net.peerId) ?? 0)
-        expect(now.every((n, i) => n > before[i]!)).toBe(true)
-      },
-      { timeout: 10_000, interval: 20 },
-    )
-  })
-
-  it("[HOLD4] a push far above its chain's end is pulled at once, not after the hold", async () => {
-    // held for ten minutes, a hole would not be pulled within this test's wait: only the width
-    // of the hole makes the pull
-    const arena = await start({ holdMs: 600_000 })
-    const signer = newSigner()
-    const texts = Array.from({ length: 12 }, (_, i) => `missed ${i + 1}`)
-    expect(texts.length - 1).toBeGreaterThan(MAX_OVERTAKEN) // 11 missing below the push
-    const c = await forgeChain({ room: ROOM, signer, texts })
-    const before = arena.honest.map((p) => arena.served.get(p.net.peerId) ?? 0)
-    await arena.rogue.publish(roomTopic(ROOM), await pushOfSeq(c, signer, texts.length))
     await vi.waitFor(
       () => {
         const now = arena.honest.map((p) => arena.served.get(p.net.peerId) ?? 0)

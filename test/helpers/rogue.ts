@@ -8,7 +8,6 @@ import { createLibp2pNet } from '../../src/net/libp2p.ts'
 import { PRESENCE_TOPIC, roomTopic, type PeerIdString, type PeerNet } from '../../src/net/index.ts'
 import { decodeFrame, encodeFrame, type Frame } from '../../src/crdt/wire.ts'
 import { hex } from '../../src/core/store.ts'
-import type { MessengerInit } from '../../src/core/messenger.ts'
 import { PeerSet, connect, untilTexts, type TestPeer } from './peers.ts'
 
 export const ROOM = 'general'
@@ -36,11 +35,11 @@ const quiet = (room: string): Uint8Array[] => [
 ]
 
 /** Two honest peers holding `ROOM` with one message each, and a rogue net linked to both. */
-export async function startArena(set: PeerSet, extra: Partial<MessengerInit> = {}): Promise<Arena> {
+export async function startArena(set: PeerSet): Promise<Arena> {
   // The rogue sends thousands of refused messages a second on purpose: these tests are about what
   // each does, not about the rogue being cut off for it ([FLOOD1]).
   const honest = { floodCutOff: false } as const
-  const [a, b] = [await set.add(extra, honest), await set.add(extra, honest)]
+  const [a, b] = [await set.add({}, honest), await set.add({}, honest)]
   await connect(a, b)
   await a.messenger.post(ROOM, 'hello from a')
   await untilTexts(b, ROOM, ['hello from a'])
@@ -100,10 +99,7 @@ export async function startArena(set: PeerSet, extra: Partial<MessengerInit> = {
  * arena; after each test the rogue stops first (its connections close, so a pull it holds
  * unanswered fails) and then the peers.
  */
-export function arenaPerTest(): {
-  set: PeerSet
-  start: (extra?: Partial<MessengerInit>) => Promise<Arena>
-} {
+export function arenaPerTest(): { set: PeerSet; start: () => Promise<Arena> } {
   const set = new PeerSet()
   let arena: Arena | undefined
   afterEach(async () => {
@@ -111,7 +107,7 @@ export function arenaPerTest(): {
     arena = undefined
     await set.teardown()
   })
-  return { set, start: async (extra) => (arena = await startArena(set, extra)) }
+  return { set, start: async () => (arena = await startArena(set)) }
 }
 
 /**
