@@ -1,12 +1,13 @@
 /**
- * One room's history on this peer: the verified author chains (in the store), the period
- * documents materialised from them ({@link PeriodCache}), and this device's own writes.
+ * One room's history on this peer: the verified author chains (in the store; what it holds of each
+ * in memory: author-states.ts), the period documents materialised from them ({@link PeriodCache}),
+ * and this device's own writes.
  *
  * Every entry reaches a document the same way — stored first, then applied in chain order —
  * whether it was written here, gossiped, pulled or loaded from disk.
  */
 import type { DisplayMessage } from '../crdt/period-doc.ts'
-import { META_PERIOD, authorId, decodeEntry, equalBytes, type Entry } from '../crdt/entry.ts'
+import { META_PERIOD, authorId, decodeEntry, type Entry } from '../crdt/entry.ts'
 import type { HybridClock } from '../crdt/hlc.ts'
 import type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
 import {
@@ -26,6 +27,7 @@ import { postedIn } from '../crdt/posted.ts'
 import type { RoomDirectory } from './room-directory.ts'
 import type { LocalOp } from './local-ops.ts'
 import { ChangeGate, LocalWriter } from './local-writer.ts'
+import { AuthorStates } from './author-states.ts'
 import { entryKey, type StageTrace } from './trace.ts'
 import { BeyondRevocationCutError } from './revocation-cut.ts'
 
@@ -87,8 +89,7 @@ export class RoomHistory {
   readonly #keys: RoomKeys
   readonly #writer: LocalWriter
   readonly #changes: ChangeGate
-  readonly #authors = new Map<string, AuthorState>()
-  #authorsStale = false
+  readonly #authors: AuthorStates
   #closed = false
   /** Removal cuts whose documents were rebuilt (`author:cutSeq:headSeq`). */
   readonly #removalsApplied = new Set<string>()
@@ -97,6 +98,7 @@ export class RoomHistory {
     this.room = init.room
     this.#init = init
     this.#store = init.store
+    this.#authors = new AuthorStates(init.room, init.store, init.identity.signer.publicKey)
     this.#keys = new RoomKeys(init.room, init.identity.signer, init.directory)
     this.#changes = new ChangeGate(init.onChange)
     this.#docs = new PeriodCache({
@@ -108,7 +110,7 @@ export class RoomHistory {
       ...init,
       docs: this.#docs,
       keys: this.#keys,
-      authors: this.#authors,
+      authors: this.#authors.map,
       changes: this.#changes,
       publish: init.onLocal,
       mark: (stage, author, seq) => this.#mark(stage, author, seq),
@@ -152,10 +154,10 @@ export class RoomHistory {
 
   /** Loads author states, key records and the newest window of documents. */
   async open(): Promise<void> {
-    await this.#reloadAuthors()
+    await this.#authors.reload()
     // The clock's reads and the documents' overlap (each is a wait for IndexedDB).
     await Promise.all([
-      this.#observeStored(),
+      this.#authors.observeNewest(this.#init.clock),
       (async () => {
         await this.#keys.load(this.#store)
         // A peer that holds no key of an encrypted room keeps its entries but builds no documents.
@@ -191,7 +193,7 @@ export class RoomHistory {
   async #applyRemovals(): Promise<void> {
     const periods = new Set<number>()
     for (const cut of this.#keys.removalCuts()) {
-      const head = this.#authors.get(hex(cut.key))?.head.seq ?? 0
+      const head = this.#authors.get(cut.key)?.head.seq ?? 0
       const id = `${hex(cut.key)}:${cut.seq}:${head}`
       if (head <= cut.seq || this.#removalsApplied.has(id)) continue
       this.#removalsApplied.add(id)
@@ -220,57 +222,18 @@ export class RoomHistory {
 
   /** Re-reads author states from the store (another instance may have written to it). */
   async reload(): Promise<void> {
-    await this.#reloadAuthors()
+    await this.#authors.reload()
     await this.#keys.load(this.#store)
     if (this.#keys.readable) await this.#docs.loadWindow()
   }
 
-  async authors(): Promise<AuthorState[]> {
-    if (this.#authorsStale) {
-      this.#authorsStale = false
-      await this.#reloadAuthors()
-    }
-    return [...this.#authors.values()]
+  /** What this peer holds of each author's chain (author-states.ts). */
+  authors(): Promise<AuthorState[]> {
+    return this.#authors.list()
   }
 
   author(key: Uint8Array): AuthorState | undefined {
-    return this.#authors.get(hex(key))
-  }
-
-  /**
-   * Moves the clock past the newest stored entry of every author, ours included: the clock lives
-   * in memory, and after a restart with a wall clock that went back (or runs behind the peers'),
-   * new messages must still come after everything this peer wrote or held before (found by the
-   * multi-host harness: test/hosts, [HOST5]).
-   */
-  async #observeStored(): Promise<void> {
-    const last = await Promise.all(
-      [...this.#authors.values()].map(async (a) =>
-        a.contig === 0 ? [] : this.#store.entries(this.room, a.author, a.contig, a.contig),
-      ),
-    )
-    for (const [stored] of last) {
-      if (stored === undefined) continue
-      try {
-        this.#init.clock.observe(decodeEntry(stored.bytes).hlc)
-      } catch (err) {
-        // Stored entries were verified before they were stored; a damaged one is not ours to fix here.
-        if ((err as Error).name !== 'MalformedEntryError') throw err
-      }
-    }
-  }
-
-  async #reloadAuthors(): Promise<void> {
-    const rows = await this.#store.authors(this.room)
-    const me = hex(this.#init.identity.signer.publicKey)
-    const mine = this.#authors.get(me)
-    this.#authors.clear()
-    for (const a of rows) this.#authors.set(hex(a.author), a)
-    // Our chain in memory can be ahead of the store (a batch published while it is stored, or one
-    // the store refused): that head stays, or the next write would sign another entry at its seq.
-    const stored = this.#authors.get(me)
-    if (mine !== undefined && mine.head.seq > (stored?.head.seq ?? 0))
-      this.#authors.set(me, { ...mine, contig: stored?.contig ?? 0 })
+    return this.#authors.get(key)
   }
 
   /**
@@ -300,7 +263,7 @@ export class RoomHistory {
     }
     for (const release of ahead) release(true)
     if (last !== undefined) this.#mark('stored', last.author, last.seq)
-    this.#advanceAuthors(entries, head)
+    this.#authors.advance(entries, head)
     for (const v of entries) this.#init.clock.observe(v.entry.hlc)
     const wasReadable = this.#keys.readable
     const learned = await this.#keys.add(entries.map((v) => v.entry))
@@ -313,12 +276,7 @@ export class RoomHistory {
     if (!this.#keys.readable) return
     this.#tellPosted(entries)
     if (!wasReadable) await this.#docs.loadWindow()
-    const byPeriod = new Map<number, Entry[]>()
-    for (const { entry } of entries) {
-      const list = byPeriod.get(entry.period)
-      if (list === undefined) byPeriod.set(entry.period, [entry])
-      else list.push(entry)
-    }
+    const byPeriod = byPeriodOf(entries)
     // Newest period first, as a pull sends them: the loaded days stay the newest ones, with no
     // day left out between them (`loadOlder` loads only days older than every loaded one).
     for (const period of [...byPeriod.keys()].sort((a, b) => b - a))
@@ -334,51 +292,13 @@ export class RoomHistory {
   /** Applies readable document entries to their loaded documents ahead of their store write. */
   async #applyAhead(entries: readonly Verified[]): Promise<((stored: boolean) => void)[]> {
     if (!this.#keys.readable || entries.some((v) => v.entry.period === META_PERIOD)) return []
-    const byPeriod = new Map<number, Entry[]>()
-    for (const { entry } of entries) {
-      const list = byPeriod.get(entry.period)
-      if (list === undefined) byPeriod.set(entry.period, [entry])
-      else list.push(entry)
-    }
+    const byPeriod = byPeriodOf(entries)
     const out: ((stored: boolean) => void)[] = []
     for (const [period, list] of byPeriod) {
       const release = await this.#docs.applyAhead(period, list)
       if (release !== undefined) out.push(release)
     }
     return out
-  }
-
-  #advanceAuthors(entries: readonly Verified[], head: StoredHead | undefined): void {
-    // Per author: its key and its entries' seqs, in order (hex once per run of one author).
-    const touched = new Map<string, { author: Uint8Array; seqs: number[] }>()
-    let last: { author: Uint8Array; seqs: number[] } | undefined
-    for (const { entry } of entries) {
-      if (last === undefined || !equalBytes(last.author, entry.author)) {
-        const key = hex(entry.author)
-        last = touched.get(key)
-        if (last === undefined) touched.set(key, (last = { author: entry.author, seqs: [] }))
-      }
-      last.seqs.push(entry.seq)
-    }
-    if (head !== undefined && !touched.has(hex(head.author)))
-      touched.set(hex(head.author), { author: head.author, seqs: [] })
-    for (const [key, { author, seqs }] of touched) {
-      const cur = this.#authors.get(key)
-      let contig = cur?.contig ?? 0
-      let above = false
-      for (const seq of seqs) {
-        if (seq === contig + 1) contig = seq
-        else if (seq > contig + 1) above = true
-      }
-      const newer =
-        head !== undefined &&
-        hex(head.author) === key &&
-        (cur === undefined || head.seq > cur.head.seq)
-      const state = { author, contig, head: newer ? head : cur!.head }
-      // Entries above a hole may have joined a longer run that is now contiguous: ask the store.
-      if (above && contig < state.head.seq) this.#authorsStale = true
-      this.#authors.set(key, state)
-    }
   }
 
   /** Queues a local write; resolves once it is stored (not yet delivered). */
@@ -409,15 +329,8 @@ export class RoomHistory {
   }
 
   /** Lowest seq of the run of entries that ends at the author's newest verified head. */
-  async topSegmentStart(a: AuthorState): Promise<number> {
-    if (a.contig >= a.head.seq) return 1
-    const above = await this.#store.entries(this.room, a.author, a.contig + 1, a.head.seq)
-    let lo = a.head.seq
-    for (let i = above.length - 1; i >= 0; i--) {
-      if (above[i]!.seq !== lo) break
-      lo -= 1
-    }
-    return lo + 1
+  topSegmentStart(a: AuthorState): Promise<number> {
+    return this.#authors.topSegmentStart(a)
   }
 
   /** A period document, loading it if needed (tests and tools compare documents across peers). */
@@ -467,4 +380,15 @@ export class RoomHistory {
     await this.#writer.close()
     await this.#docs.close()
   }
+}
+
+/** Entries by their period, in the order they came. */
+function byPeriodOf(entries: readonly Verified[]): Map<number, Entry[]> {
+  const byPeriod = new Map<number, Entry[]>()
+  for (const { entry } of entries) {
+    const list = byPeriod.get(entry.period)
+    if (list === undefined) byPeriod.set(entry.period, [entry])
+    else list.push(entry)
+  }
+  return byPeriod
 }
