@@ -3,7 +3,8 @@
  * records that make this device a member (its own chain: `sys.org` holds everyone's), the
  * addresses an invite code named, and — on the Node peer that created the org — the root key.
  */
-import { decodeOrgRecord, fromBase64Url, toBase64Url } from '../crdt/org-records.ts'
+import { decodeOrgRecord } from '../crdt/org-records.ts'
+import { fromBase64Url, toBase64Url } from '../crdt/base64url.ts'
 import type { OrgRecord, RootStatement } from '../crdt/org-records.ts'
 import type { HistoryStore } from './store.ts'
 

@@ -11,7 +11,6 @@ import type { DeviceSigner, HistoryCrypto } from '../crdt/crypto.ts'
 import { hexOf } from '../crdt/org-hex.ts'
 import {
   orgIdBytes,
-  toBase64Url,
   verifyRecordSig,
   type Certificate,
   type DeviceLink,
@@ -22,6 +21,7 @@ import {
   type RoleChange,
   type RootStatement,
 } from '../crdt/org-records.ts'
+import { toBase64Url } from '../crdt/base64url.ts'
 import { memberAt, resolveOrg, type OrgView } from '../crdt/org-state.ts'
 import { refusalOf, type OrgRefusal } from './org-refusal.ts'
 import * as issue from './org-issue.ts'

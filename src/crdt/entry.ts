@@ -12,6 +12,7 @@ import * as decoding from 'lib0/decoding'
 import { InvalidAuthorIdError, MalformedEntryError } from './errors.ts'
 import { isHlc, type Hlc } from './hlc.ts'
 import { KEY_BYTES, SIG_BYTES, type DeviceSigner, type HistoryCrypto } from './crypto.ts'
+import { toBase64Url } from './base64url.ts'
 
 /** One change to a room: a Yjs v1 update to the document `(room, period)`, in its author's chain. */
 export interface Entry {
@@ -301,9 +302,7 @@ const AUTHOR_ID_RE = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/
 /** An author's 43-character text id: its 32-byte key in base64url without padding. */
 export function authorId(publicKey: Uint8Array): string {
   if (publicKey.length !== KEY_BYTES) throw new RangeError('authorId: key must be 32 bytes')
-  let bin = ''
-  for (const b of publicKey) bin += String.fromCharCode(b)
-  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+  return toBase64Url(publicKey)
 }
 
 /** The 32-byte key of an {@link authorId}. Throws {@link InvalidAuthorIdError} unless `id` is canonical. */

@@ -23,15 +23,14 @@ import { InvalidInviteCodeError, MalformedOrgRecordError, MalformedProofError } 
 import {
   MAX_ORG_RECORD_BYTES,
   decodeOrgRecord,
-  fromBase64Url,
   orgIdBytes,
-  toBase64Url,
   verifyRecordSig,
   type DeviceLink,
   type Invitation,
   type OrgRecord,
   type RootStatement,
 } from './org-records.ts'
+import { fromBase64Url, toBase64Url } from './base64url.ts'
 
 export const CODE_VERSION = 1
 export const LINK_CODE_VERSION = 2

@@ -5,12 +5,8 @@
  * records (the entry is then judged like any other, and validated in full before it is applied).
  */
 import { postedIn } from './posted.ts'
-import {
-  MAX_CUT_RECORD_BYTES,
-  decodeOrgRecord,
-  fromBase64Url,
-  type OrgRecord,
-} from './org-records.ts'
+import { MAX_CUT_RECORD_BYTES, decodeOrgRecord, type OrgRecord } from './org-records.ts'
+import { fromBase64Url } from './base64url.ts'
 
 /** The reserved room whose messages are the org's signed records. */
 export const ORG_ROOM = 'sys.org'

@@ -35,6 +35,7 @@ import { KEY_BYTES, SIG_BYTES, type DeviceSigner, type HistoryCrypto } from './c
 import { MAX_DISPLAY_NAME, isUserId } from './directory.ts'
 import { MAX_WALL } from './hlc.ts'
 import { MalformedOrgRecordError } from './errors.ts'
+import { toBase64Url } from './base64url.ts'
 import {
   MAX_CUT_RECORD_BYTES,
   checkCutRooms,
@@ -379,28 +380,6 @@ export function decodeOrgRecord(bytes: Uint8Array): OrgRecord {
 export async function verifyRecordSig(crypto: HistoryCrypto, rec: OrgRecord): Promise<boolean> {
   const unsigned = rec.bytes.subarray(0, rec.bytes.length - SIG_BYTES)
   return crypto.verify(rec.signer, rec.sig, signedMessage(unsigned))
-}
-
-/** Base64url without padding (record texts in `sys.org`, invite codes, org ids). */
-export function toBase64Url(bytes: Uint8Array): string {
-  let bin = ''
-  for (const b of bytes) bin += String.fromCharCode(b)
-  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-}
-
-/** The bytes of base64url text; undefined unless `s` is canonical base64url. */
-export function fromBase64Url(s: string): Uint8Array | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) return undefined
-  let bin: string
-  try {
-    bin = atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4))
-  } catch {
-    // not base64 after all: the caller reports a malformed code
-    return undefined
-  }
-  const out = new Uint8Array(bin.length)
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i)
-  return toBase64Url(out) === s ? out : undefined
 }
 
 /** The org id bytes: sha256 of the root public key. */

@@ -11,7 +11,7 @@
  */
 import { decodeInviteCode, type InviteCode } from '../crdt/org-code.ts'
 import { hexOf } from '../crdt/org-hex.ts'
-import { fromBase64Url } from '../crdt/org-records.ts'
+import { fromBase64Url } from '../crdt/base64url.ts'
 import { equalBytes } from '../crdt/entry.ts'
 import type { Org } from '../core/org.ts'
 import type { HistoryStore } from '../core/store.ts'

@@ -4,13 +4,12 @@ import { nobleCrypto } from '../../src/crdt/crypto.ts'
 import {
   MAX_ORG_RECORD_BYTES,
   decodeOrgRecord,
-  fromBase64Url,
   orgIdOf,
   signRecord,
-  toBase64Url,
   verifyRecordSig,
   type Certificate,
 } from '../../src/crdt/org-records.ts'
+import { fromBase64Url, toBase64Url } from '../../src/crdt/base64url.ts'
 import {
   createProof,
   decodeInviteCode,

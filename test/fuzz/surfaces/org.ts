@@ -17,12 +17,11 @@ import {
 import {
   decodeOrgRecord,
   encodeUnsigned,
-  fromBase64Url,
-  toBase64Url,
   type DeviceLink,
   type Invitation,
   type RootStatement,
 } from '../../../src/crdt/org-records.ts'
+import { fromBase64Url, toBase64Url } from '../../../src/crdt/base64url.ts'
 import type { Prng } from '../../helpers/prng.ts'
 import { mutate } from '../mutate.ts'
 import { InvariantError, type Surface } from '../engine.ts'
