@@ -119,7 +119,7 @@ export class GossipIntake {
       // the entries below this push were gossiped too: everyone else has them or pulls them
       if (expired || !this.#parked.hold(push, from)) {
         const { author, seq } = push.head
-        const still = (): boolean => (h.author(author)?.contig ?? 0) < seq
+        const still = (): boolean => h.contigOf(author) < seq
         this.#i.pull(from, push.room, { announce: false, still })
       }
     } catch (err) {
@@ -130,9 +130,8 @@ export class GossipIntake {
 
   /** Takes the held pushes of `h`'s room that what it holds now connects to. */
   async #takeHeld(h: RoomHistory): Promise<void> {
-    const contigOf = (author: Uint8Array): number => h.author(author)?.contig ?? 0
     // each push taken takes in turn the held pushes it connects (#takePush)
-    for (const { push, from } of this.#parked.take(h.room, contigOf))
+    for (const { push, from } of this.#parked.take(h.room, (a) => h.contigOf(a)))
       await this.#takePush(h, push, from, false)
   }
 
@@ -141,8 +140,7 @@ export class GossipIntake {
    * prefix (the caller holds it or pulls); throws when it is forged or broken.
    */
   async acceptPush(h: RoomHistory, f: PushFrame): Promise<'ok' | 'gap'> {
-    const state = h.author(f.head.author)
-    const contig = state?.contig ?? 0
+    const contig = h.contigOf(f.head.author)
     if (f.head.seq <= contig) return 'ok'
     const base = await this.#hashAt(h, f.head.author, contig)
     let verified: VerifiedEntry[]

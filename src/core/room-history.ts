@@ -236,6 +236,11 @@ export class RoomHistory {
     return this.#authors.get(key)
   }
 
+  /** How far this peer holds `author`'s chain without a hole (0: nothing of it). */
+  contigOf(author: Uint8Array): number {
+    return this.#authors.get(author)?.contig ?? 0
+  }
+
   /**
    * Stores verified entries (ascending per author) and applies them to the loaded documents.
    * `head` is the signed head they were verified against, when it is newer than what we hold.

@@ -52,7 +52,7 @@ export class PullSession {
     for (const head of heads) {
       const key = hex(head.author)
       this.theirs.set(key, head.seq)
-      if (head.seq <= (this.#h.author(head.author)?.contig ?? 0)) continue
+      if (head.seq <= this.#h.contigOf(head.author)) continue
       if (await verifyHead(this.#crypto, head)) this.#expected.set(key, { anchor: head, head })
       else
         log.error(

@@ -265,7 +265,7 @@ export class RoomSync {
 
   /** Per author of `room` held here, the seq up to which its chain is contiguous. */
   contigOf(room: string, author: Uint8Array): number {
-    return this.#rooms.get(room)?.author(author)?.contig ?? 0
+    return this.#rooms.get(room)?.contigOf(author) ?? 0
   }
 
   /** Whether some author's chain in `room` reaches less far here than in `have` (or `room` is not held). */
