@@ -9,19 +9,14 @@ import type { PeerConnectionInfo, Unsubscribe } from '../net/index.ts'
 import { parseMessageId } from '../crdt/schema.ts'
 import { isEncryptedRoom } from '../crdt/room-ids.ts'
 import type { DisplayMessage } from '../crdt/display.ts'
-import {
-  PEOPLE_ROOM,
-  ROOMS_ROOM,
-  encodeRecord,
-  type RoomListing,
-  type Person,
-} from '../crdt/directory.ts'
+import { PEOPLE_ROOM, ROOMS_ROOM, type RoomListing } from '../crdt/directory.ts'
 import type { Messenger } from './messenger.ts'
 import type { HistoryStore } from './store.ts'
 import { RoomList, type RoomSummary } from './room-list.ts'
 import { LocalState } from './local-state.ts'
 import type { Typing } from './typing.ts'
-import { directoryOf, heldByOther, peopleView, type ClaimState, type PersonView } from './people.ts'
+import { peopleView, type ClaimState, type PersonView } from './people.ts'
+import { UserClaim, type Me } from './user-claim.ts'
 import { Emitter } from './emitter.ts'
 import { Delivery } from './delivery.ts'
 import { FileTransfers, type FileTransfersInit } from './file-transfers.ts'
@@ -30,17 +25,10 @@ import { OrgClient } from './org-client.ts'
 import { PrivateRoomAdmin, isPrivateRoom } from './private-room-admin.ts'
 import { AccountRooms } from './account-rooms.ts'
 
-export type { PersonView, ClaimState, RoomSummary }
+export type { PersonView, ClaimState, RoomSummary, Me }
 export { slugOf } from './room-list.ts'
 
 const log = createLogger('parley:core:client')
-
-export interface Me {
-  author: string
-  userId: string
-  name: string
-  claim: ClaimState
-}
 
 export interface ConnectionView {
   status: 'online' | 'offline'
@@ -70,9 +58,8 @@ export class ParleyClient {
   readonly #delivery: Delivery
   readonly #events = new Emitter()
   readonly #off: Unsubscribe[] = []
-  #me: Me
-  #directory = new Map<string, Person>()
-  #directoryReads = 0
+  /** Our user ID and name, the `sys.people` directory, our claim (user-claim.ts). */
+  readonly #user: UserClaim
   readonly #rooms: RoomList
   /** Our rooms across our devices (in an org). */
   readonly #account: AccountRooms
@@ -84,7 +71,14 @@ export class ParleyClient {
     this.local = new LocalState(init.store)
     this.typing = init.messenger.typing
     this.#delivery = new Delivery(this.messenger, this.local, (room) => this.#events.emit(room))
-    this.#me = { ...init.account, claim: 'pending' }
+    this.#user = new UserClaim({
+      messenger: this.messenger,
+      account: init.account,
+      userOf: (author) => this.org?.userOf(author),
+      loadDirectory: () => this.#loadAll(PEOPLE_ROOM),
+      directoryChanged: () => this.#onRoom(PEOPLE_ROOM),
+      onMe: () => this.#events.emit('me'),
+    })
     this.files = new FileTransfers({
       messenger: this.messenger,
       ...(init.fileBlob === undefined ? {} : { fileBlob: init.fileBlob }),
@@ -191,57 +185,20 @@ export class ParleyClient {
   // --- who we are ---
 
   get me(): Me {
-    return this.#me
+    return this.#user.me
   }
 
   /**
-   * Checks our user ID against the organisation's directory once another peer has been reached
-   * (within `waitMs`), and claims it if it is free. `pending`: no peer answered in time (the claim is
-   * posted anyway and conflicts are resolved when they meet).
+   * Checks our user ID against the directory once another peer has been reached (within `waitMs`),
+   * and claims it if it is free; `pending` when no peer answered in time (user-claim.ts).
    */
-  async claim(waitMs = 6_000): Promise<ClaimState> {
-    const net = this.messenger.net
-    const deadline = AbortSignal.timeout(waitMs)
-    if (net.peers().length === 0) {
-      await new Promise<void>((resolve) => {
-        const off = net.onPeers((p) => p.length > 0 && (off(), resolve()))
-        deadline.addEventListener('abort', () => (off(), resolve()), { once: true })
-      })
-    }
-    const reached = net.peers().length > 0
-    if (reached) await this.messenger.syncNow(deadline).catch(() => undefined)
-    await this.#loadAll(PEOPLE_ROOM)
-    if (this.#taken()) {
-      this.#setClaim('taken')
-      return 'taken'
-    }
-    const mine = this.#directory.get(this.#me.author)
-    if (mine?.userId !== this.#me.userId || mine.name !== this.#me.name) {
-      const { userId, name } = this.#me
-      await this.messenger.post(PEOPLE_ROOM, encodeRecord({ t: 'profile', userId, name }))
-    }
-    this.#setClaim(reached ? 'ok' : 'pending')
-    await this.#onRoom(PEOPLE_ROOM)
-    return this.#me.claim
+  claim(waitMs = 6_000): Promise<ClaimState> {
+    return this.#user.claim(waitMs)
   }
 
   /** Takes another user ID (after ours was taken) or display name, and claims it. */
-  async rename(fields: { userId?: string; name?: string }): Promise<ClaimState> {
-    this.#me = { ...this.#me, ...fields, claim: 'pending' }
-    this.#events.emit('me')
-    return this.claim(2_000)
-  }
-
-  /** Whether our user ID is held by another author (not one of our own user's linked devices). */
-  #taken(): boolean {
-    const ours = (author: string): boolean => this.org?.userOf(author) === this.#me.userId
-    return heldByOther(this.#directory, this.#me.userId, this.#me.author, ours)
-  }
-
-  #setClaim(claim: ClaimState): void {
-    if (this.#me.claim === claim) return
-    this.#me = { ...this.#me, claim }
-    this.#events.emit('me')
+  rename(fields: { userId?: string; name?: string }): Promise<ClaimState> {
+    return this.#user.rename(fields)
   }
 
   // --- rooms (see RoomList) ---
@@ -303,7 +260,7 @@ export class ParleyClient {
 
   /** 'pending' (only here), 'delivered' (another peer holds it), or undefined (not ours). */
   deliveryOf(m: DisplayMessage): 'pending' | 'delivered' | undefined {
-    if (m.author !== this.#me.author) return undefined
+    if (m.author !== this.#user.me.author) return undefined
     const seq = parseMessageId(m.id)?.seq ?? 0
     return seq <= this.deliveredSeq(m.room) ? 'delivered' : 'pending'
   }
@@ -330,7 +287,12 @@ export class ParleyClient {
   people(): PersonView[] {
     if (this.org !== undefined) return this.org.directory(this.local.data.lastSeen)
     const presence = this.messenger.people()
-    return peopleView(this.#directory, presence, this.local.data.lastSeen, this.#me.author)
+    return peopleView(
+      this.#user.directory,
+      presence,
+      this.local.data.lastSeen,
+      this.#user.me.author,
+    )
   }
 
   /**
@@ -340,7 +302,7 @@ export class ParleyClient {
   nameOf(author: string): string {
     return (
       this.org?.nameOf(author) ??
-      this.#directory.get(author)?.name ??
+      this.#user.directory.get(author)?.name ??
       this.messenger.people().find((p) => p.author === author)?.name ??
       `${author.slice(0, 6)}…`
     )
@@ -376,12 +338,7 @@ export class ParleyClient {
     if (this.#stopped) return
     try {
       if (room === PEOPLE_ROOM) {
-        const n = ++this.#directoryReads
-        const directory = directoryOf(await this.messenger.messages(room))
-        if (n !== this.#directoryReads) return // a newer read is under way
-        this.#directory = directory
-        const mine = this.#directory.get(this.#me.author)
-        if (mine?.conflict === true && this.#taken()) this.#setClaim('taken')
+        if (!(await this.#user.read())) return // a newer read is under way
         this.#events.emit('people')
       } else if (room === ROOMS_ROOM) {
         await this.#rooms.onListings()

@@ -1,14 +1,13 @@
 /**
  * The composition root: one facade over history, sync and presence that the UI and the CLI use.
  */
-import { createLogger } from '../net/logger.ts'
 import type { PeerIdString, PeerNet, Unsubscribe, PeerConnectionInfo } from '../net/index.ts'
 import { roomTopic } from '../net/constants.ts'
 import { createClock, type HybridClock } from '../crdt/hlc.ts'
 import type { DeviceSigner, HistoryCrypto } from '../crdt/crypto.ts'
 import type { DisplayMessage } from '../crdt/period-doc.ts'
 import type { DocPersistence } from '../crdt/doc-persistence.ts'
-import type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
+import type { Attachment, ChatMessage, RoomMeta } from '../crdt/schema.ts'
 import type { HistoryStore } from './store.ts'
 import { createIdentity, type Identity } from './identity.ts'
 import { RoomHistory, type EntryGate } from './room-history.ts'
@@ -20,17 +19,16 @@ import { PeerSync } from './peer-sync.ts'
 import { Presence, type PresenceInfo } from './presence.ts'
 import { Typing } from './typing.ts'
 import { verifyStored, type VerifyReport } from './verify-stored.ts'
-import type { Attachment } from '../crdt/schema.ts'
-import { FileService, MemoryChunkStore, UnsealedFileError, isFileFrame } from './files/index.ts'
+import { FileService, MemoryChunkStore, isFileFrame } from './files/index.ts'
 import type { ChunkStore, FileTuning } from './files/index.ts'
-import { isEncryptedRoom } from '../crdt/room-ids.ts'
 import { EncryptedRooms } from './encrypted-rooms.ts'
 import type { StageTrace } from './trace.ts'
 import type { CutHead } from '../crdt/org-cut.ts'
 import { heldHeads } from './revocation-cut.ts'
 import { DEFAULT_INGEST_LIMIT, IngestLimiter, type IngestLimit } from './ingest-limit.ts'
+import { RoomWriter, type Posted } from './room-writer.ts'
 
-const log = createLogger('parley:core:messenger')
+export type { Posted }
 
 export interface MessengerInit {
   net: PeerNet
@@ -74,12 +72,6 @@ export interface MessengerInit {
   docsIdleMs?: number
 }
 
-export interface Posted {
-  room: string
-  seq: number
-  message: ChatMessage
-}
-
 export class Messenger {
   readonly net: PeerNet
   readonly identity: Identity
@@ -105,10 +97,9 @@ export class Messenger {
   /** Told the messages other peers post as they are stored (always-on peers keep their files). */
   #onPosted: ((messages: readonly ChatMessage[]) => void) | undefined
   readonly #off: Unsubscribe[] = []
-  readonly #ensured = new Map<string, Promise<void>>()
   readonly #announcer: RoomAnnouncer
   readonly #gate: EntryGate | undefined
-  readonly #offers = new Set<AbortController>()
+  readonly #writer: RoomWriter
   readonly #trace: StageTrace | undefined
   readonly #docsIdleMs: number | undefined
   #started = false
@@ -171,6 +162,12 @@ export class Messenger {
       limiter: this.ingest,
       ...init.presence,
     })
+    this.#writer = new RoomWriter({
+      me: this.identity.signer.publicKey,
+      join: (room) => this.join(room),
+      files: this.files,
+      wrote: (room) => this.#announcer.soon(room, [this.identity.signer.publicKey]),
+    })
     this.encrypted = new EncryptedRooms({
       me: this.identity.signer.publicKey,
       rooms: () => this.#rooms.histories(),
@@ -227,7 +224,7 @@ export class Messenger {
     if (!this.#started) return
     this.#started = false
     this.#peers.stop()
-    for (const ac of this.#offers) ac.abort()
+    this.#writer.stop()
     this.#announcer.stop()
     await this.files.stopAll()
     this.typing.stop()
@@ -285,82 +282,27 @@ export class Messenger {
   }
 
   /**
-   * Creates `room` if nobody has (a meta write by this device; the room's kind can only be set by
-   * an author's first entry in it), or sets its name and topic. `kind` and `members` (a private
-   * room or dm) apply only when this write creates the room.
+   * Creates `room` if nobody has, or sets its name and topic; `kind` and `members` apply only when
+   * this write creates the room (room-writer.ts).
    */
-  async createRoom(
+  createRoom(
     room: string,
     fields: Partial<Pick<RoomMeta, 'name' | 'topic' | 'kind' | 'members'>> = {},
   ): Promise<void> {
-    const { kind = 'public', members, ...texts } = fields
-    const h = await this.join(room)
-    const mine = h.author(this.identity.signer.publicKey) !== undefined
-    const exists = (await h.meta()) !== undefined
-    const create =
-      exists || mine ? {} : { name: room, kind, ...(members === undefined ? {} : { members }) }
-    if (!exists || Object.keys(texts).length > 0)
-      await h.write({ kind: 'meta', fields: { ...create, ...texts } })
-    this.#announcer.soon(room, [this.identity.signer.publicKey])
-  }
-
-  #ensureRoom(room: string): Promise<void> {
-    let p = this.#ensured.get(room)
-    if (p === undefined) {
-      p = this.join(room).then(async (h) => {
-        // an encrypted room is created with its members (encrypted.createPrivateRoom, a dm), never implicitly
-        if ((await h.meta()) === undefined && !isEncryptedRoom(room)) await this.createRoom(room)
-      })
-      this.#ensured.set(room, p)
-      p.catch(() => this.#ensured.delete(room))
-    }
-    return p
+    return this.#writer.createRoom(room, fields)
   }
 
   /**
-   * Posts `text` in `room` (created on first use). Resolves once stored on this peer. A long text
-   * is stored whole as a file and posted as its preview with a 'text' attachment (`files.readText`).
+   * Posts `text` in `room` (created on first use). Resolves once stored on this peer; a long text
+   * goes as a file with its preview posted (room-writer.ts).
    */
-  async post(room: string, text: string): Promise<Posted> {
-    const long = await this.files.longText(text, isEncryptedRoom(room))
-    return this.#post(room, long?.preview ?? text, long?.file)
+  post(room: string, text: string): Promise<Posted> {
+    return this.#writer.post(room, text)
   }
 
-  /**
-   * Posts a message sharing a file added with `files.add` (`text` is its caption); in an encrypted
-   * room the file must have been added sealed (else {@link UnsealedFileError}, nothing posted).
-   */
-  async share(room: string, file: Attachment, text = ''): Promise<Posted> {
-    if (isEncryptedRoom(room) && file.key === undefined) throw new UnsealedFileError(room)
-    return this.#post(room, text, file)
-  }
-
-  async #post(room: string, text: string, file: Attachment | undefined): Promise<Posted> {
-    await this.#ensureRoom(room)
-    const h = await this.join(room)
-    const message = await h.write({ kind: 'post', text, ...(file === undefined ? {} : { file }) })
-    if (file?.key !== undefined) this.#offerSealed(file.id)
-    const me = h.author(this.identity.signer.publicKey)!
-    return { room, seq: me.head.seq, message: message! }
-  }
-
-  /**
-   * Always-on peers that are not members cannot read an encrypted room's messages, so they never
-   * see its attachments: a sealed file is offered to the connected peers instead (the ciphertext is
-   * all they get), until one keeps it or a minute passes.
-   */
-  #offerSealed(id: string): void {
-    const ac = new AbortController()
-    const timer = setTimeout(() => ac.abort(), 60_000)
-    timer.unref?.()
-    this.#offers.add(ac)
-    void this.files
-      .waitHeld(id, 'manifest', ac.signal)
-      .catch((err: unknown) => log('no peer keeps sealed file %s: %e', id, err))
-      .finally(() => {
-        clearTimeout(timer)
-        this.#offers.delete(ac)
-      })
+  /** Posts a message sharing a file added with `files.add`, `text` its caption (room-writer.ts). */
+  share(room: string, file: Attachment, text = ''): Promise<Posted> {
+    return this.#writer.share(room, file, text)
   }
 
   /**

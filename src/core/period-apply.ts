@@ -47,6 +47,31 @@ export function replayStored(
 }
 
 /**
+ * Applies entries (ascending per author) as one change of the document, stopping at the first gap;
+ * an author's entries from its first locked one on wait in `d.locked` for their key. Whether it
+ * stopped at a gap.
+ */
+export function applyEntries(src: PeriodSource, d: LoadedDoc, entries: readonly Entry[]): boolean {
+  let gap = false
+  const locked = new Set<string>()
+  d.doc.batch(() => {
+    for (const entry of entries) {
+      const key = hex(entry.author)
+      const outcome = locked.has(key) ? 'locked' : applyEntry(src, d, entry)
+      if (outcome === 'gap') {
+        gap = true
+        break
+      }
+      if (outcome === 'locked') {
+        locked.add(key)
+        d.locked.set(`${key}:${entry.seq}`, entry)
+      }
+    }
+  })
+  return gap
+}
+
+/**
  * Applies one entry to a document: `gap` when an earlier entry of its author is missing, `locked`
  * while its key is, `duplicate` when the document has it (or it is no document update), `invalid`
  * (logged, passed over) when its author wrote garbage.

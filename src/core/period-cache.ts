@@ -8,12 +8,11 @@
 import { createLogger } from '../net/logger.ts'
 import { PeriodDoc, type DisplayMessage } from '../crdt/period-doc.ts'
 import { META_PERIOD, type Entry } from '../crdt/entry.ts'
-import { withEdit } from '../crdt/display.ts'
-import { compareHlc } from '../crdt/hlc.ts'
-import type { EditRecord, RoomMeta } from '../crdt/schema.ts'
-import { hex, type StoredEntry } from './store.ts'
+import { mergeEdits } from '../crdt/display.ts'
+import type { RoomMeta } from '../crdt/schema.ts'
+import type { StoredEntry } from './store.ts'
 import { OwnDocs } from './own-docs.ts'
-import { applyEntry, replayStored, type ApplyOutcome } from './period-apply.ts'
+import { applyEntries, applyEntry, replayStored, type ApplyOutcome } from './period-apply.ts'
 import { openPeriod, type LoadedDoc, type PeriodSource } from './period-load.ts'
 import { PeriodSaver } from './period-saver.ts'
 
@@ -202,22 +201,7 @@ export class PeriodCache {
       return
     }
     const d = await p
-    let gap = false
-    const locked = new Set<string>()
-    d.doc.batch(() => {
-      for (const entry of entries) {
-        const key = hex(entry.author)
-        const outcome = locked.has(key) ? 'locked' : this.applyEntry(d, entry)
-        if (outcome === 'gap') {
-          gap = true
-          break
-        }
-        if (outcome === 'locked') {
-          locked.add(key)
-          d.locked.set(`${key}:${entry.seq}`, entry)
-        }
-      }
-    })
+    const gap = applyEntries(this.#init, d, entries)
     // A gap here, or an earlier one these entries may have filled: newer entries already stored
     // above it must be applied now (pulls send a busy day's chunks newest first).
     if (gap || d.behind) await this.applyStored(period, d)
@@ -355,18 +339,7 @@ export class PeriodCache {
   async messages(): Promise<DisplayMessage[]> {
     await this.#wake()
     const periods = this.#dayPeriods().sort((a, b) => a - b)
-    const docs = await Promise.all(periods.map(async (p) => (await this.doc(p)).doc))
-    // An edit lives in the document of the day it was made, which may be later than its message's.
-    const edits = new Map<string, EditRecord>()
-    for (const d of docs) {
-      for (const [id, e] of d.edits()) {
-        const had = edits.get(id)
-        if (had === undefined || compareHlc(e, had) > 0) edits.set(id, e)
-      }
-    }
-    const out: DisplayMessage[] = []
-    for (const d of docs) for (const m of d.messages()) out.push(withEdit(m, edits.get(m.id)))
-    return out
+    return mergeEdits(await Promise.all(periods.map(async (p) => (await this.doc(p)).doc)))
   }
 
   async meta(): Promise<RoomMeta | undefined> {

@@ -48,6 +48,29 @@ export function withEdit(m: DisplayMessage, e: EditRecord | undefined): DisplayM
   return { ...rest, editedAt }
 }
 
+/** What {@link mergeEdits} reads of a period document. */
+export interface EditedMessages {
+  messages(): readonly DisplayMessage[]
+  edits(): ReadonlyMap<string, EditRecord>
+}
+
+/**
+ * The messages of `docs` (oldest period first), each with its latest edit found in any of them: an
+ * edit lives in the document of the day it was made, which may be later than its message's.
+ */
+export function mergeEdits(docs: readonly EditedMessages[]): DisplayMessage[] {
+  const edits = new Map<string, EditRecord>()
+  for (const d of docs) {
+    for (const [id, e] of d.edits()) {
+      const had = edits.get(id)
+      if (had === undefined || compareHlc(e, had) > 0) edits.set(id, e)
+    }
+  }
+  const out: DisplayMessage[] = []
+  for (const d of docs) for (const m of d.messages()) out.push(withEdit(m, edits.get(m.id)))
+  return out
+}
+
 /** Display order: `(wall, count, author, seq)`, the same on every peer (docs/architecture.md). */
 export function compareMessages(a: ChatMessage, b: ChatMessage): number {
   const byClock = compareHlc(a, b)
