@@ -76,7 +76,6 @@ export class ParleyClient {
       account: init.account,
       userOf: (author) => this.org?.userOf(author),
       loadDirectory: () => this.#loadAll(PEOPLE_ROOM),
-      directoryChanged: () => this.#onRoom(PEOPLE_ROOM),
       onMe: () => this.#events.emit('me'),
     })
     this.files = new FileTransfers({

@@ -34,13 +34,9 @@ export function replayStored(
         blocked.add(key)
         continue
       }
-      const outcome = locked.has(key) ? 'locked' : applyEntry(src, d, entry)
-      if (outcome === 'gap') {
+      if (applyInTurn(src, d, entry, key, locked) === 'gap') {
         blocked.add(key)
         d.behind = true
-      } else if (outcome === 'locked') {
-        locked.add(key)
-        d.locked.set(`${key}:${entry.seq}`, entry)
       }
     }
   })
@@ -56,19 +52,32 @@ export function applyEntries(src: PeriodSource, d: LoadedDoc, entries: readonly 
   const locked = new Set<string>()
   d.doc.batch(() => {
     for (const entry of entries) {
-      const key = hex(entry.author)
-      const outcome = locked.has(key) ? 'locked' : applyEntry(src, d, entry)
-      if (outcome === 'gap') {
+      if (applyInTurn(src, d, entry, hex(entry.author), locked) === 'gap') {
         gap = true
         break
-      }
-      if (outcome === 'locked') {
-        locked.add(key)
-        d.locked.set(`${key}:${entry.seq}`, entry)
       }
     }
   })
   return gap
+}
+
+/**
+ * {@link applyEntry} in its author's chain order: once an entry of author `key` (hex) is locked
+ * (`locked` holds the key), its later entries are too, and every locked one waits in `d.locked`.
+ */
+function applyInTurn(
+  src: PeriodSource,
+  d: LoadedDoc,
+  entry: Entry,
+  key: string,
+  locked: Set<string>,
+): ApplyOutcome {
+  const outcome = locked.has(key) ? 'locked' : applyEntry(src, d, entry)
+  if (outcome === 'locked') {
+    locked.add(key)
+    d.locked.set(`${key}:${entry.seq}`, entry)
+  }
+  return outcome
 }
 
 /**

@@ -19,10 +19,11 @@ export interface UserClaimInit {
   account: { userId: string; name: string; author: string }
   /** The user ID an author's device belongs to in the org, if any (our own linked devices). */
   userOf: (author: string) => string | undefined
-  /** Loads every period of the directory room and reads it (ParleyClient: then tells the UI). */
+  /**
+   * Loads every period of the directory room not loaded yet and reads it ({@link UserClaim.read};
+   * ParleyClient then tells the UI).
+   */
   loadDirectory: () => Promise<void>
-  /** The directory room changed: reads it (ParleyClient: then tells the UI). */
-  directoryChanged: () => Promise<void>
   /** `me` changed. */
   onMe: () => void
 }
@@ -75,7 +76,7 @@ export class UserClaim {
       await messenger.post(PEOPLE_ROOM, encodeRecord({ t: 'profile', userId, name }))
     }
     this.#setClaim(reached ? 'ok' : 'pending')
-    await this.#i.directoryChanged()
+    await this.#i.loadDirectory()
     return this.#me.claim
   }
 
