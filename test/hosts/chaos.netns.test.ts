@@ -1,7 +1,7 @@
 /**
  * A short Jepsen-style run (the full one: `npm run chaos -- --schedules 100`): three `parley serve`
  * processes in network namespaces write while seeded schedules of partitions, loss, slow links,
- * kill -9 and restarts (some with the clock 10 minutes off) run; after the last heal every message
+ * delays, kill -9 and restarts (some with the clock 10 minutes off) run; after the last heal every message
  * any peer reported as sent must be on every peer, exactly once, in the same order. How fast they
  * agree is printed, not asserted (a shared CI machine; the 5 s bound is checked by the bench).
  * `PARLEY_SEED=<n>` replays one schedule. Needs root, iproute2, nftables and libfaketime.

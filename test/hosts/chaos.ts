@@ -69,6 +69,7 @@ export async function runChaos(
         return s.shape(f.host, {
           lossPct: f.lossPct,
           ...(f.rateKbit === undefined ? {} : { rateKbit: f.rateKbit }),
+          ...(f.delayMs === undefined ? {} : { delayMs: f.delayMs }),
         })
       case 'unshape':
         return s.unshape(f.host)

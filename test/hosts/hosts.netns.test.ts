@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createSite, removeStaleSites, siteUnsupported, udpReaches, type Site } from './site.ts'
+import { tcpRoundTripMs, udpReaches } from './probes.ts'
+import { createSite, removeStaleSites, siteUnsupported, type Site } from './site.ts'
 import { Hosts, skewUnsupported, unmountStale } from './hosts.ts'
 
 describe('multi-host harness (network namespaces)', () => {
@@ -55,6 +56,22 @@ describe('multi-host harness (network namespaces)', () => {
     expect(await udpReaches(s, 1, 0)).toBe(true)
     s.unshape(1)
     expect(s.describe()).toBe('all linked')
+  }, 180_000)
+
+  it('[HOST1b] a delay holds what a host sends, one way, and goes with unshape', async () => {
+    const s = site!
+    expect(await tcpRoundTripMs(s, 0, 1)).toBeLessThan(150)
+    s.shape(1, { delayMs: 150 })
+    expect(s.describe()).toBe('h1 delay 150ms')
+    // The round trip crosses host 1's outgoing wire once, whichever end starts it.
+    expect(await tcpRoundTripMs(s, 0, 1)).toBeGreaterThanOrEqual(150)
+    expect(await tcpRoundTripMs(s, 1, 2)).toBeGreaterThanOrEqual(150)
+    s.shape(1, { delayMs: 400, lossPct: 0 })
+    expect(await tcpRoundTripMs(s, 2, 1)).toBeGreaterThanOrEqual(400)
+    expect(await tcpRoundTripMs(s, 0, 2)).toBeLessThan(150)
+    s.unshape(1)
+    expect(s.describe()).toBe('all linked')
+    expect(await tcpRoundTripMs(s, 0, 1)).toBeLessThan(150)
   }, 180_000)
 
   it('[HOST2] serves found by mDNS carry messages; a partitioned host catches up after the heal', async () => {

@@ -9,7 +9,7 @@ export type Fault =
   | { op: 'partition'; groups: number[][] }
   | { op: 'isolate'; host: number }
   | { op: 'heal' }
-  | { op: 'shape'; host: number; lossPct: number; rateKbit?: number }
+  | { op: 'shape'; host: number; lossPct: number; rateKbit?: number; delayMs?: number }
   | { op: 'unshape'; host: number }
   | { op: 'kill'; host: number }
   | { op: 'restart'; host: number; skewMin: number }
@@ -60,6 +60,7 @@ export function makeSchedule(seed: number, init: ScheduleInit): Step[] {
       }
     } else if (r < 0.9) {
       const slow = rnd.bool(0.4)
+      const delayMs = rnd.pick([0, 0, 20, 100, 300])
       steps.push({
         atMs: t,
         fault: {
@@ -67,6 +68,7 @@ export function makeSchedule(seed: number, init: ScheduleInit): Step[] {
           host,
           lossPct: rnd.pick([0, 5, 10, 20, 40]),
           ...(slow ? { rateKbit: rnd.pick([64, 256, 1024]) } : {}),
+          ...(delayMs > 0 ? { delayMs } : {}),
         },
       })
     } else {

@@ -12,11 +12,17 @@
  *
  * Link controls act inside the host's own namespace, on its `eth0`. A partition is an nftables set
  * of cut addresses: packets to them and from them are dropped silently (no error to the sender, as
- * with a pulled cable). Loss is an nftables `numgen random` drop on eth0, both ways. Delay is a
- * `tbf` rate limit (a slow, queueing link): this kernel (6.18, Firecracker) has no `sch_netem`, no
- * `sch_prio` and no tc actions, so `tc netem` cannot run here (docs/reliability.md).
+ * with a pulled cable). Loss is an nftables `numgen random` drop on eth0, both ways. A slow link is
+ * a `tbf` rate limit. This kernel (6.18, Firecracker) has no `sch_netem`, no `sch_prio` and no tc
+ * actions, so `tc netem` cannot run here (docs/reliability.md): a delay is a wire in the switch
+ * namespace instead — `delay-wire.py` between `v<i>` and a veth `e<i>`–`d<i>` whose `d<i>` takes
+ * `v<i>`'s place on the bridge, holding each frame the host sends for the delay (netem's `delay`
+ * on the host's eth0: one way, order kept).
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const DELAY_WIRE = fileURLToPath(new URL('delay-wire.py', import.meta.url))
 
 /** Namespace names start with this, then the creating process's pid (base 36). */
 export const SITE_PREFIX = 'phst'
@@ -32,8 +38,9 @@ export function siteUnsupported(): string | undefined {
     ['ip', 'iproute2'],
     ['tc', 'iproute2'],
     ['nft', 'nftables'],
+    ['python3', 'python3'],
   ] as const) {
-    const v = spawnSync(cmd, ['-V'], { encoding: 'utf8' })
+    const v = spawnSync(cmd, [cmd === 'python3' ? '--version' : '-V'], { encoding: 'utf8' })
     if (v.error !== undefined || v.status !== 0)
       return `needs \`${cmd}\` (apt-get install ${pkg}; .ci/run installs it)`
   }
@@ -70,6 +77,8 @@ export interface Shaping {
   latencyMs?: number
   /** Percent of packets lost, each way. */
   lossPct?: number
+  /** Milliseconds every packet host i sends is held (as `tc netem delay` on its eth0 would). */
+  delayMs?: number
 }
 
 export interface Site {
@@ -114,8 +123,11 @@ export function createSite(size: number, init: SiteInit = {}): Site {
   const cut = hosts.map(() => new Set<number>())
   const lossPct = hosts.map(() => 0)
   const rated = new Set<number>()
+  /** The delay wires, by host. */
+  const wires = new Map<number, { proc: ChildProcess; ms: number }>()
 
   const remove = (): void => {
+    for (const i of [...wires.keys()]) unwire(i)
     for (const n of [...hosts.map(ns), sw])
       spawnSync('ip', ['netns', 'del', n], { stdio: 'ignore' })
   }
@@ -197,6 +209,39 @@ export function createSite(size: number, init: SiteInit = {}): Site {
     for (const i of hosts) if (cut[i]!.size > 0 || before[i] !== '') nftRules(i)
   }
 
+  /** Holds what host i sends for `ms` (see the top): a wire started, or its delay changed. */
+  function wire(i: number, ms: number): void {
+    const w = wires.get(i)
+    if (w !== undefined) {
+      if (w.ms !== ms) w.proc.stdin?.write(`${ms}\n`)
+      w.ms = ms
+      return
+    }
+    ip('-n', sw, 'link', 'add', `d${i}`, 'type', 'veth', 'peer', 'name', `e${i}`)
+    for (const dev of [`d${i}`, `e${i}`]) {
+      ip('-n', sw, 'link', 'set', dev, 'addrgenmode', 'none')
+      ip('-n', sw, 'link', 'set', dev, 'up')
+    }
+    const args = [`v${i}`, `e${i}`, `d${i}`, 'br0', String(ms)]
+    const proc = spawn('ip', ['netns', 'exec', sw, 'python3', DELAY_WIRE, ...args], {
+      stdio: ['pipe', 'ignore', 'inherit'],
+    })
+    proc.stdin.on('error', () => {}) // a wire that ended on its own: unwire tidies up
+    wires.set(i, { proc, ms })
+  }
+
+  /** Host i back on the bridge, its wire ended. */
+  function unwire(i: number): void {
+    const w = wires.get(i)
+    if (w === undefined) return
+    wires.delete(i)
+    spawnSync('ip', ['-n', sw, 'link', 'set', `d${i}`, 'nomaster'], { stdio: 'ignore' })
+    spawnSync('ip', ['-n', sw, 'link', 'set', `v${i}`, 'master', 'br0'], { stdio: 'ignore' })
+    w.proc.stdin?.end()
+    w.proc.kill()
+    spawnSync('ip', ['-n', sw, 'link', 'del', `d${i}`], { stdio: 'ignore' })
+  }
+
   const leaks = (): number[] =>
     hosts.map((i) => {
       const out = run(['ip', '-n', ns(i), '-s', '-j', 'link', 'show', 'out0'])
@@ -239,6 +284,8 @@ export function createSite(size: number, init: SiteInit = {}): Site {
         tc(i, 'qdisc', 'replace', 'dev', 'eth0', 'root', 'tbf', ...limit)
         rated.add(i)
       } else if (rated.delete(i)) tc(i, 'qdisc', 'del', 'dev', 'eth0', 'root')
+      if ((sh.delayMs ?? 0) > 0) wire(i, Math.round(sh.delayMs!))
+      else unwire(i)
     },
     unshape(i) {
       this.shape(i, {})
@@ -246,39 +293,16 @@ export function createSite(size: number, init: SiteInit = {}): Site {
     leaks,
     describe: () =>
       hosts
-        .filter((i) => cut[i]!.size > 0 || rated.has(i) || lossPct[i]! > 0)
+        .filter((i) => cut[i]!.size > 0 || rated.has(i) || lossPct[i]! > 0 || wires.has(i))
         .map(
           (i) =>
             `h${i}` +
             (cut[i]!.size > 0 ? ` cut from ${[...cut[i]!].join(',')}` : '') +
             (rated.has(i) ? ' slow' : '') +
+            (wires.has(i) ? ` delay ${wires.get(i)!.ms}ms` : '') +
             (lossPct[i]! > 0 ? ` loss ${lossPct[i]}%` : ''),
         )
         .join('; ') || 'all linked',
     remove,
   }
-}
-
-/**
- * Whether UDP datagrams from host `from` reach host `to`: the listener waits until the sender
- * (three datagrams, 100 ms apart) is done, then 500 ms more. No fixed timeout on a busy machine.
- */
-export async function udpReaches(site: Site, from: number, to: number): Promise<boolean> {
-  const port = 20_000 + Math.floor(Math.random() * 10_000)
-  const listen =
-    `const s=require('dgram').createSocket('udp4');s.on('message',()=>process.exit(0));` +
-    `s.bind(${port},()=>process.stdout.write('ready'));setTimeout(()=>process.exit(1),60000)`
-  const child = spawn('ip', [...site.prefix(to).slice(1), process.execPath, '-e', listen], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  })
-  const exited = new Promise<number | null>((r) => child.once('exit', r))
-  await new Promise((r) => child.stdout.once('data', r))
-  const send =
-    `const s=require('dgram').createSocket('udp4');let n=0;` +
-    `const go=()=>s.send('x',${port},'${site.addr(to)}',()=>++n<3?setTimeout(go,100):s.close());go()`
-  execFileSync('ip', [...site.prefix(from).slice(1), process.execPath, '-e', send])
-  const timer = setTimeout(() => child.kill('SIGKILL'), 500)
-  const code = await exited
-  clearTimeout(timer)
-  return code === 0
 }
