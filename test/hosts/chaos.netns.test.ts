@@ -15,7 +15,7 @@ import { testSeeds } from '../helpers/prng.ts'
 
 const SEEDS = testSeeds(Date.now() % 1_000_000, 2)
 
-describe('chaos: partitions, loss, kills and skewed clocks on three hosts', () => {
+describe('chaos: partitions, loss, delays, kills and skewed clocks on three hosts', () => {
   let site: Site | undefined
   let hosts: Hosts | undefined
 
