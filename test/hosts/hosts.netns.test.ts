@@ -1,8 +1,8 @@
 /**
  * The multi-host harness itself: three `parley serve` processes, each in a network namespace of
  * its own on one bridge (test/hosts/site.ts), that find each other by mDNS; and its controls —
- * partitions, a slow and lossy link, kill -9 and restart, a full disk, a clock 10 minutes off.
- * Needs root, iproute2, nftables and libfaketime (CI has them: .ci/run): without them it fails,
+ * partitions, a slow, lossy or delayed link, kill -9 and restart, a full disk, a clock 10 minutes off.
+ * Needs root, iproute2, nftables, python3 and libfaketime (CI has them: .ci/run): without them it fails,
  * it does not skip. Timeouts are long: restarts take tens of seconds on a loaded 2-core machine.
  */
 import { randomBytes } from 'node:crypto'
