@@ -1,15 +1,18 @@
 """A wire with a delay, for the multi-host harness (site.ts): the kernel of these machines has no
 sch_netem, so `tc netem delay` cannot run; this does what it would on a host's eth0.
 
-    python3 delay-wire.py HOST_SIDE LAN_SIDE LAN_PEER BRIDGE DELAY_MS
+    python3 delay-wire.py HOST_SIDE LAN_SIDE LAN_PEER BRIDGE DELAY_MS OWNER_PID
 
 Run in the switch namespace. Copies every Ethernet frame between two of its interfaces: the frames
 the host sends (received on HOST_SIDE, the far end of its eth0) go out on LAN_SIDE DELAY_MS later,
-in the order they came; frames for the host pass at once. Once both sockets are open it moves the
-host off the bridge (HOST_SIDE leaves BRIDGE, LAN_PEER — LAN_SIDE's veth peer — joins it) and
-prints "ready"; the harness moves it back before it ends this. Each line on stdin sets a new delay
-in ms (frames already waiting keep theirs); stdin closed (the harness gone) or an interface removed
-ends it. Standard library only (python3 is on every machine of this kind).
+in the order they came; frames for the host pass at once.
+
+Started synchronously: it opens both sockets, moves the host off the bridge (HOST_SIDE leaves
+BRIDGE, LAN_PEER — LAN_SIDE's veth peer — joins it), then forks; the parent prints the wire's pid
+and exits, so when the command returns the delay holds for every frame. The harness moves the
+port back and ends the wire by that pid. The wire also ends when OWNER_PID (the harness) is gone
+or an interface is removed (the site torn down). Standard library only (python3 is on every machine
+of this kind).
 
 Sockets are AF_PACKET with PACKET_VNET_HDR: a veth hands over TCP segments unsegmented (GSO) and
 without their checksum (offloaded); the virtio-net header that comes with each frame carries that
@@ -17,6 +20,7 @@ state, and sending the frame with its header back lets the kernel finish it on t
 """
 import errno
 import heapq
+import os
 import select
 import socket
 import subprocess
@@ -28,6 +32,7 @@ SOL_PACKET = 263
 PACKET_VNET_HDR = 15
 PACKET_OUTGOING = 4
 MAX_FRAME = 65_536 + 64
+OWNER_CHECK_S = 1.0
 
 
 def open_side(name):
@@ -39,41 +44,14 @@ def open_side(name):
     return s
 
 
-def main():
-    host_if, lan_if, lan_peer, bridge = sys.argv[1:5]
-    delay_ms = float(sys.argv[5])
-    host, lan = open_side(host_if), open_side(lan_if)
-    subprocess.run(['ip', 'link', 'set', host_if, 'nomaster'], check=True)
-    subprocess.run(['ip', 'link', 'set', lan_peer, 'master', bridge], check=True)
-    waiting = []  # (due, n, frame): from the host, to the LAN
-    n = 0
-    sys.stdout.write('ready\n')
-    sys.stdout.flush()
-    while True:
-        timeout = max(0.0, waiting[0][0] - time.monotonic()) if waiting else None
-        readable, _, _ = select.select([host, lan, sys.stdin], [], [], timeout)
-        for s in readable:
-            if s is sys.stdin:
-                line = sys.stdin.readline()
-                if not line:
-                    return
-                delay_ms = max(0.0, float(line))
-                continue
-            while True:
-                try:
-                    frame, addr = s.recvfrom(MAX_FRAME)
-                except BlockingIOError:
-                    break
-                if addr[2] == PACKET_OUTGOING:
-                    continue  # our own copy, seen leaving
-                if s is host:
-                    n += 1
-                    heapq.heappush(waiting, (time.monotonic() + delay_ms / 1000, n, frame))
-                else:
-                    send(host, frame)
-        now = time.monotonic()
-        while waiting and waiting[0][0] <= now:
-            send(lan, heapq.heappop(waiting)[2])
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
 
 
 def send(s, frame):
@@ -84,11 +62,62 @@ def send(s, frame):
             raise
         # a full queue drops the frame, as a congested link would
 
-if __name__ == '__main__':
+
+def run(host, lan, delay_s, owner):
+    waiting = []  # (due, n, frame): from the host, to the LAN
+    n = 0
+    checked = time.monotonic()
+    while True:
+        now = time.monotonic()
+        if now - checked >= OWNER_CHECK_S:
+            if not alive(owner):
+                return
+            checked = now
+        timeout = OWNER_CHECK_S
+        if waiting:
+            timeout = min(timeout, max(0.0, waiting[0][0] - now))
+        readable, _, _ = select.select([host, lan], [], [], timeout)
+        for s in readable:
+            while True:
+                try:
+                    frame, addr = s.recvfrom(MAX_FRAME)
+                except BlockingIOError:
+                    break
+                if addr[2] == PACKET_OUTGOING:
+                    continue  # our own copy, seen leaving
+                if s is host:
+                    n += 1
+                    heapq.heappush(waiting, (time.monotonic() + delay_s, n, frame))
+                else:
+                    send(host, frame)
+        now = time.monotonic()
+        while waiting and waiting[0][0] <= now:
+            send(lan, heapq.heappop(waiting)[2])
+
+
+def main():
+    host_if, lan_if, lan_peer, bridge = sys.argv[1:5]
+    delay_s = max(0.0, float(sys.argv[5])) / 1000
+    owner = int(sys.argv[6])
+    host, lan = open_side(host_if), open_side(lan_if)
+    subprocess.run(['ip', 'link', 'set', host_if, 'nomaster'], check=True)
+    subprocess.run(['ip', 'link', 'set', lan_peer, 'master', bridge], check=True)
+    pid = os.fork()
+    if pid > 0:
+        sys.stdout.write(f'{pid}\n')
+        sys.stdout.flush()
+        os._exit(0)
+    # The wire: detached from the command that started it (whose pipes its caller waits on).
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
     try:
-        main()
-    except (OSError, subprocess.CalledProcessError) as err:  # an interface gone with the site
-        sys.stderr.write(f'delay-wire: {err}\n')
-        sys.exit(1)
-    except KeyboardInterrupt:
-        pass
+        run(host, lan, delay_s, owner)
+    except OSError:
+        pass  # an interface gone with the site
+    os._exit(0)
+
+
+if __name__ == '__main__':
+    main()

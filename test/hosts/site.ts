@@ -19,7 +19,7 @@
  * `v<i>`'s place on the bridge, holding each frame the host sends for the delay (netem's `delay`
  * on the host's eth0: one way, order kept).
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 const DELAY_WIRE = fileURLToPath(new URL('delay-wire.py', import.meta.url))
@@ -124,7 +124,7 @@ export function createSite(size: number, init: SiteInit = {}): Site {
   const lossPct = hosts.map(() => 0)
   const rated = new Set<number>()
   /** The delay wires, by host. */
-  const wires = new Map<number, { proc: ChildProcess; ms: number }>()
+  const wires = new Map<number, { pid: number; ms: number }>()
 
   const remove = (): void => {
     for (const i of [...wires.keys()]) unwire(i)
@@ -209,25 +209,28 @@ export function createSite(size: number, init: SiteInit = {}): Site {
     for (const i of hosts) if (cut[i]!.size > 0 || before[i] !== '') nftRules(i)
   }
 
-  /** Holds what host i sends for `ms` (see the top): a wire started, or its delay changed. */
+  /**
+   * Holds what host i sends for `ms` (see the top), from when this returns: the wire opens its
+   * sockets and takes the host's place on the bridge before the command ends. A new delay is a new
+   * wire (frames on the old one are lost, as on a link being re-plugged).
+   */
   function wire(i: number, ms: number): void {
-    const w = wires.get(i)
-    if (w !== undefined) {
-      if (w.ms !== ms) w.proc.stdin?.write(`${ms}\n`)
-      w.ms = ms
-      return
-    }
+    if (wires.get(i)?.ms === ms) return
+    unwire(i)
     ip('-n', sw, 'link', 'add', `d${i}`, 'type', 'veth', 'peer', 'name', `e${i}`)
     for (const dev of [`d${i}`, `e${i}`]) {
       ip('-n', sw, 'link', 'set', dev, 'addrgenmode', 'none')
       ip('-n', sw, 'link', 'set', dev, 'up')
     }
-    const args = [`v${i}`, `e${i}`, `d${i}`, 'br0', String(ms)]
-    const proc = spawn('ip', ['netns', 'exec', sw, 'python3', DELAY_WIRE, ...args], {
-      stdio: ['pipe', 'ignore', 'inherit'],
-    })
-    proc.stdin.on('error', () => {}) // a wire that ended on its own: unwire tidies up
-    wires.set(i, { proc, ms })
+    const args = [`v${i}`, `e${i}`, `d${i}`, 'br0', String(ms), String(process.pid)]
+    try {
+      const pid = Number(run(['ip', 'netns', 'exec', sw, 'python3', DELAY_WIRE, ...args]))
+      wires.set(i, { pid, ms })
+    } catch (err) {
+      ip('-n', sw, 'link', 'set', `v${i}`, 'master', 'br0')
+      spawnSync('ip', ['-n', sw, 'link', 'del', `d${i}`], { stdio: 'ignore' })
+      throw err
+    }
   }
 
   /** Host i back on the bridge, its wire ended. */
@@ -237,8 +240,9 @@ export function createSite(size: number, init: SiteInit = {}): Site {
     wires.delete(i)
     spawnSync('ip', ['-n', sw, 'link', 'set', `d${i}`, 'nomaster'], { stdio: 'ignore' })
     spawnSync('ip', ['-n', sw, 'link', 'set', `v${i}`, 'master', 'br0'], { stdio: 'ignore' })
-    w.proc.stdin?.end()
-    w.proc.kill()
+    // By its pid, once sure the pid is still that wire's (it may have ended on its own).
+    const cmdline = spawnSync('cat', [`/proc/${w.pid}/cmdline`], { encoding: 'utf8' }).stdout ?? ''
+    if (cmdline.includes(DELAY_WIRE)) process.kill(w.pid, 'SIGKILL')
     spawnSync('ip', ['-n', sw, 'link', 'del', `d${i}`], { stdio: 'ignore' })
   }
 
