@@ -2,8 +2,28 @@
  * Probes of a site's links from inside its hosts (each a short node program run in a host's
  * namespace): does UDP get through, and how long does a TCP round trip take.
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process'
+import type { Readable } from 'node:stream'
 import type { Site } from './site.ts'
+
+/** The command line that runs the Node program `code` on host `i`. */
+const nodeOn = (site: Site, i: number, code: string): string[] => [
+  ...site.prefix(i).slice(1),
+  process.execPath,
+  '-e',
+  code,
+]
+
+/** Starts the Node program `code` on host `i`; resolves once it has written its first output. */
+async function serveOn(
+  site: Site,
+  i: number,
+  code: string,
+): Promise<ChildProcessByStdio<null, Readable, null>> {
+  const child = spawn('ip', nodeOn(site, i, code), { stdio: ['ignore', 'pipe', 'ignore'] })
+  await new Promise((r) => child.stdout.once('data', r))
+  return child
+}
 
 /**
  * Whether UDP datagrams from host `from` reach host `to`: the listener waits until the sender
@@ -14,15 +34,14 @@ export async function udpReaches(site: Site, from: number, to: number): Promise<
   const listen =
     `const s=require('dgram').createSocket('udp4');s.on('message',()=>process.exit(0));` +
     `s.bind(${port},()=>process.stdout.write('ready'));setTimeout(()=>process.exit(1),60000)`
-  const child = spawn('ip', [...site.prefix(to).slice(1), process.execPath, '-e', listen], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  })
-  const exited = new Promise<number | null>((r) => child.once('exit', r))
-  await new Promise((r) => child.stdout.once('data', r))
+  const child = await serveOn(site, to, listen)
+  const exited = new Promise<number | null>((r) =>
+    child.exitCode === null ? child.once('exit', r) : r(child.exitCode),
+  )
   const send =
     `const s=require('dgram').createSocket('udp4');let n=0;` +
     `const go=()=>s.send('x',${port},'${site.addr(to)}',()=>++n<3?setTimeout(go,100):s.close());go()`
-  execFileSync('ip', [...site.prefix(from).slice(1), process.execPath, '-e', send])
+  execFileSync('ip', nodeOn(site, from, send))
   const timer = setTimeout(() => child.kill('SIGKILL'), 500)
   const code = await exited
   clearTimeout(timer)
@@ -43,20 +62,14 @@ export async function tcpRoundTripMs(
   const echo =
     `const s=require('net').createServer(c=>c.pipe(c));` +
     `s.listen(${port},()=>process.stdout.write('ready'));setTimeout(()=>process.exit(1),60000)`
-  const server = spawn('ip', [...site.prefix(to).slice(1), process.execPath, '-e', echo], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  })
+  const server = await serveOn(site, to, echo)
   try {
-    await new Promise((r) => server.stdout.once('data', r))
     const probe =
       `const c=require('net').connect(${port},'${site.addr(to)}');c.setNoDelay(true);` +
       `let n=0,t=0,min=Infinity;const go=()=>{t=performance.now();c.write('x')};c.on('connect',go);` +
       `c.on('data',()=>{min=Math.min(min,performance.now()-t);if(++n<${rounds})go();` +
       `else{process.stdout.write(String(min));c.destroy()}})`
-    const out = execFileSync('ip', [...site.prefix(from).slice(1), process.execPath, '-e', probe], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    })
+    const out = execFileSync('ip', nodeOn(site, from, probe), { encoding: 'utf8', timeout: 60_000 })
     return Number(out)
   } finally {
     server.kill('SIGKILL')

@@ -20,6 +20,7 @@
  * on the host's eth0: one way, order kept).
  */
 import { execFileSync, spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const DELAY_WIRE = fileURLToPath(new URL('delay-wire.py', import.meta.url))
@@ -34,13 +35,13 @@ const run = (args: string[]): string =>
 export function siteUnsupported(): string | undefined {
   if (process.getuid?.() !== 0)
     return 'needs root to create network namespaces (CI runs as root): run it with sudo'
-  for (const [cmd, pkg] of [
-    ['ip', 'iproute2'],
-    ['tc', 'iproute2'],
-    ['nft', 'nftables'],
-    ['python3', 'python3'],
+  for (const [cmd, version, pkg] of [
+    ['ip', '-V', 'iproute2'],
+    ['tc', '-V', 'iproute2'],
+    ['nft', '-V', 'nftables'],
+    ['python3', '--version', 'python3'],
   ] as const) {
-    const v = spawnSync(cmd, [cmd === 'python3' ? '--version' : '-V'], { encoding: 'utf8' })
+    const v = spawnSync(cmd, [version], { encoding: 'utf8' })
     if (v.error !== undefined || v.status !== 0)
       return `needs \`${cmd}\` (apt-get install ${pkg}; .ci/run installs it)`
   }
@@ -134,6 +135,11 @@ export function createSite(size: number, init: SiteInit = {}): Site {
   const ip = (...args: string[]): void => void run(['ip', ...args])
   const tc = (i: number, ...args: string[]): void =>
     void run(['ip', 'netns', 'exec', ns(i), 'tc', ...args])
+  /** Brings up a link of namespace `where` that carries no address of its own (no IPv6 either). */
+  const bareLinkUp = (where: string, dev: string): void => {
+    ip('-n', where, 'link', 'set', dev, 'addrgenmode', 'none')
+    ip('-n', where, 'link', 'set', dev, 'up')
+  }
 
   try {
     ip('netns', 'add', sw)
@@ -155,13 +161,8 @@ export function createSite(size: number, init: SiteInit = {}): Site {
       // (A veth whose other end sits unbridged in the switch namespace: no dummy module in
       // every kernel; the switch neither forwards nor answers.)
       ip('link', 'add', 'out0', 'netns', n, 'type', 'veth', 'peer', 'name', `o${i}`, 'netns', sw)
-      for (const [where, dev] of [
-        [n, 'out0'],
-        [sw, `o${i}`],
-      ] as const) {
-        ip('-n', where, 'link', 'set', dev, 'addrgenmode', 'none')
-        ip('-n', where, 'link', 'set', dev, 'up')
-      }
+      bareLinkUp(n, 'out0')
+      bareLinkUp(sw, `o${i}`)
       ip('-n', n, 'route', 'add', 'default', 'dev', 'out0')
       ip('-n', n, '-6', 'route', 'add', 'default', 'dev', 'out0')
       nftRules(i)
@@ -218,10 +219,8 @@ export function createSite(size: number, init: SiteInit = {}): Site {
     if (wires.get(i)?.ms === ms) return
     unwire(i)
     ip('-n', sw, 'link', 'add', `d${i}`, 'type', 'veth', 'peer', 'name', `e${i}`)
-    for (const dev of [`d${i}`, `e${i}`]) {
-      ip('-n', sw, 'link', 'set', dev, 'addrgenmode', 'none')
-      ip('-n', sw, 'link', 'set', dev, 'up')
-    }
+    bareLinkUp(sw, `d${i}`)
+    bareLinkUp(sw, `e${i}`)
     const args = [`v${i}`, `e${i}`, `d${i}`, 'br0', String(ms), String(process.pid)]
     try {
       const pid = Number(run(['ip', 'netns', 'exec', sw, 'python3', DELAY_WIRE, ...args]))
@@ -241,7 +240,12 @@ export function createSite(size: number, init: SiteInit = {}): Site {
     spawnSync('ip', ['-n', sw, 'link', 'set', `d${i}`, 'nomaster'], { stdio: 'ignore' })
     spawnSync('ip', ['-n', sw, 'link', 'set', `v${i}`, 'master', 'br0'], { stdio: 'ignore' })
     // By its pid, once sure the pid is still that wire's (it may have ended on its own).
-    const cmdline = spawnSync('cat', [`/proc/${w.pid}/cmdline`], { encoding: 'utf8' }).stdout ?? ''
+    let cmdline = ''
+    try {
+      cmdline = readFileSync(`/proc/${w.pid}/cmdline`, 'utf8')
+    } catch {
+      // gone already
+    }
     if (cmdline.includes(DELAY_WIRE)) process.kill(w.pid, 'SIGKILL')
     spawnSync('ip', ['-n', sw, 'link', 'del', `d${i}`], { stdio: 'ignore' })
   }
