@@ -27,30 +27,17 @@ import { wireOrg } from './org-wiring.ts'
 import { linkInto } from './org-device.ts'
 import { ORG_SETTING, loadOrgSettings } from './org-settings.ts'
 import { LOCAL_SETTINGS } from './local-state.ts'
+import {
+  OpenElsewhereError,
+  afterFirstPaint,
+  exclusive,
+  fetchInfo,
+  servingAddress,
+  type PageOrigin,
+  type ServingInfo,
+} from './browser-page.ts'
 
 const log = createLogger('parley:core:browser')
-
-/** The parts of `location` that decide the address. */
-export interface PageOrigin {
-  protocol: string
-  hostname: string
-  port: string
-}
-
-/** The libp2p address of the Node peer that served `page`, whose id is `peerId`. */
-export function peerAddress(page: PageOrigin, peerId: string): string {
-  const secure = page.protocol === 'https:'
-  const port = page.port !== '' ? page.port : secure ? '443' : '80'
-  const host = page.hostname.replace(/^\[|\]$/g, '')
-  const proto = /^\d+\.\d+\.\d+\.\d+$/.test(host) ? 'ip4' : host.includes(':') ? 'ip6' : 'dns4'
-  return `/${proto}/${host}/tcp/${port}/${secure ? 'wss' : 'ws'}/p2p/${peerId}`
-}
-
-/** What `/api/info` says: the serving peer's id and, if it has one, its org. */
-export interface ServingInfo {
-  peerId: string
-  org?: { name: string; orgId: string; setup?: string }
-}
 
 export interface BrowserClientInit {
   account: UnlockedAccount
@@ -84,79 +71,9 @@ export interface BrowserSession {
   stop(): Promise<void>
 }
 
-/** `/api/info` of the page's origin. */
-export async function fetchInfo(): Promise<ServingInfo> {
-  const res = await fetch('/api/info', { cache: 'no-store', signal: AbortSignal.timeout(4_000) })
-  if (!res.ok) throw new Error(`/api/info answered ${res.status}`)
-  const body = (await res.json()) as { peerId?: unknown; org?: ServingInfo['org'] }
-  if (typeof body.peerId !== 'string') throw new Error('/api/info has no peer id')
-  const org = body.org
-  const valid = typeof org?.name === 'string' && typeof org.orgId === 'string'
-  return { peerId: body.peerId, ...(valid ? { org } : {}) }
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const enc = new TextEncoder()
 const dec = new TextDecoder()
-
-/** The account is already open in another tab of this browser. */
-export class OpenElsewhereError extends Error {
-  static override readonly name = 'OpenElsewhereError'
-  constructor() {
-    super('Parley is already open for this account in another tab. Use that tab, or close it.')
-    this.name = 'OpenElsewhereError'
-  }
-}
-
-/**
- * Holds an exclusive Web Lock named `name` until the returned release is called; undefined when
- * another tab holds it. One tab per account: two would write the same author chain at once.
- */
-async function exclusive(name: string): Promise<(() => void) | undefined> {
-  const locks = (globalThis.navigator as Navigator | undefined)?.locks
-  if (locks === undefined) return () => undefined
-  let release: () => void = () => undefined
-  const held = new Promise<void>((resolve) => (release = resolve))
-  const granted = await new Promise<boolean>((answer) => {
-    void locks.request(name, { ifAvailable: true }, async (lock) => {
-      answer(lock !== null)
-      if (lock !== null) await held
-    })
-  })
-  return granted ? () => release() : undefined
-}
-
-/**
- * Resolves once the frame after `shown` has been painted (two animation frames), or `capMs` after
- * `shown` at the latest (a hidden tab runs no animation frames), and then the page is idle (or
- * `idleMs` later): what follows the first paint (the other rooms, the node) must not compete with
- * the list's layout passes. `idleMs` after the call when `shown` never comes (no room open, a
- * screen other than the chat).
- */
-function afterFirstPaint(shown: Promise<void>, idleMs = 1_000, capMs = 1_000): Promise<void> {
-  const g = globalThis as {
-    requestAnimationFrame?: typeof requestAnimationFrame
-    requestIdleCallback?: typeof requestIdleCallback
-  }
-  const frame = g.requestAnimationFrame
-  const idle = (resolve: () => void): void => {
-    if (g.requestIdleCallback === undefined) setTimeout(resolve, 0)
-    else g.requestIdleCallback(() => resolve(), { timeout: idleMs / 2 })
-  }
-  const painted = (): Promise<void> =>
-    new Promise<void>((resolve) => {
-      const drawn = new Promise<void>((r) => {
-        setTimeout(r, capMs)
-        if (frame === undefined) setTimeout(r, 0)
-        else frame(() => frame(() => r()))
-      })
-      void drawn.then(() => idle(resolve))
-    })
-  const never = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), idleMs))
-  return Promise.race([shown.then(() => true), never]).then((came) =>
-    came ? painted() : undefined,
-  )
-}
 
 /**
  * Opens the account's history, starts its libp2p node and messenger, and dials the serving peer.
@@ -223,18 +140,9 @@ async function start(init: BrowserClientInit, release: () => void): Promise<Brow
     prefix: history,
     onError: (err) => log.error('stored document unusable, rebuilt from entries: %e', err),
   })
-  // The serving peer's address: the one remembered from the last run, so that neither the history
-  // nor the node waits for /api/info (nor for its timeout when the network is down); only a first
-  // run with none remembered waits for it.
-  const saved = await store.getSetting('net/bootstrap')
-  let addr = saved === undefined ? undefined : dec.decode(saved)
-  const fresh = info.then(async ({ peerId }) => {
-    const a = peerAddress(init.page, peerId)
-    if (a !== addr) await store.putSetting('net/bootstrap', enc.encode(a))
-    return a
-  })
-  fresh.catch((err: unknown) => log('cannot reach /api/info (%e); using %s', err, addr ?? 'none'))
-  if (addr === undefined) addr = await fresh.catch(() => undefined)
+  const served = await servingAddress(store, init.page, info)
+  const fresh = served.fresh
+  let addr = served.addr
   performance.mark('parley:info')
   // libp2p is a chunk of its own (the first bundle is smaller). Once this browser has run, its
   // peer id is remembered and the Messenger starts on a DeferredNet: the chunk is loaded and the

@@ -3,7 +3,8 @@
  * peer, choosing another user ID (ours was taken), ready. Errors are state, shown by the screens.
  */
 import type { Accounts, UnlockedAccount } from '../../core/accounts.ts'
-import type { BrowserSession, ServingInfo } from '../../core/browser.ts'
+import type { BrowserSession } from '../../core/browser.ts'
+import type { ServingInfo } from '../../core/browser-page.ts'
 import type { Unsubscribe } from '../../core/index.ts'
 import type { InviteSummary } from '../../core/org-member.ts'
 import type { LinkSummary } from '../../core/org-device.ts'
