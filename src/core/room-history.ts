@@ -7,79 +7,32 @@
  * whether it was written here, gossiped, pulled or loaded from disk.
  */
 import type { DisplayMessage } from '../crdt/period-doc.ts'
-import { META_PERIOD, authorId, decodeEntry, type Entry } from '../crdt/entry.ts'
-import type { HybridClock } from '../crdt/hlc.ts'
+import { META_PERIOD, authorId, type Entry } from '../crdt/entry.ts'
 import type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
 import {
-  hex,
   type AuthorState,
   type HistoryStore,
   type StoredEntry,
   type StoredHead,
   type Verified,
 } from './store.ts'
-import type { DocPersistence } from '../crdt/doc-persistence.ts'
-import type { Identity } from './identity.ts'
 import { PeriodCache } from './period-cache.ts'
 import { RoomKeys } from './room-keys.ts'
 import { updateKind } from '../crdt/e2ee.ts'
-import { postedIn } from '../crdt/posted.ts'
-import type { RoomDirectory } from './room-directory.ts'
+import { postedBy } from '../crdt/posted.ts'
 import type { LocalOp } from './local-ops.ts'
 import { ChangeGate, LocalWriter } from './local-writer.ts'
 import { AuthorStates } from './author-states.ts'
-import { entryKey, type StageTrace } from './trace.ts'
+import { entryKey } from './trace.ts'
 import { BeyondRevocationCutError } from './revocation-cut.ts'
+import { RemovalCuts, periodsBeyondCuts } from './history-cuts.ts'
+import type { EntryGate, RoomHistoryInitOf } from './room-history-init.ts'
 
 export type { LocalOp }
 
 export type { Verified }
-
-/**
- * Which remote entries may be stored (the org's membership check, src/core/org-room.ts): given
- * verified entries (ascending per author) and the head they were verified against, returns what may
- * be stored — the entries it admits and the head to keep (another one, such as a revocation cut's
- * head, or none). A chain cannot continue past a refused entry, and a head must not claim entries
- * that were refused. The caller logs nothing: the gate logs why it refused.
- */
-export type EntryGate = (
-  room: string,
-  entries: readonly Verified[],
-  head: StoredHead | undefined,
-) => Promise<{ entries: readonly Verified[]; head: StoredHead | undefined }>
-
-export interface RoomHistoryInit {
-  room: string
-  store: HistoryStore
-  identity: Identity
-  clock: HybridClock
-  /** A document changed (remote or local): the UI should re-read. */
-  onChange: () => void
-  /** Local entries were stored: publish them (resolves once handed to the network). */
-  onLocal: (room: string, head: StoredHead, entries: readonly Verified[]) => Promise<void> | void
-  /** Persists period documents as they change (browser). @default snapshots in `store` */
-  docs?: DocPersistence
-  /** Decides which remote entries may be stored. @default every verified entry */
-  gate?: EntryGate
-  /** Who may hold the keys of an encrypted room (the org's directory). @default the room's records */
-  directory?: () => RoomDirectory | undefined
-  /** Key records came in after which this device should start a new epoch (a member left). */
-  onKeysDue?: (h: RoomHistory) => void
-  /** Told the stages each entry passes here (src/core/trace.ts). @default none */
-  trace?: StageTrace
-  /**
-   * The highest seq of an author that counts in this room by a revocation cut (src/core/revocation-cut.ts):
-   * stored entries beyond it are not applied. @default none
-   */
-  cutOf?: (room: string, author: Uint8Array) => number | undefined
-  /** Unload documents unread and unwritten this long; build none while none is read. @default keep */
-  idleMs?: number
-  /**
-   * Messages other peers posted, as their entries are stored (read from the entries: documents
-   * loaded or not), in a room this peer can read. @default none
-   */
-  onPosted?: (room: string, messages: ChatMessage[]) => void
-}
+export type { EntryGate }
+export type RoomHistoryInit = RoomHistoryInitOf<RoomHistory>
 
 export class RoomHistory {
   readonly room: string
@@ -91,8 +44,7 @@ export class RoomHistory {
   readonly #changes: ChangeGate
   readonly #authors: AuthorStates
   #closed = false
-  /** Removal cuts whose documents were rebuilt (`author:cutSeq:headSeq`). */
-  readonly #removalsApplied = new Set<string>()
+  readonly #removals: RemovalCuts
 
   constructor(init: RoomHistoryInit) {
     this.room = init.room
@@ -100,6 +52,7 @@ export class RoomHistory {
     this.#store = init.store
     this.#authors = new AuthorStates(init.room, init.store, init.identity.signer.publicKey)
     this.#keys = new RoomKeys(init.room, init.identity.signer, init.directory)
+    this.#removals = new RemovalCuts(init.room, init.store, this.#keys)
     this.#changes = new ChangeGate(init.onChange)
     this.#docs = new PeriodCache({
       ...init,
@@ -132,20 +85,12 @@ export class RoomHistory {
 
   /** Tells `onPosted` the messages stored entries post. */
   #tellPosted(entries: readonly Verified[]): void {
-    const onPosted = this.#init.onPosted
-    if (onPosted === undefined) return
-    const posted: ChatMessage[] = []
-    for (const { entry } of entries) {
-      if (entry.period === META_PERIOD) continue
-      let update
-      try {
-        update = this.#open(entry)
-      } catch {
-        continue // not applied either (a revocation cut, a broken seal): logged where applied
-      }
-      if (update !== 'skip' && update !== 'locked') posted.push(...postedIn(update))
-    }
-    if (posted.length > 0) onPosted(this.room, posted)
+    if (this.#init.onPosted === undefined) return
+    const posted = postedBy(
+      entries.map((v) => v.entry),
+      (entry) => this.#open(entry),
+    )
+    if (posted.length > 0) this.#init.onPosted(this.room, posted)
   }
 
   #mark(stage: string, author: Uint8Array, seq: number): void {
@@ -176,13 +121,7 @@ export class RoomHistory {
     const cutOf = this.#init.cutOf
     if (cutOf === undefined || !this.#keys.readable) return
     await this.#writer.drained
-    const periods = new Set<number>()
-    for (const a of await this.authors()) {
-      const cut = cutOf(this.room, a.author)
-      if (cut === undefined || a.head.seq <= cut) continue
-      for (const e of await this.#store.entries(this.room, a.author, cut + 1, a.head.seq))
-        periods.add(e.period)
-    }
+    const periods = await periodsBeyondCuts(this.#store, this.room, await this.authors(), cutOf)
     if (periods.size > 0 && !this.#closed) await this.#docs.rebuild(periods)
   }
 
@@ -191,21 +130,7 @@ export class RoomHistory {
    * record that removed their author reached this peer) are built again without them.
    */
   async #applyRemovals(): Promise<void> {
-    const periods = new Set<number>()
-    for (const cut of this.#keys.removalCuts()) {
-      const head = this.#authors.get(cut.key)?.head.seq ?? 0
-      const id = `${hex(cut.key)}:${cut.seq}:${head}`
-      if (head <= cut.seq || this.#removalsApplied.has(id)) continue
-      this.#removalsApplied.add(id)
-      for (const s of await this.#store.entries(this.room, cut.key, cut.seq + 1, head)) {
-        if (s.period === META_PERIOD || periods.has(s.period)) continue
-        try {
-          if (this.#keys.beyondRemoval(decodeEntry(s.bytes))) periods.add(s.period)
-        } catch {
-          // an unreadable stored entry is reported where documents are built
-        }
-      }
-    }
+    const periods = await this.#removals.periods((key) => this.#authors.get(key)?.head.seq ?? 0)
     if (periods.size === 0 || this.#closed) return
     await this.#writer.drained
     await this.#docs.rebuild(periods)

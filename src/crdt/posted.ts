@@ -4,6 +4,7 @@
  */
 import * as Y from 'yjs'
 import { MESSAGES, isChatMessage, type ChatMessage } from './schema.ts'
+import { META_PERIOD, type Entry } from './entry.ts'
 
 /** Messages `update` adds to the `messages` map; none for bytes that are no v1 update. */
 export function postedIn(update: Uint8Array): ChatMessage[] {
@@ -24,4 +25,26 @@ export function postedIn(update: Uint8Array): ChatMessage[] {
     if (isChatMessage(v)) out.push(v)
   }
   return out
+}
+
+/**
+ * The messages `entries` post, each opened by `open` (its document update, decrypted; `'skip'` or
+ * `'locked'` when there is none to read). Room records and entries `open` throws on post nothing.
+ */
+export function postedBy(
+  entries: readonly Entry[],
+  open: (entry: Entry) => Uint8Array | 'skip' | 'locked',
+): ChatMessage[] {
+  const posted: ChatMessage[] = []
+  for (const entry of entries) {
+    if (entry.period === META_PERIOD) continue
+    let update
+    try {
+      update = open(entry)
+    } catch {
+      continue // not applied either (a revocation cut, a broken seal): logged where applied
+    }
+    if (update !== 'skip' && update !== 'locked') posted.push(...postedIn(update))
+  }
+  return posted
 }
