@@ -33,6 +33,7 @@ import { batchedWrites } from './batched-connection.ts'
 import { loadProtector, loadTransports } from './transports.ts'
 import { verifyWebRtcLinks } from './webrtc-check.ts'
 import { halfWindowUpdates } from './yamux-window.ts'
+import { framesWithoutThrows } from './noise-frames.ts'
 import type { AbortOptions, PeerIdString, PeerNet, RequestHandler } from './index.ts'
 import type { Libp2pNetComponents, Libp2pNetInit } from './libp2p-init.ts'
 
@@ -136,6 +137,7 @@ export async function createLibp2pNet(
   }
 
   halfWindowUpdates()
+  framesWithoutThrows()
   const node = await createLibp2p({
     start: false,
     privateKey,
