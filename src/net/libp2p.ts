@@ -1,9 +1,6 @@
 /**
  * {@link PeerNet} on libp2p 3: Noise + yamux, gossipsub for topics, `/parley/sync/1.0.0` for requests.
  */
-import { noise } from '@chainsafe/libp2p-noise'
-import { defaultCrypto as noiseCrypto } from '@chainsafe/libp2p-noise/crypto'
-import { x25519 } from '@noble/curves/ed25519.js'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair, privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
@@ -33,31 +30,13 @@ import { batchedWrites } from './batched-connection.ts'
 import { loadProtector, loadTransports } from './transports.ts'
 import { verifyWebRtcLinks } from './webrtc-check.ts'
 import { halfWindowUpdates } from './yamux-window.ts'
-import { framesWithoutThrows } from './noise-frames.ts'
+import { parleyNoise } from './noise.ts'
 import type { AbortOptions, PeerIdString, PeerNet, RequestHandler } from './index.ts'
 import type { Libp2pNetComponents, Libp2pNetInit } from './libp2p-init.ts'
 
 export { generateNetKey, peerIdOfKey } from './keys.ts'
 export type { TransportProfile } from './transports.ts'
 export type { Libp2pNetComponents, Libp2pNetInit } from './libp2p-init.ts'
-
-/** X25519's base point, u = 9 (RFC 7748). */
-const X25519_BASE = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 9 : 0))
-
-/**
- * Noise for the browser profile: its X25519 key pairs by the Montgomery ladder (a few ms each)
- * rather than noble's fixed-base multiplication, whose first use builds its point tables. Noise
- * makes its static key when the node is created, which in the browser precedes the first paint of
- * a reload: measured 60–165 ms of main thread there (Chromium, loaded 2-core machine). Handshakes
- * are few, so the ladder's per-key cost does not matter; everything else is noise's own crypto.
- */
-const ladderNoiseCrypto: typeof noiseCrypto = {
-  ...noiseCrypto,
-  generateX25519KeyPair() {
-    const secretKey = x25519.utils.randomSecretKey()
-    return { publicKey: x25519.scalarMult(secretKey, X25519_BASE), privateKey: secretKey }
-  },
-}
 
 /** Creates a stopped libp2p-backed {@link PeerNet}; call `start()`. */
 export async function createLibp2pNet(
@@ -137,14 +116,13 @@ export async function createLibp2pNet(
   }
 
   halfWindowUpdates()
-  framesWithoutThrows()
   const node = await createLibp2p({
     start: false,
     privateKey,
     logger,
     addresses: { listen, announce: init.announce ?? [] },
     transports: transport.transports,
-    connectionEncrypters: [profile === 'browser' ? noise({ crypto: ladderNoiseCrypto }) : noise()],
+    connectionEncrypters: [parleyNoise(profile)],
     streamMuxers: [links.watch(yamux())],
     // libp2p 3 only emits `peer:discovery` for peers new to its peer store: wrap each discovery
     // module so that a rediscovered peer we lost is dialled again.

@@ -1,11 +1,11 @@
 /**
- * Noise's frame reader without an exception per read (src/net/noise-frames.ts), on the library's
+ * Noise's frame reader without an exception per read (src/net/noise.ts), on the library's
  * own decoder with Noise's own 2-byte length: the same frames out for any cut of the bytes into
  * reads, the same refusals, and no length read from an empty buffer.
  */
 import { describe, expect, it } from 'vitest'
 import { InvalidMessageLengthError, LengthPrefixedDecoder } from '@libp2p/utils'
-import { framesWithoutThrows } from '../../src/net/noise-frames.ts'
+import { framesWithoutThrows } from '../../src/net/noise.ts'
 
 type List = Parameters<LengthPrefixedDecoder['decode']>[0]
 

@@ -1,5 +1,6 @@
 /**
- * Noise frames read without an exception per read.
+ * Noise as Parley runs it: `@chainsafe/libp2p-noise` with, in the browser, X25519 key pairs by the
+ * Montgomery ladder; and its frames read without an exception per read.
  *
  * `@chainsafe/libp2p-noise` (17.0.0) reads its frames — a 2-byte length, then the ciphertext — with
  * `@libp2p/utils`' (7.4.1) `LengthPrefixedDecoder`, whose loop reads the next length after every
@@ -13,8 +14,12 @@
  * buffer is empty: the same frames, the same errors (a length cut in two by a read still stops it
  * by the decoder's `RangeError`, which is rare).
  */
+import { noise } from '@chainsafe/libp2p-noise'
+import { defaultCrypto as noiseCrypto } from '@chainsafe/libp2p-noise/crypto'
+import { x25519 } from '@noble/curves/ed25519.js'
 import { InvalidParametersError } from '@libp2p/interface'
 import { InvalidMessageLengthError, LengthPrefixedDecoder } from '@libp2p/utils'
+import type { TransportProfile } from './transports.ts'
 
 /** What the decoder reads from and yields (`uint8arraylist`'s list, as @libp2p/utils has it). */
 type Uint8ArrayList =
@@ -54,6 +59,24 @@ function* decode(this: Decoder, buf: Uint8Array | Uint8ArrayList): Generator<Uin
   }
 }
 
+/** X25519's base point, u = 9 (RFC 7748). */
+const X25519_BASE = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 9 : 0))
+
+/**
+ * Noise for the browser profile: its X25519 key pairs by the Montgomery ladder (a few ms each)
+ * rather than noble's fixed-base multiplication, whose first use builds its point tables. Noise
+ * makes its static key when the node is created, which in the browser precedes the first paint of
+ * a reload: measured 60–165 ms of main thread there (Chromium, loaded 2-core machine). Handshakes
+ * are few, so the ladder's per-key cost does not matter; everything else is noise's own crypto.
+ */
+const ladderNoiseCrypto: typeof noiseCrypto = {
+  ...noiseCrypto,
+  generateX25519KeyPair() {
+    const secretKey = x25519.utils.randomSecretKey()
+    return { publicKey: x25519.scalarMult(secretKey, X25519_BASE), privateKey: secretKey }
+  },
+}
+
 let installed = false
 
 /** Installs the loop that stops at an empty buffer (idempotent). */
@@ -61,4 +84,10 @@ export function framesWithoutThrows(): void {
   if (installed) return
   installed = true
   ;(LengthPrefixedDecoder.prototype as unknown as { decode: typeof decode }).decode = decode
+}
+
+/** The connection encrypter of a node of `profile`, with the frame reader above installed. */
+export function parleyNoise(profile: TransportProfile): ReturnType<typeof noise> {
+  framesWithoutThrows()
+  return profile === 'browser' ? noise({ crypto: ladderNoiseCrypto }) : noise()
 }
