@@ -66,8 +66,13 @@ export function mergeEdits(docs: readonly EditedMessages[]): DisplayMessage[] {
       if (had === undefined || compareHlc(e, had) > 0) edits.set(id, e)
     }
   }
-  const out: DisplayMessage[] = []
-  for (const d of docs) for (const m of d.messages()) out.push(withEdit(m, edits.get(m.id)))
+  // One bulk copy; only with edits about is every message looked up (a read follows every change).
+  const out = ([] as DisplayMessage[]).concat(...docs.map((d) => d.messages()))
+  if (edits.size === 0) return out
+  for (let i = 0; i < out.length; i++) {
+    const e = edits.get(out[i]!.id)
+    if (e !== undefined) out[i] = withEdit(out[i]!, e)
+  }
   return out
 }
 
