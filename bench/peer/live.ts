@@ -100,6 +100,8 @@ export const watch: Handler<'watch'> = async (peer, { room }) => {
   const messenger = peer.messenger
   let reading = false
   let dirty = false
+  // A read hands back the same objects for messages it showed before: only new ones are parsed.
+  const noted = new WeakSet<object>()
   const read = async (): Promise<void> => {
     reading = true
     try {
@@ -110,6 +112,8 @@ export const watch: Handler<'watch'> = async (peer, { room }) => {
         const t = now()
         w.reads.push(t - t0)
         for (const m of msgs) {
+          if (noted.has(m)) continue
+          noted.add(m)
           const seq = seqOfId(m.id)
           if (!w.shown.has(seq)) w.shown.set(seq, t)
         }
