@@ -251,7 +251,7 @@ export class Messenger {
   }
 
   #newHistory(room: string): RoomHistory {
-    return new RoomHistory({
+    const h: RoomHistory = new RoomHistory({
       room,
       store: this.#store,
       identity: this.identity,
@@ -263,10 +263,11 @@ export class Messenger {
       ...(this.#docsIdleMs === undefined ? {} : { idleMs: this.#docsIdleMs }),
       ...(this.#retainAll ? { onPosted: (_r, messages) => this.#onPosted?.(messages) } : {}),
       directory: () => this.encrypted.directory,
-      onKeysDue: (h) => this.encrypted.due(h),
+      onKeysDue: () => this.encrypted.due(h),
       cutOf: (r, author) => this.#cutOf?.(r, author),
       ...(this.#trace === undefined ? {} : { trace: this.#trace }),
     })
+    return h
   }
 
   /** A room is held from now on: its topic followed, pulled from every connected peer. */

@@ -23,8 +23,7 @@ export type EntryGate = (
   head: StoredHead | undefined,
 ) => Promise<{ entries: readonly Verified[]; head: StoredHead | undefined }>
 
-/** `H`: the history made (src/core/room-history.ts names it: `RoomHistoryInit`). */
-export interface RoomHistoryInitOf<H> {
+export interface RoomHistoryInit {
   room: string
   store: HistoryStore
   identity: Identity
@@ -40,7 +39,7 @@ export interface RoomHistoryInitOf<H> {
   /** Who may hold the keys of an encrypted room (the org's directory). @default the room's records */
   directory?: () => RoomDirectory | undefined
   /** Key records came in after which this device should start a new epoch (a member left). */
-  onKeysDue?: (h: H) => void
+  onKeysDue?: () => void
   /** Told the stages each entry passes here (src/core/trace.ts). @default none */
   trace?: StageTrace
   /**

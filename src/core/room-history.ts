@@ -26,13 +26,12 @@ import { AuthorStates } from './author-states.ts'
 import { entryKey } from './trace.ts'
 import { BeyondRevocationCutError } from './revocation-cut.ts'
 import { RemovalCuts, periodsBeyondCuts } from './history-cuts.ts'
-import type { EntryGate, RoomHistoryInitOf } from './room-history-init.ts'
+import type { EntryGate, RoomHistoryInit } from './room-history-init.ts'
 
 export type { LocalOp }
 
 export type { Verified }
-export type { EntryGate }
-export type RoomHistoryInit = RoomHistoryInitOf<RoomHistory>
+export type { EntryGate, RoomHistoryInit }
 
 export class RoomHistory {
   readonly room: string
@@ -198,7 +197,7 @@ export class RoomHistory {
     const wasReadable = this.#keys.readable
     const learned = await this.#keys.add(entries.map((v) => v.entry))
     if (this.#init.onKeysDue !== undefined && this.#keys.encrypted && this.#keys.due())
-      this.#init.onKeysDue(this)
+      this.#init.onKeysDue()
     // the members may have changed (key records change no document): the UI shows them
     if (this.#keys.encrypted && entries.some((v) => updateKind(v.entry.update) === 'keys'))
       this.#init.onChange()
