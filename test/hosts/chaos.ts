@@ -70,6 +70,7 @@ export async function runChaos(
           lossPct: f.lossPct,
           ...(f.rateKbit === undefined ? {} : { rateKbit: f.rateKbit }),
           ...(f.delayMs === undefined ? {} : { delayMs: f.delayMs }),
+          ...(f.jitterMs === undefined ? {} : { jitterMs: f.jitterMs }),
         })
       case 'unshape':
         return s.unshape(f.host)

@@ -1,11 +1,13 @@
 """A wire with a delay, for the multi-host harness (site.ts): the kernel of these machines has no
 sch_netem, so `tc netem delay` cannot run; this does what it would on a host's eth0.
 
-    python3 delay-wire.py HOST_SIDE LAN_SIDE LAN_PEER BRIDGE DELAY_MS OWNER_PID
+    python3 delay-wire.py HOST_SIDE LAN_SIDE LAN_PEER BRIDGE DELAY_MS OWNER_PID [JITTER_MS]
 
 Run in the switch namespace. Copies every Ethernet frame between two of its interfaces: the frames
 the host sends (received on HOST_SIDE, the far end of its eth0) go out on LAN_SIDE DELAY_MS later,
-in the order they came; frames for the host pass at once.
+in the order they came; frames for the host pass at once. With JITTER_MS, each frame's delay is
+DELAY_MS plus one drawn uniformly from [-JITTER_MS, +JITTER_MS] (never below 0), order still kept:
+a frame never leaves before the one sent ahead of it (netem's `delay D J` with its queue in order).
 
 Started synchronously: it opens both sockets, moves the host off the bridge (HOST_SIDE leaves
 BRIDGE, LAN_PEER — LAN_SIDE's veth peer — joins it), then forks; the parent prints the wire's pid
@@ -21,6 +23,7 @@ state, and sending the frame with its header back lets the kernel finish it on t
 import errno
 import heapq
 import os
+import random
 import select
 import socket
 import subprocess
@@ -63,9 +66,10 @@ def send(s, frame):
         # a full queue drops the frame, as a congested link would
 
 
-def run(host, lan, delay_s, owner):
+def run(host, lan, delay_s, jitter_s, owner):
     waiting = []  # (due, n, frame): from the host, to the LAN
     n = 0
+    last_due = 0.0
     checked = time.monotonic()
     while True:
         now = time.monotonic()
@@ -87,7 +91,9 @@ def run(host, lan, delay_s, owner):
                     continue  # our own copy, seen leaving
                 if s is host:
                     n += 1
-                    heapq.heappush(waiting, (time.monotonic() + delay_s, n, frame))
+                    held = delay_s + random.uniform(-jitter_s, jitter_s) if jitter_s > 0 else delay_s
+                    last_due = max(last_due, time.monotonic() + max(0.0, held))
+                    heapq.heappush(waiting, (last_due, n, frame))
                 else:
                     send(host, frame)
         now = time.monotonic()
@@ -99,6 +105,7 @@ def main():
     host_if, lan_if, lan_peer, bridge = sys.argv[1:5]
     delay_s = max(0.0, float(sys.argv[5])) / 1000
     owner = int(sys.argv[6])
+    jitter_s = max(0.0, float(sys.argv[7])) / 1000 if len(sys.argv) > 7 else 0.0
     host, lan = open_side(host_if), open_side(lan_if)
     subprocess.run(['ip', 'link', 'set', host_if, 'nomaster'], check=True)
     subprocess.run(['ip', 'link', 'set', lan_peer, 'master', bridge], check=True)
@@ -113,7 +120,7 @@ def main():
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     try:
-        run(host, lan, delay_s, owner)
+        run(host, lan, delay_s, jitter_s, owner)
     except OSError:
         pass  # an interface gone with the site
     os._exit(0)

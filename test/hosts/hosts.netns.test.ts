@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { tcpRoundTripMs, udpReaches } from './probes.ts'
+import { tcpRoundTripMs, tcpRoundTrips, udpReaches } from './probes.ts'
 import { createSite, removeStaleSites, siteUnsupported, type Site } from './site.ts'
 import { Hosts, skewUnsupported, unmountStale } from './hosts.ts'
 
@@ -72,6 +72,21 @@ describe('multi-host harness (network namespaces)', () => {
     s.unshape(1)
     expect(s.describe()).toBe('all linked')
     expect(await tcpRoundTripMs(s, 0, 1)).toBeLessThan(150)
+  }, 180_000)
+
+  it('[HOST1c] a delay with jitter: each packet held 100 ± 60 ms, by netem or the wire', async () => {
+    const s = site!
+    s.shape(1, { delayMs: 100, jitterMs: 60 })
+    expect(s.describe()).toBe('h1 delay 100ms ±60ms')
+    const ms = await tcpRoundTrips(s, 0, 1, 30)
+    console.log(`[HOST1c] delay by ${s.delayBy}: round trips ${ms.map(Math.round).join(' ')} ms`)
+    // Never below the floor; spread over the window (a busy machine adds, it does not spread 30
+    // round trips of a quiet link by 40 ms: uniform on ±60, all 30 within 40 ms has p ≈ 1e-13).
+    expect(Math.min(...ms)).toBeGreaterThanOrEqual(40)
+    expect(Math.max(...ms) - Math.min(...ms)).toBeGreaterThanOrEqual(40)
+    s.unshape(1)
+    expect(s.describe()).toBe('all linked')
+    expect(await tcpRoundTripMs(s, 0, 1)).toBeLessThan(40)
   }, 180_000)
 
   it('[HOST2] serves found by mDNS carry messages; a partitioned host catches up after the heal', async () => {

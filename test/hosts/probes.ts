@@ -58,6 +58,16 @@ export async function tcpRoundTripMs(
   to: number,
   rounds = 10,
 ): Promise<number> {
+  return Math.min(...(await tcpRoundTrips(site, from, to, rounds)))
+}
+
+/** `rounds` TCP round trips (one byte echoed, one after the other) from host `from` to `to`, in ms. */
+export async function tcpRoundTrips(
+  site: Site,
+  from: number,
+  to: number,
+  rounds: number,
+): Promise<number[]> {
   const port = 20_000 + Math.floor(Math.random() * 10_000)
   const echo =
     `const s=require('net').createServer(c=>c.pipe(c));` +
@@ -66,11 +76,11 @@ export async function tcpRoundTripMs(
   try {
     const probe =
       `const c=require('net').connect(${port},'${site.addr(to)}');c.setNoDelay(true);` +
-      `let n=0,t=0,min=Infinity;const go=()=>{t=performance.now();c.write('x')};c.on('connect',go);` +
-      `c.on('data',()=>{min=Math.min(min,performance.now()-t);if(++n<${rounds})go();` +
-      `else{process.stdout.write(String(min));c.destroy()}})`
+      `let t=0;const ms=[];const go=()=>{t=performance.now();c.write('x')};c.on('connect',go);` +
+      `c.on('data',()=>{ms.push(performance.now()-t);if(ms.length<${rounds})go();` +
+      `else{process.stdout.write(JSON.stringify(ms));c.destroy()}})`
     const out = execFileSync('ip', nodeOn(site, from, probe), { encoding: 'utf8', timeout: 60_000 })
-    return Number(out)
+    return JSON.parse(out) as number[]
   } finally {
     server.kill('SIGKILL')
   }

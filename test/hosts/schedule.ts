@@ -9,7 +9,14 @@ export type Fault =
   | { op: 'partition'; groups: number[][] }
   | { op: 'isolate'; host: number }
   | { op: 'heal' }
-  | { op: 'shape'; host: number; lossPct: number; rateKbit?: number; delayMs?: number }
+  | {
+      op: 'shape'
+      host: number
+      lossPct: number
+      rateKbit?: number
+      delayMs?: number
+      jitterMs?: number
+    }
   | { op: 'unshape'; host: number }
   | { op: 'kill'; host: number }
   | { op: 'restart'; host: number; skewMin: number }
@@ -68,7 +75,8 @@ export function makeSchedule(seed: number, init: ScheduleInit): Step[] {
           host,
           lossPct: rnd.pick([0, 5, 10, 20, 40]),
           ...(slow ? { rateKbit: rnd.pick([64, 256, 1024]) } : {}),
-          ...(delayMs > 0 ? { delayMs } : {}),
+          // a fifth of the delay as jitter, no draw of its own: a seed keeps its schedule
+          ...(delayMs > 0 ? { delayMs, jitterMs: delayMs / 5 } : {}),
         },
       })
     } else {

@@ -13,17 +13,21 @@
  * Link controls act inside the host's own namespace, on its `eth0`. A partition is an nftables set
  * of cut addresses: packets to them and from them are dropped silently (no error to the sender, as
  * with a pulled cable). Loss is an nftables `numgen random` drop on eth0, both ways. A slow link is
- * a `tbf` rate limit. This kernel (6.18, Firecracker) has no `sch_netem`, no `sch_prio` and no tc
- * actions, so `tc netem` cannot run here (docs/reliability.md): a delay is a wire in the switch
- * namespace instead — `delay-wire.py` between `v<i>` and a veth `e<i>`–`d<i>` whose `d<i>` takes
- * `v<i>`'s place on the bridge, holding each frame the host sends for the delay (netem's `delay`
- * on the host's eth0: one way, order kept).
+ * a `tbf` rate limit. A delay (with jitter, if asked) is `tc netem` on the host's eth0 where the
+ * kernel runs it (probed once: `Site.delayBy`), else a wire in the switch namespace (delay.ts) —
+ * the 6.18 Firecracker kernel of these machines has no `sch_netem` (docs/reliability.md).
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import {
+  DelayWires,
+  describeDelay,
+  kernelRunsNetem,
+  netemArgs,
+  type Delay,
+  type DelayBy,
+} from './delay.ts'
 
-const DELAY_WIRE = fileURLToPath(new URL('delay-wire.py', import.meta.url))
+export type { DelayBy } from './delay.ts'
 
 /** Namespace names start with this, then the creating process's pid (base 36). */
 export const SITE_PREFIX = 'phst'
@@ -78,12 +82,16 @@ export interface Shaping {
   latencyMs?: number
   /** Percent of packets lost, each way. */
   lossPct?: number
-  /** Milliseconds every packet host i sends is held (as `tc netem delay` on its eth0 would). */
+  /** Milliseconds every packet host i sends is held (`tc netem delay` on its eth0, or the wire). */
   delayMs?: number
+  /** With `delayMs`: each packet's delay varies by up to this many ms either way (netem's jitter). */
+  jitterMs?: number
 }
 
 export interface Site {
   readonly size: number
+  /** How `shape()` delays: `netem` where the kernel runs it, else `wire`. */
+  readonly delayBy: DelayBy
   /** Namespace of host i. */
   ns(i: number): string
   /** LAN address of host i. */
@@ -109,6 +117,8 @@ export interface Site {
 export interface SiteInit {
   /** The third octet of 10.77.X.0/24 (tests running at once use different ones). @default 0 */
   subnet?: number
+  /** @default `netem` where the kernel runs it, else `wire` */
+  delayBy?: DelayBy
 }
 
 /** Creates the namespaces, the bridge and the links of `size` hosts. */
@@ -124,11 +134,16 @@ export function createSite(size: number, init: SiteInit = {}): Site {
   const cut = hosts.map(() => new Set<number>())
   const lossPct = hosts.map(() => 0)
   const rated = new Set<number>()
+  /** Hosts with a qdisc of ours at the root of their eth0. */
+  const rooted = new Set<number>()
+  /** The delays, by host (what `describe()` says). */
+  const delays = new Map<number, Delay>()
   /** The delay wires, by host. */
-  const wires = new Map<number, { pid: number; ms: number }>()
+  const wires = new DelayWires(sw)
+  let delayBy: DelayBy = 'wire'
 
   const remove = (): void => {
-    for (const i of [...wires.keys()]) unwire(i)
+    wires.clearAll()
     for (const n of [...hosts.map(ns), sw])
       spawnSync('ip', ['netns', 'del', n], { stdio: 'ignore' })
   }
@@ -167,6 +182,9 @@ export function createSite(size: number, init: SiteInit = {}): Site {
       ip('-n', n, '-6', 'route', 'add', 'default', 'dev', 'out0')
       nftRules(i)
     }
+    delayBy = init.delayBy ?? (kernelRunsNetem(sw) ? 'netem' : 'wire')
+    if (delayBy === 'netem' && !kernelRunsNetem(sw))
+      throw new Error('this kernel cannot run tc netem (no sch_netem): delay by the wire')
   } catch (err) {
     remove()
     const stderr = (err as { stderr?: string }).stderr ?? ''
@@ -210,46 +228,6 @@ export function createSite(size: number, init: SiteInit = {}): Site {
     for (const i of hosts) if (cut[i]!.size > 0 || before[i] !== '') nftRules(i)
   }
 
-  /**
-   * Holds what host i sends for `ms` (see the top), from when this returns: the wire opens its
-   * sockets and takes the host's place on the bridge before the command ends. A new delay is a new
-   * wire (frames on the old one are lost, as on a link being re-plugged).
-   */
-  function wire(i: number, ms: number): void {
-    if (wires.get(i)?.ms === ms) return
-    unwire(i)
-    ip('-n', sw, 'link', 'add', `d${i}`, 'type', 'veth', 'peer', 'name', `e${i}`)
-    bareLinkUp(sw, `d${i}`)
-    bareLinkUp(sw, `e${i}`)
-    const args = [`v${i}`, `e${i}`, `d${i}`, 'br0', String(ms), String(process.pid)]
-    try {
-      const pid = Number(run(['ip', 'netns', 'exec', sw, 'python3', DELAY_WIRE, ...args]))
-      wires.set(i, { pid, ms })
-    } catch (err) {
-      ip('-n', sw, 'link', 'set', `v${i}`, 'master', 'br0')
-      spawnSync('ip', ['-n', sw, 'link', 'del', `d${i}`], { stdio: 'ignore' })
-      throw err
-    }
-  }
-
-  /** Host i back on the bridge, its wire ended. */
-  function unwire(i: number): void {
-    const w = wires.get(i)
-    if (w === undefined) return
-    wires.delete(i)
-    spawnSync('ip', ['-n', sw, 'link', 'set', `d${i}`, 'nomaster'], { stdio: 'ignore' })
-    spawnSync('ip', ['-n', sw, 'link', 'set', `v${i}`, 'master', 'br0'], { stdio: 'ignore' })
-    // By its pid, once sure the pid is still that wire's (it may have ended on its own).
-    let cmdline = ''
-    try {
-      cmdline = readFileSync(`/proc/${w.pid}/cmdline`, 'utf8')
-    } catch {
-      // gone already
-    }
-    if (cmdline.includes(DELAY_WIRE)) process.kill(w.pid, 'SIGKILL')
-    spawnSync('ip', ['-n', sw, 'link', 'del', `d${i}`], { stdio: 'ignore' })
-  }
-
   const leaks = (): number[] =>
     hosts.map((i) => {
       const out = run(['ip', '-n', ns(i), '-s', '-j', 'link', 'show', 'out0'])
@@ -259,6 +237,7 @@ export function createSite(size: number, init: SiteInit = {}): Site {
 
   return {
     size,
+    delayBy,
     ns,
     addr,
     prefix: (i) => ['ip', 'netns', 'exec', ns(i)],
@@ -280,20 +259,24 @@ export function createSite(size: number, init: SiteInit = {}): Site {
         lossPct[i] = Math.max(0, Math.min(100, Math.round(sh.lossPct ?? 0)))
         nftRules(i)
       }
-      if (sh.rateKbit !== undefined) {
-        const limit = [
-          'rate',
-          `${sh.rateKbit}kbit`,
-          'burst',
-          '4kb',
-          'latency',
-          `${sh.latencyMs ?? 500}ms`,
-        ]
+      const ms = Math.max(0, Math.round(sh.delayMs ?? 0))
+      const d: Delay | undefined =
+        ms > 0 ? { ms, jitter: Math.max(0, Math.min(ms, Math.round(sh.jitterMs ?? 0))) } : undefined
+      const rate = sh.rateKbit
+      if (d !== undefined && delayBy === 'netem') {
+        tc(i, 'qdisc', 'replace', 'dev', 'eth0', 'root', ...netemArgs(d, rate))
+        rooted.add(i)
+      } else if (rate !== undefined) {
+        const limit = ['rate', `${rate}kbit`, 'burst', '4kb', 'latency', `${sh.latencyMs ?? 500}ms`]
         tc(i, 'qdisc', 'replace', 'dev', 'eth0', 'root', 'tbf', ...limit)
-        rated.add(i)
-      } else if (rated.delete(i)) tc(i, 'qdisc', 'del', 'dev', 'eth0', 'root')
-      if ((sh.delayMs ?? 0) > 0) wire(i, Math.round(sh.delayMs!))
-      else unwire(i)
+        rooted.add(i)
+      } else if (rooted.delete(i)) tc(i, 'qdisc', 'del', 'dev', 'eth0', 'root')
+      if (rate === undefined) rated.delete(i)
+      else rated.add(i)
+      if (d !== undefined && delayBy === 'wire') wires.set(i, d)
+      else wires.clear(i)
+      if (d === undefined) delays.delete(i)
+      else delays.set(i, d)
     },
     unshape(i) {
       this.shape(i, {})
@@ -301,13 +284,13 @@ export function createSite(size: number, init: SiteInit = {}): Site {
     leaks,
     describe: () =>
       hosts
-        .filter((i) => cut[i]!.size > 0 || rated.has(i) || lossPct[i]! > 0 || wires.has(i))
+        .filter((i) => cut[i]!.size > 0 || rated.has(i) || lossPct[i]! > 0 || delays.has(i))
         .map(
           (i) =>
             `h${i}` +
             (cut[i]!.size > 0 ? ` cut from ${[...cut[i]!].join(',')}` : '') +
             (rated.has(i) ? ' slow' : '') +
-            (wires.has(i) ? ` delay ${wires.get(i)!.ms}ms` : '') +
+            (delays.has(i) ? ` delay ${describeDelay(delays.get(i)!)}` : '') +
             (lossPct[i]! > 0 ? ` loss ${lossPct[i]}%` : ''),
         )
         .join('; ') || 'all linked',
