@@ -1,4 +1,4 @@
-/** The one `sodium-native` function Parley uses (the package ships no types). */
+/** The `sodium-native` functions Parley uses (the package ships no types). */
 declare module 'sodium-native' {
   /** Salsa20 XOR from block `ic` on: `c` = `m` XOR keystream(`n`, `k`). */
   export function crypto_stream_salsa20_xor_ic(
@@ -8,4 +8,10 @@ declare module 'sodium-native' {
     ic: number,
     k: Uint8Array,
   ): void
+  /** Whether `signature` is a valid Ed25519 signature of `message` by the raw 32-byte `publicKey`. */
+  export function crypto_sign_verify_detached(
+    signature: Uint8Array,
+    message: Uint8Array,
+    publicKey: Uint8Array,
+  ): boolean
 }

@@ -10,6 +10,7 @@ import {
   isValidAuthorKey,
   nobleCrypto,
 } from '../../src/crdt/crypto.ts'
+import sodium from 'sodium-native'
 import { createNodeCrypto, createNodeSigner, nodeCrypto } from '../../src/node/crypto-node.ts'
 
 const SEED = 0x5eed
@@ -128,6 +129,24 @@ describe('node crypto', () => {
       expect(await nodeCrypto.verify(A, sig, msg)).toBe(!withTorsion)
       expect(await nobleCrypto.verify(A, sig, msg)).toBe(!withTorsion)
     }
+  })
+
+  it('[CRY8] an R of small order that satisfies the equation: libsodium alone refuses, both accept', async () => {
+    // The author itself can sign with R = O (the neutral point): S = k·a makes [S]B = R + [k]A.
+    // OpenSSL (Parley's rule) and Parley's noble check accept it; libsodium, asked first on Node
+    // for speed, refuses any small-order R — so its "no" must not be the last word.
+    const { Point } = ed25519
+    const gen = prng.create(SEED + 4)
+    const a = Point.Fn.create(bytesToNumberLE(prng.uint8Array(gen, 64)))
+    const A = Point.BASE.multiply(a).toBytes()
+    const R = Point.ZERO.toBytes()
+    const msg = new TextEncoder().encode('signed with the neutral point')
+    const k = Point.Fn.create(bytesToNumberLE(sha512(concatBytes(R, A, msg))))
+    const sig = concatBytes(R, leBytes((k * a) % L, 32))
+    expect(sodium.crypto_sign_verify_detached(sig, msg, A)).toBe(false)
+    expect(await nobleCrypto.verify(A, sig, msg)).toBe(true)
+    expect(await nodeCrypto.verify(A, sig, msg)).toBe(true)
+    expect(await nodeCrypto.verify(A, sig, msg.subarray(1))).toBe(false)
   })
 
   it('[CRY7] differential: node and noble agree on 500 random mutations of valid signatures', async () => {
