@@ -14,4 +14,12 @@ declare module 'sodium-native' {
     message: Uint8Array,
     publicKey: Uint8Array,
   ): boolean
+  /** Derives an Ed25519 key pair from a 32-byte seed: `pk` (32 bytes), `sk` (64: seed, then pk). */
+  export function crypto_sign_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): void
+  /** Signs `message` with the 64-byte `secretKey` into `signature` (64 bytes). */
+  export function crypto_sign_detached(
+    signature: Uint8Array,
+    message: Uint8Array,
+    secretKey: Uint8Array,
+  ): void
 }
