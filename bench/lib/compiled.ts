@@ -19,7 +19,12 @@ export function bundlePeer(): string {
     target: 'node20',
     outfile: out,
     // Loaded from this checkout's node_modules: native code.
-    external: ['better-sqlite3', 'sodium-native', '@ipshipyard/node-datachannel', 'node-datachannel'],
+    external: [
+      'better-sqlite3',
+      'sodium-native',
+      '@ipshipyard/node-datachannel',
+      'node-datachannel',
+    ],
     banner: {
       js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
     },

@@ -21,6 +21,7 @@ import { AbortError, FrameTooLargeError, NotStartedError } from './errors.ts'
 import { asPeerIdString } from './keys.ts'
 import { plainBytes } from './frames.ts'
 import { messageId } from './message-id.ts'
+import { forwardByOrigin } from './gossip-origin.ts'
 import { acceptSafely, callSafely } from './safe.ts'
 import type {
   AbortOptions,
@@ -73,11 +74,14 @@ export const OFFICE_SCORE_PARAMS = {
   behaviourPenaltyWeight: 0,
 } as const
 
-/** Gossipsub configured for Parley: unsigned, content-addressed, flood-published, never throwing on zero peers. */
+/**
+ * Gossipsub configured for Parley: unsigned, content-addressed, flood-published, never throwing on
+ * zero peers, and not forwarding to a peer what it hears from the author directly (gossip-origin.ts).
+ */
 export function parleyGossipsub(init: {
   runOnLimitedConnection: boolean
 }): ReturnType<typeof gossipsub> {
-  return gossipsub({
+  const make = gossipsub({
     // Authorship is verified above the net by our own signed log: libp2p signatures would only cost time.
     globalSignaturePolicy: 'StrictNoSign',
     msgIdFn: (msg) => messageId(msg.topic, msg.data),
@@ -97,6 +101,12 @@ export function parleyGossipsub(init: {
     decodeRpcLimits: { ...GOSSIP_DECODE_LIMITS, maxSubscriptions: MAX_TOPICS_PER_PEER },
     scoreParams: OFFICE_SCORE_PARAMS,
   })
+  return (components) =>
+    forwardByOrigin(
+      make(components),
+      components.peerId,
+      components.logger.forComponent('parley:net:gossip-origin'),
+    )
 }
 
 /** Gossipsub 17's own decode limits per RPC (src/message/decodeRpc.ts), but for subscriptions. */

@@ -1,0 +1,162 @@
+/**
+ * Not forwarding to a peer what it hears from the author directly (src/net/gossip-origin.ts): real
+ * libp2p nodes (memory transport, Noise, yamux) running Parley's gossipsub configuration.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import type { GossipSub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { Libp2p } from '@libp2p/interface'
+import { memory } from '@libp2p/memory'
+import { createLibp2p } from 'libp2p'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { parleyGossipsub } from '../../src/net/gossip.ts'
+import { MAX_CLAIMED_LINKS, linkClaims, parseClaim } from '../../src/net/gossip-origin.ts'
+
+type Node = Libp2p<{ pubsub: GossipSub }>
+const TOPIC = 'parley/test/origin'
+const enc = new TextEncoder()
+const dec = new TextDecoder()
+
+interface Seen {
+  texts: string[]
+  /** Copies of TOPIC messages that arrived, duplicates included. */
+  copies: number
+  /** The `from` of each copy that arrived. */
+  origins: (Uint8Array | undefined)[]
+}
+
+describe('gossip: no forward to a peer that hears the author directly', () => {
+  const nodes: Node[] = []
+  afterEach(async () => {
+    for (const n of nodes.splice(0)) await n.stop()
+  })
+
+  async function start(n: number): Promise<Node[]> {
+    const made = await Promise.all(
+      Array.from({ length: n }, () =>
+        createLibp2p({
+          addresses: { listen: ['/memory/gossip-origin-' + crypto.randomUUID()] },
+          transports: [memory()],
+          connectionEncrypters: [noise()],
+          streamMuxers: [yamux()],
+          services: {
+            identify: identify(),
+            pubsub: parleyGossipsub({ runOnLimitedConnection: false }),
+          },
+        }),
+      ),
+    )
+    nodes.push(...made)
+    return made
+  }
+
+  const link = async (a: Node, b: Node): Promise<void> => {
+    await a.dial(b.getMultiaddrs()[0]!)
+  }
+
+  function watch(all: readonly Node[]): Seen[] {
+    return all.map((n) => {
+      const seen: Seen = { texts: [], copies: 0, origins: [] }
+      const ps = n.services.pubsub as unknown as {
+        handleReceivedMessage(from: unknown, rpcMsg: { topic: string; from?: Uint8Array }): unknown
+      }
+      const received = ps.handleReceivedMessage.bind(ps)
+      ps.handleReceivedMessage = (from, rpcMsg) => {
+        if (rpcMsg.topic === TOPIC) {
+          seen.copies++
+          seen.origins.push(rpcMsg.from)
+        }
+        return received(from, rpcMsg)
+      }
+      n.services.pubsub.subscribe(TOPIC)
+      n.services.pubsub.addEventListener('gossipsub:message', (e) => {
+        if (e.detail.msg.topic === TOPIC) seen.texts.push(dec.decode(e.detail.msg.data))
+      })
+      return seen
+    })
+  }
+
+  /** Resolves once every node holds a claim from each of the peers it is linked to. */
+  const claimsIn = (all: readonly Node[]): Promise<void> =>
+    vi.waitFor(
+      () => {
+        for (const n of all) {
+          const claims = linkClaims(n.services.pubsub)
+          const peers = n.getPeers().map(String)
+          expect([...claims.keys()].sort()).toEqual(peers.sort())
+          for (const p of peers) expect(claims.get(p)?.has(n.peerId.toString())).toBe(true)
+          expect(n.services.pubsub.getSubscribers(TOPIC)).toHaveLength(peers.length)
+        }
+      },
+      { timeout: 15_000, interval: 100 },
+    )
+
+  it('[ORIGIN1] a full mesh of 6: each receiver gets each message once, from its author, with its id in `from`', async () => {
+    const all = await start(6)
+    await Promise.all(all.flatMap((a, i) => all.slice(i + 1).map((b) => link(a, b))))
+    const seen = watch(all)
+    await claimsIn(all)
+    const want = Array.from({ length: 20 }, (_, i) => `message ${i}`)
+    for (const text of want) await all[0]!.services.pubsub.publish(TOPIC, enc.encode(text))
+    await vi.waitFor(() => {
+      for (const s of seen.slice(1)) expect(s.texts).toEqual(want)
+    })
+    // Gossipsub's mesh forwards (D 3) would have brought ~3 more copies of each; let a heartbeat
+    // pass so that any late copy would be counted.
+    await new Promise<void>((resolve) =>
+      all[1]!.services.pubsub.addEventListener('gossipsub:heartbeat', () => resolve(), {
+        once: true,
+      }),
+    )
+    const author = all[0]!.peerId.toMultihash().bytes
+    for (const s of seen.slice(1)) {
+      expect(s.copies).toBe(want.length)
+      for (const from of s.origins) expect(from).toEqual(author)
+    }
+    expect(seen[0]!.texts).toEqual([])
+  })
+
+  it('[ORIGIN2] a peer not linked to the author still gets every message, through the others', async () => {
+    const [a, b, c, d] = await start(4)
+    for (const [x, y] of [
+      [a, b],
+      [a, c],
+      [b, c],
+      [b, d],
+      [c, d],
+    ] as const)
+      await link(x!, y!)
+    const seen = watch([a!, b!, c!, d!])
+    await claimsIn([a!, b!, c!, d!])
+    const want = Array.from({ length: 10 }, (_, i) => `to the far side ${i}`)
+    for (const text of want) await a!.services.pubsub.publish(TOPIC, enc.encode(text))
+    await vi.waitFor(
+      () => {
+        for (const s of seen.slice(1)) expect(s.texts).toEqual(want)
+      },
+      { timeout: 10_000 },
+    )
+    // b and c each hear a directly and claim so: neither forwards to the other, both may to d.
+    expect(seen[1]!.copies).toBe(want.length)
+    expect(seen[2]!.copies).toBe(want.length)
+    expect(seen[3]!.copies).toBeGreaterThanOrEqual(want.length)
+  })
+
+  it('[ORIGIN3] a claim is taken only from the peer it is about, well formed and bounded', () => {
+    const me = '12D3KooWexample'
+    const claim = (c: unknown): Uint8Array => enc.encode(JSON.stringify(c))
+    expect(parseClaim(claim({ peer: me, n: 1, links: ['x', 'y'] }), me)).toEqual(
+      new Set(['x', 'y']),
+    )
+    expect(parseClaim(claim({ peer: 'someone else', n: 1, links: ['x'] }), me)).toBeUndefined()
+    expect(parseClaim(claim({ peer: me, n: 1, links: 'x' }), me)).toBeUndefined()
+    expect(parseClaim(claim({ peer: me, n: 1, links: [1, 2] }), me)).toBeUndefined()
+    expect(parseClaim(claim({ peer: me, n: 1, links: ['x'.repeat(129)] }), me)).toBeUndefined()
+    const many = Array.from({ length: MAX_CLAIMED_LINKS + 1 }, (_, i) => `p${i}`)
+    expect(parseClaim(claim({ peer: me, n: 1, links: many }), me)).toBeUndefined()
+    expect(parseClaim(enc.encode('{not json'), me)).toBeUndefined()
+    expect(parseClaim(claim(null), me)).toBeUndefined()
+    expect(parseClaim(new Uint8Array(MAX_CLAIMED_LINKS * 64 + 1), me)).toBeUndefined()
+  })
+})
