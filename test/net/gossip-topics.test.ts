@@ -7,6 +7,7 @@ import {
   type NetMessage,
   type PeerNet,
 } from '../../src/net/index.ts'
+import { LINKS_TOPIC } from '../../src/net/gossip-origin.ts'
 import { text } from './helpers.ts'
 
 describe('subscriptions per peer', () => {
@@ -47,7 +48,8 @@ describe('subscriptions per peer', () => {
     await vi.waitFor(() => expect(got).toHaveLength(1), { timeout: 30_000 })
 
     let recorded = 0
-    let charged = cost(topic)
+    // the spammer's other subscription, which every peer makes (gossip-origin.ts)
+    let charged = cost(topic) + cost(LINKS_TOPIC)
     for (let i = 0; i < count; i++)
       if (hub.topicPeers(spam(i)).includes(spammer.peerId)) {
         recorded++
