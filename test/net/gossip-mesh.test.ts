@@ -5,18 +5,11 @@
  * Real libp2p nodes (memory transport, or TCP on 127.0.0.1 where addresses matter; Noise, yamux)
  * running Parley's gossipsub configuration.
  */
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import type { GossipSub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
-import type { Libp2p } from '@libp2p/interface'
-import { memory } from '@libp2p/memory'
-import { tcp } from '@libp2p/tcp'
-import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { GOSSIP_MESH, parleyGossipsub } from '../../src/net/gossip.ts'
+import { GOSSIP_MESH } from '../../src/net/gossip.ts'
+import { gossipNodes, type GossipNode } from './gossip-nodes.ts'
 
-type Node = Libp2p<{ pubsub: GossipSub }>
+type Node = GossipNode
 
 /** On gossipsub's class, not on the interface it exports. */
 const meshOf = (n: Node): string[] =>
@@ -33,26 +26,7 @@ describe('gossipsub mesh for an office LAN', () => {
   })
 
   async function start(n: number, over: 'memory' | 'tcp' = 'memory'): Promise<Node[]> {
-    const made = await Promise.all(
-      Array.from({ length: n }, () =>
-        createLibp2p({
-          addresses: {
-            listen: [
-              over === 'tcp'
-                ? '/ip4/127.0.0.1/tcp/0'
-                : '/memory/gossip-mesh-' + crypto.randomUUID(),
-            ],
-          },
-          transports: [over === 'tcp' ? tcp() : memory()],
-          connectionEncrypters: [noise()],
-          streamMuxers: [yamux()],
-          services: {
-            identify: identify(),
-            pubsub: parleyGossipsub({ runOnLimitedConnection: false }),
-          },
-        }),
-      ),
-    )
+    const made = await gossipNodes(n, over)
     nodes.push(...made)
     return made
   }

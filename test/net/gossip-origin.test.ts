@@ -2,18 +2,12 @@
  * Not forwarding to a peer what it hears from the author directly (src/net/gossip-origin.ts): real
  * libp2p nodes (memory transport, Noise, yamux) running Parley's gossipsub configuration.
  */
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import type { GossipSub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
-import type { Libp2p, PeerId } from '@libp2p/interface'
-import { memory } from '@libp2p/memory'
-import { createLibp2p } from 'libp2p'
+import type { PeerId } from '@libp2p/interface'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { parleyGossipsub } from '../../src/net/gossip.ts'
+import { gossipNodes, type GossipNode } from './gossip-nodes.ts'
 import { MAX_CLAIMED_LINKS, linkClaims, parseClaim } from '../../src/net/gossip-origin.ts'
 
-type Node = Libp2p<{ pubsub: GossipSub }>
+type Node = GossipNode
 const TOPIC = 'parley/test/origin'
 const enc = new TextEncoder()
 const dec = new TextDecoder()
@@ -35,20 +29,7 @@ describe('gossip: no forward to a peer that hears the author directly', () => {
   })
 
   async function start(n: number): Promise<Node[]> {
-    const made = await Promise.all(
-      Array.from({ length: n }, () =>
-        createLibp2p({
-          addresses: { listen: ['/memory/gossip-origin-' + crypto.randomUUID()] },
-          transports: [memory()],
-          connectionEncrypters: [noise()],
-          streamMuxers: [yamux()],
-          services: {
-            identify: identify(),
-            pubsub: parleyGossipsub({ runOnLimitedConnection: false }),
-          },
-        }),
-      ),
-    )
+    const made = await gossipNodes(n)
     nodes.push(...made)
     return made
   }
