@@ -29,7 +29,7 @@
 import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
 import type { Logger, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { TOPIC_PREFIX } from './constants.ts'
+import { MAX_CONNECTIONS, TOPIC_PREFIX } from './constants.ts'
 
 /** Where each peer tells its neighbours which peers it hears directly. */
 export const LINKS_TOPIC = `${TOPIC_PREFIX}/links`
@@ -37,8 +37,10 @@ export const LINKS_TOPIC = `${TOPIC_PREFIX}/links`
 export const LINKS_CHECK_MS = 1_000
 /** A claim unchanged this long is published again (for a neighbour that missed it). */
 export const LINKS_REFRESH_MS = 30_000
-/** Claims naming more peers than this are not taken. */
-export const MAX_CLAIMED_LINKS = 4_096
+/** Claims naming more peers than this are not taken (a peer keeps at most MAX_CONNECTIONS). */
+export const MAX_CLAIMED_LINKS = 2 * MAX_CONNECTIONS
+/** A peer's claims closer together than this are dropped unread (an honest one makes one a second at most). */
+export const CLAIM_MIN_GAP_MS = 250
 
 /** A claim as it travels: who makes it, a counter (ids are content hashes), the peers it hears. */
 interface Claim {
@@ -73,7 +75,7 @@ const dec = new TextDecoder()
 
 /** The peers a claim from `source` names, or undefined when it is not `source`'s own or malformed. */
 export function parseClaim(data: Uint8Array, source: string): Set<string> | undefined {
-  if (data.byteLength > MAX_CLAIMED_LINKS * 64) return undefined
+  if (data.byteLength > MAX_CLAIMED_LINKS * 132 + 256) return undefined
   let c: Partial<Claim>
   try {
     c = JSON.parse(dec.decode(data)) as Partial<Claim>
@@ -147,8 +149,13 @@ export function forwardByOrigin(pubsub: GossipSub, self: PeerId, log: Logger): G
   }
 
   // The claims: taken from the peer they are about, never delivered or forwarded.
+  const lastClaim = new Map<string, number>()
   const take = (peer: PeerId, msg: { data: Uint8Array }): TopicValidatorResult => {
     const source = peer.toString()
+    const now = performance.now()
+    if (now - (lastClaim.get(source) ?? -Infinity) < CLAIM_MIN_GAP_MS)
+      return TopicValidatorResult.Ignore
+    lastClaim.set(source, now)
     const links = parseClaim(msg.data, source)
     if (links === undefined) log('claim of links from %s not taken', source)
     else if (ps.peers.has(source)) claims.set(source, links)
@@ -160,6 +167,7 @@ export function forwardByOrigin(pubsub: GossipSub, self: PeerId, log: Logger): G
   let timer: ReturnType<typeof setInterval> | undefined
   const tick = (): void => {
     for (const p of claims.keys()) if (!ps.peers.has(p)) claims.delete(p)
+    for (const p of lastClaim.keys()) if (!ps.peers.has(p)) lastClaim.delete(p)
     const links = [...ps.streamsInbound.keys()].filter((p) => p !== selfId).sort()
     const now = performance.now()
     const key = links.join()
@@ -185,6 +193,7 @@ export function forwardByOrigin(pubsub: GossipSub, self: PeerId, log: Logger): G
     clearInterval(timer)
     timer = undefined
     claims.clear()
+    lastClaim.clear()
     published = ''
     await stop()
   }

@@ -5,7 +5,12 @@
 import type { PeerId } from '@libp2p/interface'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { gossipNodes, type GossipNode } from './gossip-nodes.ts'
-import { MAX_CLAIMED_LINKS, linkClaims, parseClaim } from '../../src/net/gossip-origin.ts'
+import {
+  LINKS_TOPIC,
+  MAX_CLAIMED_LINKS,
+  linkClaims,
+  parseClaim,
+} from '../../src/net/gossip-origin.ts'
 
 type Node = GossipNode
 const TOPIC = 'parley/test/origin'
@@ -131,6 +136,21 @@ describe('gossip: no forward to a peer that hears the author directly', () => {
     expect(seen[3]!.copies).toBeGreaterThanOrEqual(want.length)
   })
 
+  it('[ORIGIN4] a peer flooding claims has one taken per quarter second, the rest dropped unread', async () => {
+    const [a, b] = await start(2)
+    await link(a!, b!)
+    watch([a!, b!])
+    await claimsIn([a!, b!])
+    const validate = a!.services.pubsub.topicValidators.get(LINKS_TOPIC)!
+    const bId = b!.peerId.toString()
+    for (let i = 0; i < 100; i++) {
+      const data = enc.encode(JSON.stringify({ peer: bId, n: i, links: [`fake-${i}`] }))
+      await validate(b!.peerId, { type: 'unsigned', topic: LINKS_TOPIC, data })
+    }
+    const held = [...linkClaims(a!.services.pubsub).get(bId)!]
+    expect(held.filter((p) => p.startsWith('fake-') && p !== 'fake-0')).toEqual([])
+  })
+
   it('[ORIGIN3] a claim is taken only from the peer it is about, well formed and bounded', () => {
     const me = '12D3KooWexample'
     const claim = (c: unknown): Uint8Array => enc.encode(JSON.stringify(c))
@@ -141,10 +161,12 @@ describe('gossip: no forward to a peer that hears the author directly', () => {
     expect(parseClaim(claim({ peer: me, n: 1, links: 'x' }), me)).toBeUndefined()
     expect(parseClaim(claim({ peer: me, n: 1, links: [1, 2] }), me)).toBeUndefined()
     expect(parseClaim(claim({ peer: me, n: 1, links: ['x'.repeat(129)] }), me)).toBeUndefined()
+    const most = Array.from({ length: MAX_CLAIMED_LINKS }, () => 'x'.repeat(128))
+    expect(parseClaim(claim({ peer: me, n: 1e9, links: most }), me)?.size).toBe(1)
     const many = Array.from({ length: MAX_CLAIMED_LINKS + 1 }, (_, i) => `p${i}`)
     expect(parseClaim(claim({ peer: me, n: 1, links: many }), me)).toBeUndefined()
     expect(parseClaim(enc.encode('{not json'), me)).toBeUndefined()
     expect(parseClaim(claim(null), me)).toBeUndefined()
-    expect(parseClaim(new Uint8Array(MAX_CLAIMED_LINKS * 64 + 1), me)).toBeUndefined()
+    expect(parseClaim(new Uint8Array(MAX_CLAIMED_LINKS * 132 + 257), me)).toBeUndefined()
   })
 })
