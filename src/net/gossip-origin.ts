@@ -163,7 +163,9 @@ export function forwardByOrigin(pubsub: GossipSub, self: PeerId, log: Logger): G
   }
   let published = ''
   let publishedAt = 0
-  let n = 0
+  // From the clock, so that a restarted peer's claims do not repeat ones its neighbours saw (ids are
+  // content hashes: a repeat would be dropped as a duplicate).
+  let n = Date.now()
   let timer: ReturnType<typeof setInterval> | undefined
   const tick = (): void => {
     for (const p of claims.keys()) if (!ps.peers.has(p)) claims.delete(p)
