@@ -140,10 +140,8 @@ export function forwardByOrigin(pubsub: GossipSub, self: PeerId, log: Logger): G
       mesh !== undefined &&
       sameBytes(rawMsg.from, bytesOf(source))
     ) {
-      for (const m of mesh) {
-        if (m === source || claims.get(m)?.has(source) !== true) continue
-        if (exclude === undefined || !exclude.has(m)) exclude = new Set([...(exclude ?? []), m])
-      }
+      const hearing = [...mesh].filter((m) => m !== source && claims.get(m)?.has(source) === true)
+      if (hearing.length > 0) exclude = new Set([...(exclude ?? []), ...hearing])
     }
     forward(msgIdStr, rawMsg, source, exclude)
   }

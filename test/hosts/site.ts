@@ -117,8 +117,6 @@ export interface Site {
 export interface SiteInit {
   /** The third octet of 10.77.X.0/24 (tests running at once use different ones). @default 0 */
   subnet?: number
-  /** @default `netem` where the kernel runs it, else `wire` */
-  delayBy?: DelayBy
 }
 
 /** Creates the namespaces, the bridge and the links of `size` hosts. */
@@ -134,8 +132,6 @@ export function createSite(size: number, init: SiteInit = {}): Site {
   const cut = hosts.map(() => new Set<number>())
   const lossPct = hosts.map(() => 0)
   const rated = new Set<number>()
-  /** Hosts with a qdisc of ours at the root of their eth0. */
-  const rooted = new Set<number>()
   /** The delays, by host (what `describe()` says). */
   const delays = new Map<number, Delay>()
   /** The delay wires, by host. */
@@ -182,9 +178,7 @@ export function createSite(size: number, init: SiteInit = {}): Site {
       ip('-n', n, '-6', 'route', 'add', 'default', 'dev', 'out0')
       nftRules(i)
     }
-    delayBy = init.delayBy ?? (kernelRunsNetem(sw) ? 'netem' : 'wire')
-    if (delayBy === 'netem' && !kernelRunsNetem(sw))
-      throw new Error('this kernel cannot run tc netem (no sch_netem): delay by the wire')
+    delayBy = kernelRunsNetem(sw) ? 'netem' : 'wire'
   } catch (err) {
     remove()
     const stderr = (err as { stderr?: string }).stderr ?? ''
@@ -263,14 +257,14 @@ export function createSite(size: number, init: SiteInit = {}): Site {
       const d: Delay | undefined =
         ms > 0 ? { ms, jitter: Math.max(0, Math.min(ms, Math.round(sh.jitterMs ?? 0))) } : undefined
       const rate = sh.rateKbit
+      // a qdisc of ours sits at the root of eth0 while the host is slow or delayed by netem
+      const rooted = rated.has(i) || (delayBy === 'netem' && delays.has(i))
       if (d !== undefined && delayBy === 'netem') {
         tc(i, 'qdisc', 'replace', 'dev', 'eth0', 'root', ...netemArgs(d, rate))
-        rooted.add(i)
       } else if (rate !== undefined) {
         const limit = ['rate', `${rate}kbit`, 'burst', '4kb', 'latency', `${sh.latencyMs ?? 500}ms`]
         tc(i, 'qdisc', 'replace', 'dev', 'eth0', 'root', 'tbf', ...limit)
-        rooted.add(i)
-      } else if (rooted.delete(i)) tc(i, 'qdisc', 'del', 'dev', 'eth0', 'root')
+      } else if (rooted) tc(i, 'qdisc', 'del', 'dev', 'eth0', 'root')
       if (rate === undefined) rated.delete(i)
       else rated.add(i)
       if (d !== undefined && delayBy === 'wire') wires.set(i, d)
