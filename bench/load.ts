@@ -1,6 +1,7 @@
 /**
  * Sustained load (issue #6 §6): N Parley peers, each its own process (SQLite store, libp2p over TCP
- * on 127.0.0.1, mDNS off), in an office of R rooms (bench/lib/load-plan.ts: a few always-on hubs
+ * on 127.0.0.1, mDNS off) — or K to a process (`--per-process K`: each still its own store, keys
+ * and libp2p node, talking to every other over TCP; one V8 instead of K on a machine of 2 cores), in an office of R rooms (bench/lib/load-plan.ts: a few always-on hubs
  * hold every room, every device is in `general` and a few more), writing an aggregate paced rate
  * for a duration, every message stamped with its send time. Then a bounded wait for convergence,
  * and the check: every message reported as sent is shown exactly once by every member of its room;
@@ -11,13 +12,14 @@
  *   npm run bench:load -- --quick            # 10 peers, 30 s smoke
  *   npm run bench:load -- --peers 30 --rooms 20 --rate 100 --duration 120
  *     [--hubs 3] [--rooms-per-peer 4] [--hub-links 2] [--peer-links 1] [--seed 1]
- *     [--converge 60] [--settle 30] [--idle 15] [--tsx] [--profile DIR]   # CPU profiles of hub 0 and the first device
+ *     [--converge 60] [--settle 30] [--idle 15] [--per-process 1] [--tsx]
+ *     [--profile DIR]   # CPU profiles of hub 0's and the first device's processes
  */
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { now, sleep } from './lib/clock.ts'
 import { bundlePeer } from './lib/compiled.ts'
-import { PeerProcess, stopAll, TS_PEER, usePeerScript } from './lib/proc.ts'
+import { PeerProcess, PeerSlot, stopAll, TS_PEER, usePeerScript } from './lib/proc.ts'
 import { GENERAL, planLoad, roomMembers, type LoadShape } from './lib/load-plan.ts'
 import { ProcSampler } from './lib/proc-sampler.ts'
 import { formatTable, tempDir, timed, writeResults, type BenchResult } from './lib/report.ts'
@@ -41,6 +43,8 @@ export interface LoadOptions extends LoadShape {
    * chosen (`--tsx`: through tsx; bench/run.ts passes false and keeps its own choice).
    */
   bundle: boolean
+  /** Peers per process, spread round-robin (the hubs in different processes). */
+  perProcess: number
   profileDir?: string
   quick: boolean
 }
@@ -77,6 +81,7 @@ export function loadOptions(argv: readonly string[]): LoadOptions {
       settle: { type: 'string' },
       idle: { type: 'string' },
       tsx: { type: 'boolean', default: false },
+      'per-process': { type: 'string', default: '1' },
       profile: { type: 'string' },
     },
   })
@@ -99,6 +104,7 @@ export function loadOptions(argv: readonly string[]): LoadOptions {
     idleS: num(v.idle, quick ? 5 : 15),
     bytes: 200,
     bundle: v.tsx !== true,
+    perProcess: Math.max(1, Math.floor(num(v['per-process'], 1))),
     ...(typeof v.profile === 'string' ? { profileDir: v.profile } : {}),
   }
 }
@@ -125,14 +131,23 @@ export async function loadBench(o: LoadOptions): Promise<BenchResult> {
     const members = roomMembers(plan)
     if (o.bundle) usePeerScript(bundlePeer())
     const dirs = plan.member.map((_, i) => tempDir(`load${i}`))
-    const profiled = new Set([plan.hubs[0], plan.writers[0]])
-    const procs = dirs.map((_, i) =>
-      PeerProcess.spawn({
-        name: plan.hubs.includes(i) ? `hub${i}` : `peer${i}`,
-        ...(o.profileDir !== undefined && profiled.has(i) ? { cpuProfDir: o.profileDir } : {}),
-      }),
+    const names = dirs.map((_, i) => (plan.hubs.includes(i) ? `hub${i}` : `peer${i}`))
+    // Peer i runs in process i mod P (slot i div P): the hubs, first, each in a process of its own.
+    const nProcs = Math.ceil(names.length / o.perProcess)
+    const procOf = names.map((_, i) => i % nProcs)
+    const profiled = new Set([plan.hubs[0], plan.writers[0]].map((i) => procOf[i!]))
+    const processes = Array.from({ length: nProcs }, (_, j) => {
+      const slots = procOf.filter((p) => p === j).length
+      return PeerProcess.spawn({
+        name: slots === 1 ? names[j]! : `proc${j}`,
+        slots,
+        ...(o.profileDir !== undefined && profiled.has(j) ? { cpuProfDir: o.profileDir } : {}),
+      })
+    })
+    const procs = names.map(
+      (name, i) => new PeerSlot(name, processes[procOf[i]!]!, Math.floor(i / nProcs)),
     )
-    const sampler = new ProcSampler(procs.map((p) => p.pid ?? 0))
+    const sampler = new ProcSampler(processes.map((p) => p.pid ?? 0))
     try {
       log(
         `${label}: ${plan.hubs.length} hubs (every room, no writes), ${plan.writers.length} writers at ${(o.rate / plan.writers.length).toFixed(2)} msg/s each`,
@@ -168,7 +183,9 @@ export async function loadBench(o: LoadOptions): Promise<BenchResult> {
         for (const t of plan.dials[i]!)
           if (!isHub(t)) await procs[i]!.call('dial', { addr: infos[t]!.addr }, 120_000)
       })
-      log(`started ${procs.length} processes, each connected to the peers it dials`)
+      log(
+        `started ${procs.length} peers in ${nProcs} processes, each connected to the peers it dials`,
+      )
       let short = 0
       // Each peer waits until its connected neighbours in each of its rooms follow the room's topic.
       const neighbours = plan.member.map(() => new Set<number>())
@@ -203,7 +220,7 @@ export async function loadBench(o: LoadOptions): Promise<BenchResult> {
       // What each process holds live (after a full GC), before the sends and once all is held:
       // RSS alone cannot tell retained history from garbage not yet collected.
       const liveMem = (): Promise<MemSample[]> =>
-        inBatches(procs, 10, (p) => p.call('mem', {}, 120_000))
+        inBatches(processes, 10, (p) => p.call('mem', {}, 120_000))
       const liveBefore = await liveMem()
       const writerRate = o.rate / plan.writers.length
       const startAt = now() + 1_000
@@ -296,7 +313,9 @@ export async function loadBench(o: LoadOptions): Promise<BenchResult> {
         startAt,
         sentEnd,
         convergedAt,
-        names: procs.map((p) => p.name),
+        names,
+        procNames: processes.map((p) => p.name),
+        procOf,
         live: { before: liveBefore, after: liveAfter },
       })
       return { rows: loadRows(label, analysis), details: analysis }

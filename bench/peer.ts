@@ -1,6 +1,7 @@
 /**
- * A bench peer process: `fork`ed by a bench driver (bench/lib/proc.ts), builds one Parley peer and
- * runs the driver's commands (bench/lib/protocol.ts) until told to stop.
+ * A bench peer process: `fork`ed by a bench driver (bench/lib/proc.ts), builds one Parley peer —
+ * or several, one per slot (`PeerSlot`), each with its own store, identity and libp2p node — and
+ * runs the driver's commands (bench/lib/protocol.ts) until its last peer is told to stop.
  */
 import '../src/node/polyfill.ts'
 import type { Cmd, Commands, Request, Response } from './lib/protocol.ts'
@@ -10,25 +11,42 @@ import { catchup, coldLoad, memSample } from './peer/history.ts'
 import { loadCheck, loadSend, loadWait, loadWatch } from './peer/load.ts'
 
 const name = process.argv[2] ?? 'peer'
-let peer: BenchPeer | undefined
+/** This process's peers by slot. */
+const peers = new Map<number, BenchPeer>()
+/** Slots being started or stopped: a second `start` of one is refused while the first runs. */
+const busy = new Set<number>()
 
-const need = (): BenchPeer => {
-  if (peer === undefined) throw new Error('no peer: send start first')
+const needOf = (slot: number): BenchPeer => {
+  const peer = peers.get(slot)
+  if (peer === undefined) throw new Error(`no peer in slot ${slot}: send start first`)
   return peer
 }
 
-const handlers: { [C in Cmd]: (args: Commands[C]['args']) => Promise<Commands[C]['result']> } = {
-  async start(args) {
-    if (peer !== undefined) throw new Error('already started')
-    peer = await startBenchPeer(args)
-    return peer.info
-  },
-  async dial({ addr }) {
+async function startIn(slot: number, make: () => Promise<BenchPeer>): Promise<BenchPeer> {
+  if (peers.has(slot) || busy.has(slot)) throw new Error(`slot ${slot} already started`)
+  busy.add(slot)
+  try {
+    const peer = await make()
+    peers.set(slot, peer)
+    return peer
+  } finally {
+    busy.delete(slot)
+  }
+}
+
+type Handler<C extends Cmd> = (
+  args: Commands[C]['args'],
+  slot: number,
+) => Promise<Commands[C]['result']>
+
+const handlers: { [C in Cmd]: Handler<C> } = {
+  start: async (args, slot) => (await startIn(slot, () => startBenchPeer(args))).info,
+  async dial({ addr }, slot) {
     const t0 = performance.now()
     // A dial can lose a race with the other side's identify/connection pruning under load: retry.
     for (let attempt = 1; ; attempt++) {
       try {
-        await need().net.dial(addr)
+        await needOf(slot).net.dial(addr)
         break
       } catch (err) {
         if (attempt >= 5) throw err
@@ -38,33 +56,38 @@ const handlers: { [C in Cmd]: (args: Commands[C]['args']) => Promise<Commands[C]
     }
     return { ms: performance.now() - t0 }
   },
-  waitTopic: (args) => waitTopic(need(), args),
-  send: (args) => send(need(), args),
-  watch: (args) => watch(need(), args),
-  report: (args) => report(need(), args),
-  flood: (args) => flood(need(), args),
-  track: (args) => track(need(), args),
-  newest: (args) => newest(need(), args),
-  catchup: (args) => catchup(need(), args),
-  async coldLoad(args) {
-    if (peer !== undefined) throw new Error('already started')
-    const loaded = await coldLoad(args)
-    peer = loaded.peer
-    return loaded.result
+  waitTopic: (args, slot) => waitTopic(needOf(slot), args),
+  send: (args, slot) => send(needOf(slot), args),
+  watch: (args, slot) => watch(needOf(slot), args),
+  report: (args, slot) => report(needOf(slot), args),
+  flood: (args, slot) => flood(needOf(slot), args),
+  track: (args, slot) => track(needOf(slot), args),
+  newest: (args, slot) => newest(needOf(slot), args),
+  catchup: (args, slot) => catchup(needOf(slot), args),
+  async coldLoad(args, slot) {
+    let result: Commands['coldLoad']['result'] | undefined
+    await startIn(slot, async () => {
+      const loaded = await coldLoad(args)
+      result = loaded.result
+      return loaded.peer
+    })
+    return result!
   },
-  loadSend: (args) => loadSend(need(), args),
-  loadWatch: (args) => loadWatch(need(), args),
-  loadWait: (args) => loadWait(need(), args),
-  loadCheck: (args) => loadCheck(need(), args),
+  loadSend: (args, slot) => loadSend(needOf(slot), args),
+  loadWatch: (args, slot) => loadWatch(needOf(slot), args),
+  loadWait: (args, slot) => loadWait(needOf(slot), args),
+  loadCheck: (args, slot) => loadCheck(needOf(slot), args),
+  // Memory and CPU are the process's, whichever slot asks.
   mem: async () => memSample(),
-  timings: async () => need().timings.take(),
+  timings: async (_args, slot) => needOf(slot).timings.take(),
   async cpu() {
     const { user, system } = process.cpuUsage()
     return { ms: (user + system) / 1000 }
   },
-  async stop() {
+  async stop(_args, slot) {
+    const peer = peers.get(slot)
+    peers.delete(slot)
     await peer?.stop()
-    peer = undefined
     return {}
   },
 }
@@ -86,12 +109,15 @@ function reply(res: Response, then?: () => void): void {
 }
 
 process.on('message', (req: Request) => {
-  const run = handlers[req.cmd] as (args: unknown) => Promise<unknown>
-  run(req.args).then(
+  const run = handlers[req.cmd] as (args: unknown, slot: number) => Promise<unknown>
+  run(req.args, req.slot ?? 0).then(
     (result) =>
       reply(
         { id: req.id, ok: true, result },
-        req.cmd === 'stop' ? () => process.exit(0) : undefined,
+        // The process ends with its last peer.
+        req.cmd === 'stop' && peers.size === 0 && busy.size === 0
+          ? () => process.exit(0)
+          : undefined,
       ),
     (err: unknown) => {
       const error = describe(err)
@@ -102,7 +128,7 @@ process.on('message', (req: Request) => {
 
 // The driver going away (or its channel closing) ends this peer too.
 process.on('disconnect', () => {
-  void (peer?.stop() ?? Promise.resolve()).finally(() => process.exit(0))
+  void Promise.allSettled([...peers.values()].map((p) => p.stop())).finally(() => process.exit(0))
 })
 process.on('uncaughtException', (err) => {
   console.error(`[${name}] uncaught:`, err)

@@ -43,7 +43,12 @@ export interface LoadInput {
   startAt: number
   sentEnd: number
   convergedAt: number
+  /** Every peer's name. */
   names: readonly string[]
+  /** Every process's name (the sampler's order); one per peer unless peers share processes. */
+  procNames: readonly string[]
+  /** Every peer's process (an index into `procNames`). */
+  procOf: readonly number[]
   /** Every process's memory after a full GC: before the first send, and once all was held. */
   live: { before: readonly MemSample[]; after: readonly MemSample[] }
 }
@@ -100,8 +105,11 @@ export interface LoadAnalysis {
   cpu: {
     cores: number
     idleCores: number
+    /** CPU of a hub's and a device's process; NaN when peers share processes. */
     hubMsPerS: number
     deviceMsPerS: number
+    /** Peers per process. */
+    peersPerProcess: number
     msPerReceipt: number
   }
   load: { mean: number; min: number; max: number }
@@ -123,17 +131,19 @@ export function analyseLoad(x: LoadInput): LoadAnalysis {
   )
   const perProcess = x.sampler.samples.map((s, i) => {
     const t = memoryTrend(s, x.startAt, x.sentEnd, windowMs)
-    return { peer: x.names[i]!, firstMiB: mib(t.first), lastMiB: mib(t.last), growth: t.growth }
+    return { peer: x.procNames[i]!, firstMiB: mib(t.first), lastMiB: mib(t.last), growth: t.growth }
   })
   const worst = perProcess.reduce((a, b) => (b.growth > a.growth ? b : a))
-  const cpu = x.names.map((_, i) => x.sampler.cpuBetween(i, x.startAt, x.convergedAt))
+  const cpu = x.procNames.map((_, i) => x.sampler.cpuBetween(i, x.startAt, x.convergedAt))
   const cpuMs = x.convergedAt - x.startAt
   const idleMs = x.idle.to - x.idle.from
-  const idleCpu = x.names.map((_, i) => x.sampler.cpuBetween(i, x.idle.from, x.idle.to))
+  const idleCpu = x.procNames.map((_, i) => x.sampler.cpuBetween(i, x.idle.from, x.idle.to))
   const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0)
   const idleCores = sum(idleCpu) / idleMs
   const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
-  const perS = (idx: readonly number[]): number => mean(idx.map((i) => cpu[i]!)) / (cpuMs / 1000)
+  const shared = x.procNames.length < x.names.length
+  const perS = (peers: readonly number[]): number =>
+    shared ? NaN : mean(peers.map((i) => cpu[x.procOf[i]!]!)) / (cpuMs / 1000)
   const loads = x.sampler.load
     .filter((l) => l.t >= x.startAt && l.t <= x.convergedAt)
     .map((l) => l.load1)
@@ -191,6 +201,7 @@ export function analyseLoad(x: LoadInput): LoadAnalysis {
       msPerReceipt: (sum(cpu) - idleCores * cpuMs) / (lat.all.n + lat.unseen),
       hubMsPerS: perS(x.plan.hubs),
       deviceMsPerS: perS(x.plan.writers),
+      peersPerProcess: x.names.length / x.procNames.length,
     },
     load: { mean: mean(loads), min: Math.min(...loads), max: Math.max(...loads) },
     roomSizes: Object.fromEntries([...x.members].map(([r, m]) => [r, m.length])),
@@ -283,11 +294,17 @@ export function loadRows(label: string, a: LoadAnalysis): Row[] {
       value: a.cpu.msPerReceipt,
       unit: 'ms (sends and relaying included)',
     },
-    {
-      name: 'CPU per hub / per device',
-      value: a.cpu.hubMsPerS,
-      unit: `/ ${round(a.cpu.deviceMsPerS)} ms per s`,
-    },
+    a.cpu.peersPerProcess === 1
+      ? {
+          name: 'CPU per hub / per device',
+          value: a.cpu.hubMsPerS,
+          unit: `/ ${round(a.cpu.deviceMsPerS)} ms per s`,
+        }
+      : {
+          name: 'peers per process (each its own store, keys and libp2p node)',
+          value: a.cpu.peersPerProcess,
+          unit: '',
+        },
     { name: 'writer pacing lag p99 (how late a send started)', value: a.sendLag.p99, unit: 'ms' },
     {
       name: 'load average (1 min) during the run',

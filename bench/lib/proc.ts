@@ -31,6 +31,8 @@ export interface SpawnOptions {
   script?: string
   /** Write a V8 CPU profile of this process into this directory. */
   cpuProfDir?: string
+  /** How many peers the process runs ({@link PeerSlot}s 0…n-1); it ends when all are stopped. */
+  slots?: number
 }
 
 export class PeerProcess<M extends CommandMap<M> = Commands> {
@@ -42,12 +44,15 @@ export class PeerProcess<M extends CommandMap<M> = Commands> {
   >()
   #nextId = 1
   #exited: Error | undefined
+  /** Slots not yet stopped. */
+  #open: number
   /** When the fork was issued (driver clock, ms). */
   readonly spawnedAt = performance.timeOrigin + performance.now()
 
-  private constructor(name: string, child: ChildProcess) {
+  private constructor(name: string, child: ChildProcess, slots: number) {
     this.name = name
     this.#child = child
+    this.#open = slots
     child.on('message', (msg: Response) => {
       const p = this.#pending.get(msg.id)
       if (p === undefined) return
@@ -78,7 +83,7 @@ export class PeerProcess<M extends CommandMap<M> = Commands> {
       env: { ...process.env, DEBUG: process.env.BENCH_DEBUG ?? '' },
     })
     live.add(child)
-    return new PeerProcess<M>(opts.name, child)
+    return new PeerProcess<M>(opts.name, child, opts.slots ?? 1)
   }
 
   get pid(): number | undefined {
@@ -90,14 +95,24 @@ export class PeerProcess<M extends CommandMap<M> = Commands> {
     args: M[C]['args'],
     timeoutMs = 60_000,
   ): Promise<M[C]['result']> {
-    return this.#request(cmd, args, timeoutMs) as Promise<M[C]['result']>
+    return this.callIn(0, cmd, args, timeoutMs)
+  }
+
+  /** A call to the peer in `slot`. */
+  callIn<C extends keyof M & string>(
+    slot: number,
+    cmd: C,
+    args: M[C]['args'],
+    timeoutMs = 60_000,
+  ): Promise<M[C]['result']> {
+    return this.#request(cmd, args, timeoutMs, slot) as Promise<M[C]['result']>
   }
 
   /** Every child answers `stop` (and the driver's own commands, typed by `call`). */
-  #request(cmd: string, args: unknown, timeoutMs: number): Promise<unknown> {
+  #request(cmd: string, args: unknown, timeoutMs: number, slot: number): Promise<unknown> {
     if (this.#exited !== undefined) return Promise.reject(this.#exited)
     const id = this.#nextId++
-    const req = { id, cmd, args }
+    const req = slot === 0 ? { id, cmd, args } : { id, cmd, args, slot }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id)
@@ -117,21 +132,58 @@ export class PeerProcess<M extends CommandMap<M> = Commands> {
     })
   }
 
-  /** Stops the peer cleanly (flushing its store), then waits for the process to exit. */
-  async stop(timeoutMs = 20_000): Promise<void> {
+  /**
+   * Stops the peer in `slot` cleanly (flushing its store); once no slot is left, waits for the
+   * process to exit.
+   */
+  async stop(timeoutMs = 20_000, slot = 0): Promise<void> {
     if (this.#exited !== undefined) return
     const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()))
     try {
-      await this.#request('stop', {}, timeoutMs)
+      await this.#request('stop', {}, timeoutMs, slot)
+      if (this.#open > 1) return
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))])
     } finally {
-      this.kill()
+      this.#open--
+      if (this.#open <= 0) this.kill()
     }
   }
 
   kill(): void {
     if (this.#child.exitCode === null && this.#child.signalCode === null)
       this.#child.kill('SIGKILL')
+  }
+}
+
+/**
+ * One of the peers a process runs (`SpawnOptions.slots`): called and stopped as if it were a process
+ * of its own. Its memory and CPU are the process's; `kill` ends every peer of the process.
+ */
+export class PeerSlot<M extends CommandMap<M> = Commands> {
+  constructor(
+    readonly name: string,
+    readonly process: PeerProcess<M>,
+    readonly slot: number,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.process.pid
+  }
+
+  call<C extends keyof M & string>(
+    cmd: C,
+    args: M[C]['args'],
+    timeoutMs = 60_000,
+  ): Promise<M[C]['result']> {
+    return this.process.callIn(this.slot, cmd, args, timeoutMs)
+  }
+
+  stop(timeoutMs = 20_000): Promise<void> {
+    return this.process.stop(timeoutMs, this.slot)
+  }
+
+  kill(): void {
+    this.process.kill()
   }
 }
 

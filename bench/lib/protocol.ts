@@ -209,6 +209,8 @@ export interface Request<C extends Cmd = Cmd> {
   id: number
   cmd: C
   args: Commands[C]['args']
+  /** Which of the process's peers (bench/lib/proc.ts `PeerSlot`); 0 when it runs one. */
+  slot?: number
 }
 
 export type Response =

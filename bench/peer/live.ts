@@ -76,7 +76,13 @@ interface Watcher {
   loop: IntervalHistogram
   off: () => void
 }
-const watchers = new Map<string, Watcher>()
+/** Each peer's watchers by room (a process may run several peers). */
+const watchersByPeer = new WeakMap<BenchPeer, Map<string, Watcher>>()
+function watchersOf(peer: BenchPeer): Map<string, Watcher> {
+  let m = watchersByPeer.get(peer)
+  if (m === undefined) watchersByPeer.set(peer, (m = new Map()))
+  return m
+}
 
 export const watch: Handler<'watch'> = async (peer, { room }) => {
   const w: Watcher = {
@@ -87,6 +93,7 @@ export const watch: Handler<'watch'> = async (peer, { room }) => {
     off: () => undefined,
   }
   w.loop.enable()
+  const watchers = watchersOf(peer)
   watchers.get(room)?.loop.disable()
   watchers.get(room)?.off()
   watchers.set(room, w)
@@ -152,6 +159,7 @@ function loopDelay(h: IntervalHistogram | undefined): WatchReport['loopDelay'] {
 }
 
 export const report: Handler<'report'> = async (peer, { room }) => {
+  const watchers = watchersOf(peer)
   const w = watchers.get(room)
   const timed = peer.net.takeTimed()
   const messenger = peer.messenger !== undefined

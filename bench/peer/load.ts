@@ -69,9 +69,19 @@ interface RoomWatch {
   byKey: WeakMap<Uint8Array, Receipts>
   off: () => void
 }
-const watching = new Map<string, RoomWatch>()
-let disconnects = 0
-let offPeers: (() => void) | undefined
+/** What one peer watches (a process may run several peers). */
+interface PeerWatch {
+  rooms: Map<string, RoomWatch>
+  disconnects: number
+  offPeers: (() => void) | undefined
+}
+const watches = new WeakMap<BenchPeer, PeerWatch>()
+const watchOf = (peer: BenchPeer): PeerWatch => {
+  let pw = watches.get(peer)
+  if (pw === undefined)
+    watches.set(peer, (pw = { rooms: new Map(), disconnects: 0, offPeers: undefined }))
+  return pw
+}
 
 /**
  * Stamps what `h` now holds above what was noted. Runs on every change of every watched room, in
@@ -95,10 +105,12 @@ async function note(h: RoomHistory, w: RoomWatch): Promise<void> {
 
 export const loadWatch: Handler<'loadWatch'> = async (peer, { rooms }) => {
   const messenger = messengerOf(peer)
+  const pw = watchOf(peer)
+  const watching = pw.rooms
   let connected = new Set(peer.net.peers())
-  offPeers?.()
-  offPeers = peer.net.onPeers((current) => {
-    for (const p of connected) if (!current.includes(p)) disconnects++
+  pw.offPeers?.()
+  pw.offPeers = peer.net.onPeers((current) => {
+    for (const p of connected) if (!current.includes(p)) pw.disconnects++
     connected = new Set(current)
   })
   for (const room of rooms) {
@@ -151,6 +163,8 @@ export const loadWait: Handler<'loadWait'> = async (peer, { expect, timeoutMs })
 
 export const loadCheck: Handler<'loadCheck'> = async (peer, { expect }) => {
   const messenger = messengerOf(peer)
+  const pw = watchOf(peer)
+  const watching = pw.rooms
   const checks = []
   for (const { room, ids } of expect) {
     const w = watching.get(room)
@@ -162,6 +176,6 @@ export const loadCheck: Handler<'loadCheck'> = async (peer, { expect }) => {
   }
   const receipts = [...watching.values()].flatMap((w) => [...w.receipts.values()])
   watching.clear()
-  offPeers?.()
-  return { checks, receipts, disconnects }
+  pw.offPeers?.()
+  return { checks, receipts, disconnects: pw.disconnects }
 }

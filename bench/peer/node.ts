@@ -1,5 +1,6 @@
 /**
- * One bench peer inside its process: SQLite store in the given data dir, libp2p on TCP 127.0.0.1
+ * One bench peer inside its process (a process may run several, each built here with nothing of
+ * its own shared): SQLite store in the given data dir, libp2p on TCP 127.0.0.1
  * (mDNS off) behind a byte-counting PeerNet, and a Messenger — the same parts `src/node/peer.ts`
  * wires, plus an injectable author clock. Keys live in the store, so a data dir keeps its identity.
  */
@@ -12,7 +13,7 @@ import { Messenger } from '../../src/core/messenger.ts'
 import { hex, type HistoryStore } from '../../src/core/store.ts'
 import { createClock } from '../../src/crdt/hlc.ts'
 import { openSqliteStore } from '../../src/node/sqlite-store.ts'
-import { nodeCrypto, createNodeSigner } from '../../src/node/crypto-node.ts'
+import { createNodeCrypto, createNodeSigner } from '../../src/node/crypto-node.ts'
 import { DOCS_IDLE_MS } from '../../src/node/peer.ts'
 import { countingNet, type CountingNet } from '../lib/counting-net.ts'
 import { now } from '../lib/clock.ts'
@@ -86,7 +87,8 @@ export async function startBenchPeer(args: StartArgs): Promise<BenchPeer> {
     net,
     store,
     signer: timings.wrap('signer', createNodeSigner(seed)),
-    crypto: timings.wrap('crypto', nodeCrypto),
+    // Each peer its own (the key cache too): peers sharing a process share nothing of Parley's.
+    crypto: timings.wrap('crypto', createNodeCrypto()),
     name: `bench-${process.pid}`,
     retainAll: false,
     // as every Node peer (src/node/peer.ts): documents of rooms nobody reads stay out of memory
