@@ -13,7 +13,10 @@ import { loadCheck, loadSend, loadWait, loadWatch } from './peer/load.ts'
 const name = process.argv[2] ?? 'peer'
 /** This process's peers by slot. */
 const peers = new Map<number, BenchPeer>()
-/** Slots being started or stopped: a second `start` of one is refused while the first runs. */
+/**
+ * Slots being started or stopped: a second `start` of one is refused while the first runs, and the
+ * process does not end while a peer is still stopping.
+ */
 const busy = new Set<number>()
 
 const needOf = (slot: number): BenchPeer => {
@@ -87,7 +90,12 @@ const handlers: { [C in Cmd]: Handler<C> } = {
   async stop(_args, slot) {
     const peer = peers.get(slot)
     peers.delete(slot)
-    await peer?.stop()
+    busy.add(slot)
+    try {
+      await peer?.stop()
+    } finally {
+      busy.delete(slot)
+    }
     return {}
   },
 }
