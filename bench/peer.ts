@@ -25,13 +25,17 @@ const needOf = (slot: number): BenchPeer => {
   return peer
 }
 
-async function startIn(slot: number, make: () => Promise<BenchPeer>): Promise<BenchPeer> {
+/** Builds the peer of `slot` with `make`, and returns what `make` returned. */
+async function startIn<T extends { peer: BenchPeer }>(
+  slot: number,
+  make: () => Promise<T>,
+): Promise<T> {
   if (peers.has(slot) || busy.has(slot)) throw new Error(`slot ${slot} already started`)
   busy.add(slot)
   try {
-    const peer = await make()
-    peers.set(slot, peer)
-    return peer
+    const made = await make()
+    peers.set(slot, made.peer)
+    return made
   } finally {
     busy.delete(slot)
   }
@@ -43,7 +47,8 @@ type Handler<C extends Cmd> = (
 ) => Promise<Commands[C]['result']>
 
 const handlers: { [C in Cmd]: Handler<C> } = {
-  start: async (args, slot) => (await startIn(slot, () => startBenchPeer(args))).info,
+  start: async (args, slot) =>
+    (await startIn(slot, async () => ({ peer: await startBenchPeer(args) }))).peer.info,
   async dial({ addr }, slot) {
     const t0 = performance.now()
     // A dial can lose a race with the other side's identify/connection pruning under load: retry.
@@ -67,15 +72,7 @@ const handlers: { [C in Cmd]: Handler<C> } = {
   track: (args, slot) => track(needOf(slot), args),
   newest: (args, slot) => newest(needOf(slot), args),
   catchup: (args, slot) => catchup(needOf(slot), args),
-  async coldLoad(args, slot) {
-    let result: Commands['coldLoad']['result'] | undefined
-    await startIn(slot, async () => {
-      const loaded = await coldLoad(args)
-      result = loaded.result
-      return loaded.peer
-    })
-    return result!
-  },
+  coldLoad: async (args, slot) => (await startIn(slot, () => coldLoad(args))).result,
   loadSend: (args, slot) => loadSend(needOf(slot), args),
   loadWatch: (args, slot) => loadWatch(needOf(slot), args),
   loadWait: (args, slot) => loadWait(needOf(slot), args),

@@ -44,6 +44,8 @@ export class PeerProcess<M extends CommandMap<M> = Commands> {
   >()
   #nextId = 1
   #exited: Error | undefined
+  /** Resolves when the process has exited. */
+  readonly #exit: Promise<void>
   /** Slots not yet stopped. */
   #open: number
   /** When the fork was issued (driver clock, ms). */
@@ -53,6 +55,7 @@ export class PeerProcess<M extends CommandMap<M> = Commands> {
     this.name = name
     this.#child = child
     this.#open = slots
+    this.#exit = new Promise((resolve) => child.once('exit', () => resolve()))
     child.on('message', (msg: Response) => {
       const p = this.#pending.get(msg.id)
       if (p === undefined) return
@@ -138,11 +141,10 @@ export class PeerProcess<M extends CommandMap<M> = Commands> {
    */
   async stop(timeoutMs = 20_000, slot = 0): Promise<void> {
     if (this.#exited !== undefined) return
-    const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()))
     try {
       await this.#request('stop', {}, timeoutMs, slot)
       if (this.#open > 1) return
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))])
+      await Promise.race([this.#exit, new Promise((r) => setTimeout(r, 5_000))])
     } finally {
       this.#open--
       if (this.#open <= 0) this.kill()

@@ -10,7 +10,7 @@ import type { Messenger } from '../../src/core/messenger.ts'
 import { now, sleep, until } from '../lib/clock.ts'
 import type { TimedPayload } from '../lib/counting-net.ts'
 import type { Commands, SendRecord, WatchReport } from '../lib/protocol.ts'
-import type { BenchPeer } from './node.ts'
+import { perPeer, type BenchPeer } from './node.ts'
 
 type Handler<C extends keyof Commands> = (
   peer: BenchPeer,
@@ -77,12 +77,7 @@ interface Watcher {
   off: () => void
 }
 /** Each peer's watchers by room (a process may run several peers). */
-const watchersByPeer = new WeakMap<BenchPeer, Map<string, Watcher>>()
-function watchersOf(peer: BenchPeer): Map<string, Watcher> {
-  let m = watchersByPeer.get(peer)
-  if (m === undefined) watchersByPeer.set(peer, (m = new Map()))
-  return m
-}
+const watchersOf = perPeer(() => new Map<string, Watcher>())
 
 export const watch: Handler<'watch'> = async (peer, { room }) => {
   const w: Watcher = {

@@ -12,7 +12,7 @@ import { checkHeld, type Receipts } from '../lib/load-check.ts'
 import { LOAD_SEND_GRACE_MS } from '../lib/load-plan.ts'
 import type { Commands, LoadSent } from '../lib/protocol.ts'
 import { messengerOf } from './live.ts'
-import type { BenchPeer } from './node.ts'
+import { perPeer, type BenchPeer } from './node.ts'
 
 type Handler<C extends keyof Commands> = (
   peer: BenchPeer,
@@ -75,13 +75,11 @@ interface PeerWatch {
   disconnects: number
   offPeers: (() => void) | undefined
 }
-const watches = new WeakMap<BenchPeer, PeerWatch>()
-const watchOf = (peer: BenchPeer): PeerWatch => {
-  let pw = watches.get(peer)
-  if (pw === undefined)
-    watches.set(peer, (pw = { rooms: new Map(), disconnects: 0, offPeers: undefined }))
-  return pw
-}
+const watchOf = perPeer((): PeerWatch => ({
+  rooms: new Map(),
+  disconnects: 0,
+  offPeers: undefined,
+}))
 
 /**
  * Stamps what `h` now holds above what was noted. Runs on every change of every watched room, in

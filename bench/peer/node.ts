@@ -33,6 +33,19 @@ export interface BenchPeer {
 
 const listen = ['/ip4/127.0.0.1/tcp/0']
 
+/**
+ * State a command module keeps for each peer (a process may run several): `make` builds a peer's
+ * the first time it is asked for.
+ */
+export function perPeer<T>(make: () => T): (peer: BenchPeer) => T {
+  const by = new WeakMap<BenchPeer, T>()
+  return (peer) => {
+    let v = by.get(peer)
+    if (v === undefined) by.set(peer, (v = make()))
+    return v
+  }
+}
+
 async function startNetOnly(args: StartArgs): Promise<BenchPeer> {
   const t0 = now()
   const net = countingNet(await createLibp2pNet({ listen, mdns: false }))

@@ -29,6 +29,7 @@
 import { TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub'
 import type { Logger, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { equalBytes } from '@noble/curves/utils.js'
 import { MAX_CONNECTIONS, TOPIC_PREFIX } from './constants.ts'
 
 /** Where each peer tells its neighbours which peers it hears directly. */
@@ -138,7 +139,7 @@ export function forwardByOrigin(pubsub: GossipSub, self: PeerId, log: Logger): G
       source !== undefined &&
       claims.size > 0 &&
       mesh !== undefined &&
-      sameBytes(rawMsg.from, bytesOf(source))
+      equalBytes(rawMsg.from, bytesOf(source))
     ) {
       const hearing = [...mesh].filter((m) => m !== source && claims.get(m)?.has(source) === true)
       if (hearing.length > 0) exclude = new Set([...(exclude ?? []), ...hearing])
@@ -198,10 +199,4 @@ export function forwardByOrigin(pubsub: GossipSub, self: PeerId, log: Logger): G
     await stop()
   }
   return pubsub
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
 }
