@@ -122,7 +122,7 @@ export async function createLibp2pNet(
     logger,
     addresses: { listen, announce: init.announce ?? [] },
     transports: transport.transports,
-    connectionEncrypters: [parleyNoise(profile)],
+    connectionEncrypters: [await parleyNoise(profile)],
     streamMuxers: [links.watch(yamux())],
     // libp2p 3 only emits `peer:discovery` for peers new to its peer store: wrap each discovery
     // module so that a rediscovered peer we lost is dialled again.

@@ -1,6 +1,7 @@
 /**
  * Noise as Parley runs it: `@chainsafe/libp2p-noise` with, in the browser, X25519 key pairs by the
- * Montgomery ladder; and its frames read without an exception per read.
+ * Montgomery ladder, on Node HKDF by node:crypto (noise-node.ts); and its frames read without an
+ * exception per read.
  *
  * `@chainsafe/libp2p-noise` (17.0.0) reads its frames — a 2-byte length, then the ciphertext — with
  * `@libp2p/utils`' (7.4.1) `LengthPrefixedDecoder`, whose loop reads the next length after every
@@ -87,7 +88,10 @@ export function framesWithoutThrows(): void {
 }
 
 /** The connection encrypter of a node of `profile`, with the frame reader above installed. */
-export function parleyNoise(profile: TransportProfile): ReturnType<typeof noise> {
+export async function parleyNoise(profile: TransportProfile): Promise<ReturnType<typeof noise>> {
   framesWithoutThrows()
-  return profile === 'browser' ? noise({ crypto: ladderNoiseCrypto }) : noise()
+  // loaded only off the browser: it imports node:crypto
+  const crypto =
+    profile === 'browser' ? ladderNoiseCrypto : (await import('./noise-node.ts')).nodeNoiseCrypto
+  return noise({ crypto })
 }

@@ -1,7 +1,7 @@
 /**
  * Noise's frame reader without an exception per read (src/net/noise.ts), on the library's
  * own decoder with Noise's own 2-byte length: the same frames out for any cut of the bytes into
- * reads, the same refusals, and no length read from an empty buffer.
+ * reads, the same refusals, and no length read from an empty buffer; and its HKDF on Node.
  */
 import { describe, expect, it } from 'vitest'
 import { InvalidMessageLengthError, LengthPrefixedDecoder } from '@libp2p/utils'
@@ -85,5 +85,20 @@ describe('Noise frames without a throw per read', () => {
     expect(() => [...big.decode(new Uint8Array((1 << 20) + 1).fill(0xff))]).toThrow(
       /Buffer length limit exceeded/,
     )
+  })
+})
+
+describe("Noise's HKDF by node:crypto", () => {
+  it('[NOISEHK1] derives the keys the library derives, for any chaining key and input', async () => {
+    const { pureJsCrypto } = await import('@chainsafe/libp2p-noise/crypto')
+    const { nodeNoiseCrypto } = await import('../../src/net/noise-node.ts')
+    for (let i = 0; i < 64; i++) {
+      const ck = Uint8Array.from({ length: 32 }, (_, j) => (i * 31 + j * 7) & 0xff)
+      // the handshake's inputs: 32-byte DH outputs, and the empty one of the final split
+      const ikm = Uint8Array.from({ length: i % 2 === 0 ? 32 : 0 }, (_, j) => (i + j * 13) & 0xff)
+      const ours = nodeNoiseCrypto.getHKDF(ck, ikm)
+      expect(ours.map((k) => k.length)).toEqual([32, 32, 32])
+      expect(ours).toEqual(pureJsCrypto.getHKDF(ck, ikm))
+    }
   })
 })

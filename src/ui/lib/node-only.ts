@@ -1,6 +1,6 @@
 /**
  * Stands in for Node-only modules (TCP, mDNS, the in-memory test transport, libsodium, the bulk
- * side channel) in the browser bundle: src/net loads them only for the `node` and `memory`
+ * side channel, Noise's HKDF by node:crypto) in the browser bundle: src/net loads them only for the `node` and `memory`
  * profiles, never in a browser.
  */
 function unavailable(): never {
@@ -11,3 +11,4 @@ export const mdns = unavailable
 export const memory = unavailable
 export const crypto_stream_salsa20_xor_ic = unavailable
 export const BulkChannels = unavailable
+export const nodeNoiseCrypto = unavailable
