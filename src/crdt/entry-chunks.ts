@@ -28,6 +28,11 @@ export class EntryChunker {
     this.#budget = Math.min(firstBytes, maxBytes)
   }
 
+  /** Entries in the run being filled. */
+  get pending(): number {
+    return this.#run.length
+  }
+
   /** Adds `entry`; returns the run it closed (the entry did not fit it), if any. */
   push(entry: Uint8Array): Uint8Array[] | undefined {
     const cost = varUintLength(entry.length) + entry.length

@@ -5,10 +5,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { HubPeerSet } from '../helpers/hub-peers.ts'
 import { createClock } from '../../src/crdt/hlc.ts'
-import { PERIOD_MS, decodeEntry } from '../../src/crdt/entry.ts'
+import { META_PERIOD, PERIOD_MS, decodeEntry } from '../../src/crdt/entry.ts'
 import { decodeFrame, type Frame } from '../../src/crdt/wire.ts'
 import {
   FIRST_ENTRIES_FRAME_BYTES,
+  FIRST_FRAME_ENTRIES,
   PULL_FRAME_BYTES,
   servePull,
 } from '../../src/core/sync-serve.ts'
@@ -23,14 +24,17 @@ describe('servePull', () => {
   const set = new HubPeerSet()
   afterEach(() => set.teardown())
 
-  /** A peer holding DAYS days of PER_DAY messages of ~400 bytes in 'general'. */
-  async function author(): Promise<{ texts: string[]; peer: Awaited<ReturnType<typeof set.add>> }> {
-    let t = Date.now() - (DAYS + 1) * PERIOD_MS
+  /** A peer holding `days` days of `perDay` messages of ~400 bytes in 'general'. */
+  async function author(
+    days = DAYS,
+    perDay = PER_DAY,
+  ): Promise<{ texts: string[]; peer: Awaited<ReturnType<typeof set.add>> }> {
+    let t = Date.now() - (days + 1) * PERIOD_MS
     const peer = await set.add({ clock: createClock(() => t) })
     const texts: string[] = []
-    for (let d = 0; d < DAYS; d++) {
-      for (let i = 0; i < PER_DAY; i++) {
-        t += PERIOD_MS / PER_DAY
+    for (let d = 0; d < days; d++) {
+      for (let i = 0; i < perDay; i++) {
+        t += PERIOD_MS / perDay
         texts.push(`day ${d} message ${i} ${'x'.repeat(380)}`)
         await peer.messenger.post('general', texts.at(-1)!)
       }
@@ -118,6 +122,39 @@ describe('servePull', () => {
     // the digest reply (the room differed when it was sent) does not pull it again: syncNow's
     // digest is all that follows
     expect(sent.slice(2)).toEqual(['digest'])
+    while (await joiner.messenger.loadOlder('general'));
+    expect((await joiner.messenger.messages('general')).map((m) => m.text)).toEqual(texts)
+  })
+
+  it('[SERVE5] a quiet room: the first frame ends with the day that completes a page', async () => {
+    // 30 messages a day of ~470 bytes: the first frame's budget would hold four and a half days
+    const perDay = 30
+    const { texts, peer } = await author(6, perDay)
+    const frames: Frame[] = []
+    for await (const bytes of servePull('general', peer.messenger.get('general')!, []))
+      frames.push(decodeFrame(bytes))
+    const raw = frames.flatMap((f) => (f.type === 'entries' ? [f.entries] : []))
+    const size = (es: readonly Uint8Array[]): number => es.reduce((n, e) => n + e.length + 2, 0)
+    const entries = raw.map((es) => es.map(decodeEntry))
+    const periods = (es: readonly { period: number }[]): number[] => [
+      ...new Set(es.map((e) => e.period)),
+    ]
+    const all = entries.flat()
+    const perPeriod = (p: number): number => all.filter((e) => e.period === p).length
+    const first = entries[0]!
+    const [meta, ...days] = periods(first)
+    // the room's meta entry, then whole days, newest first, up to the one that completes a page
+    expect(meta).toBe(META_PERIOD)
+    expect(days.length).toBeGreaterThan(1)
+    for (const d of days) expect(first.filter((e) => e.period === d).length).toBe(perPeriod(d))
+    expect(first.length).toBeGreaterThanOrEqual(FIRST_FRAME_ENTRIES)
+    expect(first.length - perPeriod(days.at(-1)!)).toBeLessThan(FIRST_FRAME_ENTRIES)
+    // under the byte budget, which alone would have taken in more days
+    expect(size(raw[0]!)).toBeLessThan(FIRST_ENTRIES_FRAME_BYTES / 2)
+    expect(all.length).toBe(texts.length + 1)
+    const joiner = await set.add()
+    await joiner.messenger.join('general')
+    await joiner.messenger.syncNow()
     while (await joiner.messenger.loadOlder('general'));
     expect((await joiner.messenger.messages('general')).map((m) => m.text)).toEqual(texts)
   })
