@@ -149,14 +149,53 @@ describe('servePull', () => {
     for (const d of days) expect(first.filter((e) => e.period === d).length).toBe(perPeriod(d))
     expect(first.length).toBeGreaterThanOrEqual(FIRST_FRAME_ENTRIES)
     expect(first.length - perPeriod(days.at(-1)!)).toBeLessThan(FIRST_FRAME_ENTRIES)
-    // under the byte budget, which alone would have taken in more days
-    expect(size(raw[0]!)).toBeLessThan(FIRST_ENTRIES_FRAME_BYTES / 2)
+    // the byte budget alone would have taken in the next day too
+    const next = periods(all).filter((p) => p !== META_PERIOD)[days.length]!
+    const nextBytes = raw.flat().filter((_, i) => all[i]!.period === next)
+    expect(size(raw[0]!) + size(nextBytes)).toBeLessThanOrEqual(FIRST_ENTRIES_FRAME_BYTES)
     expect(all.length).toBe(texts.length + 1)
     const joiner = await set.add()
     await joiner.messenger.join('general')
     await joiner.messenger.syncNow()
     while (await joiner.messenger.loadOlder('general'));
     expect((await joiner.messenger.messages('general')).map((m) => m.text)).toEqual(texts)
+  })
+
+  it('[SERVE6] a peer does not pull a room from one whose digest says it holds none of it', async () => {
+    const { texts, peer } = await author(2, 30)
+    const joiner = await set.add({ retainAll: false })
+    set.hub.partition([joiner.net.peerId], [peer.net.peerId])
+    await joiner.messenger.join('general')
+    // the author's requests, logged; the joiner's pull held until the author has its digest
+    const asked: string[] = []
+    let digested = (): void => undefined
+    const authorDigested = new Promise<void>((resolve) => (digested = resolve))
+    const authorRequest = peer.net.request.bind(peer.net)
+    peer.net.request = (...args: Parameters<PeerNet['request']>) => {
+      const f = decodeFrame(args[1])
+      asked.push(f.type === 'pull' ? `pull ${f.room}` : f.type)
+      if (f.type !== 'digest') return authorRequest(...args)
+      return (async function* () {
+        yield* authorRequest(...args)
+        digested()
+      })()
+    }
+    const joinerRequest = joiner.net.request.bind(joiner.net)
+    joiner.net.request = (...args: Parameters<PeerNet['request']>) => {
+      if (decodeFrame(args[1]).type !== 'pull') return joinerRequest(...args)
+      return (async function* () {
+        await authorDigested
+        yield* joinerRequest(...args)
+      })()
+    }
+    set.hub.heal()
+    await authorDigested
+    await joiner.messenger.syncNow()
+    expect((await joiner.messenger.messages('general')).map((m) => m.text)).toEqual(texts)
+    await peer.messenger.syncNow()
+    // digests only: the joiner's reply to the first said it held nothing, later ones the same
+    expect(asked.length).toBeGreaterThan(1)
+    expect(asked.every((t) => t === 'digest')).toBe(true)
   })
 
   it('[SERVE4] an entry bigger than a frame budget goes in a frame of its own', async () => {
