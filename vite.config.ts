@@ -21,7 +21,7 @@ export default defineConfig({
       })),
       // The bulk side channel (node:net, node:crypto), loaded by src/net/libp2p.ts for `node` only.
       { find: /^\.\/bulk\.ts$/, replacement: here('./src/ui/lib/node-only.ts') },
-      // Noise's HKDF by node:crypto, loaded by src/net/noise.ts off the browser only.
+      // Noise's crypto on Node (libsodium, node:crypto), loaded by src/net/noise.ts off the browser only.
       { find: /^\.\/noise-node\.ts$/, replacement: here('./src/ui/lib/node-only.ts') },
     ],
   },

@@ -1,7 +1,7 @@
 /**
  * Noise as Parley runs it: `@chainsafe/libp2p-noise` with, in the browser, X25519 key pairs by the
- * Montgomery ladder, on Node HKDF by node:crypto (noise-node.ts); and its frames read without an
- * exception per read.
+ * Montgomery ladder, on Node X25519 by libsodium and HKDF by node:crypto (noise-node.ts); and its
+ * frames read without an exception per read.
  *
  * `@chainsafe/libp2p-noise` (17.0.0) reads its frames — a 2-byte length, then the ciphertext — with
  * `@libp2p/utils`' (7.4.1) `LengthPrefixedDecoder`, whose loop reads the next length after every

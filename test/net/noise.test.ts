@@ -102,3 +102,32 @@ describe("Noise's HKDF by node:crypto", () => {
     }
   })
 })
+
+describe("Noise's X25519 by libsodium", () => {
+  it('[NOISEHK2] makes the key pairs and shared secrets the library makes; refuses a low-order key', async () => {
+    const { pureJsCrypto, defaultCrypto } = await import('@chainsafe/libp2p-noise/crypto')
+    const { nodeNoiseCrypto: ours } = await import('../../src/net/noise-node.ts')
+    const u8 = (b: Uint8Array): Uint8Array => Uint8Array.from(b)
+    for (let i = 0; i < 32; i++) {
+      const a = ours.generateX25519KeyPair()
+      const b = defaultCrypto.generateX25519KeyPair()
+      expect(a.publicKey).toEqual(
+        pureJsCrypto.generateX25519KeyPairFromSeed(a.privateKey).publicKey,
+      )
+      expect(u8(ours.generateX25519KeyPairFromSeed(b.privateKey).publicKey)).toEqual(
+        u8(b.publicKey),
+      )
+      const shared = ours.generateX25519SharedKey(a.privateKey, b.publicKey)
+      expect(u8(shared)).toEqual(
+        u8(pureJsCrypto.generateX25519SharedKey(a.privateKey, b.publicKey)),
+      )
+      expect(u8(shared)).toEqual(
+        u8(defaultCrypto.generateX25519SharedKey(b.privateKey, a.publicKey)),
+      )
+    }
+    // the identity point (u = 0) and a point of order 8 give an all-zero secret: no handshake
+    const lowOrder = [new Uint8Array(32), Uint8Array.of(1, ...new Uint8Array(31))]
+    const { privateKey } = ours.generateX25519KeyPair()
+    for (const p of lowOrder) expect(() => ours.generateX25519SharedKey(privateKey, p)).toThrow()
+  })
+})

@@ -1,7 +1,7 @@
 /**
  * Stands in for Node-only modules (TCP, mDNS, the in-memory test transport, libsodium, the bulk
- * side channel, Noise's HKDF by node:crypto) in the browser bundle: src/net loads them only for the `node` and `memory`
- * profiles, never in a browser.
+ * side channel, Noise's crypto on Node) in the browser bundle: src/net loads them only for the
+ * `node` and `memory` profiles, never in a browser.
  */
 function unavailable(): never {
   throw new Error('this module runs only on Node')
