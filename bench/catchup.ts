@@ -167,8 +167,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const results: BenchResult[] = []
   for (const count of opts.quick ? [10_000] : [10_000, 100_000]) {
     const { result, fixture } = await catchupBench(count, opts, runs ?? (opts.quick ? 1 : 3))
-    await fixture.author.stop()
-    fixture.dir.dispose()
+    await fixture.close()
     results.push(result)
   }
   console.log(formatTable(results))

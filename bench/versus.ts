@@ -186,14 +186,14 @@ export async function versus(
     const td = t.details as { count: number; received: number }
     rows.flood.values.parley = td.count / td.received
     for (const [k, n] of sizes.entries()) {
-      const fx = await buildRoom(n)
+      // a watcher connected while the room is written, as the servers' is (centralCatchup)
+      const fx = await buildRoom(n, { watcher: true })
       try {
         const [r] = await catchupRuns(fx, 1)
         catchups[2 * k]!.values.parley = r!.newest50
         catchups[2 * k + 1]!.values.parley = r!.all
       } finally {
-        await fx.author.stop()
-        fx.dir.dispose()
+        await fx.close()
       }
     }
   }
