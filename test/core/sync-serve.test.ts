@@ -20,6 +20,19 @@ import type { PeerNet } from '../../src/net/index.ts'
 const DAYS = 12
 const PER_DAY = 150
 
+/** A request as the tests log it: its type, and a pull's room. */
+const logged = (f: Frame): string => (f.type === 'pull' ? `pull ${f.room}` : f.type)
+
+/** Sends each request `net` makes through `hook`, given its decoded frame and the real request. */
+function intercept(
+  net: PeerNet,
+  hook: (f: Frame, send: () => AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>,
+): void {
+  const request = net.request.bind(net)
+  net.request = (...args: Parameters<PeerNet['request']>) =>
+    hook(decodeFrame(args[1]), () => request(...args))
+}
+
 describe('servePull', () => {
   const set = new HubPeerSet()
   afterEach(() => set.teardown())
@@ -40,6 +53,15 @@ describe('servePull', () => {
       }
     }
     return { texts, peer }
+  }
+
+  /** An author's room and a joiner that holds it empty, cut off from each other until healed. */
+  async function apart(days?: number, perDay?: number) {
+    const { texts, peer } = await author(days, perDay)
+    const joiner = await set.add({ retainAll: false })
+    set.hub.partition([joiner.net.peerId], [peer.net.peerId])
+    await joiner.messenger.join('general')
+    return { texts, peer, joiner }
   }
 
   it('[SERVE1] sends everything newest first, in frames that start small and grow', async () => {
@@ -84,10 +106,7 @@ describe('servePull', () => {
   })
 
   it('[SERVE3] a room held empty is pulled from a peer as it connects, not after the digests', async () => {
-    const { texts, peer } = await author()
-    const joiner = await set.add({ retainAll: false })
-    set.hub.partition([joiner.net.peerId], [peer.net.peerId])
-    await joiner.messenger.join('general')
+    const { texts, peer, joiner } = await apart()
     // both digest exchanges (the joiner's, and the author's, whose answer also starts a pull)
     // are held back until the catch-up is over
     const sent: string[] = []
@@ -95,19 +114,13 @@ describe('servePull', () => {
     const held = new Promise<void>((resolve) => (release = resolve))
     let digestedNow = (): void => undefined
     const digested = new Promise<void>((resolve) => (digestedNow = resolve))
-    const hold = (net: PeerNet, log: string[], done: () => void): void => {
-      const request = net.request.bind(net)
-      net.request = (...args: Parameters<PeerNet['request']>) => {
-        const f = decodeFrame(args[1])
-        log.push(f.type === 'pull' ? `pull ${f.room}` : f.type)
-        if (f.type !== 'digest') return request(...args)
-        return (async function* () {
-          await held
-          yield* request(...args)
-          done()
-        })()
-      }
-    }
+    const hold = (net: PeerNet, log: string[], done: () => void): void =>
+      intercept(net, async function* (f, send) {
+        log.push(logged(f))
+        if (f.type === 'digest') await held
+        yield* send()
+        if (f.type === 'digest') done()
+      })
     hold(joiner.net, sent, () => digestedNow())
     hold(peer.net, [], () => undefined)
     set.hub.heal()
@@ -162,32 +175,20 @@ describe('servePull', () => {
   })
 
   it('[SERVE6] a peer does not pull a room from one whose digest says it holds none of it', async () => {
-    const { texts, peer } = await author(2, 30)
-    const joiner = await set.add({ retainAll: false })
-    set.hub.partition([joiner.net.peerId], [peer.net.peerId])
-    await joiner.messenger.join('general')
+    const { texts, peer, joiner } = await apart(2, 30)
     // the author's requests, logged; the joiner's pull held until the author has its digest
     const asked: string[] = []
     let digested = (): void => undefined
     const authorDigested = new Promise<void>((resolve) => (digested = resolve))
-    const authorRequest = peer.net.request.bind(peer.net)
-    peer.net.request = (...args: Parameters<PeerNet['request']>) => {
-      const f = decodeFrame(args[1])
-      asked.push(f.type === 'pull' ? `pull ${f.room}` : f.type)
-      if (f.type !== 'digest') return authorRequest(...args)
-      return (async function* () {
-        yield* authorRequest(...args)
-        digested()
-      })()
-    }
-    const joinerRequest = joiner.net.request.bind(joiner.net)
-    joiner.net.request = (...args: Parameters<PeerNet['request']>) => {
-      if (decodeFrame(args[1]).type !== 'pull') return joinerRequest(...args)
-      return (async function* () {
-        await authorDigested
-        yield* joinerRequest(...args)
-      })()
-    }
+    intercept(peer.net, async function* (f, send) {
+      asked.push(logged(f))
+      yield* send()
+      if (f.type === 'digest') digested()
+    })
+    intercept(joiner.net, async function* (f, send) {
+      if (f.type === 'pull') await authorDigested
+      yield* send()
+    })
     set.hub.heal()
     await authorDigested
     await joiner.messenger.syncNow()
