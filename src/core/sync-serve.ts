@@ -66,23 +66,25 @@ export async function* servePull(
     yield encodeFrame({ type: 'heads', room, heads: heads.slice(i, i + HEADS_PER_FRAME) })
   }
   // An entry over the budget (a message of up to 1 MiB of text) goes in a frame of its own.
-  const chunker = new EntryChunker(PULL_FRAME_BYTES, FIRST_ENTRIES_FRAME_BYTES, MAX_ENTRIES_BYTES)
+  const chunker = new EntryChunker(
+    PULL_FRAME_BYTES,
+    FIRST_ENTRIES_FRAME_BYTES,
+    MAX_ENTRIES_BYTES,
+    FIRST_FRAME_ENTRIES,
+  )
   // A frame's `period` is that of its first (newest) entry; older periods may follow in it.
   let period: number | undefined
-  let first = true
   for (const p of (await h.periods()).filter((p) => p >= minPeriod)) {
-    if (first && chunker.pending >= FIRST_FRAME_ENTRIES) {
-      yield encodeFrame({ type: 'entries', room, period: period!, entries: chunker.end()! })
+    const page = chunker.boundary()
+    if (page !== undefined) {
+      yield encodeFrame({ type: 'entries', room, period: period!, entries: page })
       period = undefined
-      first = false
     }
     const entries = await h.periodEntryBytes(p, above)
     for (let i = entries.length - 1; i >= 0; i--) {
       const run = chunker.push(entries[i]!)
-      if (run !== undefined) {
+      if (run !== undefined)
         yield encodeFrame({ type: 'entries', room, period: period!, entries: run })
-        first = false
-      }
       if (run !== undefined || period === undefined) period = p
     }
   }

@@ -9,12 +9,15 @@ import { MAX_ENTRIES_BYTES } from './wire.ts'
  * run's budget, up to `maxBytes`. A small first run reaches the requester (and is verified,
  * stored and shown) before the rest is sent; big later ones keep the per-frame costs (frames,
  * muxer window updates, store writes) few. An entry over the current budget gets a run of its
- * own; one over `limitBytes` (what one frame can carry) throws a `RangeError`.
+ * own; one over `limitBytes` (what one frame can carry) throws a `RangeError`. The first run also
+ * ends at the first {@link boundary} where it holds `firstEntries` entries.
  */
 export class EntryChunker {
   readonly #max: number
   readonly #limit: number
+  readonly #firstEntries: number
   #budget: number
+  #first = true
   #run: Uint8Array[] = []
   #size = 0
 
@@ -22,15 +25,20 @@ export class EntryChunker {
     maxBytes: number = MAX_ENTRIES_BYTES,
     firstBytes: number = maxBytes,
     limitBytes: number = maxBytes,
+    firstEntries = Infinity,
   ) {
     this.#max = maxBytes
     this.#limit = Math.max(limitBytes, maxBytes)
+    this.#firstEntries = firstEntries
     this.#budget = Math.min(firstBytes, maxBytes)
   }
 
-  /** Entries in the run being filled. */
-  get pending(): number {
-    return this.#run.length
+  /**
+   * A boundary between groups of entries (the days of a pull): returns the first run, closed, if
+   * it holds `firstEntries` entries; otherwise undefined.
+   */
+  boundary(): Uint8Array[] | undefined {
+    return this.#first && this.#run.length >= this.#firstEntries ? this.end() : undefined
   }
 
   /** Adds `entry`; returns the run it closed (the entry did not fit it), if any. */
@@ -51,6 +59,7 @@ export class EntryChunker {
     this.#run = []
     this.#size = 0
     this.#budget = Math.min(this.#budget * 2, this.#max)
+    this.#first = false
     return run
   }
 }

@@ -22,10 +22,6 @@ import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
 
 const NO_INFO = new Uint8Array(0)
 
-/** A 32-byte view of a key noise hands over (a Uint8Array or a Uint8ArrayList). */
-const bytesOf = (key: Uint8Array | { subarray(): Uint8Array }): Uint8Array =>
-  key instanceof Uint8Array ? key : key.subarray()
-
 function keyPairFromSecret(secret: Uint8Array): { publicKey: Uint8Array; privateKey: Uint8Array } {
   const publicKey = new Uint8Array(32)
   sodium.crypto_scalarmult_base(publicKey, secret)
@@ -48,8 +44,9 @@ export const nodeNoiseCrypto: typeof defaultCrypto = {
   },
   generateX25519SharedKey(privateKey, publicKey) {
     const shared = new Uint8Array(32)
-    // throws on a low-order public key (an all-zero secret), as node:crypto and noble do
-    sodium.crypto_scalarmult(shared, bytesOf(privateKey), bytesOf(publicKey))
+    // throws on a low-order public key (an all-zero secret), as node:crypto and noble do;
+    // `subarray()` views a Uint8Array or a Uint8ArrayList as one Uint8Array
+    sodium.crypto_scalarmult(shared, privateKey.subarray(), publicKey.subarray())
     return shared
   },
 }
