@@ -85,12 +85,9 @@ export class RoomSync {
   readonly #onIngested: (room: string, authors: readonly Uint8Array[]) => void
   readonly #ingestBatch: number
   readonly #trace: StageTrace | undefined
-  /** The digest of a room held with no entries: a peer that sends it has none to pull. */
-  readonly #emptyDigest: Uint8Array
 
   constructor(init: SyncInit) {
     this.#trace = init.trace
-    this.#emptyDigest = roomDigest([], init.crypto)
     this.#ingestBatch = init.ingestBatch ?? Infinity
     this.#net = init.net
     this.#crypto = init.crypto
@@ -241,8 +238,11 @@ export class RoomSync {
         const mine = await this.digests()
         yield encodeFrame({ type: 'digest-reply', rooms: mine })
         const byRoom = new Map(mine.map((d) => [d.room, d.digest]))
-        for (const { room, digest } of f.rooms)
-          if (this.#worthPulling(byRoom.get(room), digest, room)) this.schedulePull(from, room)
+        for (const { room, digest } of f.rooms) {
+          const ours = byRoom.get(room)
+          if (ours !== undefined ? !equalBytes(ours, digest) : this.#rooms.accepts(room))
+            this.schedulePull(from, room)
+        }
         return
       }
       default:
@@ -313,23 +313,15 @@ export class RoomSync {
       const f = decodeFrame(bytes)
       if (f.type !== 'digest-reply') continue
       for (const { room, digest } of f.rooms) {
-        if (pulled.has(room) || !this.#worthPulling(byRoom.get(room), digest, room)) continue
-        this.schedulePull(peer, room)
-        scheduled++
+        const ours = byRoom.get(room)
+        if (pulled.has(room)) continue
+        if (ours !== undefined ? !equalBytes(ours, digest) : this.#rooms.accepts(room)) {
+          this.schedulePull(peer, room)
+          scheduled++
+        }
       }
     }
     return scheduled
-  }
-
-  /**
-   * Whether a peer's digest of `room` asks for a pull: it differs from ours (or we do not hold the
-   * room and would take it), and the peer holds some entries of it. A device that has just joined
-   * a room sends the empty digest; pulling from it (as every peer it connected to did) only took
-   * turns and CPU on both sides while it was catching up itself.
-   */
-  #worthPulling(ours: Uint8Array | undefined, theirs: Uint8Array, room: string): boolean {
-    if (equalBytes(theirs, this.#emptyDigest)) return false
-    return ours !== undefined ? !equalBytes(ours, theirs) : this.#rooms.accepts(room)
   }
 
   /** Pushes our newest entries of `room` to `peer`; resolves with the peer's head for our chain. */
