@@ -117,6 +117,7 @@ export function countingNet(inner: PeerNet): CountingNet {
       return inner.publish(topic, data, options)
     },
     onPeers: (cb) => inner.onPeers(cb),
+    onSubscribed: (cb) => inner.onSubscribed(cb),
     onRefused: (cb) => inner.onRefused(cb),
     peers: () => inner.peers(),
     topicPeers: (topic) => inner.topicPeers(topic),

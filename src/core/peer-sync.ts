@@ -4,7 +4,7 @@
  * commands, and pushes of our newest entries to a peer until one acknowledges them.
  */
 import { createLogger } from '../net/logger.ts'
-import type { PeerIdString, PeerNet, Unsubscribe } from '../net/index.ts'
+import { topicRoom, type PeerIdString, type PeerNet, type Unsubscribe } from '../net/index.ts'
 import { hex } from './store.ts'
 import type { HeadsBook } from './heads-book.ts'
 import type { RoomHistory } from './room-history.ts'
@@ -30,21 +30,35 @@ export interface PeerSyncInit {
 export class PeerSync {
   readonly #i: PeerSyncInit
   #timer: ReturnType<typeof setTimeout> | undefined
-  #off: Unsubscribe | undefined
+  readonly #off: Unsubscribe[] = []
 
   constructor(init: PeerSyncInit) {
     this.#i = init
   }
 
-  /** Reconciles with every peer now connected and each one that connects; starts anti-entropy. */
+  /**
+   * Reconciles with every peer now connected and each one that connects; starts anti-entropy.
+   * A peer learnt to follow a room we published in lately is pushed what we published there
+   * (`LATE_SUBSCRIBER_MS`, sync.ts): gossip did not reach it.
+   */
   start(): void {
     let before = new Set<PeerIdString>()
-    this.#off = this.#i.net.onPeers((peers) => {
-      const now = new Set(peers)
-      for (const p of now) if (!before.has(p)) this.#reconcile(p)
-      for (const p of before) if (!now.has(p)) this.#i.heads.forget(p)
-      before = now
-    })
+    this.#off.push(
+      this.#i.net.onPeers((peers) => {
+        const now = new Set(peers)
+        for (const p of now) if (!before.has(p)) this.#reconcile(p)
+        for (const p of before) if (!now.has(p)) this.#i.heads.forget(p)
+        before = now
+      }),
+      this.#i.net.onSubscribed((peer, topic) => {
+        const room = topicRoom(topic)
+        if (room === undefined) return
+        for (const author of this.#i.sync.publishedLately(room))
+          this.pushTo(peer, room, undefined, author).catch((err: unknown) =>
+            log('push of %s to late subscriber %s failed: %e', room, peer, err),
+          )
+      }),
+    )
     for (const p of this.#i.net.peers()) this.#reconcile(p)
     this.#scheduleAntiEntropy()
   }
@@ -52,8 +66,7 @@ export class PeerSync {
   stop(): void {
     clearTimeout(this.#timer)
     this.#timer = undefined
-    this.#off?.()
-    this.#off = undefined
+    for (const off of this.#off.splice(0)) off()
   }
 
   /**

@@ -31,6 +31,14 @@ import type { IngestLimiter } from './ingest-limit.ts'
 
 const log = createLogger('parley:core:sync')
 
+/**
+ * How long after we publish in a room a peer learnt to follow its topic is pushed what we
+ * published (PeerSync): a peer that connected or joined the room a moment before took a digest or
+ * a pull of it, and our publish between that and its subscription reaching us went to everyone
+ * but it. Beyond this, anti-entropy repairs what it missed.
+ */
+export const LATE_SUBSCRIBER_MS = 10_000
+
 /** What sync needs from the messenger: the rooms this peer holds. */
 export interface RoomRegistry {
   get(room: string): RoomHistory | undefined
@@ -85,6 +93,8 @@ export class RoomSync {
   readonly #onIngested: (room: string, authors: readonly Uint8Array[]) => void
   readonly #ingestBatch: number
   readonly #trace: StageTrace | undefined
+  /** Per room, the authors we published entries of and when (ms), within `LATE_SUBSCRIBER_MS`. */
+  readonly #published = new Map<string, Map<string, { author: Uint8Array; at: number }>>()
 
   constructor(init: SyncInit) {
     this.#trace = init.trace
@@ -119,10 +129,25 @@ export class RoomSync {
   /** Publishes local entries on the room's topic (the newest that fit one frame). */
   async publish(room: string, head: StoredHead, entries: readonly Verified[]): Promise<void> {
     const frame = pushFrame(room, head, entries)
+    const authors = this.#published.get(room) ?? new Map()
+    this.#published.set(
+      room,
+      authors.set(hex(head.author), { author: head.author, at: Date.now() }),
+    )
     await this.#net.publish(roomTopic(room), encodeFrame(frame)).catch((err: unknown) => {
       log('publish to %s failed: %e', room, err)
     })
     this.#trace?.('published', entryKey(room, head.author, head.seq))
+  }
+
+  /** The authors whose entries we published in `room` within the last `LATE_SUBSCRIBER_MS`. */
+  publishedLately(room: string): Uint8Array[] {
+    const authors = this.#published.get(room)
+    if (authors === undefined) return []
+    const since = Date.now() - LATE_SUBSCRIBER_MS
+    for (const [key, { at }] of authors) if (at < since) authors.delete(key)
+    if (authors.size === 0) this.#published.delete(room)
+    return [...authors.values()].map((a) => a.author)
   }
 
   /**
@@ -218,12 +243,15 @@ export class RoomSync {
           yield encodeFrame({ type: 'error', code: 'not-held', message: 'room not held here' })
           return
         }
+        const before = h.contigOf(f.head.author)
         const result = await this.#gossip.acceptPush(h, f).catch((err: unknown) => {
           log.error('rejected pushed entries in %s from %s: %e', f.room, from, err)
           return 'rejected' as const
         })
         if (result === 'gap') await this.pull(from, f.room).catch(() => undefined)
-        else if (result === 'ok') this.#onIngested(f.room, [f.head.author])
+        // a push of what we held already (a late subscriber's, a retried delivery) is not news
+        else if (result === 'ok' && h.contigOf(f.head.author) > before)
+          this.#onIngested(f.room, [f.head.author])
         await this.#rooms.settle(h, result === 'ok')
         const state = h.author(f.head.author)
         yield encodeFrame({

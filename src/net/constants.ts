@@ -20,6 +20,14 @@ export function roomTopic(roomId: string): string {
   return `${TOPIC_PREFIX}/room/${roomId}`
 }
 
+/** The room whose topic `topic` is ({@link roomTopic}), or undefined for any other topic. */
+export function topicRoom(topic: string): string | undefined {
+  const prefix = `${TOPIC_PREFIX}/room/`
+  return topic.startsWith(prefix) && topic.length > prefix.length
+    ? topic.slice(prefix.length)
+    : undefined
+}
+
 /** The libp2p protocol that carries `request`/`handle`: one request frame in, response frames out. */
 export const SYNC_PROTOCOL = '/parley/sync/1.0.0'
 

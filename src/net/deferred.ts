@@ -94,6 +94,10 @@ export class DeferredNet implements PeerNet {
     return this.#hold((net) => net.onPeers(cb))
   }
 
+  onSubscribed(cb: (peer: PeerIdString, topic: string) => void): Unsubscribe {
+    return this.#hold((net) => net.onSubscribed(cb))
+  }
+
   peers(): readonly PeerIdString[] {
     return this.#net?.peers() ?? []
   }

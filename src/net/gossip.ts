@@ -7,6 +7,7 @@ import {
   TopicValidatorResult,
   type GossipSub,
   type GossipsubMessage,
+  type SubscriptionChangeData,
   type TopicValidatorFn,
 } from '@libp2p/gossipsub'
 import type { Logger } from '@libp2p/interface'
@@ -136,6 +137,7 @@ export class GossipRouter {
   readonly #flood: GossipFloodWatch | undefined
   /** Per peer, messages refused in the current second (since `since`, ms). */
   readonly #refused = new Map<string, { since: number; count: number }>()
+  readonly #subscribedListeners = new Set<(peer: PeerIdString, topic: string) => void>()
 
   /**
    * With `gate`, gossipsub sees only admitted peers (gated-registrar.ts); topicPeers says so too.
@@ -152,12 +154,14 @@ export class GossipRouter {
   attach(pubsub: GossipSub): void {
     this.#pubsub = pubsub
     pubsub.addEventListener('gossipsub:message', this.#onMessage)
+    pubsub.addEventListener('subscription-change', this.#onSubscriptions)
     for (const topic of this.#subs.keys()) this.#join(pubsub, topic)
   }
 
   /** Stops routing; subscriptions stay registered for the next `attach`. */
   detach(): void {
     this.#pubsub?.removeEventListener('gossipsub:message', this.#onMessage)
+    this.#pubsub?.removeEventListener('subscription-change', this.#onSubscriptions)
     this.#pubsub = undefined
   }
 
@@ -253,6 +257,23 @@ export class GossipRouter {
     return (this.#pubsub?.getSubscribers(topic) ?? [])
       .map((id) => asPeerIdString(id.toString()))
       .filter((p) => this.#gate === undefined || this.#gate.isAdmitted(p))
+  }
+
+  /** See {@link PeerNet.onSubscribed}. */
+  onSubscribed(cb: (peer: PeerIdString, topic: string) => void): Unsubscribe {
+    const entry = (peer: PeerIdString, topic: string): void => cb(peer, topic)
+    this.#subscribedListeners.add(entry)
+    return () => this.#subscribedListeners.delete(entry)
+  }
+
+  readonly #onSubscriptions = (evt: CustomEvent<SubscriptionChangeData>): void => {
+    const peer = asPeerIdString(evt.detail.peerId.toString())
+    if (this.#gate !== undefined && !this.#gate.isAdmitted(peer)) return
+    for (const { topic, subscribe } of evt.detail.subscriptions) {
+      if (!subscribe || !this.#subs.has(topic)) continue
+      for (const cb of [...this.#subscribedListeners])
+        callSafely(this.#log, 'onSubscribed listener', () => cb(peer, topic))
+    }
   }
 
   readonly #onMessage = (evt: CustomEvent<GossipsubMessage>): void => {

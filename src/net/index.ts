@@ -135,6 +135,12 @@ export interface PeerNet {
   publish(topic: string, data: Uint8Array, options?: AbortOptions): Promise<number>
   /** Called with the deduplicated connected peers whenever that set changes (not on subscribe). */
   onPeers(cb: (peers: readonly PeerIdString[]) => void): Unsubscribe
+  /**
+   * Called when a connected peer is learnt to be subscribed to one of our topics: on a new link,
+   * for each topic both sides follow, and when it joins one of them later. What we published on
+   * that topic before this moment did not reach it: publishing sends only to the subscribers known.
+   */
+  onSubscribed(cb: (peer: PeerIdString, topic: string) => void): Unsubscribe
   peers(): readonly PeerIdString[]
   /**
    * Connected peers known to be subscribed to `topic`. A peer can show up here a moment before our
@@ -193,6 +199,7 @@ export {
   SYNC_PROTOCOL,
   BULK_PROTOCOL,
   roomTopic,
+  topicRoom,
   MAX_TOPICS_PER_PEER,
   TOPIC_BUDGET_BYTES,
 } from './constants.ts'

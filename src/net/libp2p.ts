@@ -215,6 +215,7 @@ export async function createLibp2pNet(
       return gossip.publish(topic, data, options)
     },
     onPeers: (cb) => tracker.onPeers(cb),
+    onSubscribed: (cb) => gossip.onSubscribed(cb),
     peers: () => tracker.peers(),
     topicPeers: (topic) => gossip.topicPeers(topic),
     connections: () => tracker.connections(),

@@ -24,6 +24,8 @@ export interface HubNode extends RequestEnd {
   /** The `accept` checks of the subscriptions that gave one, by topic. */
   readonly accepts: Map<string, Set<(msg: NetMessage) => boolean>>
   readonly peerListeners: Set<(peers: readonly PeerIdString[]) => void>
+  /** Told when a linked peer is learnt to follow one of our topics (PeerNet.onSubscribed). */
+  readonly subscribedListeners: Set<(peer: PeerIdString, topic: string) => void>
   /** Told when a peer refuses our proof (only nets with an admission send proofs). */
   readonly refusalListeners: Set<(refusal: AdmissionRefusal) => void>
   lastPeers: readonly PeerIdString[]
@@ -47,6 +49,8 @@ export interface HubOps {
   linked(a: Node, b: Node): boolean
   peersOf(n: Node): PeerIdString[]
   subscribed(n: Node, topic: string): boolean
+  /** `n` now follows `topic`: tells its linked peers that follow it too. */
+  joined(n: Node, topic: string): void
   enqueue(from: Node, topic: string, data: Uint8Array, id: string): number
   connect(a: PeerIdString, b: PeerIdString): void
   refresh(): void
@@ -74,7 +78,9 @@ export function createMemoryNet(self: Node, hub: HubOps): PeerNet {
       const entry = (msg: NetMessage): void => onMessage(msg)
       const set = self.subs.get(topic) ?? new Set()
       set.add(entry)
+      const joined = !self.subs.has(topic)
       self.subs.set(topic, set)
+      if (joined) hub.joined(self, topic)
       const accept = options.accept
       const checks = self.accepts.get(topic) ?? new Set()
       if (accept !== undefined) self.accepts.set(topic, checks.add(accept))
@@ -103,6 +109,11 @@ export function createMemoryNet(self: Node, hub: HubOps): PeerNet {
       const entry = (peers: readonly PeerIdString[]): void => cb(peers)
       self.peerListeners.add(entry)
       return () => self.peerListeners.delete(entry)
+    },
+    onSubscribed(cb) {
+      const entry = (peer: PeerIdString, topic: string): void => cb(peer, topic)
+      self.subscribedListeners.add(entry)
+      return () => self.subscribedListeners.delete(entry)
     },
     peers: () => hub.peersOf(self),
     topicPeers: (topic) => hub.peersOf(self).filter((p) => hub.subscribed(hub.node(p), topic)),

@@ -130,10 +130,29 @@ export function createMemoryHub(init: MemoryHubInit = {}): MemoryHub {
       const same =
         peers.length === n.lastPeers.length && peers.every((p) => n.lastPeers.includes(p))
       if (same) continue
+      const added = peers.filter((p) => !n.lastPeers.includes(p))
       n.lastPeers = peers
       for (const cb of [...n.peerListeners]) callSafely(log, 'onPeers listener', () => cb(peers))
+      for (const p of added) {
+        const other = nodes.get(p) as Node
+        for (const topic of n.subs.keys()) if (subscribed(other, topic)) tellSubscribed(n, p, topic)
+      }
     }
     for (const wake of [...waiters]) wake()
+  }
+
+  function tellSubscribed(n: Node, peer: PeerIdString, topic: string): void {
+    for (const cb of [...n.subscribedListeners])
+      callSafely(log, 'onSubscribed listener', () => cb(peer, topic))
+  }
+
+  /** `n` now follows `topic`: its linked peers that follow it learn so (as gossipsub's RPC tells). */
+  function joined(n: Node, topic: string): void {
+    if (!n.started) return
+    for (const p of peersOf(n)) {
+      const other = nodes.get(p) as Node
+      if (subscribed(other, topic)) tellSubscribed(other, n.id, topic)
+    }
   }
 
   /** Resolves once `self` and `peer` are linked, or no verdict on the link is pending any more. */
@@ -233,6 +252,7 @@ export function createMemoryHub(init: MemoryHubInit = {}): MemoryHub {
       accepts: new Map(),
       handler: undefined,
       peerListeners: new Set(),
+      subscribedListeners: new Set(),
       refusalListeners: new Set(),
       lastPeers: [],
       seen: new Set(),
@@ -249,6 +269,7 @@ export function createMemoryHub(init: MemoryHubInit = {}): MemoryHub {
       linked,
       peersOf,
       subscribed,
+      joined,
       enqueue,
       connect,
       refresh,

@@ -228,6 +228,32 @@ export function registerPeerNetContract(name: string, factory: PeerNetFactory): 
       expect(asked).toContain('refused from a')
     })
 
+    it('[NET14] onSubscribed tells of a peer following one of our topics: on a new link, and when it joins one later', async () => {
+      const a = await factory.spawn({})
+      const b = await factory.spawn({})
+      const told: string[] = []
+      const name = (p: PeerIdString): string => (p === b.peerId ? 'b' : p)
+      const off = a.onSubscribed((peer, topic) => told.push(`${name(peer)} ${topic}`))
+      a.subscribe('t14-shared', () => undefined)
+      a.subscribe('t14-late', () => undefined)
+      b.subscribe('t14-not-ours', () => undefined)
+      b.subscribe('t14-shared', () => undefined)
+      await a.dial(firstAddress(b))
+      await until(() => expect(told).toEqual(['b t14-shared']))
+      b.subscribe('t14-late', () => undefined)
+      await until(() => expect(told).toEqual(['b t14-shared', 'b t14-late']))
+      // a topic only b follows is never told: b's next subscription, one a follows, comes after it
+      a.subscribe('t14-late-2', () => undefined)
+      b.subscribe('t14-not-ours-2', () => undefined)
+      b.subscribe('t14-late-2', () => undefined)
+      await until(() => expect(told).toHaveLength(3))
+      off()
+      a.subscribe('t14-late-3', () => undefined)
+      b.subscribe('t14-late-3', () => undefined)
+      await until(() => expect(a.topicPeers('t14-late-3')).toEqual([b.peerId]))
+      expect(told).toEqual(['b t14-shared', 'b t14-late', 'b t14-late-2'])
+    })
+
     registerRequestCases((n) => factory.setup(n))
     registerLifecycleCases((n) => factory.setup(n))
     registerAdmissionCases(factory)

@@ -1,0 +1,46 @@
+/**
+ * A peer learnt to follow a room's topic only after we published in it gets what we published
+ * pushed (src/core/peer-sync.ts, `LATE_SUBSCRIBER_MS` in sync.ts): gossip went to the subscribers
+ * known at the time, and the peer's digest or pull of the room may have been taken just before our
+ * write. Without the push it waited for anti-entropy (10–20 s). A whole peer on the memory hub,
+ * the late subscriber a bare net that records the requests it is sent.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { HubPeerSet } from '../helpers/hub-peers.ts'
+import { decodeFrame, encodeFrame, type Frame } from '../../src/crdt/wire.ts'
+import { roomTopic } from '../../src/net/constants.ts'
+
+type Push = Extract<Frame, { type: 'push' }>
+
+describe('a late subscriber', () => {
+  const set = new HubPeerSet({ autoFlush: true })
+  afterEach(() => set.teardown())
+
+  it('[LATE1] is pushed what was published in the room before its subscription was known', async () => {
+    const a = await set.add()
+    const b = set.hub.createNet()
+    await b.start()
+    const pushes: Push[] = []
+    let arrived: (p: Push) => void = () => undefined
+    b.handle(async function* (req) {
+      const f = decodeFrame(req)
+      if (f.type !== 'push') return
+      pushes.push(f)
+      arrived(f)
+      yield encodeFrame({ type: 'heads', room: f.room, heads: [f.head] })
+    })
+    const { seq } = await a.messenger.post('general', 'before b follows')
+    // the gossip went to nobody: b follows no room yet
+    expect(a.net.topicPeers(roomTopic('general'))).toEqual([])
+    const pushed = new Promise<Push>((resolve) => (arrived = resolve))
+    b.subscribe(roomTopic('general'), () => undefined)
+    const push = await pushed
+    expect(push.room).toBe('general')
+    expect(Buffer.from(push.head.author)).toEqual(
+      Buffer.from(a.messenger.identity.signer.publicKey),
+    )
+    expect(push.head.seq).toBe(seq)
+    expect(push.entries.length).toBeGreaterThan(0)
+    expect(pushes).toHaveLength(1)
+  })
+})
