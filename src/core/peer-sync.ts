@@ -38,28 +38,40 @@ export class PeerSync {
 
   /**
    * Reconciles with every peer now connected and each one that connects; starts anti-entropy.
-   * A peer learnt to follow a room we published in lately is pushed what we published there
-   * (`LATE_SUBSCRIBER_MS`, sync.ts): gossip did not reach it.
+   * A peer learnt to follow a room we published in since its link came up (and within
+   * `LATE_SUBSCRIBER_MS`, sync.ts) is pushed what we published there: gossip did not reach it, and
+   * its digest or pull of the room may have been taken before the write.
    */
   start(): void {
-    let before = new Set<PeerIdString>()
+    /** Connected peers, with when we learnt of the link (ms). */
+    let since = new Map<PeerIdString, number>()
     this.#off.push(
       this.#i.net.onPeers((peers) => {
-        const now = new Set(peers)
-        for (const p of now) if (!before.has(p)) this.#reconcile(p)
-        for (const p of before) if (!now.has(p)) this.#i.heads.forget(p)
-        before = now
+        const now = new Map<PeerIdString, number>()
+        for (const p of peers) {
+          now.set(p, since.get(p) ?? performance.now())
+          if (!since.has(p)) this.#reconcile(p)
+        }
+        for (const p of since.keys()) if (!now.has(p)) this.#i.heads.forget(p)
+        since = now
       }),
+      // what we published before the link came up, its reconcile finds
       this.#i.net.onSubscribed((peer, topic) => {
         const room = topicRoom(topic)
         if (room === undefined) return
-        for (const author of this.#i.sync.publishedLately(room))
+        for (const author of this.#i.sync.publishedSince(
+          room,
+          since.get(peer) ?? performance.now(),
+        ))
           this.pushTo(peer, room, undefined, author).catch((err: unknown) =>
             log('push of %s to late subscriber %s failed: %e', room, peer, err),
           )
       }),
     )
-    for (const p of this.#i.net.peers()) this.#reconcile(p)
+    for (const p of this.#i.net.peers()) {
+      since.set(p, performance.now())
+      this.#reconcile(p)
+    }
     this.#scheduleAntiEntropy()
   }
 

@@ -95,9 +95,12 @@ export class RoomSync {
   readonly #trace: StageTrace | undefined
   /** Per room, the authors we published entries of and when (ms), within `LATE_SUBSCRIBER_MS`. */
   readonly #published = new Map<string, Map<string, { author: Uint8Array; at: number }>>()
+  /** The digest of a room held with no entries: a peer that sends it has none to pull. */
+  readonly #emptyDigest: Uint8Array
 
   constructor(init: SyncInit) {
     this.#trace = init.trace
+    this.#emptyDigest = roomDigest([], init.crypto)
     this.#ingestBatch = init.ingestBatch ?? Infinity
     this.#net = init.net
     this.#crypto = init.crypto
@@ -132,7 +135,7 @@ export class RoomSync {
     const authors = this.#published.get(room) ?? new Map()
     this.#published.set(
       room,
-      authors.set(hex(head.author), { author: head.author, at: Date.now() }),
+      authors.set(hex(head.author), { author: head.author, at: performance.now() }),
     )
     await this.#net.publish(roomTopic(room), encodeFrame(frame)).catch((err: unknown) => {
       log('publish to %s failed: %e', room, err)
@@ -140,14 +143,18 @@ export class RoomSync {
     this.#trace?.('published', entryKey(room, head.author, head.seq))
   }
 
-  /** The authors whose entries we published in `room` within the last `LATE_SUBSCRIBER_MS`. */
-  publishedLately(room: string): Uint8Array[] {
+  /**
+   * The authors whose entries we published in `room` since `since` and within the last
+   * `LATE_SUBSCRIBER_MS` (times by `performance.now()`: a write and a link made in the same
+   * millisecond are still ordered).
+   */
+  publishedSince(room: string, since: number): Uint8Array[] {
     const authors = this.#published.get(room)
     if (authors === undefined) return []
-    const since = Date.now() - LATE_SUBSCRIBER_MS
-    for (const [key, { at }] of authors) if (at < since) authors.delete(key)
+    const now = performance.now()
+    for (const [key, { at }] of authors) if (at < now - LATE_SUBSCRIBER_MS) authors.delete(key)
     if (authors.size === 0) this.#published.delete(room)
-    return [...authors.values()].map((a) => a.author)
+    return [...authors.values()].filter((a) => a.at >= since).map((a) => a.author)
   }
 
   /**
@@ -266,11 +273,8 @@ export class RoomSync {
         const mine = await this.digests()
         yield encodeFrame({ type: 'digest-reply', rooms: mine })
         const byRoom = new Map(mine.map((d) => [d.room, d.digest]))
-        for (const { room, digest } of f.rooms) {
-          const ours = byRoom.get(room)
-          if (ours !== undefined ? !equalBytes(ours, digest) : this.#rooms.accepts(room))
-            this.schedulePull(from, room)
-        }
+        for (const { room, digest } of f.rooms)
+          if (this.#worthPulling(byRoom.get(room), digest, room)) this.schedulePull(from, room)
         return
       }
       default:
@@ -341,15 +345,23 @@ export class RoomSync {
       const f = decodeFrame(bytes)
       if (f.type !== 'digest-reply') continue
       for (const { room, digest } of f.rooms) {
-        const ours = byRoom.get(room)
-        if (pulled.has(room)) continue
-        if (ours !== undefined ? !equalBytes(ours, digest) : this.#rooms.accepts(room)) {
-          this.schedulePull(peer, room)
-          scheduled++
-        }
+        if (pulled.has(room) || !this.#worthPulling(byRoom.get(room), digest, room)) continue
+        this.schedulePull(peer, room)
+        scheduled++
       }
     }
     return scheduled
+  }
+
+  /**
+   * Whether a peer's digest of `room` asks for a pull: it differs from ours (or we do not hold the
+   * room and would take it), and the peer holds some entries of it. A device that has just joined
+   * a room sends the empty digest; pulling from it (as every peer it connected to did) only took
+   * turns and CPU on both sides while it was catching up itself.
+   */
+  #worthPulling(ours: Uint8Array | undefined, theirs: Uint8Array, room: string): boolean {
+    if (equalBytes(theirs, this.#emptyDigest)) return false
+    return ours !== undefined ? !equalBytes(ours, theirs) : this.#rooms.accepts(room)
   }
 
   /** Pushes our newest entries of `room` to `peer`; resolves with the peer's head for our chain. */

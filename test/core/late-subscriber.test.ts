@@ -43,4 +43,32 @@ describe('a late subscriber', () => {
     expect(push.entries.length).toBeGreaterThan(0)
     expect(pushes).toHaveLength(1)
   })
+
+  it('[LATE2] what was published before the link came up is not pushed: the reconcile finds it', async () => {
+    const apart = new HubPeerSet({ autoFlush: true, autoConnect: false })
+    try {
+      const a = await apart.add()
+      const b = apart.hub.createNet()
+      await b.start()
+      const rooms: string[] = []
+      let arrived: () => void = () => undefined
+      b.handle(async function* (req) {
+        const f = decodeFrame(req)
+        if (f.type !== 'push') return
+        rooms.push(f.room)
+        arrived()
+        yield encodeFrame({ type: 'heads', room: f.room, heads: [f.head] })
+      })
+      await a.messenger.post('general', 'before the link')
+      await b.dial(`/memory/${a.net.peerId}`)
+      b.subscribe(roomTopic('general'), () => undefined)
+      await a.messenger.post('side', 'after the link, before b follows side')
+      const pushed = new Promise<void>((resolve) => (arrived = resolve))
+      b.subscribe(roomTopic('side'), () => undefined)
+      await pushed
+      expect(rooms).toEqual(['side'])
+    } finally {
+      await apart.teardown()
+    }
+  })
 })

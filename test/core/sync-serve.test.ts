@@ -174,6 +174,31 @@ describe('servePull', () => {
     expect((await joiner.messenger.messages('general')).map((m) => m.text)).toEqual(texts)
   })
 
+  it('[SERVE6] a peer does not pull a room from one whose digest says it holds none of it', async () => {
+    const { texts, peer, joiner } = await apart(2, 30)
+    // the author's requests, logged; the joiner's pull held until the author has its digest
+    const asked: string[] = []
+    let digested = (): void => undefined
+    const authorDigested = new Promise<void>((resolve) => (digested = resolve))
+    intercept(peer.net, async function* (f, send) {
+      asked.push(logged(f))
+      yield* send()
+      if (f.type === 'digest') digested()
+    })
+    intercept(joiner.net, async function* (f, send) {
+      if (f.type === 'pull') await authorDigested
+      yield* send()
+    })
+    set.hub.heal()
+    await authorDigested
+    await joiner.messenger.syncNow()
+    expect((await joiner.messenger.messages('general')).map((m) => m.text)).toEqual(texts)
+    await peer.messenger.syncNow()
+    // digests only: the joiner's reply to the first said it held nothing, later ones the same
+    expect(asked.length).toBeGreaterThan(1)
+    expect(asked.every((t) => t === 'digest')).toBe(true)
+  })
+
   it('[SERVE4] an entry bigger than a frame budget goes in a frame of its own', async () => {
     // a message of 600 KB (the messenger posts at most 2,000 characters; the record allows 1 MiB,
     // and any author may write one): over the 256 KiB budget, under the frame cap
