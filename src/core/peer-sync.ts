@@ -27,6 +27,14 @@ export interface PeerSyncInit {
   antiEntropyMs: number
 }
 
+/** A connected peer as the late-subscriber push sees it. */
+interface LinkState {
+  /** When we learnt of the link (`performance.now()`). */
+  at: number
+  /** Per room, when we last pushed the peer what we published there. */
+  pushed: Map<string, number>
+}
+
 export class PeerSync {
   readonly #i: PeerSyncInit
   #timer: ReturnType<typeof setTimeout> | undefined
@@ -43,33 +51,37 @@ export class PeerSync {
    * its digest or pull of the room may have been taken before the write.
    */
   start(): void {
-    /** Connected peers, with when we learnt of the link (ms). */
-    let since = new Map<PeerIdString, number>()
+    /** Connected peers: when we learnt of the link, and per room when we last pushed it (ms). */
+    let links = new Map<PeerIdString, LinkState>()
+    const linkOf = (): LinkState => ({ at: performance.now(), pushed: new Map() })
     this.#off.push(
       this.#i.net.onPeers((peers) => {
-        const now = new Map<PeerIdString, number>()
+        const now = new Map<PeerIdString, LinkState>()
         for (const p of peers) {
-          now.set(p, since.get(p) ?? performance.now())
-          if (!since.has(p)) this.#reconcile(p)
+          now.set(p, links.get(p) ?? linkOf())
+          if (!links.has(p)) this.#reconcile(p)
         }
-        for (const p of since.keys()) if (!now.has(p)) this.#i.heads.forget(p)
-        since = now
+        for (const p of links.keys()) if (!now.has(p)) this.#i.heads.forget(p)
+        links = now
       }),
-      // what we published before the link came up, its reconcile finds
+      // What we published before the link came up, its reconcile finds; what we published before
+      // a push to it went with that push: a peer that subscribes again and again (it may be
+      // hostile) is pushed no more than we write.
       this.#i.net.onSubscribed((peer, topic) => {
         const room = topicRoom(topic)
-        if (room === undefined) return
-        for (const author of this.#i.sync.publishedSince(
-          room,
-          since.get(peer) ?? performance.now(),
-        ))
+        const link = links.get(peer)
+        if (room === undefined || link === undefined) return
+        const authors = this.#i.sync.publishedSince(room, link.pushed.get(room) ?? link.at)
+        if (authors.length === 0) return
+        link.pushed.set(room, performance.now())
+        for (const author of authors)
           this.pushTo(peer, room, undefined, author).catch((err: unknown) =>
             log('push of %s to late subscriber %s failed: %e', room, peer, err),
           )
       }),
     )
     for (const p of this.#i.net.peers()) {
-      since.set(p, performance.now())
+      links.set(p, linkOf())
       this.#reconcile(p)
     }
     this.#scheduleAntiEntropy()

@@ -71,4 +71,32 @@ describe('a late subscriber', () => {
       await apart.teardown()
     }
   })
+
+  it('[LATE3] a peer that subscribes again and again is pushed no more than we write', async () => {
+    const a = await set.add()
+    const b = set.hub.createNet()
+    await b.start()
+    const rooms: string[] = []
+    let arrived: (room: string) => void = () => undefined
+    b.handle(async function* (req) {
+      const f = decodeFrame(req)
+      if (f.type !== 'push') return
+      rooms.push(f.room)
+      arrived(f.room)
+      yield encodeFrame({ type: 'heads', room: f.room, heads: [f.head] })
+    })
+    await a.messenger.post('general', 'once')
+    const first = new Promise<string>((resolve) => (arrived = resolve))
+    for (let i = 0; i < 50; i++) b.subscribe(roomTopic('general'), () => undefined)()
+    expect(await first).toBe('general')
+    for (let i = 0; i < 50; i++) b.subscribe(roomTopic('general'), () => undefined)()
+    // a barrier: a push for another room, asked for after every repeat
+    await a.messenger.post('side', 'a barrier')
+    const barrier = new Promise<void>(
+      (resolve) => (arrived = (room) => room === 'side' && resolve()),
+    )
+    b.subscribe(roomTopic('side'), () => undefined)
+    await barrier
+    expect(rooms).toEqual(['general', 'side'])
+  })
 })
