@@ -31,7 +31,7 @@ export interface PeerSyncInit {
 interface LinkState {
   /** When we learnt of the link (`performance.now()`). */
   at: number
-  /** Per room, when we last pushed the peer what we published there. */
+  /** Per room, when we last pushed the peer what had reached us there. */
   pushed: Map<string, number>
 }
 
@@ -46,9 +46,10 @@ export class PeerSync {
 
   /**
    * Reconciles with every peer now connected and each one that connects; starts anti-entropy.
-   * A peer learnt to follow a room we published in since its link came up (and within
-   * `LATE_SUBSCRIBER_MS`, sync.ts) is pushed what we published there: gossip did not reach it, and
-   * its digest or pull of the room may have been taken before the write.
+   * A peer learnt to follow a room is pushed the newest entries of each chain that moved on here
+   * since its link came up (within `LATE_SUBSCRIBER_MS`, sync.ts): what we published or forwarded
+   * meanwhile went to the subscribers we knew, and its digest or pull of the room may have been
+   * taken before.
    */
   start(): void {
     /** Connected peers: when we learnt of the link, and per room when we last pushed it (ms). */
@@ -64,14 +65,14 @@ export class PeerSync {
         for (const p of links.keys()) if (!now.has(p)) this.#i.heads.forget(p)
         links = now
       }),
-      // What we published before the link came up, its reconcile finds; what we published before
-      // a push to it went with that push: a peer that subscribes again and again (it may be
-      // hostile) is pushed no more than we write.
+      // What came before the link came up, its reconcile finds; what came before a push to it
+      // went with that push: a peer that subscribes again and again (it may be hostile) is
+      // pushed no more than entries reach us.
       this.#i.net.onSubscribed((peer, topic) => {
         const room = topicRoom(topic)
         const link = links.get(peer)
         if (room === undefined || link === undefined) return
-        const authors = this.#i.sync.publishedSince(room, link.pushed.get(room) ?? link.at)
+        const authors = this.#i.sync.movedSince(room, link.pushed.get(room) ?? link.at)
         if (authors.length === 0) return
         link.pushed.set(room, performance.now())
         for (const author of authors)

@@ -32,6 +32,11 @@ export interface RoomHistoryInit {
   onChange: () => void
   /** Local entries were stored: publish them (resolves once handed to the network). */
   onLocal: (room: string, head: StoredHead, entries: readonly Verified[]) => Promise<void> | void
+  /**
+   * Entries from elsewhere (gossip, a pull, a push request) were stored: the authors they were
+   * of, once each. @default none
+   */
+  onStored?: (room: string, authors: readonly Uint8Array[]) => void
   /** Persists period documents as they change (browser). @default snapshots in `store` */
   docs?: DocPersistence
   /** Decides which remote entries may be stored. @default every verified entry */

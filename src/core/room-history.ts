@@ -7,9 +7,10 @@
  * whether it was written here, gossiped, pulled or loaded from disk.
  */
 import type { DisplayMessage } from '../crdt/period-doc.ts'
-import { META_PERIOD, authorId, type Entry } from '../crdt/entry.ts'
+import { META_PERIOD, authorId, equalBytes, type Entry } from '../crdt/entry.ts'
 import type { ChatMessage, RoomMeta } from '../crdt/schema.ts'
 import {
+  hex,
   type AuthorState,
   type HistoryStore,
   type StoredEntry,
@@ -194,6 +195,8 @@ export class RoomHistory {
     if (last !== undefined) this.#mark('stored', last.author, last.seq)
     this.#authors.advance(entries, head)
     for (const v of entries) this.#init.clock.observe(v.entry.hlc)
+    if (this.#init.onStored !== undefined && entries.length > 0)
+      this.#init.onStored(this.room, authorsOf(entries))
     const wasReadable = this.#keys.readable
     const learned = await this.#keys.add(entries.map((v) => v.entry))
     if (this.#init.onKeysDue !== undefined && this.#keys.encrypted && this.#keys.due())
@@ -320,4 +323,17 @@ function byPeriodOf(entries: readonly Verified[]): Map<number, Entry[]> {
     else list.push(entry)
   }
   return byPeriod
+}
+
+/** The authors of `entries`, once each. */
+function authorsOf(entries: readonly Verified[]): Uint8Array[] {
+  const byKey = new Map<string, Uint8Array>()
+  let previous: Uint8Array | undefined
+  for (const { entry } of entries) {
+    // a chain's entries come together: most are the previous entry's author
+    if (previous !== undefined && equalBytes(previous, entry.author)) continue
+    previous = entry.author
+    byKey.set(hex(entry.author), entry.author)
+  }
+  return [...byKey.values()]
 }

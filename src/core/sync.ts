@@ -32,10 +32,11 @@ import type { IngestLimiter } from './ingest-limit.ts'
 const log = createLogger('parley:core:sync')
 
 /**
- * How long after we publish in a room a peer learnt to follow its topic is pushed what we
- * published (PeerSync): a peer that connected or joined the room a moment before took a digest or
- * a pull of it, and our publish between that and its subscription reaching us went to everyone
- * but it. Beyond this, anti-entropy repairs what it missed.
+ * How long after entries reach us — our own as we publish them, others' by gossip, a pull or a
+ * push — a peer learnt to follow their room's topic is pushed them (PeerSync): a peer whose link
+ * came up a moment before took a digest or a pull of the room, and what we published or forwarded
+ * between that and its subscription reaching us went to everyone but it. Beyond this,
+ * anti-entropy repairs what it missed.
  */
 export const LATE_SUBSCRIBER_MS = 10_000
 
@@ -93,8 +94,8 @@ export class RoomSync {
   readonly #onIngested: (room: string, authors: readonly Uint8Array[]) => void
   readonly #ingestBatch: number
   readonly #trace: StageTrace | undefined
-  /** Per room, the authors we published entries of and when (ms), within `LATE_SUBSCRIBER_MS`. */
-  readonly #published = new Map<string, Map<string, { author: Uint8Array; at: number }>>()
+  /** Per room, the authors whose entries reached us lately and when (ms), within `LATE_SUBSCRIBER_MS`. */
+  readonly #moved = new Map<string, Map<string, { author: Uint8Array; at: number }>>()
   /** The digest of a room held with no entries: a peer that sends it has none to pull. */
   readonly #emptyDigest: Uint8Array
 
@@ -132,11 +133,7 @@ export class RoomSync {
   /** Publishes local entries on the room's topic (the newest that fit one frame). */
   async publish(room: string, head: StoredHead, entries: readonly Verified[]): Promise<void> {
     const frame = pushFrame(room, head, entries)
-    const authors = this.#published.get(room) ?? new Map()
-    this.#published.set(
-      room,
-      authors.set(hex(head.author), { author: head.author, at: performance.now() }),
-    )
+    this.moved(room, [head.author])
     await this.#net.publish(roomTopic(room), encodeFrame(frame)).catch((err: unknown) => {
       log('publish to %s failed: %e', room, err)
     })
@@ -144,17 +141,35 @@ export class RoomSync {
   }
 
   /**
-   * The authors whose entries we published in `room` since `since` and within the last
-   * `LATE_SUBSCRIBER_MS` (times by `performance.now()`: a write and a link made in the same
+   * Entries of `authors` in `room` reached this peer's store now (ours: as they are published):
+   * a peer that turns out to follow the room only later is pushed them (PeerSync).
+   */
+  moved(room: string, authors: readonly Uint8Array[]): void {
+    const byAuthor = this.#moved.get(room) ?? new Map()
+    const now = performance.now()
+    for (const author of authors) byAuthor.set(hex(author), { author, at: now })
+    this.#moved.set(room, byAuthor)
+    this.#forget(room, now)
+  }
+
+  /**
+   * The authors whose entries reached this peer in `room` since `since` and within the last
+   * `LATE_SUBSCRIBER_MS` (times by `performance.now()`: an entry and a link that came in the same
    * millisecond are still ordered).
    */
-  publishedSince(room: string, since: number): Uint8Array[] {
-    const authors = this.#published.get(room)
-    if (authors === undefined) return []
-    const now = performance.now()
-    for (const [key, { at }] of authors) if (at < now - LATE_SUBSCRIBER_MS) authors.delete(key)
-    if (authors.size === 0) this.#published.delete(room)
-    return [...authors.values()].filter((a) => a.at >= since).map((a) => a.author)
+  movedSince(room: string, since: number): Uint8Array[] {
+    this.#forget(room, performance.now())
+    const byAuthor = this.#moved.get(room)
+    if (byAuthor === undefined) return []
+    return [...byAuthor.values()].filter((a) => a.at >= since).map((a) => a.author)
+  }
+
+  /** Drops what moved in `room` longer than `LATE_SUBSCRIBER_MS` before `now`. */
+  #forget(room: string, now: number): void {
+    const byAuthor = this.#moved.get(room)
+    if (byAuthor === undefined) return
+    for (const [key, { at }] of byAuthor) if (at < now - LATE_SUBSCRIBER_MS) byAuthor.delete(key)
+    if (byAuthor.size === 0) this.#moved.delete(room)
   }
 
   /**

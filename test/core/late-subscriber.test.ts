@@ -1,11 +1,12 @@
 /**
- * A peer learnt to follow a room's topic only after we published in it gets what we published
- * pushed (src/core/peer-sync.ts, `LATE_SUBSCRIBER_MS` in sync.ts): gossip went to the subscribers
- * known at the time, and the peer's digest or pull of the room may have been taken just before our
- * write. Without the push it waited for anti-entropy (10–20 s). A whole peer on the memory hub,
- * the late subscriber a bare net that records the pushes it is sent.
+ * A peer learnt to follow a room's topic only after entries of it reached us — our own as we
+ * published them, others' as we took them in — is pushed them (src/core/peer-sync.ts,
+ * `LATE_SUBSCRIBER_MS` in sync.ts): gossip went to the subscribers known at the time, and the
+ * peer's digest or pull of the room may have been taken just before. Without the push it waited
+ * for anti-entropy (10–20 s). Whole peers on the memory hub, the late subscriber a bare net that
+ * records the pushes it is sent.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { HubPeerSet } from '../helpers/hub-peers.ts'
 import { decodeFrame, encodeFrame, type Frame } from '../../src/crdt/wire.ts'
 import { roomTopic } from '../../src/net/constants.ts'
@@ -86,5 +87,33 @@ describe('a late subscriber', () => {
     b.net.subscribe(roomTopic('side'), () => undefined)
     await barrier
     expect(b.rooms()).toEqual(['general', 'side'])
+  })
+
+  it('[LATE4] a relay pushes what it took in from others meanwhile, not only its own', async () => {
+    // author — relay — b: b is linked to the relay only
+    const line = new HubPeerSet({ autoFlush: true, autoConnect: false })
+    try {
+      const relay = await line.add()
+      const author = await line.add()
+      const b = await pushRecorder(line)
+      await relay.messenger.join('general')
+      await author.net.dial(`/memory/${relay.net.peerId}`)
+      await b.net.dial(`/memory/${relay.net.peerId}`)
+      const { seq } = await author.messenger.post('general', 'through the relay')
+      await vi.waitFor(async () =>
+        expect((await relay.messenger.messages('general')).map((m) => m.text)).toContain(
+          'through the relay',
+        ),
+      )
+      const pushed = b.next('general')
+      b.net.subscribe(roomTopic('general'), () => undefined)
+      const push = await pushed
+      expect(Buffer.from(push.head.author)).toEqual(
+        Buffer.from(author.messenger.identity.signer.publicKey),
+      )
+      expect(push.head.seq).toBe(seq)
+    } finally {
+      await line.teardown()
+    }
   })
 })
