@@ -258,7 +258,7 @@ export class Messenger {
       clock: this.#clock,
       onChange: () => this.#emitRoom(room),
       onLocal: (r, head, entries) => this.#sync.publish(r, head, entries),
-      onStored: (r, authors) => this.#sync.moved(r, authors),
+      onStored: (r, authors) => this.#sync.recent.moved(r, authors),
       ...(this.#docs === undefined ? {} : { docs: this.#docs }),
       ...(this.#gate === undefined ? {} : { gate: this.#gate }),
       ...(this.#docsIdleMs === undefined ? {} : { idleMs: this.#docsIdleMs }),

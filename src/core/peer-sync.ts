@@ -47,7 +47,7 @@ export class PeerSync {
   /**
    * Reconciles with every peer now connected and each one that connects; starts anti-entropy.
    * A peer learnt to follow a room is pushed the newest entries of each chain that moved on here
-   * since its link came up (within `LATE_SUBSCRIBER_MS`, sync.ts): what we published or forwarded
+   * since its link came up (within `LATE_SUBSCRIBER_MS`, recent-chains.ts): what we published or forwarded
    * meanwhile went to the subscribers we knew, and its digest or pull of the room may have been
    * taken before.
    */
@@ -72,7 +72,7 @@ export class PeerSync {
         const room = topicRoom(topic)
         const link = links.get(peer)
         if (room === undefined || link === undefined) return
-        const authors = this.#i.sync.movedSince(room, link.pushed.get(room) ?? link.at)
+        const authors = this.#i.sync.recent.since(room, link.pushed.get(room) ?? link.at)
         if (authors.length === 0) return
         link.pushed.set(room, performance.now())
         for (const author of authors)

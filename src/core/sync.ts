@@ -21,6 +21,7 @@ import type { HistoryCrypto } from '../crdt/crypto.ts'
 import { hex, type AuthorState, type StoredHead } from './store.ts'
 import type { RoomHistory, Verified } from './room-history.ts'
 import { PullSession } from './sync-pull.ts'
+import { RecentChains } from './recent-chains.ts'
 import { PullQueue, type PullRequest } from './pull-queue.ts'
 import { GossipIntake } from './gossip-intake.ts'
 import { servePull } from './sync-serve.ts'
@@ -30,15 +31,6 @@ import { entryKey, type StageTrace } from './trace.ts'
 import type { IngestLimiter } from './ingest-limit.ts'
 
 const log = createLogger('parley:core:sync')
-
-/**
- * How long after entries reach us — our own as we publish them, others' by gossip, a pull or a
- * push — a peer learnt to follow their room's topic is pushed them (PeerSync): a peer whose link
- * came up a moment before took a digest or a pull of the room, and what we published or forwarded
- * between that and its subscription reaching us went to everyone but it. Beyond this,
- * anti-entropy repairs what it missed.
- */
-export const LATE_SUBSCRIBER_MS = 10_000
 
 /** What sync needs from the messenger: the rooms this peer holds. */
 export interface RoomRegistry {
@@ -94,8 +86,8 @@ export class RoomSync {
   readonly #onIngested: (room: string, authors: readonly Uint8Array[]) => void
   readonly #ingestBatch: number
   readonly #trace: StageTrace | undefined
-  /** Per room, the authors whose entries reached us lately and when (ms), within `LATE_SUBSCRIBER_MS`. */
-  readonly #moved = new Map<string, Map<string, { author: Uint8Array; at: number }>>()
+  /** The chains that moved on here lately, per room (recent-chains.ts): ours join as we publish. */
+  readonly recent = new RecentChains()
   /** The digest of a room held with no entries: a peer that sends it has none to pull. */
   readonly #emptyDigest: Uint8Array
 
@@ -133,43 +125,11 @@ export class RoomSync {
   /** Publishes local entries on the room's topic (the newest that fit one frame). */
   async publish(room: string, head: StoredHead, entries: readonly Verified[]): Promise<void> {
     const frame = pushFrame(room, head, entries)
-    this.moved(room, [head.author])
+    this.recent.moved(room, [head.author])
     await this.#net.publish(roomTopic(room), encodeFrame(frame)).catch((err: unknown) => {
       log('publish to %s failed: %e', room, err)
     })
     this.#trace?.('published', entryKey(room, head.author, head.seq))
-  }
-
-  /**
-   * Entries of `authors` in `room` reached this peer's store now (ours: as they are published):
-   * a peer that turns out to follow the room only later is pushed them (PeerSync).
-   */
-  moved(room: string, authors: readonly Uint8Array[]): void {
-    const byAuthor = this.#moved.get(room) ?? new Map()
-    const now = performance.now()
-    for (const author of authors) byAuthor.set(hex(author), { author, at: now })
-    this.#moved.set(room, byAuthor)
-    this.#forget(room, now)
-  }
-
-  /**
-   * The authors whose entries reached this peer in `room` since `since` and within the last
-   * `LATE_SUBSCRIBER_MS` (times by `performance.now()`: an entry and a link that came in the same
-   * millisecond are still ordered).
-   */
-  movedSince(room: string, since: number): Uint8Array[] {
-    this.#forget(room, performance.now())
-    const byAuthor = this.#moved.get(room)
-    if (byAuthor === undefined) return []
-    return [...byAuthor.values()].filter((a) => a.at >= since).map((a) => a.author)
-  }
-
-  /** Drops what moved in `room` longer than `LATE_SUBSCRIBER_MS` before `now`. */
-  #forget(room: string, now: number): void {
-    const byAuthor = this.#moved.get(room)
-    if (byAuthor === undefined) return
-    for (const [key, { at }] of byAuthor) if (at < now - LATE_SUBSCRIBER_MS) byAuthor.delete(key)
-    if (byAuthor.size === 0) this.#moved.delete(room)
   }
 
   /**

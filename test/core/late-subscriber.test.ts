@@ -1,13 +1,13 @@
 /**
  * A peer learnt to follow a room's topic only after entries of it reached us — our own as we
  * published them, others' as we took them in — is pushed them (src/core/peer-sync.ts,
- * `LATE_SUBSCRIBER_MS` in sync.ts): gossip went to the subscribers known at the time, and the
+ * `LATE_SUBSCRIBER_MS` in recent-chains.ts): gossip went to the subscribers known at the time, and the
  * peer's digest or pull of the room may have been taken just before. Without the push it waited
  * for anti-entropy (10–20 s). Whole peers on the memory hub, the late subscriber a bare net that
  * records the pushes it is sent.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { HubPeerSet } from '../helpers/hub-peers.ts'
+import { HubPeerSet, type HubPeer } from '../helpers/hub-peers.ts'
 import { decodeFrame, encodeFrame, type Frame } from '../../src/crdt/wire.ts'
 import { roomTopic } from '../../src/net/constants.ts'
 
@@ -34,6 +34,15 @@ async function pushRecorder(set: HubPeerSet) {
   }
 }
 
+/** `push` carries `author`'s chain up to `seq`. */
+function expectChain(push: Push, author: HubPeer, seq: number): void {
+  expect(Buffer.from(push.head.author)).toEqual(
+    Buffer.from(author.messenger.identity.signer.publicKey),
+  )
+  expect(push.head.seq).toBe(seq)
+  expect(push.entries.length).toBeGreaterThan(0)
+}
+
 describe('a late subscriber', () => {
   const set = new HubPeerSet({ autoFlush: true })
   afterEach(() => set.teardown())
@@ -46,12 +55,7 @@ describe('a late subscriber', () => {
     expect(a.net.topicPeers(roomTopic('general'))).toEqual([])
     const pushed = b.next('general')
     b.net.subscribe(roomTopic('general'), () => undefined)
-    const push = await pushed
-    expect(Buffer.from(push.head.author)).toEqual(
-      Buffer.from(a.messenger.identity.signer.publicKey),
-    )
-    expect(push.head.seq).toBe(seq)
-    expect(push.entries.length).toBeGreaterThan(0)
+    expectChain(await pushed, a, seq)
     expect(b.rooms()).toEqual(['general'])
   })
 
@@ -107,11 +111,7 @@ describe('a late subscriber', () => {
       )
       const pushed = b.next('general')
       b.net.subscribe(roomTopic('general'), () => undefined)
-      const push = await pushed
-      expect(Buffer.from(push.head.author)).toEqual(
-        Buffer.from(author.messenger.identity.signer.publicKey),
-      )
-      expect(push.head.seq).toBe(seq)
+      expectChain(await pushed, author, seq)
     } finally {
       await line.teardown()
     }
